@@ -1,0 +1,100 @@
+//! The Bochs/QEMU debug console: a port where every byte the guest writes is output.
+//!
+//! Reading the port returns 0xE9, which is how guests detect that the console is there
+//! (the Bochs convention).
+
+use std::io::Write;
+
+use vm_device::bus::{PioAddress, PioAddressOffset};
+use vm_device::MutDevicePio;
+
+/// The conventional port, also the value a read returns.
+pub const DEFAULT_PORT: u16 = 0xE9;
+/// What a read of the port returns: the port number, "the console is present".
+const PRESENCE_BYTE: u8 = 0xE9;
+
+/// A debug console writing to `out`.
+pub struct DebugConsole<W: Write> {
+    out: W,
+    failed: bool,
+}
+
+impl<W: Write> DebugConsole<W> {
+    /// A console whose output goes to `out`, byte by byte, as the guest writes it.
+    pub fn new(out: W) -> Self {
+        DebugConsole { out, failed: false }
+    }
+
+    /// Handles a write of `data` (every byte is output, whatever the access width).
+    pub fn write(&mut self, data: &[u8]) {
+        // A closed stdout must not stop the guest; stop trying after the first failure.
+        if !self.failed && self.out.write_all(data).is_err() {
+            self.failed = true;
+        }
+    }
+
+    /// Handles a read: every byte reads as 0xE9.
+    pub fn read(&self, data: &mut [u8]) {
+        data.fill(PRESENCE_BYTE);
+    }
+
+    /// Flushes buffered output.
+    pub fn flush(&mut self) {
+        if !self.failed && self.out.flush().is_err() {
+            self.failed = true;
+        }
+    }
+
+    /// The output sink.
+    pub fn output(&self) -> &W {
+        &self.out
+    }
+}
+
+impl<W: Write> MutDevicePio for DebugConsole<W> {
+    fn pio_read(&mut self, _base: PioAddress, _offset: PioAddressOffset, data: &mut [u8]) {
+        self.read(data);
+    }
+
+    fn pio_write(&mut self, _base: PioAddress, _offset: PioAddressOffset, data: &[u8]) {
+        self.write(data);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_write_bytes_reach_output_in_order() {
+        let mut con = DebugConsole::new(Vec::new());
+        con.write(b"he");
+        con.write(b"llo\n");
+        assert_eq!(con.output(), b"hello\n");
+    }
+
+    #[test]
+    fn test_read_returns_presence_byte() {
+        let con = DebugConsole::new(Vec::new());
+        let mut data = [0u8; 2];
+        con.read(&mut data);
+        assert_eq!(data, [0xE9, 0xE9]);
+    }
+
+    #[test]
+    fn test_write_to_failing_sink_is_dropped_without_error() {
+        struct Broken;
+        impl Write for Broken {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("closed"))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Err(std::io::Error::other("closed"))
+            }
+        }
+        let mut con = DebugConsole::new(Broken);
+        con.write(b"x");
+        con.flush();
+        assert!(con.failed);
+    }
+}

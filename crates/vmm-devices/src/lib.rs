@@ -1,0 +1,20 @@
+//! picovmm's device models.
+//!
+//! Each device is a state machine with `read`/`write` entry points and no KVM inside: the VMM
+//! puts it on vm-device's I/O bus (through the `MutDevicePio`/`MutDeviceMmio` traits and the
+//! `Mutex<T>` blanket impl) and a unit test drives it directly.
+//!
+//! ```
+//! use vmm_devices::vga_text::VgaText;
+//!
+//! let mut vga = VgaText::new();
+//! vga.write(0, b"H\x1fi\x1f"); // "Hi", white on blue, in the top-left cells
+//! assert_eq!(vga.screen().to_text(), "Hi\n");
+//! ```
+#![deny(missing_docs)]
+
+pub mod cp437;
+pub mod debug_exit;
+pub mod debugcon;
+pub mod screen;
+pub mod vga_text;
