@@ -37,11 +37,17 @@ impl<'a> TextScreen<'a> {
         let lines: Vec<String> = self
             .rows()
             .map(|row| {
-                let line: String = row.chunks_exact(CELL_BYTES).map(|c| cp437::to_char(c[0])).collect();
+                let line: String = row
+                    .chunks_exact(CELL_BYTES)
+                    .map(|c| cp437::to_char(c[0]))
+                    .collect();
                 line.trim_end_matches(' ').to_owned()
             })
             .collect();
-        let kept = lines.iter().rposition(|l| !l.is_empty()).map_or(0, |i| i + 1);
+        let kept = lines
+            .iter()
+            .rposition(|l| !l.is_empty())
+            .map_or(0, |i| i + 1);
         lines[..kept].iter().fold(String::new(), |mut out, line| {
             out.push_str(line);
             out.push('\n');

@@ -1,0 +1,367 @@
+//! What to do with one vCPU exit: a free function over the exit and the I/O bus, so tests can
+//! feed it hand-made exits without `/dev/kvm` (Firecracker's `handle_kvm_exit` shape).
+//!
+//! Port and MMIO accesses go to vm-device's `IoManager`. Reads are zero-filled before the
+//! device sees them; an access no device claims reads as 0xFF (an open bus) and is returned to
+//! the caller as [`ExitAction::Unclaimed`], which applies the machine's policy.
+
+use std::fmt;
+
+use kvm_ioctls::VcpuExit;
+use vm_device::bus::{MmioAddress, PioAddress};
+use vm_device::device_manager::{IoManager, MmioManager, PioManager};
+
+/// What a read of an unclaimed address returns in every byte.
+const OPEN_BUS: u8 = 0xFF;
+
+/// Which address space an access is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Space {
+    /// x86 port I/O (`in`/`out`).
+    Port,
+    /// Memory-mapped I/O.
+    Mmio,
+}
+
+/// One port or MMIO access, for messages about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Access {
+    /// The address space.
+    pub space: Space,
+    /// Port number or guest-physical address.
+    pub addr: u64,
+    /// Width in bytes.
+    pub len: usize,
+    /// Whether the guest wrote.
+    pub write: bool,
+    /// The value written (little-endian, first 8 bytes); 0 for reads.
+    pub value: u64,
+}
+
+impl Access {
+    fn new(space: Space, addr: u64, data: &[u8], write: bool) -> Self {
+        let mut bytes = [0u8; 8];
+        let n = data.len().min(8);
+        if write {
+            bytes[..n].copy_from_slice(&data[..n]);
+        }
+        Access {
+            space,
+            addr,
+            len: data.len(),
+            write,
+            value: u64::from_le_bytes(bytes),
+        }
+    }
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let space = match self.space {
+            Space::Port => "port",
+            Space::Mmio => "MMIO",
+        };
+        let dir = if self.write { "write to" } else { "read from" };
+        let unit = if self.len == 1 { "byte" } else { "bytes" };
+        write!(f, "{space} {dir} {:#x} ({} {unit}", self.addr, self.len)?;
+        if self.write {
+            write!(f, ", value {:#x}", self.value)?;
+        }
+        write!(f, ")")
+    }
+}
+
+/// An exit that ends the run, as the guest caused it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GuestStop {
+    /// `hlt` with no interrupt source to wake the vCPU.
+    Halted,
+    /// `KVM_EXIT_SHUTDOWN`: a triple fault.
+    TripleFault,
+    /// `KVM_EXIT_FAIL_ENTRY` with the hardware's reason.
+    FailEntry(u64),
+    /// `KVM_EXIT_INTERNAL_ERROR`: the caller reads the details from `kvm_run`.
+    InternalError,
+    /// An exit picovmm has no handler for, by name.
+    Unexpected(String),
+}
+
+/// What the run loop does next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExitAction {
+    /// Re-enter the guest.
+    Continue,
+    /// No device claims this access: apply the unclaimed-access policy.
+    Unclaimed(Access),
+    /// End the run.
+    Stop(GuestStop),
+}
+
+/// Exits counted by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExitCounters {
+    /// Every return from `KVM_RUN`.
+    pub total: u64,
+    /// Port reads.
+    pub io_in: u64,
+    /// Port writes.
+    pub io_out: u64,
+    /// MMIO reads.
+    pub mmio_read: u64,
+    /// MMIO writes.
+    pub mmio_write: u64,
+    /// `hlt`.
+    pub hlt: u64,
+    /// Triple faults.
+    pub shutdown: u64,
+    /// Returns with `EINTR` (a stop request or a stray signal).
+    pub interrupted: u64,
+    /// Everything else.
+    pub other: u64,
+}
+
+impl ExitCounters {
+    /// Counts a `KVM_RUN` that returned `EINTR`.
+    pub fn count_interrupt(&mut self) {
+        self.total += 1;
+        self.interrupted += 1;
+    }
+}
+
+/// Handles one exit: dispatches I/O to `io`, counts it, and says what the loop does next.
+pub fn handle_exit(exit: VcpuExit<'_>, io: &IoManager, counters: &mut ExitCounters) -> ExitAction {
+    counters.total += 1;
+    match exit {
+        VcpuExit::IoOut(port, data) => {
+            counters.io_out += 1;
+            match io.pio_write(PioAddress(port), data) {
+                Ok(()) => ExitAction::Continue,
+                Err(_) => ExitAction::Unclaimed(Access::new(Space::Port, port.into(), data, true)),
+            }
+        }
+        VcpuExit::IoIn(port, data) => {
+            counters.io_in += 1;
+            data.fill(0);
+            match io.pio_read(PioAddress(port), data) {
+                Ok(()) => ExitAction::Continue,
+                Err(_) => {
+                    data.fill(OPEN_BUS);
+                    ExitAction::Unclaimed(Access::new(Space::Port, port.into(), data, false))
+                }
+            }
+        }
+        VcpuExit::MmioWrite(addr, data) => {
+            counters.mmio_write += 1;
+            match io.mmio_write(MmioAddress(addr), data) {
+                Ok(()) => ExitAction::Continue,
+                Err(_) => ExitAction::Unclaimed(Access::new(Space::Mmio, addr, data, true)),
+            }
+        }
+        VcpuExit::MmioRead(addr, data) => {
+            counters.mmio_read += 1;
+            data.fill(0);
+            match io.mmio_read(MmioAddress(addr), data) {
+                Ok(()) => ExitAction::Continue,
+                Err(_) => {
+                    data.fill(OPEN_BUS);
+                    ExitAction::Unclaimed(Access::new(Space::Mmio, addr, data, false))
+                }
+            }
+        }
+        VcpuExit::Hlt => {
+            counters.hlt += 1;
+            ExitAction::Stop(GuestStop::Halted)
+        }
+        VcpuExit::Shutdown => {
+            counters.shutdown += 1;
+            ExitAction::Stop(GuestStop::TripleFault)
+        }
+        VcpuExit::FailEntry(reason, _cpu) => {
+            counters.other += 1;
+            ExitAction::Stop(GuestStop::FailEntry(reason))
+        }
+        VcpuExit::InternalError => {
+            counters.other += 1;
+            ExitAction::Stop(GuestStop::InternalError)
+        }
+        other => {
+            counters.other += 1;
+            let name = format!("{other:?}");
+            ExitAction::Stop(GuestStop::Unexpected(name))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use vm_device::bus::{MmioAddressOffset, MmioRange, PioAddressOffset, PioRange};
+    use vm_device::{MutDeviceMmio, MutDevicePio};
+
+    /// A device that records writes and answers reads with a fixed byte.
+    #[derive(Default)]
+    struct Recorder {
+        writes: Vec<(u64, Vec<u8>)>,
+    }
+
+    impl MutDevicePio for Recorder {
+        fn pio_read(&mut self, _: PioAddress, _: PioAddressOffset, data: &mut [u8]) {
+            data[0] = 0x42;
+        }
+        fn pio_write(&mut self, _: PioAddress, offset: PioAddressOffset, data: &[u8]) {
+            self.writes.push((offset.into(), data.to_vec()));
+        }
+    }
+
+    impl MutDeviceMmio for Recorder {
+        fn mmio_read(&mut self, _: MmioAddress, _: MmioAddressOffset, data: &mut [u8]) {
+            data[0] = 0x24;
+        }
+        fn mmio_write(&mut self, _: MmioAddress, offset: MmioAddressOffset, data: &[u8]) {
+            self.writes.push((offset, data.to_vec()));
+        }
+    }
+
+    fn bus_with_recorder() -> (IoManager, Arc<Mutex<Recorder>>) {
+        let dev = Arc::new(Mutex::new(Recorder::default()));
+        let mut io = IoManager::new();
+        let range = PioRange::new(PioAddress(0x60), 2).expect("range");
+        io.register_pio(range, dev.clone()).expect("register pio");
+        let range = MmioRange::new(MmioAddress(0xD0000), 0x100).expect("range");
+        io.register_mmio(range, dev.clone()).expect("register mmio");
+        (io, dev)
+    }
+
+    fn writes(dev: &Arc<Mutex<Recorder>>) -> Vec<(u64, Vec<u8>)> {
+        dev.lock().map(|d| d.writes.clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn test_io_out_to_device_is_dispatched_with_offset() {
+        let (io, dev) = bus_with_recorder();
+        let mut counters = ExitCounters::default();
+        let action = handle_exit(VcpuExit::IoOut(0x61, &[7]), &io, &mut counters);
+        assert_eq!(action, ExitAction::Continue);
+        assert_eq!(writes(&dev), vec![(1, vec![7])]);
+        assert_eq!((counters.total, counters.io_out), (1, 1));
+    }
+
+    #[test]
+    fn test_io_in_from_device_fills_data() {
+        let (io, _dev) = bus_with_recorder();
+        let mut data = [0xAAu8, 0xAA];
+        handle_exit(
+            VcpuExit::IoIn(0x60, &mut data),
+            &io,
+            &mut ExitCounters::default(),
+        );
+        assert_eq!(data, [0x42, 0x00]);
+    }
+
+    #[test]
+    fn test_io_in_unclaimed_reads_open_bus() {
+        let (io, _dev) = bus_with_recorder();
+        let mut data = [0u8; 2];
+        let action = handle_exit(
+            VcpuExit::IoIn(0x80, &mut data),
+            &io,
+            &mut ExitCounters::default(),
+        );
+        assert_eq!(data, [0xFF, 0xFF]);
+        let expected = Access {
+            space: Space::Port,
+            addr: 0x80,
+            len: 2,
+            write: false,
+            value: 0,
+        };
+        assert_eq!(action, ExitAction::Unclaimed(expected));
+    }
+
+    #[test]
+    fn test_io_out_straddling_range_end_is_unclaimed() {
+        let (io, dev) = bus_with_recorder();
+        let action = handle_exit(
+            VcpuExit::IoOut(0x61, &[1, 2]),
+            &io,
+            &mut ExitCounters::default(),
+        );
+        assert!(matches!(
+            action,
+            ExitAction::Unclaimed(Access {
+                addr: 0x61,
+                len: 2,
+                ..
+            })
+        ));
+        assert!(writes(&dev).is_empty());
+    }
+
+    #[test]
+    fn test_mmio_write_unclaimed_reports_value() {
+        let (io, _dev) = bus_with_recorder();
+        let action = handle_exit(
+            VcpuExit::MmioWrite(0xE0000, &[0x34, 0x12]),
+            &io,
+            &mut ExitCounters::default(),
+        );
+        let ExitAction::Unclaimed(access) = action else {
+            panic!("expected unclaimed")
+        };
+        assert_eq!(
+            access.to_string(),
+            "MMIO write to 0xe0000 (2 bytes, value 0x1234)"
+        );
+    }
+
+    #[test]
+    fn test_mmio_read_from_device_is_counted() {
+        let (io, _dev) = bus_with_recorder();
+        let mut counters = ExitCounters::default();
+        let mut data = [0u8; 1];
+        handle_exit(VcpuExit::MmioRead(0xD0010, &mut data), &io, &mut counters);
+        assert_eq!((data[0], counters.mmio_read), (0x24, 1));
+    }
+
+    #[test]
+    fn test_hlt_stops_halted() {
+        let mut counters = ExitCounters::default();
+        let action = handle_exit(VcpuExit::Hlt, &IoManager::new(), &mut counters);
+        assert_eq!(action, ExitAction::Stop(GuestStop::Halted));
+        assert_eq!(counters.hlt, 1);
+    }
+
+    #[test]
+    fn test_shutdown_stops_with_triple_fault() {
+        let action = handle_exit(
+            VcpuExit::Shutdown,
+            &IoManager::new(),
+            &mut ExitCounters::default(),
+        );
+        assert_eq!(action, ExitAction::Stop(GuestStop::TripleFault));
+    }
+
+    #[test]
+    fn test_fail_entry_keeps_hardware_reason() {
+        let action = handle_exit(
+            VcpuExit::FailEntry(0x21, 0),
+            &IoManager::new(),
+            &mut ExitCounters::default(),
+        );
+        assert_eq!(action, ExitAction::Stop(GuestStop::FailEntry(0x21)));
+    }
+
+    #[test]
+    fn test_unknown_exit_stops_with_its_name() {
+        let action = handle_exit(
+            VcpuExit::Unknown,
+            &IoManager::new(),
+            &mut ExitCounters::default(),
+        );
+        assert_eq!(
+            action,
+            ExitAction::Stop(GuestStop::Unexpected("Unknown".to_owned()))
+        );
+    }
+}

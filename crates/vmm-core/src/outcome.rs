@@ -1,0 +1,264 @@
+//! How a run ended, with the vCPU's registers at that moment and the exits it took.
+
+use std::fmt;
+use std::time::Duration;
+
+use kvm_bindings::{kvm_regs, kvm_segment, kvm_sregs};
+
+use crate::exit::{Access, ExitCounters};
+use crate::stop::StopReason;
+
+/// Why a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// The guest executed `hlt` with nothing to wake it.
+    Halted,
+    /// A device (isa-debug-exit) asked to end the run with this value.
+    GuestExit(u32),
+    /// The time limit passed.
+    Timeout,
+    /// The user interrupted the run.
+    Interrupted,
+    /// The guest triple-faulted (`KVM_EXIT_SHUTDOWN`).
+    TripleFault,
+    /// KVM could not go on (`KVM_EXIT_INTERNAL_ERROR`), most often an instruction it cannot
+    /// emulate.
+    InternalError {
+        /// KVM's sub-error code (1 is an emulation failure).
+        suberror: u32,
+        /// Bytes at CS:IP, as far as they are in RAM.
+        code: Vec<u8>,
+    },
+    /// The hardware refused to enter the guest (`KVM_EXIT_FAIL_ENTRY`).
+    FailEntry {
+        /// The hardware's reason code.
+        reason: u64,
+    },
+    /// An access no device claims, under the `stop` policy.
+    UnclaimedAccess(Access),
+    /// An exit picovmm has no handler for.
+    UnexpectedExit(String),
+    /// `KVM_RUN` itself failed.
+    KvmError(String),
+}
+
+impl RunOutcome {
+    /// The outcome's stable name, as `--stats-json` writes it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RunOutcome::Halted => "halted",
+            RunOutcome::GuestExit(_) => "exit",
+            RunOutcome::Timeout => "timeout",
+            RunOutcome::Interrupted => "interrupted",
+            RunOutcome::TripleFault => "triple_fault",
+            RunOutcome::InternalError { .. } => "internal_error",
+            RunOutcome::FailEntry { .. } => "fail_entry",
+            RunOutcome::UnclaimedAccess(_) => "unclaimed_access",
+            RunOutcome::UnexpectedExit(_) => "unexpected_exit",
+            RunOutcome::KvmError(_) => "error",
+        }
+    }
+}
+
+impl From<StopReason> for RunOutcome {
+    fn from(reason: StopReason) -> Self {
+        match reason {
+            StopReason::Timeout => RunOutcome::Timeout,
+            StopReason::Interrupted => RunOutcome::Interrupted,
+            StopReason::GuestExit(v) => RunOutcome::GuestExit(v),
+        }
+    }
+}
+
+/// KVM's names for `KVM_EXIT_INTERNAL_ERROR` sub-errors.
+pub fn internal_error_name(suberror: u32) -> &'static str {
+    match suberror {
+        1 => "emulation failure: KVM cannot emulate the instruction",
+        2 => "simultaneous exceptions",
+        3 => "exception while delivering an event",
+        4 => "unexpected exit reason",
+        _ => "unknown internal error",
+    }
+}
+
+impl fmt::Display for RunOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunOutcome::Halted => write!(f, "the guest halted"),
+            RunOutcome::GuestExit(v) => write!(f, "the guest exited with value {v:#x}"),
+            RunOutcome::Timeout => write!(f, "the run timed out"),
+            RunOutcome::Interrupted => write!(f, "the run was interrupted"),
+            RunOutcome::TripleFault => write!(f, "the guest triple-faulted (KVM_EXIT_SHUTDOWN)"),
+            RunOutcome::InternalError { suberror, code } => {
+                write!(
+                    f,
+                    "KVM internal error {suberror} ({})",
+                    internal_error_name(*suberror)
+                )?;
+                if !code.is_empty() {
+                    let hex: Vec<String> = code.iter().map(|b| format!("{b:02x}")).collect();
+                    write!(f, "; code at CS:IP: {}", hex.join(" "))?;
+                }
+                Ok(())
+            }
+            RunOutcome::FailEntry { reason } => {
+                write!(
+                    f,
+                    "KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY, reason {reason:#x})"
+                )
+            }
+            RunOutcome::UnclaimedAccess(access) => write!(f, "unclaimed {access}"),
+            RunOutcome::UnexpectedExit(name) => write!(f, "unexpected vCPU exit {name}"),
+            RunOutcome::KvmError(e) => write!(f, "KVM_RUN failed: {e}"),
+        }
+    }
+}
+
+/// A segment register's selector and base.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Segment {
+    /// Selector.
+    pub selector: u16,
+    /// Base address.
+    pub base: u64,
+}
+
+impl From<kvm_segment> for Segment {
+    fn from(s: kvm_segment) -> Self {
+        Segment {
+            selector: s.selector,
+            base: s.base,
+        }
+    }
+}
+
+/// The vCPU registers worth showing when a run ends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct Registers {
+    pub rax: u64,
+    pub rbx: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub rbp: u64,
+    pub rsp: u64,
+    pub rip: u64,
+    pub rflags: u64,
+    pub cs: Segment,
+    pub ds: Segment,
+    pub es: Segment,
+    pub ss: Segment,
+    pub cr0: u64,
+}
+
+impl Registers {
+    /// Builds the snapshot from KVM's register structs.
+    pub fn from_kvm(regs: &kvm_regs, sregs: &kvm_sregs) -> Self {
+        Registers {
+            rax: regs.rax,
+            rbx: regs.rbx,
+            rcx: regs.rcx,
+            rdx: regs.rdx,
+            rsi: regs.rsi,
+            rdi: regs.rdi,
+            rbp: regs.rbp,
+            rsp: regs.rsp,
+            rip: regs.rip,
+            rflags: regs.rflags,
+            cs: sregs.cs.into(),
+            ds: sregs.ds.into(),
+            es: sregs.es.into(),
+            ss: sregs.ss.into(),
+            cr0: sregs.cr0,
+        }
+    }
+
+    /// The linear address of the next instruction: CS base + IP.
+    pub fn code_address(&self) -> u64 {
+        self.cs.base.wrapping_add(self.rip)
+    }
+
+    /// "CS:IP" as `0000:7c00`.
+    pub fn cs_ip(&self) -> String {
+        format!("{:04x}:{:04x}", self.cs.selector, self.rip)
+    }
+}
+
+impl fmt::Display for Registers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "cs:ip={} ss:sp={:04x}:{:04x} ds={:04x} es={:04x} rflags={:#x} cr0={:#x}",
+            self.cs_ip(),
+            self.ss.selector,
+            self.rsp,
+            self.ds.selector,
+            self.es.selector,
+            self.rflags,
+            self.cr0
+        )?;
+        write!(
+            f,
+            "rax={:#x} rbx={:#x} rcx={:#x} rdx={:#x} rsi={:#x} rdi={:#x} rbp={:#x}",
+            self.rax, self.rbx, self.rcx, self.rdx, self.rsi, self.rdi, self.rbp
+        )
+    }
+}
+
+/// Everything a run produced.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    /// Why it ended.
+    pub outcome: RunOutcome,
+    /// Registers when it ended (`None` if KVM would not give them).
+    pub registers: Option<Registers>,
+    /// Exits by reason.
+    pub exits: ExitCounters,
+    /// Wall time from the first `KVM_RUN` to the end.
+    pub run_time: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_internal_error_display_shows_code_bytes() {
+        let outcome = RunOutcome::InternalError {
+            suberror: 1,
+            code: vec![0x0f, 0xc7, 0x0e],
+        };
+        assert_eq!(
+            outcome.to_string(),
+            "KVM internal error 1 (emulation failure: KVM cannot emulate the instruction); \
+             code at CS:IP: 0f c7 0e"
+        );
+    }
+
+    #[test]
+    fn test_stop_reason_maps_to_outcome() {
+        assert_eq!(
+            RunOutcome::from(StopReason::GuestExit(3)),
+            RunOutcome::GuestExit(3)
+        );
+        assert_eq!(RunOutcome::from(StopReason::Timeout).name(), "timeout");
+    }
+
+    #[test]
+    fn test_registers_cs_ip_is_real_mode_form() {
+        let regs = Registers {
+            cs: Segment {
+                selector: 0x07C0,
+                base: 0x7C00,
+            },
+            rip: 0x12,
+            ..Default::default()
+        };
+        assert_eq!(
+            (regs.cs_ip(), regs.code_address()),
+            ("07c0:0012".to_owned(), 0x7C12)
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! The run loop against real KVM, with guests of a few hand-assembled bytes.
+
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use vm_device::bus::{MmioAddress, MmioAddressOffset, PioAddress, PioAddressOffset};
+use vm_device::{MutDeviceMmio, MutDevicePio};
+use vmm_core::{
+    Access, BootCpu, CpuMode, Machine, RamRegion, RealAddress, RunOutcome, Space, StopReason,
+    UnclaimedPolicy,
+};
+
+/// Whether `/dev/kvm` can be used; under `CI=true` its absence fails the test.
+fn kvm_available() -> bool {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+    {
+        Ok(_) => true,
+        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true and /dev/kvm is unusable: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping: /dev/kvm is unusable here ({e})");
+            false
+        }
+    }
+}
+
+fn machine_with(code: &[u8]) -> Machine {
+    let mut machine = Machine::new(&[RamRegion {
+        base: 0,
+        size: 0xA_0000,
+    }])
+    .expect("machine");
+    machine.load_image(0x7C00, code).expect("load");
+    let entry = RealAddress {
+        segment: 0,
+        offset: 0x7C00,
+    };
+    machine
+        .set_boot_cpu(&BootCpu {
+            mode: CpuMode::Real,
+            entry,
+            stack: 0x7C00,
+        })
+        .expect("cpu");
+    machine.set_warning_output(Box::new(std::io::sink()));
+    machine
+}
+
+#[derive(Default)]
+struct Port {
+    written: Vec<u8>,
+}
+
+impl MutDevicePio for Port {
+    fn pio_read(&mut self, _: PioAddress, _: PioAddressOffset, data: &mut [u8]) {
+        data.fill(0x5A);
+    }
+    fn pio_write(&mut self, _: PioAddress, _: PioAddressOffset, data: &[u8]) {
+        self.written.extend_from_slice(data);
+    }
+}
+
+#[test]
+fn test_run_hlt_guest_is_halted() {
+    if !kvm_available() {
+        return;
+    }
+    let mut machine = machine_with(&[0xF4]); // hlt
+    let report = machine.run();
+    assert_eq!(report.outcome, RunOutcome::Halted);
+    assert_eq!((report.exits.total, report.exits.hlt), (1, 1));
+    assert_eq!(report.registers.map(|r| r.rip), Some(0x7C01));
+}
+
+#[test]
+fn test_run_port_round_trip_reaches_device() {
+    if !kvm_available() {
+        return;
+    }
+    // in al, 0x60 ; out 0x61, al ; hlt
+    let mut machine = machine_with(&[0xE4, 0x60, 0xE6, 0x61, 0xF4]);
+    let port = Arc::new(Mutex::new(Port::default()));
+    machine
+        .register_pio(0x60, 2, port.clone())
+        .expect("register");
+    let report = machine.run();
+    assert_eq!(report.outcome, RunOutcome::Halted);
+    assert_eq!(
+        port.lock().map(|p| p.written.clone()).unwrap_or_default(),
+        vec![0x5A]
+    );
+    assert_eq!((report.exits.io_in, report.exits.io_out), (1, 1));
+}
+
+#[test]
+fn test_run_spinning_guest_is_stopped_from_another_thread() {
+    if !kvm_available() {
+        return;
+    }
+    let mut machine = machine_with(&[0xEB, 0xFE]); // jmp $
+    let stop = machine.stop_handle();
+    let stopper = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(200));
+        stop.stop(StopReason::Timeout);
+    });
+    let report = machine.run();
+    let _ = stopper.join();
+    assert_eq!(report.outcome, RunOutcome::Timeout);
+    assert_eq!(report.registers.map(|r| r.rip), Some(0x7C00));
+}
+
+#[test]
+fn test_run_unclaimed_port_under_stop_policy_ends_run() {
+    if !kvm_available() {
+        return;
+    }
+    // mov al, 0x12 ; out 0x80, al ; hlt
+    let mut machine = machine_with(&[0xB0, 0x12, 0xE6, 0x80, 0xF4]);
+    machine.set_unclaimed_policy(UnclaimedPolicy::Stop);
+    let report = machine.run();
+    let access = Access {
+        space: Space::Port,
+        addr: 0x80,
+        len: 1,
+        write: true,
+        value: 0x12,
+    };
+    assert_eq!(report.outcome, RunOutcome::UnclaimedAccess(access));
+}
+
+#[test]
+fn test_run_unclaimed_port_under_log_policy_reads_open_bus() {
+    if !kvm_available() {
+        return;
+    }
+    // in al, 0x80 ; out 0x61, al ; hlt
+    let mut machine = machine_with(&[0xE4, 0x80, 0xE6, 0x61, 0xF4]);
+    let port = Arc::new(Mutex::new(Port::default()));
+    machine
+        .register_pio(0x61, 1, port.clone())
+        .expect("register");
+    let report = machine.run();
+    assert_eq!(report.outcome, RunOutcome::Halted);
+    assert_eq!(
+        port.lock().map(|p| p.written.clone()).unwrap_or_default(),
+        vec![0xFF]
+    );
+}
+
+#[test]
+fn test_register_mmio_over_ram_is_rejected() {
+    if !kvm_available() {
+        return;
+    }
+    let mut machine = machine_with(&[0xF4]);
+    let dev = Arc::new(Mutex::new(NullMmio));
+    let err = machine.register_mmio(0x9_F000, 0x2000, dev).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot place MMIO range [0x9f000, +0x2000): overlaps guest RAM"
+    );
+}
+
+/// An MMIO device that ignores everything.
+struct NullMmio;
+
+impl MutDeviceMmio for NullMmio {
+    fn mmio_read(&mut self, _: MmioAddress, _: MmioAddressOffset, _: &mut [u8]) {}
+    fn mmio_write(&mut self, _: MmioAddress, _: MmioAddressOffset, _: &[u8]) {}
+}
