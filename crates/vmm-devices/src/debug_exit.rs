@@ -57,8 +57,11 @@ impl<E: ExitRequest> MutDevicePio for IsaDebugExit<E> {
         data.fill(0);
     }
 
-    fn pio_write(&mut self, _base: PioAddress, _offset: PioAddressOffset, data: &[u8]) {
-        self.write(data);
+    fn pio_write(&mut self, _base: PioAddress, offset: PioAddressOffset, data: &[u8]) {
+        // Only a write at the first port counts, whatever its width.
+        if offset == 0 {
+            self.write(data);
+        }
     }
 }
 

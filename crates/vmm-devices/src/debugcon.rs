@@ -17,16 +17,24 @@ const PRESENCE_BYTE: u8 = 0xE9;
 pub struct DebugConsole<W: Write> {
     out: W,
     failed: bool,
+    last: Option<u8>,
 }
 
 impl<W: Write> DebugConsole<W> {
     /// A console whose output goes to `out`, byte by byte, as the guest writes it.
     pub fn new(out: W) -> Self {
-        DebugConsole { out, failed: false }
+        DebugConsole {
+            out,
+            failed: false,
+            last: None,
+        }
     }
 
     /// Handles a write of `data` (every byte is output, whatever the access width).
     pub fn write(&mut self, data: &[u8]) {
+        if let Some(&b) = data.last() {
+            self.last = Some(b);
+        }
         // A closed stdout must not stop the guest; stop trying after the first failure.
         if !self.failed && self.out.write_all(data).is_err() {
             self.failed = true;
@@ -43,6 +51,11 @@ impl<W: Write> DebugConsole<W> {
         if !self.failed && self.out.flush().is_err() {
             self.failed = true;
         }
+    }
+
+    /// Whether output so far ends inside a line (something written, no final newline).
+    pub fn ends_mid_line(&self) -> bool {
+        self.last.is_some_and(|b| b != b'\n')
     }
 
     /// The output sink.
@@ -71,6 +84,16 @@ mod tests {
         con.write(b"he");
         con.write(b"llo\n");
         assert_eq!(con.output(), b"hello\n");
+    }
+
+    #[test]
+    fn test_ends_mid_line_tracks_last_byte() {
+        let mut con = DebugConsole::new(Vec::new());
+        assert!(!con.ends_mid_line());
+        con.write(b"ab");
+        assert!(con.ends_mid_line());
+        con.write(b"\n");
+        assert!(!con.ends_mid_line());
     }
 
     #[test]

@@ -1,0 +1,65 @@
+//! Turning a validated machine into a `vmm-core` machine with `vmm-devices` devices on its bus.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use vmm_core::{Machine, StopReason};
+use vmm_devices::debug_exit::IsaDebugExit;
+use vmm_devices::debugcon::DebugConsole;
+use vmm_devices::vga_text::{VgaText, WINDOW_SIZE};
+
+use crate::spec::{DeviceKind, DEBUG_EXIT_PORTS};
+use crate::validate::ValidMachine;
+
+/// Where a debug console's output goes.
+pub type ConsoleOutput = Box<dyn Write + Send>;
+
+/// A machine ready to run, with the devices the caller reads afterwards.
+pub struct Assembled {
+    /// The machine.
+    pub machine: Machine,
+    /// Its VGA text device, if it has one.
+    pub vga: Option<Arc<Mutex<VgaText>>>,
+    /// Its debug consoles, to flush when the run ends.
+    pub consoles: Vec<Arc<Mutex<DebugConsole<ConsoleOutput>>>>,
+}
+
+/// Creates the VM, loads the image, sets the vCPU's entry state and registers every device.
+/// `console_output` makes the sink of each debug console.
+pub fn assemble(
+    valid: &ValidMachine,
+    mut console_output: impl FnMut() -> ConsoleOutput,
+) -> Result<Assembled, vmm_core::Error> {
+    let spec = &valid.spec;
+    let regions: Vec<_> = spec.memory.iter().map(|r| r.value).collect();
+    let mut machine = Machine::new(&regions)?;
+    machine.load_image(spec.load.value, &valid.image)?;
+    machine.set_boot_cpu(&valid.boot)?;
+    machine.set_unclaimed_policy(spec.unclaimed);
+    let mut vga = None;
+    let mut consoles = Vec::new();
+    for device in &spec.devices {
+        match device.value {
+            DeviceKind::VgaText { mmio } => {
+                let dev = Arc::new(Mutex::new(VgaText::new()));
+                machine.register_mmio(mmio, WINDOW_SIZE, dev.clone())?;
+                vga = Some(dev);
+            }
+            DeviceKind::Debugcon { port } => {
+                let dev = Arc::new(Mutex::new(DebugConsole::new(console_output())));
+                machine.register_pio(port, 1, dev.clone())?;
+                consoles.push(dev);
+            }
+            DeviceKind::IsaDebugExit { port } => {
+                let stop = machine.stop_handle();
+                let dev = IsaDebugExit::new(move |value| stop.stop(StopReason::GuestExit(value)));
+                machine.register_pio(port, DEBUG_EXIT_PORTS, Arc::new(Mutex::new(dev)))?;
+            }
+        }
+    }
+    Ok(Assembled {
+        machine,
+        vga,
+        consoles,
+    })
+}

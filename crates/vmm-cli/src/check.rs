@@ -1,0 +1,65 @@
+//! `picovmm check`: validate a machine file and print what picovmm would build.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::error::Error;
+use crate::units::format_size;
+use crate::validate::{validate, ValidMachine};
+use crate::{config, status};
+
+/// Validates the machine file at `path` and prints its resolved memory map and devices.
+pub fn check(path: &Path) -> Result<i32, Error> {
+    let spec = config::load(path)?;
+    let source = spec.source.clone();
+    let valid = validate(spec).map_err(|d| Error::Invalid(d.render(source.as_ref())))?;
+    print!("{}", describe(&valid));
+    Ok(status::HALTED)
+}
+
+/// The resolved machine, as `check` prints it.
+pub fn describe(valid: &ValidMachine) -> String {
+    let spec = &valid.spec;
+    let mut out = String::new();
+    let origin = spec
+        .source
+        .as_ref()
+        .map(|s| format!(" ({})", s.path.display()))
+        .unwrap_or_default();
+    // Writing to a String cannot fail.
+    let _ = writeln!(out, "machine {}{origin}", spec.name);
+    let _ = writeln!(out, "memory:");
+    for r in &spec.memory {
+        let _ = writeln!(
+            out,
+            "  [{:#x}, {:#x})  {}",
+            r.value.base,
+            r.value.end(),
+            format_size(r.value.size)
+        );
+    }
+    let _ = writeln!(out, "boot:");
+    if let Some(image) = &spec.image {
+        let _ = writeln!(
+            out,
+            "  image  {} ({} bytes)",
+            image.value.display(),
+            valid.image.len()
+        );
+    }
+    let _ = writeln!(out, "  load   {:#x}", spec.load.value);
+    let _ = writeln!(out, "  mode   {}", valid.boot.mode.name());
+    let _ = writeln!(out, "  entry  {}", valid.boot.entry);
+    let _ = writeln!(out, "  stack  {:#x}", valid.boot.stack);
+    let _ = writeln!(out, "devices:");
+    for d in &spec.devices {
+        let range = d.value.range();
+        let _ = writeln!(out, "  {:<15} {range}", d.value.type_name());
+    }
+    let policy = match spec.unclaimed {
+        vmm_core::UnclaimedPolicy::Log => "log",
+        vmm_core::UnclaimedPolicy::Stop => "stop",
+    };
+    let _ = writeln!(out, "unclaimed accesses: {policy}");
+    out
+}

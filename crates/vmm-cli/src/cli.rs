@@ -1,0 +1,150 @@
+//! The command line (DESIGN.md's contract): `picovmm run`, `picovmm check`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use vmm_core::RealAddress;
+
+use crate::units;
+
+const EXIT_STATUSES: &str = "\
+Exit status:
+  0        the guest halted
+  (v<<1)|1 the guest wrote v to isa-debug-exit (QEMU's convention)
+  2        bad usage, machine file or image
+  3        the host cannot run the machine (no usable /dev/kvm)
+  4        guest fault: triple fault, KVM internal error, unclaimed access under `stop`
+  124      --timeout passed
+  130      interrupted (Ctrl-C)";
+
+/// picovmm: a small virtual machine monitor on Linux KVM.
+#[derive(Debug, Parser)]
+#[command(name = "picovmm", version, after_help = EXIT_STATUSES)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Boot a machine and run it until the guest halts, exits, faults or is stopped
+    #[command(after_help = EXIT_STATUSES)]
+    Run(RunArgs),
+    /// Validate a machine file and print its resolved memory map and devices
+    Check {
+        /// The machine description (TOML)
+        machine: PathBuf,
+    },
+}
+
+/// What the screen looks like when the run ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScreenFormat {
+    /// Plain text: trailing spaces and blank rows trimmed
+    Text,
+    /// All 80x25 cells with their colours (ANSI escapes)
+    Ansi,
+    /// Print no screen
+    None,
+}
+
+/// CPU modes accepted by `--mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// 16-bit real mode, as a BIOS leaves a boot sector
+    Real,
+}
+
+/// `picovmm run`'s arguments.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Machine description (TOML); without it, the built-in default machine (needs --image)
+    pub machine: Option<PathBuf>,
+    /// Boot image to load (overrides the machine file's)
+    #[arg(long, value_name = "FILE")]
+    pub image: Option<PathBuf>,
+    /// Guest-physical address to load the image at [default: 0x7c00]
+    #[arg(long, value_name = "ADDR", value_parser = parse_address)]
+    pub load: Option<u64>,
+    /// First instruction, as SEG:OFF or an address [default: the load address]
+    #[arg(long, value_name = "SEG:OFF|ADDR", value_parser = parse_entry)]
+    pub entry: Option<RealAddress>,
+    /// CPU mode at entry [default: real]
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+    /// Guest RAM, laid out as on a PC: up to 640 KiB at 0, the rest from 1 MiB (e.g. "16 MiB")
+    #[arg(long, value_name = "SIZE", value_parser = units::parse_size)]
+    pub memory: Option<u64>,
+    /// Stop the guest after this long (e.g. 2s, 500ms); the screen is still printed
+    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
+    pub timeout: Option<Duration>,
+    /// How to print the VGA text screen when the run ends
+    #[arg(long, value_enum, default_value_t = ScreenFormat::Text)]
+    pub screen: ScreenFormat,
+    /// Print exit counts and run time to stderr
+    #[arg(long)]
+    pub stats: bool,
+    /// Write exit counts, run time and outcome as JSON to FILE
+    #[arg(long, value_name = "FILE")]
+    pub stats_json: Option<PathBuf>,
+}
+
+fn parse_address(text: &str) -> Result<u64, String> {
+    units::parse_u64(text)
+        .ok_or_else(|| format!("invalid address \"{text}\": expected a number like 0x7c00"))
+}
+
+fn parse_entry(text: &str) -> Result<RealAddress, String> {
+    if text.contains(':') {
+        return text
+            .parse()
+            .map_err(|e: vmm_core::cpu::ParseRealAddressError| e.to_string());
+    }
+    let addr = parse_address(text)?;
+    RealAddress::from_linear(addr)
+        .ok_or_else(|| format!("entry {addr:#x} is beyond real mode's reach (at most 0xfffff)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn test_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn test_parse_entry_linear_below_64k_uses_segment_zero() {
+        assert_eq!(
+            parse_entry("0x7c00"),
+            Ok(RealAddress {
+                segment: 0,
+                offset: 0x7C00
+            })
+        );
+    }
+
+    #[test]
+    fn test_parse_entry_seg_off() {
+        assert_eq!(
+            parse_entry("07c0:0000"),
+            Ok(RealAddress {
+                segment: 0x7C0,
+                offset: 0
+            })
+        );
+    }
+
+    #[test]
+    fn test_parse_address_rejects_garbage() {
+        assert_eq!(
+            parse_address("zz"),
+            Err("invalid address \"zz\": expected a number like 0x7c00".to_owned())
+        );
+    }
+}

@@ -1,0 +1,128 @@
+//! The machine file's TOML shape. Parsing only: every key is typed and unknown keys are errors;
+//! values that validation may reject keep their span (`toml::Spanned`).
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::units::{parse_size, SIZE_FORMS};
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineFile {
+    /// A name for messages.
+    pub name: Option<String>,
+    /// `"log"` or `"stop"`.
+    pub unclaimed: Option<Spanned<String>>,
+    /// RAM regions.
+    #[serde(default)]
+    pub memory: Vec<Spanned<MemoryTable>>,
+    /// Boot image and CPU state.
+    pub boot: Option<BootTable>,
+    /// Devices.
+    #[serde(default, rename = "device")]
+    pub devices: Vec<Spanned<DeviceTable>>,
+}
+
+/// One `[[memory]]` region.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryTable {
+    /// Guest-physical base.
+    pub base: Spanned<u64>,
+    /// Size.
+    pub size: Spanned<Size>,
+}
+
+/// The `[boot]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootTable {
+    /// Image path, relative to the machine file.
+    pub image: Option<Spanned<String>>,
+    /// Load address.
+    pub load: Option<Spanned<u64>>,
+    /// CPU mode.
+    pub mode: Option<Spanned<String>>,
+    /// Entry point: `"SEG:OFF"` or a linear address.
+    pub entry: Option<Spanned<EntryValue>>,
+    /// Initial stack pointer.
+    pub stack: Option<Spanned<u64>>,
+}
+
+/// One `[[device]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceTable {
+    /// The device type.
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    /// MMIO base, for MMIO devices.
+    pub mmio: Option<Spanned<u64>>,
+    /// First port, for port devices.
+    pub port: Option<Spanned<u64>>,
+}
+
+/// A size in bytes, written as a number or a string with a unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct SizeVisitor;
+        impl Visitor<'_> for SizeVisitor {
+            type Value = Size;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{SIZE_FORMS}")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Size, E> {
+                u64::try_from(v)
+                    .map(Size)
+                    .map_err(|_| E::custom(format!("size {v} is negative")))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Size, E> {
+                Ok(Size(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Size, E> {
+                parse_size(v).map(Size).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(SizeVisitor)
+    }
+}
+
+/// An entry point as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntryValue {
+    /// `"SEG:OFF"`.
+    SegOff(String),
+    /// A linear address.
+    Linear(u64),
+}
+
+impl<'de> Deserialize<'de> for EntryValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct EntryVisitor;
+        impl Visitor<'_> for EntryVisitor {
+            type Value = EntryValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "\"SEG:OFF\" (like \"0000:7c00\") or an address")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<EntryValue, E> {
+                u64::try_from(v)
+                    .map(EntryValue::Linear)
+                    .map_err(|_| E::custom(format!("entry address {v} is negative")))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<EntryValue, E> {
+                Ok(EntryValue::Linear(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<EntryValue, E> {
+                Ok(EntryValue::SegOff(v.to_owned()))
+            }
+        }
+        d.deserialize_any(EntryVisitor)
+    }
+}

@@ -1,0 +1,47 @@
+//! The command line's errors, each with its exit status.
+
+use std::path::PathBuf;
+
+use crate::{config, status};
+
+/// Why a command failed before or around the run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The machine file could not be read or is invalid.
+    #[error(transparent)]
+    Config(#[from] config::Error),
+    /// The merged machine description is invalid (already rendered with its location).
+    #[error("{0}")]
+    Invalid(String),
+    /// The command line asks for something impossible.
+    #[error("{0}")]
+    Usage(String),
+    /// KVM could not build or run the machine.
+    #[error(transparent)]
+    Host(#[from] vmm_core::Error),
+    /// The vCPU thread could not be started or died.
+    #[error("{0}")]
+    Thread(String),
+    /// An output file could not be written.
+    #[error("cannot write {path}")]
+    Output {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The process exit status for this error.
+    pub fn status(&self) -> i32 {
+        match self {
+            Error::Config(_) | Error::Invalid(_) | Error::Usage(_) | Error::Output { .. } => {
+                status::USAGE
+            }
+            Error::Host(vmm_core::Error::Memory(_)) => status::USAGE,
+            Error::Host(_) | Error::Thread(_) => status::HOST,
+        }
+    }
+}

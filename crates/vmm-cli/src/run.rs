@@ -1,0 +1,143 @@
+//! `picovmm run`: build the machine, run its vCPU on its own thread while this thread keeps the
+//! time limit, then print the screen, the outcome and the statistics.
+
+use std::io::Write;
+use std::sync::mpsc;
+use std::thread;
+
+use vmm_core::{is_emulation_failure, RunOutcome, RunReport, StopReason};
+
+use crate::assemble::{assemble, Assembled};
+use crate::cli::{ModeArg, RunArgs, ScreenFormat};
+use crate::error::Error;
+use crate::spec::{Located, MachineSpec};
+use crate::validate::validate;
+use crate::{config, interrupt, stats, status};
+
+/// Merges the flags into the machine description; flags win.
+fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
+    if let Some(image) = &args.image {
+        spec.image = Some(Located::flag(image.clone(), "--image"));
+    }
+    if let Some(load) = args.load {
+        spec.load = Located::flag(load, "--load");
+    }
+    if let Some(entry) = args.entry {
+        spec.entry = Some(Located::flag(entry, "--entry"));
+    }
+    if let Some(ModeArg::Real) = args.mode {
+        spec.mode = Located::flag(vmm_core::CpuMode::Real, "--mode");
+    }
+    if let Some(size) = args.memory {
+        spec.set_memory_size(size);
+    }
+}
+
+/// Runs `picovmm run`; returns the exit status.
+pub fn run(args: &RunArgs) -> Result<i32, Error> {
+    let mut spec = match &args.machine {
+        Some(path) => config::load(path)?,
+        None if args.image.is_some() => MachineSpec::default_machine(),
+        None => {
+            return Err(Error::Usage(
+                "nothing to run: give a machine file, or --image FILE".into(),
+            ))
+        }
+    };
+    apply_flags(&mut spec, args);
+    let source = spec.source.clone();
+    let valid = validate(spec).map_err(|d| Error::Invalid(d.render(source.as_ref())))?;
+    let Assembled {
+        mut machine,
+        vga,
+        consoles,
+    } = assemble(&valid, || Box::new(std::io::stdout()))?;
+
+    let stop = machine.stop_handle();
+    interrupt::stop_on_sigint(stop.clone());
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let vcpu = thread::Builder::new()
+        .name("vcpu0".into())
+        .spawn(move || {
+            let report = machine.run();
+            let _ = done_tx.send(());
+            report
+        })
+        .map_err(|e| Error::Thread(format!("cannot start the vCPU thread: {e}")))?;
+    if let Some(limit) = args.timeout {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(limit) {
+            stop.stop(StopReason::Timeout);
+        }
+    }
+    let report = vcpu
+        .join()
+        .map_err(|_| Error::Thread("the vCPU thread panicked".into()))?;
+
+    let mut stdout = std::io::stdout().lock();
+    let mut mid_line = false;
+    for console in &consoles {
+        if let Ok(mut c) = console.lock() {
+            c.flush();
+            mid_line |= c.ends_mid_line();
+        }
+    }
+    if let Some(vga) = vga.filter(|_| args.screen != ScreenFormat::None) {
+        let screen = vga.lock().map(|v| match args.screen {
+            ScreenFormat::Ansi => v.screen().to_ansi(),
+            _ => v.screen().to_text(),
+        });
+        if let Ok(screen) = screen {
+            if mid_line && !screen.is_empty() {
+                let _ = stdout.write_all(b"\n");
+            }
+            let _ = stdout.write_all(screen.as_bytes());
+        }
+    }
+    let _ = stdout.flush();
+
+    let code = status::for_outcome(&report.outcome);
+    report_outcome(&report, args);
+    if args.stats {
+        eprint!("{}", stats::summary(&report));
+    }
+    if let Some(path) = &args.stats_json {
+        std::fs::write(path, stats::to_json(&report, code)).map_err(|source| Error::Output {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(code)
+}
+
+/// Says on stderr how the run ended, when it is not a plain halt or guest exit.
+fn report_outcome(report: &RunReport, args: &RunArgs) {
+    let at = report
+        .registers
+        .map(|r| format!(" at cs:ip={}", r.cs_ip()))
+        .unwrap_or_default();
+    match &report.outcome {
+        RunOutcome::Halted | RunOutcome::GuestExit(_) => {}
+        RunOutcome::Timeout => {
+            let limit = args
+                .timeout
+                .map(|t| format!(" after {t:?}"))
+                .unwrap_or_default();
+            eprintln!("picovmm: timed out{limit}; the guest was stopped{at}");
+        }
+        RunOutcome::Interrupted => eprintln!("picovmm: interrupted; the guest was stopped{at}"),
+        outcome => {
+            eprintln!("Error: {outcome}");
+            if let Some(regs) = report.registers {
+                for line in regs.to_string().lines() {
+                    eprintln!("  {line}");
+                }
+            }
+            if is_emulation_failure(outcome) {
+                eprintln!(
+                    "  note: this host's KVM emulates some guest instructions in software and \
+                     cannot emulate this one"
+                );
+            }
+        }
+    }
+}

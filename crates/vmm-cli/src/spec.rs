@@ -1,0 +1,276 @@
+//! A machine as picovmm will build it: memory map, boot image, CPU state and devices, each
+//! value remembering where it came from (a place in the machine file, a flag, or a default) so
+//! that an error can point at it.
+
+use std::ops::Range;
+use std::path::PathBuf;
+
+use vmm_core::layout::{
+    BOOT_SECTOR_LOAD, HIGH_RAM_START, LOW_RAM_END, REAL_MODE_STACK, VGA_TEXT_BASE,
+};
+use vmm_core::{CpuMode, RamRegion, RealAddress, UnclaimedPolicy};
+use vmm_devices::{debug_exit, debugcon, vga_text};
+
+/// Where a value came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Bytes of the machine file.
+    File(Range<usize>),
+    /// A command-line flag, by name.
+    Flag(&'static str),
+    /// picovmm's default.
+    Default,
+}
+
+/// A value and its origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located<T> {
+    /// The value.
+    pub value: T,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+impl<T> Located<T> {
+    /// A value picovmm chose.
+    pub fn default(value: T) -> Self {
+        Located {
+            value,
+            origin: Origin::Default,
+        }
+    }
+
+    /// A value given with a flag.
+    pub fn flag(value: T, flag: &'static str) -> Self {
+        Located {
+            value,
+            origin: Origin::Flag(flag),
+        }
+    }
+}
+
+/// The built-in device models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// VGA text mode at an MMIO base.
+    VgaText {
+        /// Base of the 32 KiB window.
+        mmio: u64,
+    },
+    /// Debug console at a port.
+    Debugcon {
+        /// Its port.
+        port: u16,
+    },
+    /// isa-debug-exit at a port.
+    IsaDebugExit {
+        /// Its first port.
+        port: u16,
+    },
+}
+
+/// Ports isa-debug-exit spans, so 8-, 16- and 32-bit writes all reach it (QEMU's iosize=4).
+pub const DEBUG_EXIT_PORTS: u16 = 4;
+
+/// An address range a device occupies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceRange {
+    /// Ports `[base, base + len)`.
+    Port {
+        /// First port.
+        base: u16,
+        /// Number of ports.
+        len: u16,
+    },
+    /// Guest-physical `[base, base + len)`.
+    Mmio {
+        /// First address.
+        base: u64,
+        /// Length in bytes.
+        len: u64,
+    },
+}
+
+impl std::fmt::Display for DeviceRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            DeviceRange::Port { base, len: 1 } => write!(f, "port {base:#x}"),
+            DeviceRange::Port { base, len } => {
+                write!(
+                    f,
+                    "ports [{base:#x}, {:#x})",
+                    u32::from(base) + u32::from(len)
+                )
+            }
+            DeviceRange::Mmio { base, len } => {
+                write!(f, "MMIO [{base:#x}, {:#x})", base.saturating_add(len))
+            }
+        }
+    }
+}
+
+impl DeviceKind {
+    /// The name used in machine files.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            DeviceKind::VgaText { .. } => "vga-text",
+            DeviceKind::Debugcon { .. } => "debugcon",
+            DeviceKind::IsaDebugExit { .. } => "isa-debug-exit",
+        }
+    }
+
+    /// The range the device occupies.
+    pub fn range(&self) -> DeviceRange {
+        match *self {
+            DeviceKind::VgaText { mmio } => DeviceRange::Mmio {
+                base: mmio,
+                len: vga_text::WINDOW_SIZE,
+            },
+            DeviceKind::Debugcon { port } => DeviceRange::Port { base: port, len: 1 },
+            DeviceKind::IsaDebugExit { port } => DeviceRange::Port {
+                base: port,
+                len: DEBUG_EXIT_PORTS,
+            },
+        }
+    }
+}
+
+/// The machine file a spec was read from, for diagnostics.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    /// The path as the user gave it.
+    pub path: PathBuf,
+    /// Its text.
+    pub text: String,
+}
+
+/// A whole machine.
+#[derive(Clone, Debug)]
+pub struct MachineSpec {
+    /// A name for messages.
+    pub name: String,
+    /// The file it came from, if any.
+    pub source: Option<SourceFile>,
+    /// RAM regions.
+    pub memory: Vec<Located<RamRegion>>,
+    /// Boot image path (resolved against the machine file's folder).
+    pub image: Option<Located<PathBuf>>,
+    /// Where the image is loaded.
+    pub load: Located<u64>,
+    /// CPU mode at entry.
+    pub mode: Located<CpuMode>,
+    /// First instruction; `None` means the load address.
+    pub entry: Option<Located<RealAddress>>,
+    /// Initial stack pointer.
+    pub stack: Located<u64>,
+    /// Devices.
+    pub devices: Vec<Located<DeviceKind>>,
+    /// What an unclaimed access does.
+    pub unclaimed: UnclaimedPolicy,
+}
+
+impl MachineSpec {
+    /// The built-in default machine: 640 KiB of RAM at 0, VGA text at 0xB8000, the debug
+    /// console at 0xE9, isa-debug-exit at 0xF4, the image at 0x7C00 in real mode.
+    pub fn default_machine() -> Self {
+        MachineSpec {
+            name: "default".to_owned(),
+            source: None,
+            memory: vec![Located::default(RamRegion {
+                base: 0,
+                size: LOW_RAM_END,
+            })],
+            image: None,
+            load: Located::default(BOOT_SECTOR_LOAD),
+            mode: Located::default(CpuMode::Real),
+            entry: None,
+            stack: Located::default(REAL_MODE_STACK),
+            devices: vec![
+                Located::default(DeviceKind::VgaText {
+                    mmio: VGA_TEXT_BASE,
+                }),
+                Located::default(DeviceKind::Debugcon {
+                    port: debugcon::DEFAULT_PORT,
+                }),
+                Located::default(DeviceKind::IsaDebugExit {
+                    port: debug_exit::DEFAULT_PORT,
+                }),
+            ],
+            unclaimed: UnclaimedPolicy::default(),
+        }
+    }
+
+    /// Replaces the memory map with `size` bytes laid out as on a PC: up to 640 KiB at 0, the
+    /// rest from 1 MiB, leaving the legacy hole (VGA, ROMs) for devices.
+    pub fn set_memory_size(&mut self, size: u64) {
+        let low = size.min(LOW_RAM_END);
+        let mut regions = vec![Located::flag(RamRegion { base: 0, size: low }, "--memory")];
+        if size > LOW_RAM_END {
+            let high = RamRegion {
+                base: HIGH_RAM_START,
+                size: size - LOW_RAM_END,
+            };
+            regions.push(Located::flag(high, "--memory"));
+        }
+        self.memory = regions;
+    }
+
+    /// The entry point: the given one, or the load address.
+    pub fn entry_point(&self) -> Option<RealAddress> {
+        match &self.entry {
+            Some(e) => Some(e.value),
+            None => RealAddress::from_linear(self.load.value),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_set_memory_size_small_is_one_low_region() {
+        let mut spec = MachineSpec::default_machine();
+        spec.set_memory_size(0x1_0000);
+        let regions: Vec<RamRegion> = spec.memory.iter().map(|r| r.value).collect();
+        assert_eq!(
+            regions,
+            vec![RamRegion {
+                base: 0,
+                size: 0x1_0000
+            }]
+        );
+    }
+
+    #[test]
+    fn test_set_memory_size_large_skips_legacy_hole() {
+        let mut spec = MachineSpec::default_machine();
+        spec.set_memory_size(16 << 20);
+        let regions: Vec<RamRegion> = spec.memory.iter().map(|r| r.value).collect();
+        assert_eq!(
+            regions,
+            vec![
+                RamRegion {
+                    base: 0,
+                    size: 0xA_0000
+                },
+                RamRegion {
+                    base: 0x10_0000,
+                    size: (16 << 20) - 0xA_0000
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn test_entry_point_defaults_to_load_address() {
+        let spec = MachineSpec::default_machine();
+        assert_eq!(
+            spec.entry_point(),
+            Some(RealAddress {
+                segment: 0,
+                offset: 0x7C00
+            })
+        );
+    }
+}

@@ -1,0 +1,123 @@
+//! `--stats` (a summary on stderr) and `--stats-json FILE`.
+
+use serde::Serialize;
+use vmm_core::{ExitCounters, RunOutcome, RunReport};
+
+#[derive(Serialize)]
+struct Exits {
+    total: u64,
+    io_in: u64,
+    io_out: u64,
+    mmio_read: u64,
+    mmio_write: u64,
+    hlt: u64,
+    shutdown: u64,
+    interrupted: u64,
+    other: u64,
+}
+
+impl From<ExitCounters> for Exits {
+    fn from(c: ExitCounters) -> Self {
+        Exits {
+            total: c.total,
+            io_in: c.io_in,
+            io_out: c.io_out,
+            mmio_read: c.mmio_read,
+            mmio_write: c.mmio_write,
+            hlt: c.hlt,
+            shutdown: c.shutdown,
+            interrupted: c.interrupted,
+            other: c.other,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Stats {
+    exits: Exits,
+    run_ns: u64,
+    outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    guest_exit_value: Option<u32>,
+    exit_status: i32,
+}
+
+/// The JSON document `--stats-json` writes.
+pub fn to_json(report: &RunReport, exit_status: i32) -> String {
+    let stats = Stats {
+        exits: report.exits.into(),
+        run_ns: u64::try_from(report.run_time.as_nanos()).unwrap_or(u64::MAX),
+        outcome: report.outcome.name(),
+        guest_exit_value: match report.outcome {
+            RunOutcome::GuestExit(v) => Some(v),
+            _ => None,
+        },
+        exit_status,
+    };
+    serde_json::to_string_pretty(&stats).unwrap_or_default() + "\n"
+}
+
+/// The human summary `--stats` prints.
+pub fn summary(report: &RunReport) -> String {
+    let c = report.exits;
+    let by_reason: Vec<String> = [
+        ("io_in", c.io_in),
+        ("io_out", c.io_out),
+        ("mmio_read", c.mmio_read),
+        ("mmio_write", c.mmio_write),
+        ("hlt", c.hlt),
+        ("shutdown", c.shutdown),
+        ("interrupted", c.interrupted),
+        ("other", c.other),
+    ]
+    .iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(name, n)| format!("{name} {n}"))
+    .collect();
+    format!(
+        "picovmm: outcome {}, {:.3} ms in the run loop\npicovmm: exits {} ({})\n",
+        report.outcome.name(),
+        report.run_time.as_secs_f64() * 1e3,
+        c.total,
+        by_reason.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn report() -> RunReport {
+        let exits = ExitCounters {
+            total: 3,
+            mmio_write: 2,
+            hlt: 1,
+            ..Default::default()
+        };
+        RunReport {
+            outcome: RunOutcome::Halted,
+            registers: None,
+            exits,
+            run_time: Duration::from_micros(1500),
+        }
+    }
+
+    #[test]
+    fn test_summary_lists_nonzero_reasons() {
+        assert_eq!(
+            summary(&report()),
+            "picovmm: outcome halted, 1.500 ms in the run loop\npicovmm: exits 3 (mmio_write 2, hlt 1)\n"
+        );
+    }
+
+    #[test]
+    fn test_to_json_has_documented_fields() {
+        let json: serde_json::Value = serde_json::from_str(&to_json(&report(), 0)).expect("json");
+        assert_eq!(json["exits"]["total"], 3);
+        assert_eq!(json["exits"]["mmio_write"], 2);
+        assert_eq!(json["run_ns"], 1_500_000);
+        assert_eq!(json["outcome"], "halted");
+        assert_eq!(json["exit_status"], 0);
+    }
+}

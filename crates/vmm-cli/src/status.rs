@@ -1,0 +1,53 @@
+//! The process exit statuses scripts rely on (DESIGN.md's command-line contract).
+
+use vmm_core::RunOutcome;
+use vmm_devices::debug_exit;
+
+/// The guest halted.
+pub const HALTED: i32 = 0;
+/// Bad usage, machine file, image or plugin.
+pub const USAGE: i32 = 2;
+/// The host could not run the machine: no usable /dev/kvm, or a KVM call failed.
+pub const HOST: i32 = 3;
+/// The guest faulted: triple fault, KVM internal error, unclaimed access under `stop`.
+pub const GUEST_FAULT: i32 = 4;
+/// The `--timeout` passed.
+pub const TIMEOUT: i32 = 124;
+/// Interrupted by Ctrl-C (128 + SIGINT).
+pub const INTERRUPTED: i32 = 130;
+
+/// The exit status for a run's outcome.
+pub fn for_outcome(outcome: &RunOutcome) -> i32 {
+    match outcome {
+        RunOutcome::Halted => HALTED,
+        RunOutcome::GuestExit(v) => i32::from(debug_exit::exit_status(*v)),
+        RunOutcome::Timeout => TIMEOUT,
+        RunOutcome::Interrupted => INTERRUPTED,
+        RunOutcome::KvmError(_) => HOST,
+        RunOutcome::TripleFault
+        | RunOutcome::InternalError { .. }
+        | RunOutcome::FailEntry { .. }
+        | RunOutcome::UnclaimedAccess(_)
+        | RunOutcome::UnexpectedExit(_) => GUEST_FAULT,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_for_outcome_guest_exit_uses_qemu_convention() {
+        assert_eq!(for_outcome(&RunOutcome::GuestExit(0x10)), 0x21);
+    }
+
+    #[test]
+    fn test_for_outcome_triple_fault_is_guest_fault() {
+        assert_eq!(for_outcome(&RunOutcome::TripleFault), GUEST_FAULT);
+    }
+
+    #[test]
+    fn test_for_outcome_timeout_is_124() {
+        assert_eq!(for_outcome(&RunOutcome::Timeout), 124);
+    }
+}

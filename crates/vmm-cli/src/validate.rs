@@ -1,0 +1,418 @@
+//! Checking a [`MachineSpec`] as a whole, after the machine file and the flags are merged:
+//! the memory map, device ranges against RAM and each other, the boot image and entry point.
+//! Every error names the values and the limits, and points at the value to change.
+
+use std::path::Path;
+
+use vmm_core::cpu::REAL_MODE_MAX_LINEAR;
+use vmm_core::memory::{self as core_memory, RamRegion};
+use vmm_core::{BootCpu, RealAddress};
+
+use crate::diagnostic::Diagnostic;
+use crate::spec::{DeviceKind, DeviceRange, Located, MachineSpec, Origin};
+use crate::units::format_size;
+
+/// A machine that passed validation, with its image read.
+#[derive(Debug)]
+pub struct ValidMachine {
+    /// The description.
+    pub spec: MachineSpec,
+    /// The boot image's bytes.
+    pub image: Vec<u8>,
+    /// The vCPU's entry state.
+    pub boot: BootCpu,
+}
+
+fn ranges_overlap(a: DeviceRange, b: DeviceRange) -> bool {
+    match (a, b) {
+        (DeviceRange::Port { base: a, len: al }, DeviceRange::Port { base: b, len: bl }) => {
+            u32::from(a) < u32::from(b) + u32::from(bl)
+                && u32::from(b) < u32::from(a) + u32::from(al)
+        }
+        (DeviceRange::Mmio { base: a, len: al }, DeviceRange::Mmio { base: b, len: bl }) => {
+            a < b.saturating_add(bl) && b < a.saturating_add(al)
+        }
+        _ => false,
+    }
+}
+
+fn check_memory(regions: &[Located<RamRegion>]) -> Result<(), Diagnostic> {
+    if regions.is_empty() {
+        return Err(Diagnostic::new(
+            Origin::File(0..0),
+            "the machine has no memory: add a [[memory]] table with base and size, or pass --memory",
+        ));
+    }
+    let values: Vec<RamRegion> = regions.iter().map(|r| r.value).collect();
+    // The first prefix that fails names the region at fault.
+    for i in 0..values.len() {
+        if let Err(e) = core_memory::validate(&values[..=i]) {
+            return Err(Diagnostic::new(regions[i].origin.clone(), e.to_string()));
+        }
+    }
+    Ok(())
+}
+
+fn check_devices(spec: &MachineSpec) -> Result<(), Diagnostic> {
+    for (i, dev) in spec.devices.iter().enumerate() {
+        let range = dev.value.range();
+        let name = dev.value.type_name();
+        if let DeviceRange::Port { base, len } = range {
+            if u32::from(base) + u32::from(len) > 0x1_0000 {
+                return Err(Diagnostic::new(
+                    dev.origin.clone(),
+                    format!("{name} needs {len} ports from {base:#x}, past the last port, 0xffff"),
+                ));
+            }
+        }
+        if let DeviceRange::Mmio { base, len } = range {
+            if base.checked_add(len).is_none() {
+                return Err(Diagnostic::new(
+                    dev.origin.clone(),
+                    format!("{name} at {base:#x} needs {len:#x} bytes, past the end of the address space"),
+                ));
+            }
+            if let Some(ram) = spec
+                .memory
+                .iter()
+                .find(|r| base < r.value.end() && r.value.base < base + len)
+            {
+                return Err(Diagnostic::new(
+                    dev.origin.clone(),
+                    format!(
+                        "{name} {} overlaps memory region [{:#x}, {:#x}); devices must sit outside RAM",
+                        range,
+                        ram.value.base,
+                        ram.value.end()
+                    ),
+                ));
+            }
+        }
+        if let Some(other) = spec.devices[..i]
+            .iter()
+            .find(|o| ranges_overlap(o.value.range(), range))
+        {
+            return Err(Diagnostic::new(
+                dev.origin.clone(),
+                format!(
+                    "{name} {} collides with {} {}",
+                    range,
+                    other.value.type_name(),
+                    other.value.range()
+                ),
+            ));
+        }
+        if matches!(dev.value, DeviceKind::VgaText { .. })
+            && spec.devices[..i]
+                .iter()
+                .any(|o| matches!(o.value, DeviceKind::VgaText { .. }))
+        {
+            return Err(Diagnostic::new(
+                dev.origin.clone(),
+                "a machine has at most one vga-text device",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn read_image(
+    image: &Located<std::path::PathBuf>,
+    spec: &MachineSpec,
+) -> Result<Vec<u8>, Diagnostic> {
+    let path: &Path = &image.value;
+    let fail = |message: String| Diagnostic::new(image.origin.clone(), message);
+    let meta = std::fs::metadata(path)
+        .map_err(|e| fail(format!("cannot read image {}: {e}", path.display())))?;
+    if !meta.is_file() {
+        return Err(fail(format!(
+            "image {} is not a regular file",
+            path.display()
+        )));
+    }
+    let largest = spec.memory.iter().map(|r| r.value.size).max().unwrap_or(0);
+    if meta.len() > largest {
+        return Err(fail(format!(
+            "image {} is {} bytes, larger than the largest RAM region ({})",
+            path.display(),
+            meta.len(),
+            format_size(largest)
+        )));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| fail(format!("cannot read image {}: {e}", path.display())))?;
+    if bytes.is_empty() {
+        return Err(fail(format!("image {} is empty", path.display())));
+    }
+    Ok(bytes)
+}
+
+fn check_image_fits(spec: &MachineSpec, len: usize) -> Result<(), Diagnostic> {
+    let load = spec.load.value;
+    if spec
+        .memory
+        .iter()
+        .any(|r| r.value.contains(load, len as u64))
+    {
+        return Ok(());
+    }
+    let regions: Vec<String> = spec
+        .memory
+        .iter()
+        .map(|r| format!("[{:#x}, {:#x})", r.value.base, r.value.end()))
+        .collect();
+    Err(Diagnostic::new(
+        spec.load.origin.clone(),
+        format!(
+            "the image ({len} bytes) loaded at {load:#x} ends at {:#x}, outside guest RAM; it must fit in one region: {}",
+            load.saturating_add(len as u64),
+            regions.join(", ")
+        ),
+    ))
+}
+
+fn entry(spec: &MachineSpec) -> Result<RealAddress, Diagnostic> {
+    let address = spec.entry_point().ok_or_else(|| {
+        Diagnostic::new(
+            spec.load.origin.clone(),
+            format!(
+                "load address {:#x} is beyond real mode's reach (at most {REAL_MODE_MAX_LINEAR:#x}); give an entry point",
+                spec.load.value
+            ),
+        )
+    })?;
+    if !spec
+        .memory
+        .iter()
+        .any(|r| r.value.contains(address.linear(), 1))
+    {
+        let origin = spec
+            .entry
+            .as_ref()
+            .map_or(spec.load.origin.clone(), |e| e.origin.clone());
+        return Err(Diagnostic::new(
+            origin,
+            format!(
+                "entry point {address} (address {:#x}) is not in guest RAM",
+                address.linear()
+            ),
+        ));
+    }
+    Ok(address)
+}
+
+/// Validates `spec` and reads its image.
+pub fn validate(spec: MachineSpec) -> Result<ValidMachine, Diagnostic> {
+    check_memory(&spec.memory)?;
+    check_devices(&spec)?;
+    let image_path = spec.image.as_ref().ok_or_else(|| {
+        Diagnostic::new(
+            Origin::Default,
+            "no boot image: set `image` in the machine file's [boot] table, or pass --image FILE",
+        )
+    })?;
+    let image = read_image(image_path, &spec)?;
+    check_image_fits(&spec, image.len())?;
+    let entry = entry(&spec)?;
+    let stack = u16::try_from(spec.stack.value).map_err(|_| {
+        Diagnostic::new(
+            spec.stack.origin.clone(),
+            format!(
+                "stack pointer {:#x} does not fit in 16 bits (real mode, SS = 0)",
+                spec.stack.value
+            ),
+        )
+    })?;
+    let boot = BootCpu {
+        mode: spec.mode.value,
+        entry,
+        stack,
+    };
+    Ok(ValidMachine { spec, image, boot })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn image_file(len: usize) -> tempfile_lite::TempFile {
+        tempfile_lite::TempFile::with_bytes(&vec![0xF4; len])
+    }
+
+    /// A minimal temporary file that removes itself.
+    mod tempfile_lite {
+        use super::*;
+        use std::path::PathBuf;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        pub struct TempFile(pub PathBuf);
+
+        impl TempFile {
+            pub fn with_bytes(bytes: &[u8]) -> Self {
+                static N: AtomicUsize = AtomicUsize::new(0);
+                let n = N.fetch_add(1, Ordering::SeqCst);
+                let path = std::env::temp_dir()
+                    .join(format!("picovmm-validate-{}-{n}.bin", std::process::id()));
+                let mut f = std::fs::File::create(&path).expect("create temp image");
+                f.write_all(bytes).expect("write temp image");
+                TempFile(path)
+            }
+        }
+
+        impl Drop for TempFile {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_file(&self.0);
+            }
+        }
+    }
+
+    fn spec_with_image(image: &tempfile_lite::TempFile) -> MachineSpec {
+        let mut spec = MachineSpec::default_machine();
+        spec.image = Some(Located::flag(image.0.clone(), "--image"));
+        spec
+    }
+
+    fn error_of(spec: MachineSpec) -> String {
+        match validate(spec) {
+            Ok(_) => "valid".to_owned(),
+            Err(d) => d.render(None),
+        }
+    }
+
+    #[test]
+    fn test_validate_default_machine_with_image_is_valid() {
+        let img = image_file(512);
+        let valid = validate(spec_with_image(&img)).expect("valid");
+        assert_eq!(
+            valid.boot.entry,
+            RealAddress {
+                segment: 0,
+                offset: 0x7C00
+            }
+        );
+        assert_eq!(valid.image.len(), 512);
+    }
+
+    #[test]
+    fn test_validate_without_image_says_how_to_give_one() {
+        assert_eq!(
+            error_of(MachineSpec::default_machine()),
+            "no boot image: set `image` in the machine file's [boot] table, or pass --image FILE"
+        );
+    }
+
+    #[test]
+    fn test_validate_image_past_ram_end_is_rejected() {
+        let img = image_file(512);
+        let mut spec = spec_with_image(&img);
+        spec.load = Located::flag(0x9_FF00, "--load");
+        assert_eq!(
+            error_of(spec),
+            "--load: the image (512 bytes) loaded at 0x9ff00 ends at 0xa0100, outside guest RAM; \
+             it must fit in one region: [0x0, 0xa0000)"
+        );
+    }
+
+    #[test]
+    fn test_validate_vga_over_ram_is_rejected() {
+        let img = image_file(16);
+        let mut spec = spec_with_image(&img);
+        spec.memory = vec![Located::flag(
+            RamRegion {
+                base: 0,
+                size: 0x10_0000,
+            },
+            "--memory",
+        )];
+        assert_eq!(
+            error_of(spec),
+            "vga-text MMIO [0xb8000, 0xc0000) overlaps memory region [0x0, 0x100000); devices must sit outside RAM"
+        );
+    }
+
+    #[test]
+    fn test_validate_colliding_ports_are_rejected() {
+        let img = image_file(16);
+        let mut spec = spec_with_image(&img);
+        spec.devices
+            .push(Located::default(DeviceKind::Debugcon { port: 0xF5 }));
+        assert_eq!(
+            error_of(spec),
+            "debugcon port 0xf5 collides with isa-debug-exit ports [0xf4, 0xf8)"
+        );
+    }
+
+    #[test]
+    fn test_validate_debug_exit_past_last_port_is_rejected() {
+        let img = image_file(16);
+        let mut spec = spec_with_image(&img);
+        spec.devices = vec![Located::default(DeviceKind::IsaDebugExit { port: 0xFFFE })];
+        assert_eq!(
+            error_of(spec),
+            "isa-debug-exit needs 4 ports from 0xfffe, past the last port, 0xffff"
+        );
+    }
+
+    #[test]
+    fn test_validate_overlapping_memory_points_at_later_region() {
+        let img = image_file(16);
+        let mut spec = spec_with_image(&img);
+        spec.memory.push(Located::flag(
+            RamRegion {
+                base: 0x9_0000,
+                size: 0x1000,
+            },
+            "--memory",
+        ));
+        assert_eq!(
+            error_of(spec),
+            "--memory: memory region [0x90000, 0x91000) overlaps [0x0, 0xa0000)"
+        );
+    }
+
+    #[test]
+    fn test_validate_missing_image_names_path() {
+        let mut spec = MachineSpec::default_machine();
+        spec.image = Some(Located::flag("/nonexistent/boot.bin".into(), "--image"));
+        assert_eq!(
+            error_of(spec),
+            "--image: cannot read image /nonexistent/boot.bin: No such file or directory (os error 2)"
+        );
+    }
+
+    #[test]
+    fn test_validate_directory_as_image_is_rejected() {
+        let mut spec = MachineSpec::default_machine();
+        spec.image = Some(Located::flag(std::env::temp_dir(), "--image"));
+        assert!(error_of(spec).ends_with("is not a regular file"));
+    }
+
+    #[test]
+    fn test_validate_entry_outside_ram_is_rejected() {
+        let img = image_file(16);
+        let mut spec = spec_with_image(&img);
+        spec.entry = Some(Located::flag(
+            RealAddress {
+                segment: 0xB800,
+                offset: 0,
+            },
+            "--entry",
+        ));
+        assert_eq!(
+            error_of(spec),
+            "--entry: entry point b800:0000 (address 0xb8000) is not in guest RAM"
+        );
+    }
+
+    #[test]
+    fn test_validate_stack_over_16_bits_is_rejected() {
+        let img = image_file(16);
+        let mut spec = spec_with_image(&img);
+        spec.stack = Located::default(0x1_0000);
+        assert_eq!(
+            error_of(spec),
+            "stack pointer 0x10000 does not fit in 16 bits (real mode, SS = 0)"
+        );
+    }
+}
