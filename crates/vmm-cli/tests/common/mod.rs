@@ -1,0 +1,61 @@
+//! Helpers for the end-to-end tests: the repository, the `picovmm` binary, and KVM detection.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository's root folder.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
+}
+
+/// A `picovmm` command running in the repository's root folder.
+pub fn picovmm() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_picovmm"));
+    cmd.current_dir(repo_root());
+    cmd
+}
+
+/// What a finished `picovmm` printed and how it ended.
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Self {
+        Run {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs `picovmm` with `args` in the repository's root folder.
+pub fn run(args: &[&str]) -> Run {
+    picovmm().args(args).output().expect("start picovmm").into()
+}
+
+/// Whether `/dev/kvm` can be used. Without it a test skips, saying why, except under
+/// `CI=true`, where it fails: CI machines have KVM, and a silent skip would hide a broken host.
+pub fn kvm_available() -> bool {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+    {
+        Ok(_) => true,
+        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true and /dev/kvm is unusable: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping: this test boots a guest and /dev/kvm is unusable here ({e})");
+            false
+        }
+    }
+}
