@@ -48,6 +48,21 @@ fn test_hello_image_on_default_machine_matches_machine_file() {
 }
 
 #[test]
+fn test_memory_flag_with_pc_layout_boots_sample() {
+    if !kvm_available() {
+        return;
+    }
+    let out = run(&[
+        "run",
+        "--image",
+        "guests/hello/hello.bin",
+        "--memory",
+        "16M",
+    ]);
+    assert_eq!((out.stdout, out.status), (hello_screen(), 0));
+}
+
+#[test]
 fn test_seed_boot_sector_at_zero_prints_seed_screen() {
     if !kvm_available() {
         return;

@@ -12,7 +12,7 @@ use vmm_devices::{debug_exit, debugcon};
 
 use crate::diagnostic::Diagnostic;
 use crate::spec::{DeviceKind, Located, MachineSpec, Origin, SourceFile};
-use schema::{BootTable, DeviceTable, EntryValue, MachineFile};
+use schema::{BootTable, DeviceTable, EntryValue, MachineFile, Unsigned};
 
 /// The device types a machine file may name.
 pub const DEVICE_TYPES: &str = "vga-text, debugcon, isa-debug-exit";
@@ -123,7 +123,7 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<MachineSpec, Diagnostic> {
             let m = m.get_ref();
             located(
                 RamRegion {
-                    base: *m.base.get_ref(),
+                    base: m.base.get_ref().0,
                     size: m.size.get_ref().0,
                 },
                 m.base.span(),
@@ -142,7 +142,7 @@ fn apply_boot(spec: &mut MachineSpec, boot: &BootTable, base_dir: &Path) -> Resu
         spec.image = Some(located(base_dir.join(image.get_ref()), image.span()));
     }
     if let Some(load) = &boot.load {
-        spec.load = located(*load.get_ref(), load.span());
+        spec.load = located(load.get_ref().0, load.span());
     }
     if let Some(mode) = &boot.mode {
         let value = match mode.get_ref().as_str() {
@@ -171,21 +171,22 @@ fn apply_boot(spec: &mut MachineSpec, boot: &BootTable, base_dir: &Path) -> Resu
         spec.entry = Some(located(value, entry.span()));
     }
     if let Some(stack) = &boot.stack {
-        spec.stack = located(*stack.get_ref(), stack.span());
+        spec.stack = located(stack.get_ref().0, stack.span());
     }
     Ok(())
 }
 
-fn port(value: &Spanned<u64>) -> Result<u16, Diagnostic> {
-    u16::try_from(*value.get_ref()).map_err(|_| {
+fn port(value: &Spanned<Unsigned>) -> Result<u16, Diagnostic> {
+    let raw = value.get_ref().0;
+    u16::try_from(raw).map_err(|_| {
         at(
             value,
-            format!("port {:#x} is past the last port, 0xffff", value.get_ref()),
+            format!("port {raw:#x} is past the last port, 0xffff"),
         )
     })
 }
 
-fn not_allowed(value: Option<&Spanned<u64>>, key: &str, kind: &str) -> Result<(), Diagnostic> {
+fn not_allowed(value: Option<&Spanned<Unsigned>>, key: &str, kind: &str) -> Result<(), Diagnostic> {
     match value {
         Some(v) => Err(at(
             v,
@@ -202,7 +203,7 @@ fn device(table: &Spanned<DeviceTable>) -> Result<Located<DeviceKind>, Diagnosti
         "vga-text" => {
             not_allowed(d.port.as_ref(), "port", kind_name)?;
             DeviceKind::VgaText {
-                mmio: d.mmio.as_ref().map_or(VGA_TEXT_BASE, |m| *m.get_ref()),
+                mmio: d.mmio.as_ref().map_or(VGA_TEXT_BASE, |m| m.get_ref().0),
             }
         }
         "debugcon" => {
@@ -310,7 +311,7 @@ port = 0xe9
         let text = VALID.replace("type = \"debugcon\"", "type = \"floppy\"");
         assert_eq!(
             error_of(&text),
-            "m.toml:16:8: unknown device type \"floppy\"; allowed: vga-text, debugcon, isa-debug-exit"
+            "m.toml:17:8: unknown device type \"floppy\"; allowed: vga-text, debugcon, isa-debug-exit"
         );
     }
 
@@ -319,7 +320,7 @@ port = 0xe9
         let text = VALID.replace("port = 0xe9", "port = 0x10000");
         assert_eq!(
             error_of(&text),
-            "m.toml:17:8: port 0x10000 is past the last port, 0xffff"
+            "m.toml:18:8: port 0x10000 is past the last port, 0xffff"
         );
     }
 
@@ -358,7 +359,7 @@ port = 0xe9
         let text = VALID.replace("type = \"vga-text\"", "type = \"vga-text\"\nport = 1");
         assert_eq!(
             error_of(&text),
-            "m.toml:14:8: key `port` does not apply to a vga-text device"
+            "m.toml:15:8: key `port` does not apply to a vga-text device"
         );
     }
 

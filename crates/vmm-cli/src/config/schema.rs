@@ -32,7 +32,7 @@ pub struct MachineFile {
 #[serde(deny_unknown_fields)]
 pub struct MemoryTable {
     /// Guest-physical base.
-    pub base: Spanned<u64>,
+    pub base: Spanned<Unsigned>,
     /// Size.
     pub size: Spanned<Size>,
 }
@@ -44,13 +44,13 @@ pub struct BootTable {
     /// Image path, relative to the machine file.
     pub image: Option<Spanned<String>>,
     /// Load address.
-    pub load: Option<Spanned<u64>>,
+    pub load: Option<Spanned<Unsigned>>,
     /// CPU mode.
     pub mode: Option<Spanned<String>>,
     /// Entry point: `"SEG:OFF"` or a linear address.
     pub entry: Option<Spanned<EntryValue>>,
     /// Initial stack pointer.
-    pub stack: Option<Spanned<u64>>,
+    pub stack: Option<Spanned<Unsigned>>,
 }
 
 /// One `[[device]]`.
@@ -61,9 +61,36 @@ pub struct DeviceTable {
     #[serde(rename = "type")]
     pub kind: Spanned<String>,
     /// MMIO base, for MMIO devices.
-    pub mmio: Option<Spanned<u64>>,
+    pub mmio: Option<Spanned<Unsigned>>,
     /// First port, for port devices.
-    pub port: Option<Spanned<u64>>,
+    pub port: Option<Spanned<Unsigned>>,
+}
+
+/// An address, port or other number that cannot be negative.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unsigned(pub u64);
+
+impl<'de> Deserialize<'de> for Unsigned {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct UnsignedVisitor;
+        impl Visitor<'_> for UnsignedVisitor {
+            type Value = Unsigned;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "a number of 0 or more, like 0x7c00")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Unsigned, E> {
+                u64::try_from(v).map(Unsigned).map_err(|_| {
+                    E::custom(format!(
+                        "{v} is negative; expected a number of 0 or more, like 0x7c00"
+                    ))
+                })
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Unsigned, E> {
+                Ok(Unsigned(v))
+            }
+        }
+        d.deserialize_any(UnsignedVisitor)
+    }
 }
 
 /// A size in bytes, written as a number or a string with a unit.

@@ -1,0 +1,154 @@
+//! Bad machine files and bad command lines: each gets a clear message on stderr, pointing at
+//! the value at fault, and exit status 2. Every fixture's whole stderr is compared with the
+//! `.stderr` file beside it.
+
+mod common;
+
+use common::{repo_root, run};
+
+const FIXTURES: &str = "crates/vmm-cli/tests/fixtures/bad";
+
+/// Checks `picovmm check` on fixture `name`.toml against `name`.stderr.
+fn assert_fixture(name: &str) {
+    let machine = format!("{FIXTURES}/{name}.toml");
+    let expected = std::fs::read_to_string(repo_root().join(format!("{FIXTURES}/{name}.stderr")))
+        .expect("expected stderr file");
+    let out = run(&["check", &machine]);
+    assert_eq!(out.stderr, expected, "stderr of picovmm check {machine}");
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.status, 2);
+}
+
+macro_rules! bad_machine_tests {
+    ($($test:ident => $name:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                assert_fixture($name);
+            }
+        )*
+    };
+}
+
+bad_machine_tests! {
+    test_check_bad_entry_is_rejected => "bad-entry",
+    test_check_bad_size_unit_is_rejected => "bad-size-unit",
+    test_check_image_does_not_fit_is_rejected => "image-does-not-fit",
+    test_check_image_is_directory_is_rejected => "image-is-directory",
+    test_check_image_missing_is_rejected => "image-missing",
+    test_check_negative_base_is_rejected => "negative-base",
+    test_check_no_memory_is_rejected => "no-memory",
+    test_check_not_utf8_is_rejected => "not-utf8",
+    test_check_overlapping_memory_is_rejected => "overlapping-memory",
+    test_check_port_collision_is_rejected => "port-collision",
+    test_check_port_past_ffff_is_rejected => "port-past-ffff",
+    test_check_stack_too_large_is_rejected => "stack-too-large",
+    test_check_syntax_error_is_rejected => "syntax-error",
+    test_check_two_vga_is_rejected => "two-vga",
+    test_check_unaligned_memory_is_rejected => "unaligned-memory",
+    test_check_unknown_device_key_is_rejected => "unknown-device-key",
+    test_check_unknown_device_type_is_rejected => "unknown-device-type",
+    test_check_unknown_mode_is_rejected => "unknown-mode",
+    test_check_unknown_top_level_key_is_rejected => "unknown-top-level-key",
+    test_check_unknown_unclaimed_policy_is_rejected => "unknown-unclaimed-policy",
+    test_check_vga_over_ram_is_rejected => "vga-over-ram",
+    test_check_wrong_type_size_is_rejected => "wrong-type-size",
+}
+
+#[test]
+fn test_every_bad_fixture_has_a_test() {
+    let dir = repo_root().join(FIXTURES);
+    let count = std::fs::read_dir(dir)
+        .expect("fixtures")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
+        .count();
+    assert_eq!(count, 22);
+}
+
+#[test]
+fn test_run_bad_machine_prints_same_error_as_check() {
+    let out = run(&["run", &format!("{FIXTURES}/overlapping-memory.toml")]);
+    let expected =
+        std::fs::read_to_string(repo_root().join(format!("{FIXTURES}/overlapping-memory.stderr")))
+            .expect("expected stderr file");
+    assert_eq!((out.stderr, out.status), (expected, 2));
+}
+
+#[test]
+fn test_run_missing_machine_file_names_it_and_cause() {
+    let out = run(&["run", "machines/no-such-machine.toml"]);
+    assert_eq!(
+        out.stderr,
+        "Error: cannot read machine file machines/no-such-machine.toml\n  caused by: No such file or directory (os error 2)\n"
+    );
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_run_without_machine_or_image_is_usage_error() {
+    let out = run(&["run"]);
+    assert_eq!(
+        out.stderr,
+        "Error: nothing to run: give a machine file, or --image FILE\n"
+    );
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_run_bad_load_flag_is_usage_error() {
+    let out = run(&["run", "--image", "guests/hello/hello.bin", "--load", "zz"]);
+    assert!(out.stderr.starts_with(
+        "error: invalid value 'zz' for '--load <ADDR>': invalid address \"zz\": expected a number like 0x7c00"
+    ));
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_run_unknown_mode_flag_lists_allowed() {
+    let out = run(&["run", "--image", "guests/hello/hello.bin", "--mode", "long"]);
+    assert!(out.stderr.contains("[possible values: real]"));
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_run_load_flag_past_ram_points_at_flag() {
+    let out = run(&[
+        "run",
+        "--image",
+        "guests/hello/hello.bin",
+        "--load",
+        "0x9ff00",
+    ]);
+    assert_eq!(
+        out.stderr,
+        "Error: --load: the image (512 bytes) loaded at 0x9ff00 ends at 0xa0100, outside guest RAM; \
+         it must fit in one region: [0x0, 0xa0000)\n"
+    );
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_run_memory_flag_too_small_for_image_is_rejected() {
+    let out = run(&["run", "--image", "guests/hello/hello.bin", "--memory", "4K"]);
+    assert_eq!(
+        out.stderr,
+        "Error: the image (512 bytes) loaded at 0x7c00 ends at 0x7e00, outside guest RAM; \
+         it must fit in one region: [0x0, 0x1000)\n"
+    );
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_check_good_machine_prints_resolved_map() {
+    let out = run(&["check", "machines/hello.toml"]);
+    assert_eq!(
+        out.stdout,
+        "machine hello (machines/hello.toml)\n\
+         memory:\n  [0x0, 0xa0000)  640 KiB\n\
+         boot:\n  image  machines/../guests/hello/hello.bin (512 bytes)\n  load   0x7c00\n  mode   real\n  entry  0000:7c00\n  stack  0x7c00\n\
+         devices:\n  vga-text        MMIO [0xb8000, 0xc0000)\n  debugcon        port 0xe9\n  isa-debug-exit  ports [0xf4, 0xf8)\n\
+         unclaimed accesses: log\n"
+    );
+    assert_eq!(out.status, 0);
+}
