@@ -1,0 +1,199 @@
+//! Every example in the documentation works as shown.
+//!
+//! - A `console` block holds commands (`$ picovmm ...`, or `$ cargo run --release -p vmm-cli --
+//!   ...`) each followed by what it prints: stdout, then stderr, then `exit status N` when the
+//!   command ends in `; echo "exit status $?"`. In an expected line, `...` matches any text.
+//! - In docs/machine-format.md, a `toml` block is a machine file: saved as
+//!   `machines/example.toml` next to a copy of the guests, it must pass `picovmm check`, or,
+//!   when a `text` block follows it, fail with exactly that text on stderr and status 2.
+//!
+//! `sh` blocks (installing, running the tests) are not run.
+
+mod common;
+
+use std::path::Path;
+
+use common::{kvm_available, picovmm, repo_root};
+
+struct Block {
+    lang: String,
+    body: String,
+}
+
+fn blocks(markdown: &str) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut current: Option<Block> = None;
+    for line in markdown.lines() {
+        match (&mut current, line.strip_prefix("```")) {
+            (None, Some(lang)) => {
+                current = Some(Block {
+                    lang: lang.trim().to_owned(),
+                    body: String::new(),
+                })
+            }
+            (Some(_), Some(_)) => out.extend(current.take()),
+            (Some(block), None) => {
+                block.body.push_str(line);
+                block.body.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+fn read_doc(name: &str) -> String {
+    std::fs::read_to_string(repo_root().join(name)).expect("doc file")
+}
+
+/// Whether `actual` matches `expected`, where `...` in `expected` stands for any text.
+fn line_matches(expected: &str, actual: &str) -> bool {
+    let parts: Vec<&str> = expected.split("...").collect();
+    if parts.len() == 1 {
+        return expected == actual;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !actual.starts_with(first)
+        || !actual.ends_with(last)
+        || actual.len() < first.len() + last.len()
+    {
+        return false;
+    }
+    let mut rest = &actual[first.len()..actual.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Runs one documented command line and returns what a terminal would show.
+fn run_documented(command: &str) -> String {
+    const ECHO_STATUS: &str = "; echo \"exit status $?\"";
+    let (command, echo_status) = match command.strip_suffix(ECHO_STATUS) {
+        Some(c) => (c, true),
+        None => (command, false),
+    };
+    let args = command
+        .strip_prefix("picovmm ")
+        .or_else(|| command.strip_prefix("cargo run --release -p vmm-cli -- "))
+        .unwrap_or_else(|| panic!("documented command is not picovmm: {command}"));
+    let out = picovmm()
+        .args(args.split_whitespace())
+        .output()
+        .expect("run picovmm");
+    let mut shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    shown.push_str(&String::from_utf8_lossy(&out.stderr));
+    if echo_status {
+        if !shown.is_empty() && !shown.ends_with('\n') {
+            shown.push('\n');
+        }
+        shown.push_str(&format!(
+            "exit status {}\n",
+            out.status.code().unwrap_or(-1)
+        ));
+    }
+    shown
+}
+
+fn assert_console_examples(doc: &str) {
+    let text = read_doc(doc);
+    let mut ran = 0;
+    for block in blocks(&text).iter().filter(|b| b.lang == "console") {
+        let mut lines = block.body.lines().peekable();
+        while let Some(line) = lines.next() {
+            let command = line
+                .strip_prefix("$ ")
+                .unwrap_or_else(|| panic!("{doc}: expected a $ command, got {line:?}"));
+            let mut expected = Vec::new();
+            while let Some(next) = lines.next_if(|l| !l.starts_with("$ ")) {
+                expected.push(next);
+            }
+            if command.contains(" run ") || command.starts_with("picovmm run") {
+                if !kvm_available() {
+                    continue;
+                }
+            }
+            let shown = run_documented(command);
+            let actual: Vec<&str> = shown.lines().collect();
+            assert_eq!(
+                actual.len(),
+                expected.len(),
+                "{doc}: `{command}` printed:\n{shown}"
+            );
+            for (e, a) in expected.iter().zip(&actual) {
+                assert!(
+                    line_matches(e, a),
+                    "{doc}: `{command}`: expected {e:?}, got {a:?}\nfull output:\n{shown}"
+                );
+            }
+            ran += 1;
+        }
+    }
+    assert!(ran > 0 || !kvm_available(), "{doc} has no console examples");
+}
+
+/// Writes `machine` to `<tmp>/machines/example.toml` beside a copy of the guests and runs
+/// `picovmm check` on it there.
+fn check_example(machine: &str) -> common::Run {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = repo_root();
+    for guest in ["hello/hello.bin", "seed/seed-boot.bin"] {
+        let to = dir.path().join("guests").join(guest);
+        std::fs::create_dir_all(to.parent().unwrap_or(Path::new("."))).expect("mkdir");
+        std::fs::copy(root.join("guests").join(guest), &to).expect("copy guest");
+    }
+    std::fs::create_dir_all(dir.path().join("machines")).expect("mkdir");
+    std::fs::write(dir.path().join("machines/example.toml"), machine).expect("write example");
+    picovmm()
+        .current_dir(dir.path())
+        .args(["check", "machines/example.toml"])
+        .output()
+        .expect("run picovmm")
+        .into()
+}
+
+#[test]
+fn test_machine_format_toml_examples_check_as_documented() {
+    let text = read_doc("docs/machine-format.md");
+    let all = blocks(&text);
+    let mut checked = 0;
+    for (i, block) in all.iter().enumerate().filter(|(_, b)| b.lang == "toml") {
+        let out = check_example(&block.body);
+        match all.get(i + 1).filter(|b| b.lang == "text") {
+            Some(expected) => {
+                assert_eq!(
+                    out.stderr, expected.body,
+                    "example {i} should fail as documented"
+                );
+                assert_eq!(out.status, 2);
+            }
+            None => assert_eq!(
+                (out.status, out.stderr.as_str()),
+                (0, ""),
+                "example {i} should be valid:\n{}",
+                block.body
+            ),
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 8);
+}
+
+#[test]
+fn test_machine_format_console_examples_print_as_documented() {
+    assert_console_examples("docs/machine-format.md");
+}
+
+#[test]
+fn test_readme_console_examples_print_as_documented() {
+    assert_console_examples("README.md");
+}
+
+#[test]
+fn test_line_matches_wildcard() {
+    assert!(line_matches("exits ... (hlt 1)", "exits 5 (hlt 1)"));
+    assert!(!line_matches("exits ... (hlt 1)", "exits 5 (hlt 2)"));
+}

@@ -1,0 +1,87 @@
+//! The committed guest binaries are what their NASM sources assemble to. Needs nasm: without it
+//! the test skips, saying why, except under `CI=true` (CI installs nasm), where it fails.
+
+mod common;
+
+use std::process::Command;
+
+use common::repo_root;
+
+fn nasm_available() -> bool {
+    match Command::new("nasm").arg("-v").output() {
+        Ok(out) if out.status.success() => true,
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true and nasm is not installed")
+        }
+        _ => {
+            eprintln!("skipping: nasm is not installed (apt-get install nasm)");
+            false
+        }
+    }
+}
+
+/// Assembles `guests/<name>.asm` and compares it with the committed `guests/<name>.bin`.
+fn assert_assembles_to_committed_binary(name: &str) {
+    if !nasm_available() {
+        return;
+    }
+    let root = repo_root();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("guest.bin");
+    let status = Command::new("nasm")
+        .args(["-f", "bin", "-I"])
+        .arg(root.join("guests/include/"))
+        .arg("-o")
+        .arg(&out)
+        .arg(root.join(format!("guests/{name}.asm")))
+        .status()
+        .expect("run nasm");
+    assert!(status.success(), "nasm failed on guests/{name}.asm");
+    let built = std::fs::read(&out).expect("assembled binary");
+    let committed =
+        std::fs::read(root.join(format!("guests/{name}.bin"))).expect("committed binary");
+    assert!(
+        built == committed,
+        "guests/{name}.bin differs from its source; reassemble it"
+    );
+}
+
+macro_rules! guest_source_tests {
+    ($($test:ident => $name:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                assert_assembles_to_committed_binary($name);
+            }
+        )*
+        /// Every guest source in the tree has a test above.
+        #[test]
+        fn test_every_guest_source_is_checked() {
+            let listed = [$($name),*];
+            let mut found = Vec::new();
+            for dir in ["hello", "seed", "tests"] {
+                for entry in std::fs::read_dir(repo_root().join("guests").join(dir)).expect("guests dir") {
+                    let path = entry.expect("entry").path();
+                    if path.extension().is_some_and(|x| x == "asm") {
+                        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                        found.push(format!("{dir}/{stem}"));
+                    }
+                }
+            }
+            found.sort();
+            let mut listed: Vec<String> = listed.iter().map(|s| s.to_string()).collect();
+            listed.sort();
+            assert_eq!(found, listed);
+        }
+    };
+}
+
+guest_source_tests! {
+    test_hello_binary_matches_source => "hello/hello",
+    test_seed_binary_matches_source => "seed/seed-boot",
+    test_debugcon_binary_matches_source => "tests/debugcon",
+    test_exit_code_binary_matches_source => "tests/exit-code",
+    test_spin_binary_matches_source => "tests/spin",
+    test_triple_fault_binary_matches_source => "tests/triple-fault",
+    test_vga_window_binary_matches_source => "tests/vga-window",
+}
