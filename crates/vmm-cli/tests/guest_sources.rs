@@ -80,6 +80,7 @@ guest_source_tests! {
     test_hello_binary_matches_source => "hello/hello",
     test_seed_binary_matches_source => "seed/seed-boot",
     test_debugcon_binary_matches_source => "tests/debugcon",
+    test_emulation_failure_binary_matches_source => "tests/emulation-failure",
     test_exit_code_binary_matches_source => "tests/exit-code",
     test_spin_binary_matches_source => "tests/spin",
     test_triple_fault_binary_matches_source => "tests/triple-fault",

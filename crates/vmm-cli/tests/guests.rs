@@ -155,6 +155,29 @@ fn test_triple_fault_guest_reports_fault_with_registers() {
 }
 
 #[test]
+fn test_unemulatable_instruction_is_reported_with_code_bytes() {
+    if !kvm_available() {
+        return;
+    }
+    let out = run(&["run", "--image", "guests/tests/emulation-failure.bin"]);
+    assert_eq!(out.stdout, "about to int 0x20 in protected mode\n");
+    let first = out.stderr.lines().next().unwrap_or_default();
+    // Hosts that emulate ring-0 code in software (this project's) cannot emulate `int n` in
+    // protected mode; a host with full VMX support runs it, and the empty IDT triple-faults.
+    let emulation_failure =
+        "Error: KVM internal error 1 (emulation failure: KVM cannot emulate the \
+                             instruction); code at CS:IP: cd 20 be";
+    let triple_fault = "Error: the guest triple-faulted (KVM_EXIT_SHUTDOWN)";
+    assert!(
+        first.starts_with(emulation_failure) || first == triple_fault,
+        "stderr: {}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("  cs:ip=0000:7c1a "));
+    assert_eq!(out.status, 4);
+}
+
+#[test]
 fn test_spinning_guest_is_stopped_by_timeout_and_screen_printed() {
     if !kvm_available() {
         return;
