@@ -3,23 +3,47 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use vmm_core::{Machine, StopReason};
+use vmm_core::{DeviceMemory, Machine, StopReason};
 use vmm_devices::debug_exit::IsaDebugExit;
 use vmm_devices::debugcon::DebugConsole;
-use vmm_devices::vga_text::{VgaText, WINDOW_SIZE};
+use vmm_devices::vga_text::{VgaText, PAGE_BYTES, WINDOW_SIZE};
 
-use crate::spec::{DeviceKind, DEBUG_EXIT_PORTS};
+use crate::spec::{DeviceKind, VgaMode, DEBUG_EXIT_PORTS};
 use crate::validate::ValidMachine;
 
 /// Where a debug console's output goes.
 pub type ConsoleOutput = Box<dyn Write + Send>;
 
+/// Where the VGA text screen is kept.
+pub enum Screen {
+    /// In the trapped device model.
+    Trapped(Arc<Mutex<VgaText>>),
+    /// In memory mapped into the guest.
+    Mapped(DeviceMemory),
+}
+
+impl Screen {
+    /// The visible page's bytes (80x25 cells of character, attribute).
+    pub fn page(&self) -> Vec<u8> {
+        let mut page = vec![0u8; PAGE_BYTES];
+        match self {
+            Screen::Trapped(vga) => {
+                if let Ok(vga) = vga.lock() {
+                    vga.read(0, &mut page);
+                }
+            }
+            Screen::Mapped(memory) => memory.read(0, &mut page),
+        }
+        page
+    }
+}
+
 /// A machine ready to run, with the devices the caller reads afterwards.
 pub struct Assembled {
     /// The machine.
     pub machine: Machine,
-    /// Its VGA text device, if it has one.
-    pub vga: Option<Arc<Mutex<VgaText>>>,
+    /// Its VGA text screen, if it has one.
+    pub screen: Option<Screen>,
     /// Its debug consoles, to flush when the run ends.
     pub consoles: Vec<Arc<Mutex<DebugConsole<ConsoleOutput>>>>,
 }
@@ -36,14 +60,25 @@ pub fn assemble(
     machine.load_image(spec.load.value, &valid.image)?;
     machine.set_boot_cpu(&valid.boot)?;
     machine.set_unclaimed_policy(spec.unclaimed);
-    let mut vga = None;
+    let mut screen = None;
     let mut consoles = Vec::new();
     for device in &spec.devices {
         match device.value {
-            DeviceKind::VgaText { mmio } => {
+            DeviceKind::VgaText {
+                mmio,
+                mode: VgaMode::Trap,
+            } => {
                 let dev = Arc::new(Mutex::new(VgaText::new()));
                 machine.register_mmio(mmio, WINDOW_SIZE, dev.clone())?;
-                vga = Some(dev);
+                screen = Some(Screen::Trapped(dev));
+            }
+            DeviceKind::VgaText {
+                mmio,
+                mode: VgaMode::Memory,
+            } => {
+                screen = Some(Screen::Mapped(
+                    machine.map_device_memory(mmio, WINDOW_SIZE)?,
+                ));
             }
             DeviceKind::Debugcon { port } => {
                 let dev = Arc::new(Mutex::new(DebugConsole::new(console_output())));
@@ -59,7 +94,7 @@ pub fn assemble(
     }
     Ok(Assembled {
         machine,
-        vga,
+        screen,
         consoles,
     })
 }

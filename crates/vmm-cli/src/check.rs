@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::error::Error;
+use crate::spec::DeviceKind;
 use crate::units::format_size;
 use crate::validate::{validate, ValidMachine};
 use crate::{config, status};
@@ -54,7 +55,11 @@ pub fn describe(valid: &ValidMachine) -> String {
     let _ = writeln!(out, "devices:");
     for d in &spec.devices {
         let range = d.value.range();
-        let _ = writeln!(out, "  {:<15} {range}", d.value.type_name());
+        let mode = match d.value {
+            DeviceKind::VgaText { mode, .. } => format!(" ({})", mode.name()),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "  {:<15} {range}{mode}", d.value.type_name());
     }
     let policy = match spec.unclaimed {
         vmm_core::UnclaimedPolicy::Log => "log",

@@ -58,6 +58,15 @@ pub enum ModeArg {
     Real,
 }
 
+/// How the VGA text window reaches the guest, for `--vga-mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum VgaModeArg {
+    /// Memory mapped into the guest: writes cost no exits
+    Memory,
+    /// Every access traps to the device model, as in the seed
+    Trap,
+}
+
 /// `picovmm run`'s arguments.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -81,6 +90,9 @@ pub struct RunArgs {
     /// Stop the guest after this long (e.g. 2s, 500ms); the screen is still printed
     #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
     pub timeout: Option<Duration>,
+    /// How the VGA text window reaches the guest (overrides the machine file) [default: memory]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub vga_mode: Option<VgaModeArg>,
     /// How to print the VGA text screen when the run ends
     #[arg(long, value_enum, default_value_t = ScreenFormat::Text)]
     pub screen: ScreenFormat,

@@ -6,11 +6,12 @@ use std::sync::mpsc;
 use std::thread;
 
 use vmm_core::{is_emulation_failure, RunOutcome, RunReport, StopReason};
+use vmm_devices::screen::TextScreen;
 
 use crate::assemble::{assemble, Assembled};
-use crate::cli::{ModeArg, RunArgs, ScreenFormat};
+use crate::cli::{ModeArg, RunArgs, ScreenFormat, VgaModeArg};
 use crate::error::Error;
-use crate::spec::{Located, MachineSpec};
+use crate::spec::{Located, MachineSpec, VgaMode};
 use crate::validate::validate;
 use crate::{config, interrupt, stats, status};
 
@@ -31,6 +32,12 @@ fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
     if let Some(size) = args.memory {
         spec.set_memory_size(size);
     }
+    if let Some(mode) = args.vga_mode {
+        spec.set_vga_mode(match mode {
+            VgaModeArg::Memory => VgaMode::Memory,
+            VgaModeArg::Trap => VgaMode::Trap,
+        });
+    }
 }
 
 /// Runs `picovmm run`; returns the exit status.
@@ -49,7 +56,7 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
     let valid = validate(spec).map_err(|d| Error::Invalid(d.render(source.as_ref())))?;
     let Assembled {
         mut machine,
-        vga,
+        screen,
         consoles,
     } = assemble(&valid, || Box::new(std::io::stdout()))?;
 
@@ -81,17 +88,16 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
             mid_line |= c.ends_mid_line();
         }
     }
-    if let Some(vga) = vga.filter(|_| args.screen != ScreenFormat::None) {
-        let screen = vga.lock().map(|v| match args.screen {
-            ScreenFormat::Ansi => v.screen().to_ansi(),
-            _ => v.screen().to_text(),
-        });
-        if let Ok(screen) = screen {
-            if mid_line && !screen.is_empty() {
-                let _ = stdout.write_all(b"\n");
-            }
-            let _ = stdout.write_all(screen.as_bytes());
+    if let Some(screen) = screen.filter(|_| args.screen != ScreenFormat::None) {
+        let page = screen.page();
+        let text = match args.screen {
+            ScreenFormat::Ansi => TextScreen::new(&page).to_ansi(),
+            _ => TextScreen::new(&page).to_text(),
+        };
+        if mid_line && !text.is_empty() {
+            let _ = stdout.write_all(b"\n");
         }
+        let _ = stdout.write_all(text.as_bytes());
     }
     let _ = stdout.flush();
 

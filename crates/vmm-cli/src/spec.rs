@@ -49,6 +49,27 @@ impl<T> Located<T> {
     }
 }
 
+/// How the VGA text window reaches the guest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum VgaMode {
+    /// Backed by memory mapped into the guest: writes cost no exits; the screen is read when
+    /// it is printed.
+    #[default]
+    Memory,
+    /// Trapped: every access is an MMIO exit to the device model (the seed's way).
+    Trap,
+}
+
+impl VgaMode {
+    /// The name used in machine files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            VgaMode::Memory => "memory",
+            VgaMode::Trap => "trap",
+        }
+    }
+}
+
 /// The built-in device models.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceKind {
@@ -56,6 +77,8 @@ pub enum DeviceKind {
     VgaText {
         /// Base of the 32 KiB window.
         mmio: u64,
+        /// How the window reaches the guest.
+        mode: VgaMode,
     },
     /// Debug console at a port.
     Debugcon {
@@ -122,7 +145,7 @@ impl DeviceKind {
     /// The range the device occupies.
     pub fn range(&self) -> DeviceRange {
         match *self {
-            DeviceKind::VgaText { mmio } => DeviceRange::Mmio {
+            DeviceKind::VgaText { mmio, .. } => DeviceRange::Mmio {
                 base: mmio,
                 len: vga_text::WINDOW_SIZE,
             },
@@ -188,6 +211,7 @@ impl MachineSpec {
             devices: vec![
                 Located::default(DeviceKind::VgaText {
                     mmio: VGA_TEXT_BASE,
+                    mode: VgaMode::Memory,
                 }),
                 Located::default(DeviceKind::Debugcon {
                     port: debugcon::DEFAULT_PORT,
@@ -213,6 +237,15 @@ impl MachineSpec {
             regions.push(Located::flag(high, "--memory"));
         }
         self.memory = regions;
+    }
+
+    /// Sets how every VGA text device reaches the guest.
+    pub fn set_vga_mode(&mut self, mode: VgaMode) {
+        for device in &mut self.devices {
+            if let DeviceKind::VgaText { mode: m, .. } = &mut device.value {
+                *m = mode;
+            }
+        }
     }
 
     /// The entry point: the given one, or the load address.

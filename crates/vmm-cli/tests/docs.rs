@@ -178,7 +178,7 @@ fn test_machine_format_toml_examples_check_as_documented() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 8);
+    assert_eq!(checked, 9);
 }
 
 #[test]

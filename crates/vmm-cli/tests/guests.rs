@@ -91,6 +91,56 @@ fn test_seed_machine_file_prints_seed_screen() {
 }
 
 #[test]
+fn test_vga_trap_mode_prints_same_screen_as_memory_mode() {
+    if !kvm_available() {
+        return;
+    }
+    let trapped = run(&["run", "machines/hello.toml", "--vga-mode", "trap"]);
+    assert_eq!((trapped.stdout, trapped.status), (hello_screen(), 0));
+}
+
+#[test]
+fn test_vga_memory_mode_writes_cost_no_exits() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("stats.json");
+    let path_arg = path.to_string_lossy().into_owned();
+    let out = run(&[
+        "run",
+        "machines/hello.toml",
+        "--vga-mode",
+        "memory",
+        "--stats-json",
+        &path_arg,
+    ]);
+    assert_eq!((out.stdout, out.status), (hello_screen(), 0));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("stats")).expect("json");
+    assert_eq!(json["exits"]["mmio_write"], 0);
+    assert_eq!(json["exits"]["total"], 1);
+}
+
+#[test]
+fn test_vga_window_guest_in_trap_mode_behaves_as_in_memory_mode() {
+    if !kvm_available() {
+        return;
+    }
+    let memory = run(&["run", "--image", "guests/tests/vga-window.bin"]);
+    let trapped = run(&[
+        "run",
+        "--image",
+        "guests/tests/vga-window.bin",
+        "--vga-mode",
+        "trap",
+    ]);
+    assert_eq!(trapped.stdout, memory.stdout);
+    assert_eq!(trapped.stderr, memory.stderr);
+    assert_eq!((trapped.status, memory.status), (0x21, 0x21));
+}
+
+#[test]
 fn test_screen_none_prints_nothing() {
     if !kvm_available() {
         return;

@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod cpu;
+pub mod device_memory;
 pub mod exit;
 pub mod layout;
 pub mod machine;
@@ -28,6 +29,7 @@ pub mod outcome;
 pub mod stop;
 
 pub use cpu::{BootCpu, CpuMode, RealAddress};
+pub use device_memory::DeviceMemory;
 pub use exit::{Access, ExitCounters, Space};
 pub use machine::{is_emulation_failure, Error, Machine, UnclaimedPolicy};
 pub use memory::RamRegion;

@@ -13,8 +13,9 @@ use vm_device::{DeviceMmio, DevicePio};
 use vm_memory::{Address, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
 
 use crate::cpu::{self, BootCpu};
+use crate::device_memory::DeviceMemory;
 use crate::exit::{handle_exit, Access, ExitAction, ExitCounters, GuestStop, Space};
-use crate::layout::KVM_TSS_ADDRESS;
+use crate::layout::{KVM_TSS_ADDRESS, PAGE_SIZE};
 use crate::memory::{self, RamRegion};
 use crate::outcome::{Registers, RunOutcome, RunReport};
 use crate::stop::{clear_immediate_exit, StopHandle};
@@ -95,6 +96,10 @@ pub struct Machine {
     _kvm: Kvm,
     memory: GuestMemoryMmap,
     io: IoManager,
+    /// Memory windows mapped for devices, kept alive as long as the VM.
+    device_memory: Vec<DeviceMemory>,
+    /// Every MMIO range handed out (to the bus or as device memory), to refuse overlaps.
+    mmio_ranges: Vec<(u64, u64)>,
     stop: StopHandle,
     unclaimed: UnclaimedPolicy,
     reported: HashSet<(Space, u64)>,
@@ -147,6 +152,8 @@ impl Machine {
             _kvm: kvm,
             memory,
             io: IoManager::new(),
+            device_memory: Vec::new(),
+            mmio_ranges: Vec::new(),
             stop: StopHandle::default(),
             unclaimed: UnclaimedPolicy::default(),
             reported: HashSet::new(),
@@ -194,6 +201,37 @@ impl Machine {
             .map_err(|_| range_error("overlaps another device"))
     }
 
+    /// Checks that `[base, base + len)` is a valid range clear of RAM and of other MMIO.
+    fn claim_mmio(&mut self, base: u64, len: u64) -> Result<()> {
+        let range_error = |reason| Error::DeviceRange {
+            space: "MMIO",
+            base,
+            len,
+            reason,
+        };
+        let end = match base.checked_add(len) {
+            Some(end) if len > 0 => end,
+            _ => return Err(range_error("empty, or past the address space")),
+        };
+        let overlaps = |start: u64, size: u64| base < start.saturating_add(size) && start < end;
+        if self
+            .memory
+            .iter()
+            .any(|r| overlaps(r.start_addr().raw_value(), r.len()))
+        {
+            return Err(range_error("overlaps guest RAM"));
+        }
+        if self
+            .mmio_ranges
+            .iter()
+            .any(|&(start, size)| overlaps(start, size))
+        {
+            return Err(range_error("overlaps another device"));
+        }
+        self.mmio_ranges.push((base, len));
+        Ok(())
+    }
+
     /// Puts a device on guest-physical `[base, base + len)`; the range must not be RAM.
     pub fn register_mmio(
         &mut self,
@@ -201,6 +239,7 @@ impl Machine {
         len: u64,
         device: Arc<dyn DeviceMmio + Send + Sync>,
     ) -> Result<()> {
+        self.claim_mmio(base, len)?;
         let range_error = |reason| Error::DeviceRange {
             space: "MMIO",
             base,
@@ -209,16 +248,46 @@ impl Machine {
         };
         let range = MmioRange::new(MmioAddress(base), len)
             .map_err(|_| range_error("empty, or past the address space"))?;
-        let in_ram = self.memory.iter().any(|r| {
-            let start = r.start_addr().raw_value();
-            base < start + r.len() && start < range.last().0.saturating_add(1)
-        });
-        if in_ram {
-            return Err(range_error("overlaps guest RAM"));
-        }
         self.io
             .register_mmio(range, device)
             .map_err(|_| range_error("overlaps another device"))
+    }
+
+    /// Maps `len` bytes of memory at guest-physical `base` for a device (a framebuffer): the
+    /// guest reads and writes it like RAM, without exits, and the VMM reads it through the
+    /// returned handle. `base` and `len` must be page aligned.
+    pub fn map_device_memory(&mut self, base: u64, len: u64) -> Result<DeviceMemory> {
+        let range_error = |reason| Error::DeviceRange {
+            space: "MMIO",
+            base,
+            len,
+            reason,
+        };
+        if base % PAGE_SIZE != 0 || len % PAGE_SIZE != 0 {
+            return Err(range_error("device memory must be page aligned"));
+        }
+        self.claim_mmio(base, len)?;
+        let size = usize::try_from(len).map_err(|_| range_error("too large"))?;
+        let memory = DeviceMemory::new(base, size).ok_or(range_error("cannot allocate it"))?;
+        let host = memory
+            .region()
+            .get_host_address(vm_memory::MemoryRegionAddress(0))
+            .map_err(|_| range_error("cannot allocate it"))?;
+        let slot = (self.memory.num_regions() + self.device_memory.len()) as u32;
+        let mem_region = kvm_userspace_memory_region {
+            slot,
+            flags: 0,
+            guest_phys_addr: base,
+            memory_size: len,
+            userspace_addr: host as u64,
+        };
+        // SAFETY: `host` maps `len` bytes owned by `memory`; a clone is kept in
+        // `self.device_memory` until the Machine (and so the VM) is dropped, after `vm` (field
+        // order). The slot number is unused and the range overlaps no other slot (checked above).
+        unsafe { self.vm.set_user_memory_region(mem_region) }
+            .map_err(kvm_error("map device memory (KVM_SET_USER_MEMORY_REGION)"))?;
+        self.device_memory.push(memory.clone());
+        Ok(memory)
     }
 
     /// Chooses what happens on an access no device claims.

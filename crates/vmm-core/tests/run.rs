@@ -173,3 +173,54 @@ impl MutDeviceMmio for NullMmio {
     fn mmio_read(&mut self, _: MmioAddress, _: MmioAddressOffset, _: &mut [u8]) {}
     fn mmio_write(&mut self, _: MmioAddress, _: MmioAddressOffset, _: &[u8]) {}
 }
+
+#[test]
+fn test_device_memory_guest_writes_are_seen_without_exits() {
+    if !kvm_available() {
+        return;
+    }
+    // mov ax, 0xb800 ; mov es, ax ; mov word [es:0], 0x1f41 ; hlt
+    let code = [
+        0xB8, 0x00, 0xB8, 0x8E, 0xC0, 0x26, 0xC7, 0x06, 0x00, 0x00, 0x41, 0x1F, 0xF4,
+    ];
+    let mut machine = machine_with(&code);
+    let window = machine.map_device_memory(0xB_8000, 0x8000).expect("map");
+    let report = machine.run();
+    let mut cell = [0u8; 2];
+    window.read(0, &mut cell);
+    assert_eq!(report.outcome, RunOutcome::Halted);
+    assert_eq!(cell, [0x41, 0x1F]);
+    assert_eq!(report.exits.total, 1);
+}
+
+#[test]
+fn test_device_memory_over_ram_is_rejected() {
+    if !kvm_available() {
+        return;
+    }
+    let mut machine = machine_with(&[0xF4]);
+    let err = machine
+        .map_device_memory(0x9_0000, 0x1_0000)
+        .err()
+        .map(|e| e.to_string());
+    assert_eq!(
+        err.as_deref(),
+        Some("cannot place MMIO range [0x90000, +0x10000): overlaps guest RAM")
+    );
+}
+
+#[test]
+fn test_register_mmio_over_device_memory_is_rejected() {
+    if !kvm_available() {
+        return;
+    }
+    let mut machine = machine_with(&[0xF4]);
+    let _window = machine.map_device_memory(0xB_8000, 0x8000).expect("map");
+    let err = machine
+        .register_mmio(0xB_F000, 0x2000, Arc::new(Mutex::new(NullMmio)))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot place MMIO range [0xbf000, +0x2000): overlaps another device"
+    );
+}

@@ -11,7 +11,7 @@ use vmm_core::{CpuMode, RamRegion, RealAddress, UnclaimedPolicy};
 use vmm_devices::{debug_exit, debugcon};
 
 use crate::diagnostic::Diagnostic;
-use crate::spec::{DeviceKind, Located, MachineSpec, Origin, SourceFile};
+use crate::spec::{DeviceKind, Located, MachineSpec, Origin, SourceFile, VgaMode};
 use schema::{BootTable, DeviceTable, EntryValue, MachineFile, Unsigned};
 
 /// The device types a machine file may name.
@@ -196,18 +196,43 @@ fn not_allowed(value: Option<&Spanned<Unsigned>>, key: &str, kind: &str) -> Resu
     }
 }
 
+fn mode_not_allowed(value: Option<&Spanned<String>>, kind: &str) -> Result<(), Diagnostic> {
+    match value {
+        Some(v) => Err(at(
+            v,
+            format!("key `mode` does not apply to a {kind} device"),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn device(table: &Spanned<DeviceTable>) -> Result<Located<DeviceKind>, Diagnostic> {
     let d = table.get_ref();
     let kind_name = d.kind.get_ref().as_str();
     let kind = match kind_name {
         "vga-text" => {
             not_allowed(d.port.as_ref(), "port", kind_name)?;
+            let mode = match d.mode.as_ref() {
+                None => VgaMode::default(),
+                Some(m) => match m.get_ref().as_str() {
+                    "memory" => VgaMode::Memory,
+                    "trap" => VgaMode::Trap,
+                    other => {
+                        return Err(at(
+                            m,
+                            format!("unknown vga-text mode \"{other}\"; allowed: memory, trap"),
+                        ))
+                    }
+                },
+            };
             DeviceKind::VgaText {
                 mmio: d.mmio.as_ref().map_or(VGA_TEXT_BASE, |m| m.get_ref().0),
+                mode,
             }
         }
         "debugcon" => {
             not_allowed(d.mmio.as_ref(), "mmio", kind_name)?;
+            mode_not_allowed(d.mode.as_ref(), kind_name)?;
             DeviceKind::Debugcon {
                 port: d
                     .port
@@ -219,6 +244,7 @@ fn device(table: &Spanned<DeviceTable>) -> Result<Located<DeviceKind>, Diagnosti
         }
         "isa-debug-exit" => {
             not_allowed(d.mmio.as_ref(), "mmio", kind_name)?;
+            mode_not_allowed(d.mode.as_ref(), kind_name)?;
             let port = d
                 .port
                 .as_ref()

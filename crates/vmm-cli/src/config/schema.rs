@@ -64,6 +64,8 @@ pub struct DeviceTable {
     pub mmio: Option<Spanned<Unsigned>>,
     /// First port, for port devices.
     pub port: Option<Spanned<Unsigned>>,
+    /// How a vga-text window reaches the guest: "memory" or "trap".
+    pub mode: Option<Spanned<String>>,
 }
 
 /// An address, port or other number that cannot be negative.
