@@ -48,9 +48,13 @@ start:
     cmp byte [si], 0
     jne .row
 
+%ifdef EXIT_WHEN_DONE
+    EXIT 0                      ; for machines where hlt never ends the run (QEMU)
+%else
 .halt:
     hlt
     jmp .halt
+%endif
 
 ; CP437 box drawing: 0xC9 0xCD 0xBB / 0xBA / 0xC8 0xCD 0xBC
 banner:

@@ -35,6 +35,7 @@ impl From<ExitCounters> for Exits {
 #[derive(Serialize)]
 struct Stats {
     exits: Exits,
+    setup_ns: u64,
     run_ns: u64,
     outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -46,6 +47,7 @@ struct Stats {
 pub fn to_json(report: &RunReport, exit_status: i32) -> String {
     let stats = Stats {
         exits: report.exits.into(),
+        setup_ns: u64::try_from(report.setup_time.as_nanos()).unwrap_or(u64::MAX),
         run_ns: u64::try_from(report.run_time.as_nanos()).unwrap_or(u64::MAX),
         outcome: report.outcome.name(),
         guest_exit_value: match report.outcome {
@@ -75,9 +77,10 @@ pub fn summary(report: &RunReport) -> String {
     .map(|(name, n)| format!("{name} {n}"))
     .collect();
     format!(
-        "picovmm: outcome {}, {:.3} ms in the run loop\npicovmm: exits {} ({})\n",
+        "picovmm: outcome {}, {:.3} ms in the run loop ({:.3} ms of setup before it)\npicovmm: exits {} ({})\n",
         report.outcome.name(),
         report.run_time.as_secs_f64() * 1e3,
+        report.setup_time.as_secs_f64() * 1e3,
         c.total,
         by_reason.join(", ")
     )
@@ -107,7 +110,8 @@ mod tests {
     fn test_summary_lists_nonzero_reasons() {
         assert_eq!(
             summary(&report()),
-            "picovmm: outcome halted, 1.500 ms in the run loop\npicovmm: exits 3 (mmio_write 2, hlt 1)\n"
+            "picovmm: outcome halted, 1.500 ms in the run loop (0.250 ms of setup before it)\n\
+             picovmm: exits 3 (mmio_write 2, hlt 1)\n"
         );
     }
 
@@ -117,6 +121,7 @@ mod tests {
         assert_eq!(json["exits"]["total"], 3);
         assert_eq!(json["exits"]["mmio_write"], 2);
         assert_eq!(json["run_ns"], 1_500_000);
+        assert_eq!(json["setup_ns"], 250_000);
         assert_eq!(json["outcome"], "halted");
         assert_eq!(json["exit_status"], 0);
     }

@@ -31,6 +31,8 @@ fn assert_assembles_to_committed_binary(name: &str) {
     let status = Command::new("nasm")
         .args(["-f", "bin", "-I"])
         .arg(root.join("guests/include/"))
+        .arg("-I")
+        .arg(root.join("guests/"))
         .arg("-o")
         .arg(&out)
         .arg(root.join(format!("guests/{name}.asm")))
@@ -59,7 +61,7 @@ macro_rules! guest_source_tests {
         fn test_every_guest_source_is_checked() {
             let listed = [$($name),*];
             let mut found = Vec::new();
-            for dir in ["hello", "seed", "tests"] {
+            for dir in ["bench", "hello", "seed", "tests"] {
                 for entry in std::fs::read_dir(repo_root().join("guests").join(dir)).expect("guests dir") {
                     let path = entry.expect("entry").path();
                     if path.extension().is_some_and(|x| x == "asm") {
@@ -78,6 +80,8 @@ macro_rules! guest_source_tests {
 
 guest_source_tests! {
     test_hello_binary_matches_source => "hello/hello",
+    test_hello_exit_binary_matches_source => "bench/hello-exit",
+    test_port_loop_binary_matches_source => "bench/port-loop",
     test_seed_binary_matches_source => "seed/seed-boot",
     test_debugcon_binary_matches_source => "tests/debugcon",
     test_emulation_failure_binary_matches_source => "tests/emulation-failure",

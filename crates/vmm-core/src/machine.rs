@@ -104,6 +104,8 @@ pub struct Machine {
     unclaimed: UnclaimedPolicy,
     reported: HashSet<(Space, u64)>,
     warnings: Box<dyn Write + Send>,
+    /// When `Machine::new` started, to measure setup up to the first `KVM_RUN`.
+    created: Instant,
 }
 
 fn kvm_error(what: &'static str) -> impl FnOnce(kvm_ioctls::Error) -> Error {
@@ -121,6 +123,7 @@ fn open_kvm() -> Result<Kvm> {
 impl Machine {
     /// Opens `/dev/kvm` and creates a VM with `ram` as its memory and one vCPU.
     pub fn new(ram: &[RamRegion]) -> Result<Self> {
+        let created = Instant::now();
         let memory = memory::create(ram)?;
         let kvm = open_kvm()?;
         let vm = kvm.create_vm().map_err(kvm_error("create a KVM VM"))?;
@@ -158,6 +161,7 @@ impl Machine {
             unclaimed: UnclaimedPolicy::default(),
             reported: HashSet::new(),
             warnings: Box::new(std::io::stderr()),
+            created,
         })
     }
 
@@ -311,6 +315,7 @@ impl Machine {
         let stop = self.stop.clone();
         let _attached = stop.attach(self.vcpu.get_kvm_run() as *mut kvm_run);
         let start = Instant::now();
+        let setup_time = start.duration_since(self.created);
         let outcome = loop {
             if let Some(reason) = stop.reason() {
                 break reason.into();
@@ -341,6 +346,7 @@ impl Machine {
             outcome,
             registers: self.registers(),
             exits,
+            setup_time,
             run_time,
         }
     }

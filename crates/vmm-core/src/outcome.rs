@@ -216,6 +216,8 @@ pub struct RunReport {
     pub registers: Option<Registers>,
     /// Exits by reason.
     pub exits: ExitCounters,
+    /// Wall time from creating the machine (opening /dev/kvm) to the first `KVM_RUN`.
+    pub setup_time: Duration,
     /// Wall time from the first `KVM_RUN` to the end.
     pub run_time: Duration,
 }
