@@ -19,7 +19,7 @@ pub enum Error {
     /// KVM could not build or run the machine.
     #[error(transparent)]
     Host(#[from] vmm_core::Error),
-    /// The vCPU thread could not be started or died.
+    /// A helper thread could not be started.
     #[error("{0}")]
     Thread(String),
     /// An output file could not be written.

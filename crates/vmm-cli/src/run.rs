@@ -1,8 +1,7 @@
-//! `picovmm run`: build the machine, run its vCPU on its own thread while this thread keeps the
-//! time limit, then print the screen, the outcome and the statistics.
+//! `picovmm run`: build the machine, run its vCPU on this thread (a timer thread stops it when
+//! `--timeout` passes), then print the screen, the outcome and the statistics.
 
 use std::io::Write;
-use std::sync::mpsc;
 use std::thread;
 
 use vmm_core::{is_emulation_failure, RunOutcome, RunReport, StopReason};
@@ -62,23 +61,17 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
 
     let stop = machine.stop_handle();
     interrupt::stop_on_sigint(stop.clone());
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    let vcpu = thread::Builder::new()
-        .name("vcpu0".into())
-        .spawn(move || {
-            let report = machine.run();
-            let _ = done_tx.send(());
-            report
-        })
-        .map_err(|e| Error::Thread(format!("cannot start the vCPU thread: {e}")))?;
     if let Some(limit) = args.timeout {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(limit) {
-            stop.stop(StopReason::Timeout);
-        }
+        // The vCPU runs on this thread; only a time limit needs a second one.
+        thread::Builder::new()
+            .name("timeout".into())
+            .spawn(move || {
+                thread::sleep(limit);
+                stop.stop(StopReason::Timeout);
+            })
+            .map_err(|e| Error::Thread(format!("cannot start the timeout thread: {e}")))?;
     }
-    let report = vcpu
-        .join()
-        .map_err(|_| Error::Thread("the vCPU thread panicked".into()))?;
+    let report = machine.run();
 
     let mut stdout = std::io::stdout().lock();
     let mut mid_line = false;

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""picovmm benchmarks, run by bench/run (which builds what this needs).
+
+Each benchmark runs its contenders in alternation, round after round, in one invocation, so
+that drift in the machine's speed falls on all of them alike. Times are whole-process wall
+times (fork to exit); peak RSS comes from wait4(2) for each process. Prints medians, ratios,
+picovmm's exit counts (from --stats-json) and a Markdown table for docs/performance.md.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PICOVMM = os.path.join(ROOT, "target/release/picovmm")
+BASELINE = os.path.join(ROOT, "target/bench/pico")
+SAMPLE = os.path.join(ROOT, "guests/hello/hello.bin")
+SAMPLE_EXIT = os.path.join(ROOT, "guests/bench/hello-exit.bin")
+PORT_LOOP = os.path.join(ROOT, "guests/bench/port-loop.bin")
+PORT_WRITES = 100_000
+
+
+def run_once(argv, expect_status):
+    """Runs argv; returns its wall time in seconds. Fails on an unexpected status."""
+    start = time.perf_counter()
+    proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode != expect_status:
+        sys.exit(f"bench: {' '.join(argv)} exited {proc.returncode}, expected {expect_status}\n"
+                 + proc.stderr.decode(errors="replace"))
+    return wall
+
+
+def peak_rss_kib(argv, runs=5):
+    """Median peak RSS of argv, measured by GNU time. (A child forked from Python would report
+    Python's own RSS: the kernel keeps the high-water mark of the memory image it exec'ed from.)"""
+    values = []
+    for _ in range(runs):
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M"] + argv, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, check=False)
+        values.append(int(proc.stderr.decode().strip().splitlines()[-1]))
+    return statistics.median(values)
+
+
+def alternate(contenders, rounds):
+    """contenders: list of (name, argv, expected status, rounds or None). Returns per-name samples."""
+    samples = {name: [] for name, *_ in contenders}
+    for r in range(rounds):
+        for name, argv, status, limit in contenders:
+            if limit is None or r < limit:
+                samples[name].append(run_once(argv, status))
+    return samples
+
+
+def median_ms(samples):
+    return statistics.median(samples) * 1e3
+
+
+def stats_json(argv):
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        subprocess.run(argv + ["--stats-json", f.name], stdout=subprocess.DEVNULL, check=False)
+        return json.load(open(f.name))
+
+
+def machine_line():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    modules = [m for m in ("kvm_intel", "kvm_amd", "kvm_pvm") if os.path.exists(f"/sys/module/{m}")]
+    return f"{cpu}, {os.cpu_count()} cores, Linux {platform.release()}, KVM module {', '.join(modules) or 'kvm'}"
+
+
+def qemu_argv(disk):
+    return [
+        "qemu-system-x86_64", "-accel", "kvm", "-machine", "pc", "-m", "16",
+        "-display", "none", "-serial", "none", "-monitor", "none", "-no-reboot",
+        "-drive", f"format=raw,file={disk},if=ide",
+        "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+    ]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=21, help="rounds of the sample benchmark")
+    parser.add_argument("--quick", action="store_true", help="7 rounds, no QEMU")
+    args = parser.parse_args()
+    rounds = 7 if args.quick else args.rounds
+    use_qemu = not args.quick and shutil.which("qemu-system-x86_64") is not None
+
+    print(f"machine: {machine_line()}")
+    rows = []
+
+    # 1. The sample boot sector, whole process.
+    workdir = tempfile.mkdtemp(prefix="picovmm-bench-")
+    disk = os.path.join(workdir, "disk.img")
+    with open(disk, "wb") as f:
+        f.write(open(SAMPLE_EXIT, "rb").read().ljust(1 << 20, b"\0"))
+    contenders = [
+        ("picovmm", [PICOVMM, "run", "--image", SAMPLE], 0, None),
+        ("picovmm --vga-mode trap", [PICOVMM, "run", "--image", SAMPLE, "--vga-mode", "trap"], 0, None),
+        ("C baseline (memory-backed VGA)", [BASELINE, SAMPLE], 0, None),
+    ]
+    if use_qemu:
+        # QEMU + SeaBIOS takes seconds; it runs in the first rounds only.
+        contenders.append(("QEMU -accel kvm (SeaBIOS, disk)", qemu_argv(disk), 1, 3))
+    samples = alternate(contenders, rounds)
+    base = median_ms(samples["C baseline (memory-backed VGA)"])
+    print(f"\nsample boot sector, {rounds} alternating rounds (whole process, median):")
+    for name, *_ in contenders:
+        ms = median_ms(samples[name])
+        print(f"  {name:34} {ms:9.2f} ms  {ms / base:6.2f}x baseline  (n={len(samples[name])})")
+    mem = stats_json([PICOVMM, "run", "--image", SAMPLE])
+    trap = stats_json([PICOVMM, "run", "--image", SAMPLE, "--vga-mode", "trap"])
+    setup_ms = statistics.median(
+        stats_json([PICOVMM, "run", "--image", SAMPLE])["setup_ns"] / 1e6 for _ in range(5)
+    )
+    print(f"  exits: picovmm {mem['exits']['total']}, trap mode {trap['exits']['total']}")
+    print(f"  picovmm setup, /dev/kvm to first KVM_RUN: {setup_ms:.2f} ms (median of 5)")
+    pv = median_ms(samples["picovmm"])
+    rows += [
+        ("sample: picovmm, whole process", f"{pv:.2f} ms", f"{pv / base:.2f}x the C baseline ({base:.2f} ms)"),
+        ("sample: picovmm exits", str(mem["exits"]["total"]), f"trap mode: {trap['exits']['total']}"),
+        ("sample: picovmm --vga-mode trap", f"{median_ms(samples['picovmm --vga-mode trap']):.2f} ms",
+         f"{median_ms(samples['picovmm --vga-mode trap']) / base:.2f}x the C baseline"),
+        ("picovmm setup to first KVM_RUN", f"{setup_ms:.2f} ms", "median of 5"),
+    ]
+    if use_qemu:
+        q = median_ms(samples["QEMU -accel kvm (SeaBIOS, disk)"])
+        rows.append(("sample: QEMU -accel kvm", f"{q:.0f} ms", f"{q / pv:.0f}x picovmm"))
+
+    # 2. Peak RSS of the default machine.
+    rss = peak_rss_kib([PICOVMM, "run", "--image", SAMPLE]) / 1024
+    base_rss = peak_rss_kib([BASELINE, SAMPLE]) / 1024
+    print(f"\npeak RSS, default machine (640 KiB RAM + 32 KiB VGA mapped, median of 5): "
+          f"picovmm {rss:.2f} MiB, C baseline {base_rss:.2f} MiB")
+    rows.append(("peak RSS, default machine (whole process)", f"{rss:.2f} MiB", f"C baseline {base_rss:.2f} MiB"))
+
+    # 3. Port-exit throughput.
+    port_rounds = max(3, rounds // 3)
+    port = alternate([
+        ("picovmm", [PICOVMM, "run", "--image", PORT_LOOP], 0, None),
+        ("C baseline", [BASELINE, PORT_LOOP], 0, None),
+    ], port_rounds)
+    exits = stats_json([PICOVMM, "run", "--image", PORT_LOOP])["exits"]["total"]
+    p_ms, c_ms = median_ms(port["picovmm"]), median_ms(port["C baseline"])
+    print(f"\nport-exit throughput, {PORT_WRITES} outs, {port_rounds} alternating rounds (whole process, median):")
+    print(f"  picovmm    {p_ms:9.1f} ms  {exits / (p_ms / 1e3):10.0f} exits/s  ({exits} exits)")
+    print(f"  C baseline {c_ms:9.1f} ms  {exits / (c_ms / 1e3):10.0f} exits/s")
+    print(f"  picovmm / C baseline: {p_ms / c_ms:.3f}")
+    rows.append(("port exits: picovmm", f"{exits / (p_ms / 1e3):.0f} exits/s",
+                 f"{p_ms / c_ms:.3f}x the C baseline's time ({exits / (c_ms / 1e3):.0f} exits/s)"))
+
+    print("\n| measurement | result | comparison |\n| --- | --- | --- |")
+    for row in rows:
+        print(f"| {row[0]} | {row[1]} | {row[2]} |")
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
