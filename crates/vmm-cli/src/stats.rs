@@ -102,6 +102,7 @@ mod tests {
             outcome: RunOutcome::Halted,
             registers: None,
             exits,
+            setup_time: Duration::from_micros(250),
             run_time: Duration::from_micros(1500),
         }
     }
