@@ -112,12 +112,17 @@ fn kvm_error(what: &'static str) -> impl FnOnce(kvm_ioctls::Error) -> Error {
     move |source| Error::Kvm { what, source }
 }
 
-fn open_kvm() -> Result<Kvm> {
-    Kvm::new().map_err(|e| match e.errno() {
-        libc::ENOENT | libc::ENODEV => Error::NoKvm,
+/// What a failure to open `/dev/kvm` means to the user.
+fn kvm_open_error(e: kvm_ioctls::Error) -> Error {
+    match e.errno() {
+        libc::ENOENT | libc::ENODEV | libc::ENXIO => Error::NoKvm,
         libc::EACCES | libc::EPERM => Error::KvmPermission,
         _ => Error::KvmOpen(e),
-    })
+    }
+}
+
+fn open_kvm() -> Result<Kvm> {
+    Kvm::new().map_err(kvm_open_error)
 }
 
 impl Machine {
@@ -425,4 +430,33 @@ impl Machine {
 /// Whether an outcome's suberror is an emulation failure (for callers that explain it).
 pub fn is_emulation_failure(outcome: &RunOutcome) -> bool {
     matches!(outcome, RunOutcome::InternalError { suberror, .. } if *suberror == KVM_INTERNAL_ERROR_EMULATION)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_kvm_open_error_missing_device_says_no_kvm() {
+        let err = kvm_open_error(kvm_ioctls::Error::new(libc::ENOENT));
+        assert!(err
+            .to_string()
+            .starts_with("/dev/kvm does not exist: this host has no KVM"));
+    }
+
+    #[test]
+    fn test_kvm_open_error_permission_names_kvm_group() {
+        let err = kvm_open_error(kvm_ioctls::Error::new(libc::EACCES));
+        assert_eq!(
+            err.to_string(),
+            "no permission to open /dev/kvm: add your user to the kvm group \
+             (sudo usermod -aG kvm $USER, then log in again) or run as root"
+        );
+    }
+
+    #[test]
+    fn test_kvm_open_error_other_keeps_cause() {
+        let err = kvm_open_error(kvm_ioctls::Error::new(libc::EMFILE));
+        assert!(matches!(err, Error::KvmOpen(_)));
+    }
 }
