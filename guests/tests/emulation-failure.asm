@@ -7,17 +7,12 @@
 [BITS 16]
 [ORG 0x7C00]
 
-CR0_PE equ 1
-
 start:
     cli
     xor ax, ax
     mov ds, ax
     PRINT before
-    lidt [empty_idt]
-    mov eax, cr0
-    or eax, CR0_PE
-    mov cr0, eax
+    PROTECTED_MODE_NO_IDT
     int 0x20
     PRINT after             ; never reached
 .halt:
@@ -26,9 +21,6 @@ start:
 
 DEBUGCON_PRINT_ROUTINE
 
-empty_idt:
-    dw 0
-    dd 0
 before: db "about to int 0x20 in protected mode", 10, 0
 after:  db "the interrupt returned", 10, 0
 

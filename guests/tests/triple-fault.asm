@@ -9,17 +9,12 @@
 [BITS 16]
 [ORG 0x7C00]
 
-CR0_PE equ 1
-
 start:
     cli
     xor ax, ax
     mov ds, ax
     PRINT before
-    lidt [empty_idt]
-    mov eax, cr0
-    or eax, CR0_PE
-    mov cr0, eax
+    PROTECTED_MODE_NO_IDT
     ud2                     ; #UD -> #GP -> #DF -> shutdown
     PRINT after             ; never reached
 .halt:
@@ -28,9 +23,6 @@ start:
 
 DEBUGCON_PRINT_ROUTINE
 
-empty_idt:
-    dw 0                    ; limit 0: no gate is valid
-    dd 0
 before: db "about to triple-fault", 10, 0
 after:  db "survived the fault", 10, 0
 

@@ -41,6 +41,19 @@ pub fn run(args: &[&str]) -> Run {
     picovmm().args(args).output().expect("start picovmm").into()
 }
 
+/// Runs `picovmm` with `args` plus `--stats-json FILE`; returns the run and the parsed JSON.
+pub fn run_with_stats(args: &[&str]) -> (Run, serde_json::Value) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("stats.json");
+    let mut all: Vec<&str> = args.to_vec();
+    let path_arg = path.to_string_lossy().into_owned();
+    all.extend(["--stats-json", &path_arg]);
+    let out = run(&all);
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    (out, json)
+}
+
 /// Whether `/dev/kvm` can be used. Without it a test skips, saying why, except under
 /// `CI=true`, where it fails: CI machines have KVM, and a silent skip would hide a broken host.
 pub fn kvm_available() -> bool {
