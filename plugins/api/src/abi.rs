@@ -1,0 +1,139 @@
+//! The C ABI, field for field as `include/picovmm_plugin.h` declares it. `tests/layout.rs`
+//! compiles the header and checks every size and offset against these definitions.
+
+use std::ffi::{c_char, c_void};
+
+/// `PICOVMM_PLUGIN_MAGIC`: tells a picovmm plugin from any other library.
+pub const MAGIC: u32 = 0x4d56_5650;
+/// `PICOVMM_PLUGIN_ABI_MAJOR`.
+pub const ABI_MAJOR: u16 = 1;
+/// `PICOVMM_PLUGIN_ABI_MINOR`.
+pub const ABI_MINOR: u16 = 0;
+/// `PICOVMM_OK`.
+pub const OK: u32 = 0;
+/// `PICOVMM_ERROR`.
+pub const ERROR: u32 = 1;
+/// `PICOVMM_ACCESS_PORT`.
+pub const ACCESS_PORT: u32 = 1;
+/// `PICOVMM_ACCESS_MMIO`.
+pub const ACCESS_MMIO: u32 = 2;
+/// `PICOVMM_LOG_ERROR`.
+pub const LOG_ERROR: u32 = 1;
+/// `PICOVMM_LOG_WARN`.
+pub const LOG_WARN: u32 = 2;
+/// `PICOVMM_LOG_INFO`.
+pub const LOG_INFO: u32 = 3;
+/// `PICOVMM_LOG_DEBUG`.
+pub const LOG_DEBUG: u32 = 4;
+/// The exported symbol's name, NUL-terminated for dlsym.
+pub const ENTRY_SYMBOL: &[u8] = b"picovmm_plugin_entry\0";
+
+/// `picovmm_str`: UTF-8 with an explicit length.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Str {
+    /// First byte.
+    pub ptr: *const c_char,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+impl Str {
+    /// A `Str` over a static string.
+    pub const fn from_static(s: &'static str) -> Self {
+        Str {
+            ptr: s.as_ptr() as *const c_char,
+            len: s.len() as u64,
+        }
+    }
+
+    /// The bytes, or `None` for a null pointer with a non-zero length.
+    ///
+    /// # Safety
+    /// `ptr` must point to `len` readable bytes that live as long as `'a`.
+    pub unsafe fn as_bytes<'a>(&self) -> Option<&'a [u8]> {
+        if self.len == 0 {
+            return Some(&[]);
+        }
+        if self.ptr.is_null() {
+            return None;
+        }
+        let len = usize::try_from(self.len).ok()?;
+        // SAFETY: the caller guarantees `len` readable bytes at `ptr` for `'a`.
+        Some(unsafe { std::slice::from_raw_parts(self.ptr as *const u8, len) })
+    }
+}
+
+/// `picovmm_host`: what picovmm offers a plugin instance.
+#[repr(C)]
+#[allow(missing_docs)]
+pub struct Host {
+    pub struct_size: u32,
+    pub abi_major: u16,
+    pub abi_minor: u16,
+    pub ctx: *mut c_void,
+    pub log: unsafe extern "C" fn(ctx: *mut c_void, level: u32, message: Str),
+    pub read_guest:
+        unsafe extern "C" fn(ctx: *mut c_void, addr: u64, buf: *mut u8, len: u64) -> u32,
+    pub write_guest:
+        unsafe extern "C" fn(ctx: *mut c_void, addr: u64, buf: *const u8, len: u64) -> u32,
+    pub request_stop: unsafe extern "C" fn(ctx: *mut c_void, value: u32),
+    pub get_extension: unsafe extern "C" fn(ctx: *mut c_void, id: *const c_char) -> *const c_void,
+}
+
+/// `create`.
+pub type CreateFn = unsafe extern "C" fn(
+    host: *const Host,
+    config_toml: Str,
+    error: *mut c_char,
+    error_cap: u64,
+    error_len: *mut u64,
+) -> *mut c_void;
+/// `port_read` / `port_write` (data is `*mut u8` for reads, `*const u8` for writes).
+pub type PortReadFn =
+    unsafe extern "C" fn(instance: *mut c_void, offset: u16, data: *mut u8, len: u32) -> u32;
+/// `port_write`.
+pub type PortWriteFn =
+    unsafe extern "C" fn(instance: *mut c_void, offset: u16, data: *const u8, len: u32) -> u32;
+/// `mmio_read`.
+pub type MmioReadFn =
+    unsafe extern "C" fn(instance: *mut c_void, offset: u64, data: *mut u8, len: u32) -> u32;
+/// `mmio_write`.
+pub type MmioWriteFn =
+    unsafe extern "C" fn(instance: *mut c_void, offset: u64, data: *const u8, len: u32) -> u32;
+
+/// `picovmm_plugin_descriptor`: the plugin's exported description of itself.
+#[repr(C)]
+#[allow(missing_docs)]
+pub struct Descriptor {
+    pub magic: u32,
+    pub struct_size: u32,
+    pub abi_major: u16,
+    pub abi_minor: u16,
+    pub accesses: u32,
+    pub name: Str,
+    pub version: Str,
+    pub description: Str,
+    pub create: Option<CreateFn>,
+    pub destroy: Option<unsafe extern "C" fn(instance: *mut c_void)>,
+    pub reset: Option<unsafe extern "C" fn(instance: *mut c_void) -> u32>,
+    pub port_read: Option<PortReadFn>,
+    pub port_write: Option<PortWriteFn>,
+    pub mmio_read: Option<MmioReadFn>,
+    pub mmio_write: Option<MmioWriteFn>,
+    pub get_extension:
+        Option<unsafe extern "C" fn(instance: *mut c_void, id: *const c_char) -> *const c_void>,
+}
+
+// SAFETY: a descriptor is immutable static data; its pointers point to static strings and
+// functions, which any thread may read or call under the ABI's threading rules.
+unsafe impl Sync for Descriptor {}
+
+/// The size of the 1.0 descriptor: the least a loader accepts.
+pub const DESCRIPTOR_SIZE_1_0: u32 = 128;
+/// The size of the 1.0 host table.
+pub const HOST_SIZE_1_0: u32 = 56;
+
+const _: () = assert!(std::mem::size_of::<Str>() == 16);
+const _: () = assert!(std::mem::size_of::<Host>() == HOST_SIZE_1_0 as usize);
+const _: () = assert!(std::mem::size_of::<Descriptor>() == DESCRIPTOR_SIZE_1_0 as usize);
