@@ -8,7 +8,12 @@ use vmm_devices::debug_exit::IsaDebugExit;
 use vmm_devices::debugcon::DebugConsole;
 use vmm_devices::vga_text::{VgaText, PAGE_BYTES, WINDOW_SIZE};
 
-use crate::spec::{DeviceKind, VgaMode, DEBUG_EXIT_PORTS};
+use vmm_devices::plugin::{PluginDevice, PluginHost};
+
+use crate::diagnostic::Diagnostic;
+use crate::error::Error;
+use crate::host::MachineHost;
+use crate::spec::{DeviceKind, DeviceRange, VgaMode, DEBUG_EXIT_PORTS};
 use crate::validate::ValidMachine;
 
 /// Where a debug console's output goes.
@@ -46,6 +51,8 @@ pub struct Assembled {
     pub screen: Option<Screen>,
     /// Its debug consoles, to flush when the run ends.
     pub consoles: Vec<Arc<Mutex<DebugConsole<ConsoleOutput>>>>,
+    /// Why a device (a plugin) failed, when one did.
+    pub failure: Arc<Mutex<Option<String>>>,
 }
 
 /// Creates the VM, loads the image, sets the vCPU's entry state and registers every device.
@@ -53,7 +60,7 @@ pub struct Assembled {
 pub fn assemble(
     valid: &ValidMachine,
     mut console_output: impl FnMut() -> ConsoleOutput,
-) -> Result<Assembled, vmm_core::Error> {
+) -> Result<Assembled, Error> {
     let spec = &valid.spec;
     let regions: Vec<_> = spec.memory.iter().map(|r| r.value).collect();
     let mut machine = Machine::new(&regions)?;
@@ -62,9 +69,16 @@ pub fn assemble(
     machine.set_unclaimed_policy(spec.unclaimed);
     let mut screen = None;
     let mut consoles = Vec::new();
+    let failure = Arc::new(Mutex::new(None));
+    let host: Arc<dyn PluginHost> = Arc::new(MachineHost::new(
+        machine.memory().clone(),
+        machine.stop_handle(),
+        failure.clone(),
+    ));
+    let mut plugins = valid.plugins.iter();
     for device in &spec.devices {
-        match device.value {
-            DeviceKind::VgaText {
+        match &device.value {
+            &DeviceKind::VgaText {
                 mmio,
                 mode: VgaMode::Trap,
             } => {
@@ -72,7 +86,7 @@ pub fn assemble(
                 machine.register_mmio(mmio, WINDOW_SIZE, dev.clone())?;
                 screen = Some(Screen::Trapped(dev));
             }
-            DeviceKind::VgaText {
+            &DeviceKind::VgaText {
                 mmio,
                 mode: VgaMode::Memory,
             } => {
@@ -80,15 +94,30 @@ pub fn assemble(
                     machine.map_device_memory(mmio, WINDOW_SIZE)?,
                 ));
             }
-            DeviceKind::Debugcon { port } => {
+            &DeviceKind::Debugcon { port } => {
                 let dev = Arc::new(Mutex::new(DebugConsole::new(console_output())));
                 machine.register_pio(port, 1, dev.clone())?;
                 consoles.push(dev);
             }
-            DeviceKind::IsaDebugExit { port } => {
+            &DeviceKind::IsaDebugExit { port } => {
                 let stop = machine.stop_handle();
                 let dev = IsaDebugExit::new(move |value| stop.stop(StopReason::GuestExit(value)));
                 machine.register_pio(port, DEBUG_EXIT_PORTS, Arc::new(Mutex::new(dev)))?;
+            }
+            DeviceKind::Plugin(plugin) => {
+                let library = plugins
+                    .next()
+                    .ok_or_else(|| Error::Thread("a plugin device has no loaded library".into()))?;
+                let dev = PluginDevice::create(library, host.clone(), &plugin.config_toml)
+                    .map_err(|e| {
+                        let d = Diagnostic::new(plugin.config_origin.clone(), e.to_string());
+                        Error::Invalid(d.render(spec.source.as_ref()))
+                    })?;
+                let dev = Arc::new(Mutex::new(dev));
+                match plugin.range {
+                    DeviceRange::Port { base, len } => machine.register_pio(base, len, dev)?,
+                    DeviceRange::Mmio { base, len } => machine.register_mmio(base, len, dev)?,
+                }
             }
         }
     }
@@ -96,5 +125,6 @@ pub fn assemble(
         machine,
         screen,
         consoles,
+        failure,
     })
 }

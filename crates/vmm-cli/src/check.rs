@@ -1,19 +1,21 @@
 //! `picovmm check`: validate a machine file and print what picovmm would build.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::plugin_path::PluginPath;
 use crate::spec::DeviceKind;
 use crate::units::format_size;
 use crate::validate::{validate, ValidMachine};
 use crate::{config, status};
 
 /// Validates the machine file at `path` and prints its resolved memory map and devices.
-pub fn check(path: &Path) -> Result<i32, Error> {
+pub fn check(path: &Path, plugin_dirs: &[PathBuf]) -> Result<i32, Error> {
     let spec = config::load(path)?;
     let source = spec.source.clone();
-    let valid = validate(spec).map_err(|d| Error::Invalid(d.render(source.as_ref())))?;
+    let valid = validate(spec, &PluginPath::new(plugin_dirs))
+        .map_err(|d| Error::Invalid(d.render(source.as_ref())))?;
     print!("{}", describe(&valid));
     Ok(status::HALTED)
 }
@@ -53,10 +55,15 @@ pub fn describe(valid: &ValidMachine) -> String {
     let _ = writeln!(out, "  entry  {}", valid.boot.entry);
     let _ = writeln!(out, "  stack  {:#x}", valid.boot.stack);
     let _ = writeln!(out, "devices:");
+    let mut plugins = valid.plugins.iter();
     for d in &spec.devices {
         let range = d.value.range();
-        let mode = match d.value {
+        let mode = match &d.value {
             DeviceKind::VgaText { mode, .. } => format!(" ({})", mode.name()),
+            DeviceKind::Plugin(_) => plugins
+                .next()
+                .map(|p| format!(" {} from {}", p.info(), p.path().display()))
+                .unwrap_or_default(),
             _ => String::new(),
         };
         let _ = writeln!(out, "  {:<15} {range}{mode}", d.value.type_name());

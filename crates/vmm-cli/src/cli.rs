@@ -12,9 +12,10 @@ const EXIT_STATUSES: &str = "\
 Exit status:
   0        the guest halted
   (v<<1)|1 the guest wrote v to isa-debug-exit (QEMU's convention)
-  2        bad usage, machine file or image
+  2        bad usage, machine file, image or plugin
   3        the host cannot run the machine (no usable /dev/kvm)
-  4        guest fault: triple fault, KVM internal error, unclaimed access under `stop`
+  4        guest fault: triple fault, KVM internal error, a plugin failing an access,
+           unclaimed access under `stop`
   124      --timeout passed
   130      interrupted (Ctrl-C)";
 
@@ -37,6 +38,15 @@ pub enum Command {
     Check {
         /// The machine description (TOML)
         machine: PathBuf,
+        /// Look for plugins in DIR first (repeatable)
+        #[arg(long = "plugin-dir", value_name = "DIR")]
+        plugin_dirs: Vec<PathBuf>,
+    },
+    /// List the plugins found on the plugin path: name, version, ABI, accesses, file
+    Plugins {
+        /// Look for plugins in DIR first (repeatable)
+        #[arg(long = "plugin-dir", value_name = "DIR")]
+        plugin_dirs: Vec<PathBuf>,
     },
 }
 
@@ -102,6 +112,9 @@ pub struct RunArgs {
     /// Write exit counts, run time and outcome as JSON to FILE
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,
+    /// Look for plugins in DIR first (repeatable); then PICOVMM_PLUGIN_PATH, then next to picovmm
+    #[arg(long = "plugin-dir", value_name = "DIR")]
+    pub plugin_dirs: Vec<PathBuf>,
 }
 
 fn parse_address(text: &str) -> Result<u64, String> {

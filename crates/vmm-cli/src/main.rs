@@ -9,7 +9,10 @@ mod cli;
 mod config;
 mod diagnostic;
 mod error;
+mod host;
 mod interrupt;
+mod plugin_path;
+mod plugins;
 mod run;
 mod spec;
 mod stats;
@@ -28,7 +31,11 @@ fn main() {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Run(args) => run::run(args),
-        Command::Check { machine } => check::check(machine),
+        Command::Check {
+            machine,
+            plugin_dirs,
+        } => check::check(machine, plugin_dirs),
+        Command::Plugins { plugin_dirs } => plugins::list(plugin_dirs),
     };
     let code = match result {
         Ok(code) => code,

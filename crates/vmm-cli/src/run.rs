@@ -10,6 +10,7 @@ use vmm_devices::screen::TextScreen;
 use crate::assemble::{assemble, Assembled};
 use crate::cli::{ModeArg, RunArgs, ScreenFormat, VgaModeArg};
 use crate::error::Error;
+use crate::plugin_path::PluginPath;
 use crate::spec::{Located, MachineSpec, VgaMode};
 use crate::validate::validate;
 use crate::{config, interrupt, stats, status};
@@ -52,11 +53,13 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
     };
     apply_flags(&mut spec, args);
     let source = spec.source.clone();
-    let valid = validate(spec).map_err(|d| Error::Invalid(d.render(source.as_ref())))?;
+    let valid = validate(spec, &PluginPath::new(&args.plugin_dirs))
+        .map_err(|d| Error::Invalid(d.render(source.as_ref())))?;
     let Assembled {
         mut machine,
         screen,
         consoles,
+        failure,
     } = assemble(&valid, || Box::new(std::io::stdout()))?;
 
     let stop = machine.stop_handle();
@@ -95,7 +98,8 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
     let _ = stdout.flush();
 
     let code = status::for_outcome(&report.outcome);
-    report_outcome(&report, args);
+    let failure = failure.lock().ok().and_then(|f| f.clone());
+    report_outcome(&report, args, failure.as_deref());
     if args.stats {
         eprint!("{}", stats::summary(&report));
     }
@@ -109,7 +113,7 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
 }
 
 /// Says on stderr how the run ended, when it is not a plain halt or guest exit.
-fn report_outcome(report: &RunReport, args: &RunArgs) {
+fn report_outcome(report: &RunReport, args: &RunArgs, device_failure: Option<&str>) {
     let at = report
         .registers
         .map(|r| format!(" at cs:ip={}", r.cs_ip()))
@@ -125,7 +129,10 @@ fn report_outcome(report: &RunReport, args: &RunArgs) {
         }
         RunOutcome::Interrupted => eprintln!("picovmm: interrupted; the guest was stopped{at}"),
         outcome => {
-            eprintln!("Error: {outcome}");
+            match (outcome, device_failure) {
+                (RunOutcome::DeviceFailed, Some(why)) => eprintln!("Error: {why}"),
+                _ => eprintln!("Error: {outcome}"),
+            }
             if let Some(regs) = report.registers {
                 for line in regs.to_string().lines() {
                     eprintln!("  {line}");

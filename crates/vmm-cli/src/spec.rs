@@ -70,8 +70,23 @@ impl VgaMode {
     }
 }
 
-/// The built-in device models.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A plugin device as the machine file names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginSpec {
+    /// The library as written: a name, or a path.
+    pub library: Located<String>,
+    /// The folder relative paths are resolved against (the machine file's).
+    pub base_dir: PathBuf,
+    /// The ports or MMIO range it occupies.
+    pub range: DeviceRange,
+    /// Its `config` table as TOML text ("" when none).
+    pub config_toml: String,
+    /// Where the config (or, without one, the library) was given.
+    pub config_origin: Origin,
+}
+
+/// The device models.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeviceKind {
     /// VGA text mode at an MMIO base.
     VgaText {
@@ -90,6 +105,8 @@ pub enum DeviceKind {
         /// Its first port.
         port: u16,
     },
+    /// A device from a plugin library.
+    Plugin(Box<PluginSpec>),
 }
 
 /// Ports isa-debug-exit spans, so 8-, 16- and 32-bit writes all reach it (QEMU's iosize=4).
@@ -139,6 +156,7 @@ impl DeviceKind {
             DeviceKind::VgaText { .. } => "vga-text",
             DeviceKind::Debugcon { .. } => "debugcon",
             DeviceKind::IsaDebugExit { .. } => "isa-debug-exit",
+            DeviceKind::Plugin(_) => "plugin",
         }
     }
 
@@ -154,6 +172,7 @@ impl DeviceKind {
                 base: port,
                 len: DEBUG_EXIT_PORTS,
             },
+            DeviceKind::Plugin(ref plugin) => plugin.range,
         }
     }
 }

@@ -9,7 +9,8 @@ pub const HALTED: i32 = 0;
 pub const USAGE: i32 = 2;
 /// The host could not run the machine: no usable /dev/kvm, or a KVM call failed.
 pub const HOST: i32 = 3;
-/// The guest faulted: triple fault, KVM internal error, unclaimed access under `stop`.
+/// The guest faulted: triple fault, KVM internal error, a device (plugin) failing an access,
+/// an unclaimed access under `stop`.
 pub const GUEST_FAULT: i32 = 4;
 /// The `--timeout` passed.
 pub const TIMEOUT: i32 = 124;
@@ -27,6 +28,7 @@ pub fn for_outcome(outcome: &RunOutcome) -> i32 {
         RunOutcome::TripleFault
         | RunOutcome::InternalError { .. }
         | RunOutcome::FailEntry { .. }
+        | RunOutcome::DeviceFailed
         | RunOutcome::UnclaimedAccess(_)
         | RunOutcome::UnexpectedExit(_) => GUEST_FAULT,
     }

@@ -8,7 +8,10 @@ use vmm_core::cpu::REAL_MODE_MAX_LINEAR;
 use vmm_core::memory::{self as core_memory, RamRegion};
 use vmm_core::{BootCpu, RealAddress};
 
+use vmm_devices::plugin::PluginLibrary;
+
 use crate::diagnostic::Diagnostic;
+use crate::plugin_path::PluginPath;
 use crate::spec::{DeviceKind, DeviceRange, Located, MachineSpec, Origin};
 use crate::units::format_size;
 
@@ -21,6 +24,8 @@ pub struct ValidMachine {
     pub image: Vec<u8>,
     /// The vCPU's entry state.
     pub boot: BootCpu,
+    /// The plugin libraries, one per plugin device, in device order.
+    pub plugins: Vec<PluginLibrary>,
 }
 
 fn ranges_overlap(a: DeviceRange, b: DeviceRange) -> bool {
@@ -201,10 +206,46 @@ fn entry(spec: &MachineSpec) -> Result<RealAddress, Diagnostic> {
     Ok(address)
 }
 
-/// Validates `spec` and reads its image.
-pub fn validate(spec: MachineSpec) -> Result<ValidMachine, Diagnostic> {
+/// Finds and loads each plugin device's library, and checks it serves the accesses its
+/// range needs.
+fn load_plugins(spec: &MachineSpec, path: &PluginPath) -> Result<Vec<PluginLibrary>, Diagnostic> {
+    let mut loaded = Vec::new();
+    for device in &spec.devices {
+        let DeviceKind::Plugin(plugin) = &device.value else {
+            continue;
+        };
+        let fail = |message: String| Diagnostic::new(plugin.library.origin.clone(), message);
+        let file = path
+            .resolve(&plugin.library.value, &plugin.base_dir)
+            .map_err(fail)?;
+        let library = PluginLibrary::load(&file).map_err(|e| fail(e.to_string()))?;
+        let info = library.info();
+        let serves = match plugin.range {
+            DeviceRange::Port { .. } => info.port,
+            DeviceRange::Mmio { .. } => info.mmio,
+        };
+        if !serves {
+            let wanted = match plugin.range {
+                DeviceRange::Port { .. } => "port",
+                DeviceRange::Mmio { .. } => "MMIO",
+            };
+            return Err(fail(format!(
+                "plugin {} serves {} accesses, not {wanted}: give it {}",
+                info.name,
+                info.accesses(),
+                if info.port { "`port`" } else { "`mmio`" }
+            )));
+        }
+        loaded.push(library);
+    }
+    Ok(loaded)
+}
+
+/// Validates `spec`, reads its image and loads its plugins from `plugin_path`.
+pub fn validate(spec: MachineSpec, plugin_path: &PluginPath) -> Result<ValidMachine, Diagnostic> {
     check_memory(&spec.memory)?;
     check_devices(&spec)?;
+    let plugins = load_plugins(&spec, plugin_path)?;
     let image_path = spec.image.as_ref().ok_or_else(|| {
         Diagnostic::new(
             Origin::Default,
@@ -228,7 +269,12 @@ pub fn validate(spec: MachineSpec) -> Result<ValidMachine, Diagnostic> {
         entry,
         stack,
     };
-    Ok(ValidMachine { spec, image, boot })
+    Ok(ValidMachine {
+        spec,
+        image,
+        boot,
+        plugins,
+    })
 }
 
 #[cfg(test)]
@@ -274,7 +320,7 @@ mod tests {
     }
 
     fn error_of(spec: MachineSpec) -> String {
-        match validate(spec) {
+        match validate(spec, &PluginPath::default()) {
             Ok(_) => "valid".to_owned(),
             Err(d) => d.render(None),
         }
@@ -283,7 +329,7 @@ mod tests {
     #[test]
     fn test_validate_default_machine_with_image_is_valid() {
         let img = image_file(512);
-        let valid = validate(spec_with_image(&img)).expect("valid");
+        let valid = validate(spec_with_image(&img), &PluginPath::default()).expect("valid");
         assert_eq!(
             valid.boot.entry,
             RealAddress {

@@ -34,6 +34,8 @@ pub enum RunOutcome {
         /// The hardware's reason code.
         reason: u64,
     },
+    /// A device failed an access; the device reported why.
+    DeviceFailed,
     /// An access no device claims, under the `stop` policy.
     UnclaimedAccess(Access),
     /// An exit picovmm has no handler for.
@@ -53,6 +55,7 @@ impl RunOutcome {
             RunOutcome::TripleFault => "triple_fault",
             RunOutcome::InternalError { .. } => "internal_error",
             RunOutcome::FailEntry { .. } => "fail_entry",
+            RunOutcome::DeviceFailed => "device_failed",
             RunOutcome::UnclaimedAccess(_) => "unclaimed_access",
             RunOutcome::UnexpectedExit(_) => "unexpected_exit",
             RunOutcome::KvmError(_) => "error",
@@ -66,6 +69,7 @@ impl From<StopReason> for RunOutcome {
             StopReason::Timeout => RunOutcome::Timeout,
             StopReason::Interrupted => RunOutcome::Interrupted,
             StopReason::GuestExit(v) => RunOutcome::GuestExit(v),
+            StopReason::DeviceFailed => RunOutcome::DeviceFailed,
         }
     }
 }
@@ -107,6 +111,7 @@ impl fmt::Display for RunOutcome {
                     "KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY, reason {reason:#x})"
                 )
             }
+            RunOutcome::DeviceFailed => write!(f, "a device failed an access"),
             RunOutcome::UnclaimedAccess(access) => write!(f, "unclaimed {access}"),
             RunOutcome::UnexpectedExit(name) => write!(f, "unexpected vCPU exit {name}"),
             RunOutcome::KvmError(e) => write!(f, "KVM_RUN failed: {e}"),

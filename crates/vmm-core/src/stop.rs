@@ -22,12 +22,15 @@ pub enum StopReason {
     Interrupted,
     /// A device (isa-debug-exit, a plugin) asked to end the run with this value.
     GuestExit(u32),
+    /// A device failed an access (a plugin returned an error or panicked).
+    DeviceFailed,
 }
 
 const NO_REASON: u64 = 0;
 const TIMEOUT: u64 = 1;
 const INTERRUPTED: u64 = 2;
 const GUEST_EXIT: u64 = 3;
+const DEVICE_FAILED: u64 = 4;
 
 impl StopReason {
     fn encode(self) -> u64 {
@@ -35,6 +38,7 @@ impl StopReason {
             StopReason::Timeout => TIMEOUT,
             StopReason::Interrupted => INTERRUPTED,
             StopReason::GuestExit(v) => GUEST_EXIT | (u64::from(v) << 8),
+            StopReason::DeviceFailed => DEVICE_FAILED,
         }
     }
 
@@ -43,6 +47,7 @@ impl StopReason {
             TIMEOUT => Some(StopReason::Timeout),
             INTERRUPTED => Some(StopReason::Interrupted),
             GUEST_EXIT => Some(StopReason::GuestExit((raw >> 8) as u32)),
+            DEVICE_FAILED => Some(StopReason::DeviceFailed),
             _ => None,
         }
     }

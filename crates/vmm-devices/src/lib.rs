@@ -1,4 +1,4 @@
-//! picovmm's device models.
+//! picovmm's device models, and the loader that makes a plugin library a device.
 //!
 //! Each device is a state machine with `read`/`write` entry points and no KVM inside: the VMM
 //! puts it on vm-device's I/O bus (through the `MutDevicePio`/`MutDeviceMmio` traits and the
@@ -16,5 +16,6 @@
 pub mod cp437;
 pub mod debug_exit;
 pub mod debugcon;
+pub mod plugin;
 pub mod screen;
 pub mod vga_text;

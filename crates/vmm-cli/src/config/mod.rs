@@ -11,11 +11,13 @@ use vmm_core::{CpuMode, RamRegion, RealAddress, UnclaimedPolicy};
 use vmm_devices::{debug_exit, debugcon};
 
 use crate::diagnostic::Diagnostic;
-use crate::spec::{DeviceKind, Located, MachineSpec, Origin, SourceFile, VgaMode};
+use crate::spec::{
+    DeviceKind, DeviceRange, Located, MachineSpec, Origin, PluginSpec, SourceFile, VgaMode,
+};
 use schema::{BootTable, DeviceTable, EntryValue, MachineFile, Unsigned};
 
 /// The device types a machine file may name.
-pub const DEVICE_TYPES: &str = "vga-text, debugcon, isa-debug-exit";
+pub const DEVICE_TYPES: &str = "vga-text, debugcon, isa-debug-exit, plugin";
 /// The CPU modes a machine file may name.
 pub const CPU_MODES: &str = "real";
 
@@ -133,7 +135,11 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<MachineSpec, Diagnostic> {
     if let Some(boot) = &file.boot {
         apply_boot(&mut spec, boot, base_dir)?;
     }
-    spec.devices = file.devices.iter().map(device).collect::<Result<_, _>>()?;
+    spec.devices = file
+        .devices
+        .iter()
+        .map(|d| device(d, base_dir))
+        .collect::<Result<_, _>>()?;
     Ok(spec)
 }
 
@@ -186,53 +192,139 @@ fn port(value: &Spanned<Unsigned>) -> Result<u16, Diagnostic> {
     })
 }
 
-fn not_allowed(value: Option<&Spanned<Unsigned>>, key: &str, kind: &str) -> Result<(), Diagnostic> {
-    match value {
-        Some(v) => Err(at(
-            v,
-            format!("key `{key}` does not apply to a {kind} device"),
+/// Rejects the keys of `d` that a device of type `kind` does not take.
+fn only_keys(d: &DeviceTable, kind: &str, allowed: &[&str]) -> Result<(), Diagnostic> {
+    let present: [(&str, Option<std::ops::Range<usize>>); 7] = [
+        ("mmio", d.mmio.as_ref().map(Spanned::span)),
+        ("port", d.port.as_ref().map(Spanned::span)),
+        ("mode", d.mode.as_ref().map(Spanned::span)),
+        ("library", d.library.as_ref().map(Spanned::span)),
+        ("ports", d.ports.as_ref().map(Spanned::span)),
+        ("size", d.size.as_ref().map(Spanned::span)),
+        ("config", d.config.as_ref().map(Spanned::span)),
+    ];
+    match present
+        .into_iter()
+        .find(|(key, span)| span.is_some() && !allowed.contains(key))
+    {
+        Some((key, Some(span))) => Err(Diagnostic::new(
+            Origin::File(span),
+            format!(
+                "key `{key}` does not apply to a {kind} device; it takes: {}",
+                allowed.join(", ")
+            ),
         )),
-        None => Ok(()),
+        _ => Ok(()),
     }
 }
 
-fn mode_not_allowed(value: Option<&Spanned<String>>, kind: &str) -> Result<(), Diagnostic> {
-    match value {
-        Some(v) => Err(at(
-            v,
-            format!("key `mode` does not apply to a {kind} device"),
-        )),
-        None => Ok(()),
+fn vga_mode(d: &DeviceTable) -> Result<VgaMode, Diagnostic> {
+    match d.mode.as_ref() {
+        None => Ok(VgaMode::default()),
+        Some(m) => match m.get_ref().as_str() {
+            "memory" => Ok(VgaMode::Memory),
+            "trap" => Ok(VgaMode::Trap),
+            other => Err(at(
+                m,
+                format!("unknown vga-text mode \"{other}\"; allowed: memory, trap"),
+            )),
+        },
     }
 }
 
-fn device(table: &Spanned<DeviceTable>) -> Result<Located<DeviceKind>, Diagnostic> {
+fn plugin(
+    d: &DeviceTable,
+    whole: std::ops::Range<usize>,
+    base_dir: &Path,
+) -> Result<DeviceKind, Diagnostic> {
+    let library = d.library.as_ref().ok_or_else(|| {
+        Diagnostic::new(
+            Origin::File(whole.clone()),
+            "a plugin device needs `library`: a plugin name or a path to a .so",
+        )
+    })?;
+    let range = match (&d.port, &d.mmio) {
+        (Some(p), None) => {
+            let len = match &d.ports {
+                Some(n) => u16::try_from(n.get_ref().0)
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| at(n, "ports must be from 1 to 65536"))?,
+                None => 1,
+            };
+            if let Some(size) = &d.size {
+                return Err(at(
+                    size,
+                    "`size` is for MMIO plugins; a port plugin takes `ports`",
+                ));
+            }
+            DeviceRange::Port {
+                base: port(p)?,
+                len,
+            }
+        }
+        (None, Some(m)) => {
+            if let Some(ports) = &d.ports {
+                return Err(at(
+                    ports,
+                    "`ports` is for port plugins; an MMIO plugin takes `size`",
+                ));
+            }
+            let len = d.size.as_ref().map_or(0x1000, |s| s.get_ref().0);
+            if len == 0 {
+                let span = d.size.as_ref().map_or_else(|| m.span(), Spanned::span);
+                return Err(Diagnostic::new(
+                    Origin::File(span),
+                    "size must be more than 0",
+                ));
+            }
+            DeviceRange::Mmio {
+                base: m.get_ref().0,
+                len,
+            }
+        }
+        (Some(p), Some(_)) => {
+            return Err(at(p, "a plugin device takes `port` or `mmio`, not both"))
+        }
+        (None, None) => {
+            return Err(Diagnostic::new(
+                Origin::File(whole),
+                "a plugin device needs `port` (with `ports`) or `mmio` (with `size`)",
+            ))
+        }
+    };
+    let (config_toml, config_origin) = match &d.config {
+        Some(c) => (
+            toml::to_string(c.get_ref()).unwrap_or_default(),
+            Origin::File(c.span()),
+        ),
+        None => (String::new(), Origin::File(library.span())),
+    };
+    Ok(DeviceKind::Plugin(Box::new(PluginSpec {
+        library: located(library.get_ref().clone(), library.span()),
+        base_dir: base_dir.to_owned(),
+        range,
+        config_toml,
+        config_origin,
+    })))
+}
+
+fn device(
+    table: &Spanned<DeviceTable>,
+    base_dir: &Path,
+) -> Result<Located<DeviceKind>, Diagnostic> {
     let d = table.get_ref();
     let kind_name = d.kind.get_ref().as_str();
     let kind = match kind_name {
         "vga-text" => {
-            not_allowed(d.port.as_ref(), "port", kind_name)?;
-            let mode = match d.mode.as_ref() {
-                None => VgaMode::default(),
-                Some(m) => match m.get_ref().as_str() {
-                    "memory" => VgaMode::Memory,
-                    "trap" => VgaMode::Trap,
-                    other => {
-                        return Err(at(
-                            m,
-                            format!("unknown vga-text mode \"{other}\"; allowed: memory, trap"),
-                        ))
-                    }
-                },
-            };
+            only_keys(d, kind_name, &["mmio", "mode"])?;
             DeviceKind::VgaText {
                 mmio: d.mmio.as_ref().map_or(VGA_TEXT_BASE, |m| m.get_ref().0),
-                mode,
+                mode: vga_mode(d)?,
             }
         }
         "debugcon" => {
-            not_allowed(d.mmio.as_ref(), "mmio", kind_name)?;
-            mode_not_allowed(d.mode.as_ref(), kind_name)?;
+            only_keys(d, kind_name, &["port"])?;
             DeviceKind::Debugcon {
                 port: d
                     .port
@@ -243,15 +335,23 @@ fn device(table: &Spanned<DeviceTable>) -> Result<Located<DeviceKind>, Diagnosti
             }
         }
         "isa-debug-exit" => {
-            not_allowed(d.mmio.as_ref(), "mmio", kind_name)?;
-            mode_not_allowed(d.mode.as_ref(), kind_name)?;
-            let port = d
-                .port
-                .as_ref()
-                .map(port)
-                .transpose()?
-                .unwrap_or(debug_exit::DEFAULT_PORT);
-            DeviceKind::IsaDebugExit { port }
+            only_keys(d, kind_name, &["port"])?;
+            DeviceKind::IsaDebugExit {
+                port: d
+                    .port
+                    .as_ref()
+                    .map(port)
+                    .transpose()?
+                    .unwrap_or(debug_exit::DEFAULT_PORT),
+            }
+        }
+        "plugin" => {
+            only_keys(
+                d,
+                kind_name,
+                &["library", "port", "ports", "mmio", "size", "config"],
+            )?;
+            plugin(d, table.span(), base_dir)?
         }
         other => {
             return Err(at(
@@ -337,7 +437,7 @@ port = 0xe9
         let text = VALID.replace("type = \"debugcon\"", "type = \"floppy\"");
         assert_eq!(
             error_of(&text),
-            "m.toml:17:8: unknown device type \"floppy\"; allowed: vga-text, debugcon, isa-debug-exit"
+            "m.toml:17:8: unknown device type \"floppy\"; allowed: vga-text, debugcon, isa-debug-exit, plugin"
         );
     }
 
@@ -385,7 +485,7 @@ port = 0xe9
         let text = VALID.replace("type = \"vga-text\"", "type = \"vga-text\"\nport = 1");
         assert_eq!(
             error_of(&text),
-            "m.toml:15:8: key `port` does not apply to a vga-text device"
+            "m.toml:15:8: key `port` does not apply to a vga-text device; it takes: mmio, mode"
         );
     }
 

@@ -66,6 +66,14 @@ pub struct DeviceTable {
     pub port: Option<Spanned<Unsigned>>,
     /// How a vga-text window reaches the guest: "memory" or "trap".
     pub mode: Option<Spanned<String>>,
+    /// A plugin's library: a name looked up on the plugin path, or a path to a `.so`.
+    pub library: Option<Spanned<String>>,
+    /// How many ports a plugin spans.
+    pub ports: Option<Spanned<Unsigned>>,
+    /// How many bytes of MMIO a plugin spans.
+    pub size: Option<Spanned<Size>>,
+    /// A plugin's configuration, handed to it as TOML text.
+    pub config: Option<Spanned<toml::Table>>,
 }
 
 /// An address, port or other number that cannot be negative.

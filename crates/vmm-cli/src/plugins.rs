@@ -1,0 +1,43 @@
+//! `picovmm plugins`: list the plugins on the plugin path.
+
+use std::path::PathBuf;
+
+use vmm_devices::plugin::PluginLibrary;
+
+use crate::error::Error;
+use crate::plugin_path::PluginPath;
+use crate::status;
+
+/// Lists every plugin library on the path (name, version, ABI, accesses, file), and every
+/// `.so` there that is not a usable plugin, with the reason, on stderr.
+pub fn list(plugin_dirs: &[PathBuf]) -> Result<i32, Error> {
+    let path = PluginPath::new(plugin_dirs);
+    let mut found = 0;
+    for file in path.libraries() {
+        match PluginLibrary::load(&file) {
+            Ok(library) => {
+                let info = library.info();
+                println!(
+                    "{:<16} {:<10} ABI {}.{}  {:<11} {}",
+                    info.name,
+                    info.version,
+                    info.abi.0,
+                    info.abi.1,
+                    info.accesses(),
+                    file.display()
+                );
+                found += 1;
+            }
+            Err(e) => eprintln!("picovmm: skipping {}: {e}", file.display()),
+        }
+    }
+    if found == 0 {
+        let dirs: Vec<String> = path
+            .dirs()
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        eprintln!("picovmm: no plugins found in {}", dirs.join(", "));
+    }
+    Ok(status::HALTED)
+}

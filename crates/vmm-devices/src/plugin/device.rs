@@ -1,0 +1,278 @@
+//! A plugin instance on the bus: creates it with a host table, adapts vm-device's accesses to
+//! the ABI's, and turns a failed access into a stop request naming the plugin and the access.
+
+use std::ffi::{c_char, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use picovmm_plugin::abi::{self, Descriptor};
+use vm_device::bus::{MmioAddress, MmioAddressOffset, PioAddress, PioAddressOffset};
+use vm_device::{MutDeviceMmio, MutDevicePio};
+
+use super::{LogLevel, PluginHost, PluginLibrary};
+
+/// Room for a `create` error message.
+const CREATE_ERROR_CAP: usize = 1024;
+
+/// `create` refused or failed.
+#[derive(Debug, thiserror::Error)]
+#[error("plugin {plugin} refused its configuration: {message}")]
+pub struct CreateError {
+    /// The plugin's name.
+    pub plugin: String,
+    /// Its message.
+    pub message: String,
+}
+
+/// What the host callbacks need, behind the table's opaque `ctx`.
+struct HostContext {
+    name: String,
+    host: Arc<dyn PluginHost>,
+}
+
+/// # Safety
+/// `ctx` must be the `HostContext` picovmm put in the table.
+unsafe fn context<'a>(ctx: *mut c_void) -> &'a HostContext {
+    // SAFETY: per the caller; the context lives as long as the instance.
+    unsafe { &*(ctx as *const HostContext) }
+}
+
+unsafe extern "C" fn host_log(ctx: *mut c_void, level: u32, message: abi::Str) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the table's ctx; the message is valid for the call.
+        let (ctx, bytes) = unsafe { (context(ctx), message.as_bytes()) };
+        let text = bytes.map(String::from_utf8_lossy).unwrap_or_default();
+        ctx.host.log(&ctx.name, LogLevel::from_raw(level), &text);
+    }));
+}
+
+unsafe extern "C" fn host_read_guest(ctx: *mut c_void, addr: u64, buf: *mut u8, len: u64) -> u32 {
+    let ok = catch_unwind(AssertUnwindSafe(|| {
+        let Ok(len) = usize::try_from(len) else {
+            return false;
+        };
+        if buf.is_null() {
+            return len == 0;
+        }
+        // SAFETY: the plugin passes `len` writable bytes at `buf`; the ctx is the table's.
+        let (ctx, buf) = unsafe { (context(ctx), std::slice::from_raw_parts_mut(buf, len)) };
+        ctx.host.read_guest(addr, buf)
+    }));
+    if ok.unwrap_or(false) {
+        abi::OK
+    } else {
+        abi::ERROR
+    }
+}
+
+unsafe extern "C" fn host_write_guest(
+    ctx: *mut c_void,
+    addr: u64,
+    buf: *const u8,
+    len: u64,
+) -> u32 {
+    let ok = catch_unwind(AssertUnwindSafe(|| {
+        let Ok(len) = usize::try_from(len) else {
+            return false;
+        };
+        if buf.is_null() {
+            return len == 0;
+        }
+        // SAFETY: the plugin passes `len` readable bytes at `buf`; the ctx is the table's.
+        let (ctx, buf) = unsafe { (context(ctx), std::slice::from_raw_parts(buf, len)) };
+        ctx.host.write_guest(addr, buf)
+    }));
+    if ok.unwrap_or(false) {
+        abi::OK
+    } else {
+        abi::ERROR
+    }
+}
+
+unsafe extern "C" fn host_request_stop(ctx: *mut c_void, value: u32) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the table's ctx.
+        unsafe { context(ctx) }.host.request_stop(value);
+    }));
+}
+
+unsafe extern "C" fn host_get_extension(_ctx: *mut c_void, _id: *const c_char) -> *const c_void {
+    // ABI 1.0 offers no host extensions.
+    std::ptr::null()
+}
+
+/// A plugin instance, ready to be registered on the port or MMIO bus.
+pub struct PluginDevice {
+    descriptor: &'static Descriptor,
+    instance: *mut c_void,
+    name: String,
+    // The table and the context must stay at fixed addresses while the instance lives: the
+    // plugin keeps pointers to both. Dropped after `destroy` (see Drop).
+    _table: Box<abi::Host>,
+    context: Box<HostContext>,
+}
+
+// SAFETY: the instance is only touched through `&mut self` (under the bus's Mutex), one call
+// at a time, which is the ABI's threading rule; the descriptor is immutable static data.
+unsafe impl Send for PluginDevice {}
+
+impl PluginDevice {
+    /// Creates an instance of `library` from `config_toml`, with `host` behind its callbacks.
+    pub fn create(
+        library: &PluginLibrary,
+        host: Arc<dyn PluginHost>,
+        config_toml: &str,
+    ) -> Result<Self, CreateError> {
+        let descriptor = library.descriptor();
+        let name = library.info().name.clone();
+        let context = Box::new(HostContext {
+            name: name.clone(),
+            host,
+        });
+        let table = Box::new(abi::Host {
+            struct_size: abi::HOST_SIZE_1_0,
+            abi_major: abi::ABI_MAJOR,
+            abi_minor: abi::ABI_MINOR,
+            ctx: &*context as *const HostContext as *mut c_void,
+            log: host_log,
+            read_guest: host_read_guest,
+            write_guest: host_write_guest,
+            request_stop: host_request_stop,
+            get_extension: host_get_extension,
+        });
+        let fail = |message: String| CreateError {
+            plugin: name.clone(),
+            message,
+        };
+        let create = descriptor
+            .create
+            .ok_or_else(|| fail("it has no create function".into()))?;
+        let mut error = vec![0u8; CREATE_ERROR_CAP];
+        let mut error_len: u64 = 0;
+        let config = abi::Str {
+            ptr: config_toml.as_ptr() as *const c_char,
+            len: config_toml.len() as u64,
+        };
+        // SAFETY: the table and context are boxed and outlive the instance; the config and the
+        // error buffer are valid for the call, with the buffer's true capacity.
+        let instance = unsafe {
+            create(
+                &*table,
+                config,
+                error.as_mut_ptr() as *mut c_char,
+                error.len() as u64,
+                &mut error_len,
+            )
+        };
+        if instance.is_null() {
+            error.truncate(
+                usize::try_from(error_len)
+                    .unwrap_or(0)
+                    .min(CREATE_ERROR_CAP),
+            );
+            let message = String::from_utf8_lossy(&error).into_owned();
+            return Err(fail(if message.is_empty() {
+                "create failed without a message".into()
+            } else {
+                message
+            }));
+        }
+        Ok(PluginDevice {
+            descriptor,
+            instance,
+            name,
+            _table: table,
+            context,
+        })
+    }
+
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn failed(&self, what: &str, addr: u64, len: usize) {
+        let unit = if len == 1 { "byte" } else { "bytes" };
+        self.context.host.device_failed(format!(
+            "plugin {} failed a {what} {addr:#x} ({len} {unit}); see its log above",
+            self.name
+        ));
+    }
+
+    fn port_read(&mut self, port: u16, offset: u16, data: &mut [u8]) {
+        data.fill(0);
+        let ok = matches!(data.len(), 1 | 2 | 4)
+            && self.descriptor.port_read.is_some_and(|f| {
+                // SAFETY: the instance is live; `data` is writable for its length.
+                unsafe { f(self.instance, offset, data.as_mut_ptr(), data.len() as u32) == abi::OK }
+            });
+        if !ok {
+            data.fill(0xFF);
+            self.failed("port read from", u64::from(port), data.len());
+        }
+    }
+
+    fn port_write(&mut self, port: u16, offset: u16, data: &[u8]) {
+        let ok = matches!(data.len(), 1 | 2 | 4)
+            && self.descriptor.port_write.is_some_and(|f| {
+                // SAFETY: the instance is live; `data` is readable for its length.
+                unsafe { f(self.instance, offset, data.as_ptr(), data.len() as u32) == abi::OK }
+            });
+        if !ok {
+            self.failed("port write to", u64::from(port), data.len());
+        }
+    }
+
+    fn mmio_read(&mut self, addr: u64, offset: u64, data: &mut [u8]) {
+        data.fill(0);
+        let ok = matches!(data.len(), 1 | 2 | 4 | 8)
+            && self.descriptor.mmio_read.is_some_and(|f| {
+                // SAFETY: the instance is live; `data` is writable for its length.
+                unsafe { f(self.instance, offset, data.as_mut_ptr(), data.len() as u32) == abi::OK }
+            });
+        if !ok {
+            data.fill(0xFF);
+            self.failed("MMIO read from", addr, data.len());
+        }
+    }
+
+    fn mmio_write(&mut self, addr: u64, offset: u64, data: &[u8]) {
+        let ok = matches!(data.len(), 1 | 2 | 4 | 8)
+            && self.descriptor.mmio_write.is_some_and(|f| {
+                // SAFETY: the instance is live; `data` is readable for its length.
+                unsafe { f(self.instance, offset, data.as_ptr(), data.len() as u32) == abi::OK }
+            });
+        if !ok {
+            self.failed("MMIO write to", addr, data.len());
+        }
+    }
+}
+
+impl Drop for PluginDevice {
+    fn drop(&mut self) {
+        if let Some(destroy) = self.descriptor.destroy {
+            // SAFETY: the instance came from create and is destroyed once, here.
+            unsafe { destroy(self.instance) };
+        }
+    }
+}
+
+impl MutDevicePio for PluginDevice {
+    fn pio_read(&mut self, base: PioAddress, offset: PioAddressOffset, data: &mut [u8]) {
+        self.port_read(base.0.wrapping_add(offset), offset, data);
+    }
+
+    fn pio_write(&mut self, base: PioAddress, offset: PioAddressOffset, data: &[u8]) {
+        self.port_write(base.0.wrapping_add(offset), offset, data);
+    }
+}
+
+impl MutDeviceMmio for PluginDevice {
+    fn mmio_read(&mut self, base: MmioAddress, offset: MmioAddressOffset, data: &mut [u8]) {
+        PluginDevice::mmio_read(self, base.0.wrapping_add(offset), offset, data);
+    }
+
+    fn mmio_write(&mut self, base: MmioAddress, offset: MmioAddressOffset, data: &[u8]) {
+        PluginDevice::mmio_write(self, base.0.wrapping_add(offset), offset, data);
+    }
+}
