@@ -6,8 +6,13 @@ use vm_memory::{Bytes, GuestAddress, GuestMemory, GuestMemoryMmap, Permissions};
 use vmm_core::{StopHandle, StopReason};
 use vmm_devices::plugin::{LogLevel, PluginHost};
 
+/// Set to `debug` to see plugins' debug-level messages.
+pub const LOG_ENV_VAR: &str = "PICOVMM_PLUGIN_LOG";
+
 /// The host for every plugin of one machine.
 pub struct MachineHost {
+    /// Whether debug-level plugin messages are shown (`PICOVMM_PLUGIN_LOG=debug`).
+    debug: bool,
     memory: GuestMemoryMmap,
     stop: StopHandle,
     failure: Arc<Mutex<Option<String>>>,
@@ -21,7 +26,9 @@ impl MachineHost {
         stop: StopHandle,
         failure: Arc<Mutex<Option<String>>>,
     ) -> Self {
+        let debug = std::env::var(LOG_ENV_VAR).is_ok_and(|v| v == "debug");
         MachineHost {
+            debug,
             memory,
             stop,
             failure,
@@ -38,7 +45,9 @@ impl MachineHost {
 
 impl PluginHost for MachineHost {
     fn log(&self, plugin: &str, level: LogLevel, message: &str) {
-        eprintln!("picovmm: plugin {plugin}: {}: {message}", level.name());
+        if level != LogLevel::Debug || self.debug {
+            eprintln!("picovmm: plugin {plugin}: {}: {message}", level.name());
+        }
     }
 
     fn read_guest(&self, addr: u64, buf: &mut [u8]) -> bool {

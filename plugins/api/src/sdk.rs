@@ -176,12 +176,37 @@ struct Instance<P> {
     host: Host,
 }
 
+thread_local! {
+    /// Where the last panic on this thread happened, recorded by the quiet hook.
+    static PANIC_AT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Replaces the default panic output of this library's own std (a cdylib has its own copy, so
+/// no one else's hook changes): the SDK logs each panic through the host instead, with the
+/// place recorded here.
+fn quiet_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let at = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            let _ = PANIC_AT.try_with(|p| *p.borrow_mut() = at);
+        }));
+    });
+}
+
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
+    let message = payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic".to_owned())
+        .unwrap_or_else(|| "a panic".to_owned());
+    let at = PANIC_AT
+        .try_with(|p| std::mem::take(&mut *p.borrow_mut()))
+        .unwrap_or_default();
+    format!("{message}{at}")
 }
 
 /// Runs one access of instance `raw`, turning errors and panics into a log line and `ERROR`.
@@ -236,6 +261,7 @@ unsafe extern "C" fn create<P: Plugin>(
     error_cap: u64,
     error_len: *mut u64,
 ) -> *mut c_void {
+    quiet_panics();
     let result = catch_unwind(AssertUnwindSafe(|| {
         if host.is_null() {
             return Err("picovmm passed no host table".to_owned());
