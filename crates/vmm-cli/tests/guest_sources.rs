@@ -61,7 +61,7 @@ macro_rules! guest_source_tests {
         fn test_every_guest_source_is_checked() {
             let listed = [$($name),*];
             let mut found = Vec::new();
-            for dir in ["bench", "hello", "seed", "tests"] {
+            for dir in ["bench", "hello", "plugins", "seed", "tests"] {
                 for entry in std::fs::read_dir(repo_root().join("guests").join(dir)).expect("guests dir") {
                     let path = entry.expect("entry").path();
                     if path.extension().is_some_and(|x| x == "asm") {
@@ -83,6 +83,10 @@ guest_source_tests! {
     test_hello_exit_binary_matches_source => "bench/hello-exit",
     test_port_loop_binary_matches_source => "bench/port-loop",
     test_seed_binary_matches_source => "seed/seed-boot",
+    test_rtc_binary_matches_source => "plugins/rtc",
+    test_dma_binary_matches_source => "plugins/dma",
+    test_dma_bad_register_binary_matches_source => "plugins/dma-bad-register",
+    test_latch_binary_matches_source => "plugins/latch",
     test_debugcon_binary_matches_source => "tests/debugcon",
     test_emulation_failure_binary_matches_source => "tests/emulation-failure",
     test_exit_code_binary_matches_source => "tests/exit-code",

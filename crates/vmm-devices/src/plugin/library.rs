@@ -268,9 +268,10 @@ impl PluginLibrary {
     }
 }
 
-/// The dynamic loader's message without libloading's prefix.
+/// The dynamic loader's own message (libloading keeps it as the error's source), without the
+/// path it repeats; "not a shared library" for a file that is not ELF.
 fn dl_message(e: &libloading::Error) -> String {
-    let text = e.to_string();
+    let text = std::error::Error::source(e).map_or_else(|| e.to_string(), |s| s.to_string());
     if text.contains("invalid ELF header") || text.contains("file too short") {
         return "not a shared library".to_owned();
     }

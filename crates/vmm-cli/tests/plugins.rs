@@ -1,0 +1,393 @@
+//! End-to-end: device plugins in Rust and in C under real KVM, and every way a plugin can be
+//! broken, each ending with a clear message and the documented exit status.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{kvm_available, picovmm, repo_root, run, Run};
+
+/// Where cargo put the Rust plugins this crate depends on (libcmos_rtc.so, libfaulty_plugin.so).
+fn rust_plugin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_picovmm"))
+        .parent()
+        .expect("target dir")
+        .join("deps")
+}
+
+/// Whether a C compiler is there; under `CI=true` its absence fails the test.
+fn cc_available() -> bool {
+    match Command::new("cc").arg("--version").output() {
+        Ok(out) if out.status.success() => true,
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true and no C compiler (cc)")
+        }
+        _ => {
+            eprintln!("skipping: no C compiler (cc) to build the test plugin");
+            false
+        }
+    }
+}
+
+/// Builds C plugin `source` (relative to the repository) into `dir/lib<name>.so`.
+fn build_c_plugin(source: &str, dir: &Path, name: &str, defines: &[&str]) -> PathBuf {
+    let root = repo_root();
+    let out = dir.join(format!("lib{name}.so"));
+    let status = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-Wall", "-I"])
+        .arg(root.join("plugins/api/include"))
+        .arg(format!(
+            "-Wl,--version-script={}",
+            root.join("plugins/api/picovmm_plugin.map").display()
+        ))
+        .args(defines)
+        .arg("-o")
+        .arg(&out)
+        .arg(root.join(source))
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "cc failed on {source}");
+    out
+}
+
+/// Writes a machine file into `dir` that boots `image` (relative to the repository) with a
+/// debug console and `device` (a `[[device]]` table's body).
+fn machine_with_device(dir: &Path, image: &str, device: &str) -> PathBuf {
+    let text = format!(
+        "[[memory]]\nbase = 0\nsize = \"640 KiB\"\n\n[boot]\nimage = \"{}\"\n\n[[device]]\ntype = \"debugcon\"\n\n[[device]]\n{device}\n",
+        repo_root().join(image).display()
+    );
+    let path = dir.join("machine.toml");
+    std::fs::write(&path, text).expect("write machine");
+    path
+}
+
+fn run_machine(machine: &Path, plugin_dir: &Path) -> Run {
+    let (m, p) = (
+        machine.to_string_lossy().into_owned(),
+        plugin_dir.to_string_lossy().into_owned(),
+    );
+    run(&["run", &m, "--plugin-dir", &p])
+}
+
+fn faulty(config: &str) -> Run {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let device = format!(
+        "type = \"plugin\"\nlibrary = \"faulty-plugin\"\nport = 0x60\nconfig = {{ {config} }}"
+    );
+    let machine = machine_with_device(dir.path(), "guests/plugins/latch.bin", &device);
+    run_machine(&machine, &rust_plugin_dir())
+}
+
+/// `picovmm check` on a machine whose plugin is the C file `descriptor.c` built with `defines`.
+fn check_bad_descriptor(defines: &[&str]) -> Run {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lib = build_c_plugin(
+        "crates/vmm-cli/tests/fixtures/plugins/descriptor.c",
+        dir.path(),
+        "bad",
+        defines,
+    );
+    let device = format!(
+        "type = \"plugin\"\nlibrary = \"{}\"\nport = 0x60",
+        lib.display()
+    );
+    let machine = machine_with_device(dir.path(), "guests/plugins/latch.bin", &device);
+    run(&["check", &machine.to_string_lossy()])
+}
+
+#[test]
+fn test_rust_rtc_plugin_guest_reads_fixed_time() {
+    if !kvm_available() {
+        return;
+    }
+    let out = run_machine(&repo_root().join("machines/rtc.toml"), &rust_plugin_dir());
+    assert_eq!(
+        (out.stdout.as_str(), out.stderr.as_str(), out.status),
+        ("2024-02-29T12:34:56\n", "", 0)
+    );
+}
+
+#[test]
+fn test_c_dma_plugin_reads_and_writes_guest_memory() {
+    if !kvm_available() || !cc_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    build_c_plugin("plugins/examples/dma-c/dma.c", dir.path(), "dma", &[]);
+    let out = run_machine(&repo_root().join("machines/dma.toml"), dir.path());
+    assert_eq!(
+        out.stdout,
+        "id DMA1\nchecksum 077b\n****************\noutside RAM: refused\n"
+    );
+    assert_eq!((out.stderr.as_str(), out.status), ("", 0));
+}
+
+#[test]
+fn test_plugin_debug_log_shows_with_env_var() {
+    if !kvm_available() || !cc_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    build_c_plugin("plugins/examples/dma-c/dma.c", dir.path(), "dma", &[]);
+    let out: Run = picovmm()
+        .env("PICOVMM_PLUGIN_LOG", "debug")
+        .args(["run", "machines/dma.toml", "--plugin-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run")
+        .into();
+    assert_eq!(out.stderr, "picovmm: plugin dma: debug: dma: created\n");
+}
+
+#[test]
+fn test_plugins_command_lists_name_version_abi_accesses_path() {
+    if !cc_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lib = build_c_plugin("plugins/examples/dma-c/dma.c", dir.path(), "dma", &[]);
+    let out = run(&["plugins", "--plugin-dir", &dir.path().to_string_lossy()]);
+    let first = out.stdout.lines().next().unwrap_or_default().to_owned();
+    assert_eq!(
+        first,
+        format!(
+            "dma              1.0.0      ABI 1.0  MMIO        {}",
+            lib.display()
+        )
+    );
+    assert_eq!(out.status, 0);
+}
+
+#[test]
+fn test_plugin_path_env_var_is_searched() {
+    if !kvm_available() {
+        return;
+    }
+    let out: Run = picovmm()
+        .env("PICOVMM_PLUGIN_PATH", rust_plugin_dir())
+        .args(["run", "machines/rtc.toml"])
+        .output()
+        .expect("run")
+        .into();
+    assert_eq!(
+        (out.stdout.as_str(), out.status),
+        ("2024-02-29T12:34:56\n", 0)
+    );
+}
+
+#[test]
+fn test_plugin_access_error_stops_with_guest_fault() {
+    if !kvm_available() || !cc_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    build_c_plugin("plugins/examples/dma-c/dma.c", dir.path(), "dma", &[]);
+    let device = "type = \"plugin\"\nlibrary = \"dma\"\nmmio = 0xd0000";
+    let machine = machine_with_device(dir.path(), "guests/plugins/dma-bad-register.bin", device);
+    let out = run_machine(&machine, dir.path());
+    let mut lines = out.stderr.lines();
+    assert_eq!(
+        lines.next(),
+        Some("picovmm: plugin dma: error: dma: read from a register that does not exist")
+    );
+    assert_eq!(
+        lines.next(),
+        Some("Error: plugin dma failed a MMIO read from 0xd0100 (4 bytes); see its log above")
+    );
+    assert_eq!(out.status, 4);
+}
+
+#[test]
+fn test_plugin_panic_in_port_write_stops_with_guest_fault() {
+    if !kvm_available() {
+        return;
+    }
+    let out = faulty("panic_in = \"port_write\"");
+    let mut lines = out.stderr.lines();
+    assert!(lines.next().is_some_and(|l| l.starts_with(
+        "picovmm: plugin faulty: error: port write: panicked: faulty plugin panics in port_write, as configured at "
+    )));
+    assert_eq!(
+        lines.next(),
+        Some("Error: plugin faulty failed a port write to 0x60 (1 byte); see its log above")
+    );
+    assert_eq!((out.stdout.as_str(), out.status), ("", 4));
+}
+
+#[test]
+fn test_plugin_error_in_port_read_stops_with_guest_fault() {
+    if !kvm_available() {
+        return;
+    }
+    let out = faulty("fail_in = \"port_read\"");
+    assert!(out
+        .stderr
+        .contains("Error: plugin faulty failed a port read from 0x60 (1 byte)"));
+    assert_eq!(out.status, 4);
+}
+
+#[test]
+fn test_plugin_that_works_lets_guest_finish() {
+    if !kvm_available() {
+        return;
+    }
+    let out = faulty("fail_in = \"nothing\"");
+    assert_eq!(
+        (out.stdout.as_str(), out.stderr.as_str(), out.status),
+        ("latched\n", "", 0)
+    );
+}
+
+#[test]
+fn test_plugin_create_failure_points_at_config() {
+    if !kvm_available() {
+        return;
+    }
+    let out = faulty("fail_in = \"create\"");
+    assert!(out.stderr.starts_with("Error: "));
+    assert!(out.stderr.contains(
+        "machine.toml:15:10: plugin faulty refused its configuration: faulty plugin fails in create, as configured\n"
+    ));
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_plugin_create_panic_is_reported_not_fatal() {
+    if !kvm_available() {
+        return;
+    }
+    let out = faulty("panic_in = \"create\"");
+    assert!(out.stderr.contains(
+        "plugin faulty refused its configuration: create panicked: faulty plugin panics in create"
+    ));
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_missing_plugin_lists_where_it_looked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let machine = machine_with_device(
+        dir.path(),
+        "guests/plugins/latch.bin",
+        "type = \"plugin\"\nlibrary = \"nope\"\nport = 0x60",
+    );
+    let out = run(&[
+        "check",
+        &machine.to_string_lossy(),
+        "--plugin-dir",
+        "/nonexistent",
+    ]);
+    assert!(out
+        .stderr
+        .contains(": plugin \"nope\" not found: looked for libnope.so, nope.so in /nonexistent, "));
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_not_a_shared_library_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = dir.path().join("libfake.so");
+    std::fs::write(&fake, "this is text, not ELF\n").expect("write");
+    let device = format!(
+        "type = \"plugin\"\nlibrary = \"{}\"\nport = 0x60",
+        fake.display()
+    );
+    let machine = machine_with_device(dir.path(), "guests/plugins/latch.bin", &device);
+    let out = run(&["check", &machine.to_string_lossy()]);
+    assert!(out.stderr.contains(&format!(
+        "cannot load plugin {}: not a shared library",
+        fake.display()
+    )));
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_library_without_entry_symbol_is_refused() {
+    if !cc_available() {
+        return;
+    }
+    let out = check_bad_descriptor(&["-DNO_ENTRY"]);
+    assert!(out
+        .stderr
+        .contains("libbad.so is not a picovmm plugin: it exports no picovmm_plugin_entry symbol"));
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_wrong_magic_is_refused() {
+    if !cc_available() {
+        return;
+    }
+    let out = check_bad_descriptor(&["-DMAGIC=0x12345678u"]);
+    assert!(out.stderr.contains(
+        "libbad.so is not a picovmm plugin: its picovmm_plugin_entry starts with 0x12345678, not the magic 0x4d565650"
+    ));
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_abi_major_mismatch_names_both_versions() {
+    if !cc_available() {
+        return;
+    }
+    let out = check_bad_descriptor(&["-DMAJOR=2"]);
+    assert!(out.stderr.contains(
+        "libbad.so speaks plugin ABI 2.0, and this picovmm speaks 1.0: the major versions must match"
+    ));
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_abi_minor_newer_than_host_is_refused() {
+    if !cc_available() {
+        return;
+    }
+    let out = check_bad_descriptor(&["-DMINOR=5"]);
+    assert!(out.stderr.contains(
+        "libbad.so needs plugin ABI 1.5, newer than this picovmm's 1.0 (upgrade picovmm)"
+    ));
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_descriptor_smaller_than_abi_is_refused() {
+    if !cc_available() {
+        return;
+    }
+    let out = check_bad_descriptor(&["-DSIZE=64"]);
+    assert!(out
+        .stderr
+        .contains("libbad.so: its plugin descriptor is 64 bytes, smaller than ABI 1.0's 128"));
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_descriptor_without_port_functions_is_refused() {
+    if !cc_available() {
+        return;
+    }
+    let out = check_bad_descriptor(&[]);
+    assert!(out.stderr.contains(
+        "libbad.so: invalid plugin descriptor: it serves port accesses but has no port_read or port_write"
+    ));
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_plugin_given_wrong_access_kind_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let device = "type = \"plugin\"\nlibrary = \"cmos-rtc\"\nmmio = 0xd0000";
+    let machine = machine_with_device(dir.path(), "guests/plugins/rtc.bin", device);
+    let out = run(&[
+        "check",
+        &machine.to_string_lossy(),
+        "--plugin-dir",
+        &rust_plugin_dir().to_string_lossy(),
+    ]);
+    assert!(out
+        .stderr
+        .contains(": plugin cmos-rtc serves port accesses, not MMIO: give it `port`\n"));
+    assert_eq!(out.status, 2);
+}
