@@ -191,6 +191,85 @@ fn test_readme_console_examples_print_as_documented() {
     assert_console_examples("README.md");
 }
 
+/// docs/plugins.md, followed as a third-party author would: every `file=NAME` block written
+/// to a fresh folder (with `/path/to/picovmm` meaning this checkout), every `sh run` block run
+/// there, then every console command run there with a copy of picovmm installed in a folder of
+/// its own (so only the plugins the guide built are found).
+#[test]
+fn test_plugins_guide_builds_and_runs_both_plugins() {
+    if !kvm_available() {
+        return;
+    }
+    let root = repo_root();
+    let root_text = root.to_string_lossy().into_owned();
+    let work = tempfile::tempdir().expect("tempdir");
+    let bin = tempfile::tempdir().expect("tempdir");
+    let picovmm_copy = bin.path().join("picovmm");
+    std::fs::copy(env!("CARGO_BIN_EXE_picovmm"), &picovmm_copy).expect("install picovmm");
+    std::fs::copy(
+        root.join("guests/plugins/latch.bin"),
+        work.path().join("latch.bin"),
+    )
+    .expect("guest");
+    let text = read_doc("docs/plugins.md");
+    let all = blocks(&text);
+    for block in &all {
+        if let Some(name) = block
+            .lang
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("file="))
+        {
+            let path = work.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap_or(work.path())).expect("mkdir");
+            std::fs::write(&path, block.body.replace("/path/to/picovmm", &root_text))
+                .expect("write");
+        }
+    }
+    let mut steps = 0;
+    for block in &all {
+        if block.lang == "sh run" {
+            let script = block.body.replace("/path/to/picovmm", &root_text);
+            let out = std::process::Command::new("sh")
+                .args(["-ec", &script])
+                .current_dir(work.path())
+                .output()
+                .expect("run sh");
+            assert!(
+                out.status.success(),
+                "step failed:\n{script}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            steps += 1;
+        }
+        if block.lang == "console" {
+            let mut lines = block.body.lines().peekable();
+            while let Some(line) = lines.next() {
+                let args = line
+                    .strip_prefix("$ picovmm ")
+                    .unwrap_or_else(|| panic!("not a picovmm command: {line}"));
+                let mut expected = Vec::new();
+                while let Some(next) = lines.next_if(|l| !l.starts_with("$ ")) {
+                    expected.push(next);
+                }
+                let out = std::process::Command::new(&picovmm_copy)
+                    .args(args.split_whitespace())
+                    .current_dir(work.path())
+                    .output()
+                    .expect("run picovmm");
+                let shown = String::from_utf8_lossy(&out.stdout).into_owned()
+                    + &String::from_utf8_lossy(&out.stderr);
+                assert_eq!(
+                    shown.lines().collect::<Vec<_>>(),
+                    expected,
+                    "`picovmm {args}`"
+                );
+                steps += 1;
+            }
+        }
+    }
+    assert_eq!(steps, 5);
+}
+
 #[test]
 fn test_line_matches_wildcard() {
     assert!(line_matches("exits ... (hlt 1)", "exits 5 (hlt 1)"));
