@@ -139,16 +139,21 @@ fn assert_console_examples(doc: &str) {
 fn check_example(machine: &str) -> common::Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = repo_root();
-    for guest in ["hello/hello.bin", "seed/seed-boot.bin"] {
+    for guest in ["hello/hello.bin", "seed/seed-boot.bin", "plugins/rtc.bin"] {
         let to = dir.path().join("guests").join(guest);
         std::fs::create_dir_all(to.parent().unwrap_or(Path::new("."))).expect("mkdir");
         std::fs::copy(root.join("guests").join(guest), &to).expect("copy guest");
     }
     std::fs::create_dir_all(dir.path().join("machines")).expect("mkdir");
     std::fs::write(dir.path().join("machines/example.toml"), machine).expect("write example");
+    // The Rust example plugins this crate depends on are built into target/<profile>/deps.
+    let plugins = std::path::Path::new(env!("CARGO_BIN_EXE_picovmm"))
+        .parent()
+        .map(|p| p.join("deps"));
     picovmm()
         .current_dir(dir.path())
-        .args(["check", "machines/example.toml"])
+        .args(["check", "machines/example.toml", "--plugin-dir"])
+        .arg(plugins.unwrap_or_default())
         .output()
         .expect("run picovmm")
         .into()
@@ -178,7 +183,7 @@ fn test_machine_format_toml_examples_check_as_documented() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 9);
+    assert_eq!(checked, 10);
 }
 
 #[test]
