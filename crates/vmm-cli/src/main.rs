@@ -3,29 +3,13 @@
 //! `picovmm run` boots a machine described in a TOML file (or the built-in default machine
 //! with `--image`), `picovmm check` validates a machine file. See `picovmm --help`.
 
-mod assemble;
-mod check;
-mod cli;
-mod config;
-mod diagnostic;
-mod error;
-mod host;
-mod interrupt;
-mod plugin_path;
-mod plugins;
-mod run;
-mod spec;
-mod stats;
-mod status;
-mod units;
-mod validate;
-
 use std::error::Error as _;
 use std::io::Write;
 
 use clap::Parser;
 
-use cli::{Cli, Command};
+use vmm_cli::cli::{Cli, Command};
+use vmm_cli::{check, plugins, run};
 
 fn main() {
     let cli = Cli::parse();

@@ -1,0 +1,31 @@
+//! picovmm's command line as a library: machine files (TOML) to validated machine
+//! descriptions, and those to running `vmm-core` machines with `vmm-devices` devices.
+//!
+//! The `picovmm` binary is a thin `main` over [`cli`]; fuzz targets and programmatic users
+//! reach the machine-file loader ([`config::parse`]) and validation ([`validate::validate`])
+//! here.
+//!
+//! ```
+//! use std::path::Path;
+//!
+//! let text = "[[memory]]\nbase = 0\nsize = \"640 KiB\"\n";
+//! let spec = vmm_cli::config::parse(text, Path::new(".")).expect("valid machine file");
+//! assert_eq!(spec.memory[0].value.size, 640 * 1024);
+//! ```
+
+pub mod assemble;
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod diagnostic;
+pub mod error;
+pub mod host;
+pub mod interrupt;
+pub mod plugin_path;
+pub mod plugins;
+pub mod run;
+pub mod spec;
+pub mod stats;
+pub mod status;
+pub mod units;
+pub mod validate;
