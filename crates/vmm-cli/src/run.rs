@@ -138,11 +138,19 @@ fn report_outcome(report: &RunReport, args: &RunArgs, device_failure: Option<&st
                     eprintln!("  {line}");
                 }
             }
-            if is_emulation_failure(outcome) {
-                eprintln!(
+            match outcome {
+                RunOutcome::InternalError { code, .. } if code.is_empty() => {
+                    let at = report
+                        .registers
+                        .map(|r| format!(" ({:#x})", r.code_address()))
+                        .unwrap_or_default();
+                    eprintln!("  note: CS:IP{at} is not in guest RAM: the guest jumped where there is no memory");
+                }
+                _ if is_emulation_failure(outcome) => eprintln!(
                     "  note: this host's KVM emulates some guest instructions in software and \
                      cannot emulate this one"
-                );
+                ),
+                _ => {}
             }
         }
     }

@@ -52,6 +52,18 @@ pub fn format_size(bytes: u64) -> String {
     format!("{bytes} B")
 }
 
+/// A byte count rounded for people: "23.4 GiB"; exact sizes as [`format_size`] gives them.
+pub fn format_size_approx(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 2] = [(1 << 30, "GiB"), (1 << 20, "MiB")];
+    match UNITS
+        .iter()
+        .find(|(scale, _)| bytes >= *scale && bytes % scale != 0)
+    {
+        Some((scale, unit)) => format!("{:.1} {unit}", bytes as f64 / *scale as f64),
+        None => format_size(bytes),
+    }
+}
+
 /// Parses `"2s"`, `"500ms"`, `"1.5s"`, `"1m"`, or a plain number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();

@@ -13,7 +13,7 @@ use vmm_devices::plugin::PluginLibrary;
 use crate::diagnostic::Diagnostic;
 use crate::plugin_path::PluginPath;
 use crate::spec::{DeviceKind, DeviceRange, Located, MachineSpec, Origin};
-use crate::units::format_size;
+use crate::units::{format_size, format_size_approx};
 
 /// A machine that passed validation, with its image read.
 #[derive(Debug)]
@@ -49,6 +49,19 @@ fn check_memory(regions: &[Located<RamRegion>]) -> Result<(), Diagnostic> {
         ));
     }
     let values: Vec<RamRegion> = regions.iter().map(|r| r.value).collect();
+    let total = values
+        .iter()
+        .fold(0u64, |sum, r| sum.saturating_add(r.size));
+    if let Some(host) = host_memory().filter(|&host| total > host) {
+        return Err(Diagnostic::new(
+            regions[0].origin.clone(),
+            format!(
+                "the machine asks for {} of RAM, more than this host has ({})",
+                format_size(total),
+                format_size_approx(host)
+            ),
+        ));
+    }
     // The first prefix that fails names the region at fault.
     for i in 0..values.len() {
         if let Err(e) = core_memory::validate(&values[..=i]) {
@@ -56,6 +69,20 @@ fn check_memory(regions: &[Located<RamRegion>]) -> Result<(), Diagnostic> {
         }
     }
     Ok(())
+}
+
+/// The host's physical memory in bytes, when the system says.
+fn host_memory() -> Option<u64> {
+    // SAFETY: sysconf has no preconditions; it returns -1 when it does not know.
+    let (pages, page_size) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    let pages = u64::try_from(pages).ok()?;
+    let page_size = u64::try_from(page_size).ok()?;
+    pages.checked_mul(page_size)
 }
 
 fn check_devices(spec: &MachineSpec) -> Result<(), Diagnostic> {
@@ -241,10 +268,15 @@ fn load_plugins(spec: &MachineSpec, path: &PluginPath) -> Result<Vec<PluginLibra
     Ok(loaded)
 }
 
+/// The checks that need nothing outside `spec`: the memory map and the device ranges.
+pub fn check_layout(spec: &MachineSpec) -> Result<(), Diagnostic> {
+    check_memory(&spec.memory)?;
+    check_devices(spec)
+}
+
 /// Validates `spec`, reads its image and loads its plugins from `plugin_path`.
 pub fn validate(spec: MachineSpec, plugin_path: &PluginPath) -> Result<ValidMachine, Diagnostic> {
-    check_memory(&spec.memory)?;
-    check_devices(&spec)?;
+    check_layout(&spec)?;
     let plugins = load_plugins(&spec, plugin_path)?;
     let image_path = spec.image.as_ref().ok_or_else(|| {
         Diagnostic::new(

@@ -61,7 +61,7 @@ macro_rules! guest_source_tests {
         fn test_every_guest_source_is_checked() {
             let listed = [$($name),*];
             let mut found = Vec::new();
-            for dir in ["bench", "hello", "plugins", "seed", "tests"] {
+            for dir in ["bench", "hello", "hostile", "plugins", "seed", "tests"] {
                 for entry in std::fs::read_dir(repo_root().join("guests").join(dir)).expect("guests dir") {
                     let path = entry.expect("entry").path();
                     if path.extension().is_some_and(|x| x == "asm") {
@@ -88,9 +88,13 @@ guest_source_tests! {
     test_dma_bad_register_binary_matches_source => "plugins/dma-bad-register",
     test_latch_binary_matches_source => "plugins/latch",
     test_debugcon_binary_matches_source => "tests/debugcon",
-    test_emulation_failure_binary_matches_source => "tests/emulation-failure",
+    test_emulation_failure_binary_matches_source => "hostile/emulation-failure",
     test_exit_code_binary_matches_source => "tests/exit-code",
-    test_spin_binary_matches_source => "tests/spin",
-    test_triple_fault_binary_matches_source => "tests/triple-fault",
-    test_vga_window_binary_matches_source => "tests/vga-window",
+    test_spin_binary_matches_source => "hostile/spin",
+    test_far_jump_binary_matches_source => "hostile/far-jump",
+    test_port_sweep_binary_matches_source => "hostile/port-sweep",
+    test_mmio_sweep_binary_matches_source => "hostile/mmio-sweep",
+    test_debugcon_flood_binary_matches_source => "hostile/debugcon-flood",
+    test_triple_fault_binary_matches_source => "hostile/triple-fault",
+    test_vga_window_binary_matches_source => "hostile/vga-window",
 }

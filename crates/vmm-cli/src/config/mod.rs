@@ -33,6 +33,22 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The path is not a file.
+    #[error("{} is {what}, not a machine file", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is.
+        what: &'static str,
+    },
+    /// The file is larger than any machine file should be.
+    #[error("machine file {} is {len} bytes; picovmm reads machine files of at most {MAX_FILE_BYTES} bytes (1 MiB)", path.display())]
+    TooLarge {
+        /// The path.
+        path: PathBuf,
+        /// Its size.
+        len: u64,
+    },
     /// The file is not a valid machine description.
     #[error("{rendered}")]
     Invalid {
@@ -52,12 +68,30 @@ fn at<T>(spanned: &Spanned<T>, message: impl Into<String>) -> Diagnostic {
     Diagnostic::new(Origin::File(spanned.span()), message)
 }
 
+/// The largest machine file picovmm reads: far beyond any real machine, small enough that a
+/// wrong path (a disk image, a device) cannot make picovmm read gigabytes.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
 /// Reads and parses the machine file at `path`.
 pub fn load(path: &Path) -> Result<MachineSpec, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+    let read_error = |source| Error::Read {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    if meta.is_dir() {
+        return Err(Error::NotAFile {
+            path: path.to_owned(),
+            what: "a directory",
+        });
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Error::TooLarge {
+            path: path.to_owned(),
+            len: meta.len(),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(read_error)?;
     let source = match String::from_utf8(bytes) {
         Ok(text) => SourceFile {
             path: path.to_owned(),
