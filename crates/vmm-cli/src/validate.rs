@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use vmm_core::cpu::REAL_MODE_MAX_LINEAR;
+use vmm_core::layout::GUEST_PHYS_LIMIT;
 use vmm_core::memory::{self as core_memory, RamRegion};
 use vmm_core::{BootCpu, RealAddress};
 
@@ -98,10 +99,15 @@ fn check_devices(spec: &MachineSpec) -> Result<(), Diagnostic> {
             }
         }
         if let DeviceRange::Mmio { base, len } = range {
-            if base.checked_add(len).is_none() {
+            if base
+                .checked_add(len)
+                .is_none_or(|end| end > GUEST_PHYS_LIMIT)
+            {
                 return Err(Diagnostic::new(
                     dev.origin.clone(),
-                    format!("{name} at {base:#x} needs {len:#x} bytes, past the end of the address space"),
+                    format!(
+                        "{name} at {base:#x} needs {len:#x} bytes, past {GUEST_PHYS_LIMIT:#x} (64 GiB), the end of the guest-physical space"
+                    ),
                 ));
             }
             if let Some(ram) = spec

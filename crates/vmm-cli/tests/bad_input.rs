@@ -53,6 +53,33 @@ bad_machine_tests! {
     test_check_unknown_unclaimed_policy_is_rejected => "unknown-unclaimed-policy",
     test_check_vga_over_ram_is_rejected => "vga-over-ram",
     test_check_wrong_type_size_is_rejected => "wrong-type-size",
+    test_check_size_overflow_is_rejected => "size-overflow",
+    test_check_integer_too_large_is_rejected => "integer-too-large",
+    test_check_zero_size_memory_is_rejected => "zero-size-memory",
+    test_check_memory_past_address_space_is_rejected => "memory-past-address-space",
+    test_check_vga_past_address_space_is_rejected => "vga-past-address-space",
+    test_check_empty_file_is_rejected => "empty-file",
+    test_check_memory_not_array_is_rejected => "memory-not-array",
+    test_check_device_without_type_is_rejected => "device-without-type",
+    test_check_image_empty_is_rejected => "image-empty",
+    test_check_image_larger_than_ram_is_rejected => "image-larger-than-ram",
+    test_check_entry_above_1mib_is_rejected => "entry-above-1mib",
+    test_check_entry_outside_ram_is_rejected => "entry-outside-ram",
+    test_check_load_beyond_real_mode_is_rejected => "load-beyond-real-mode",
+    test_check_plugin_zero_ports_is_rejected => "plugin-zero-ports",
+    test_check_plugin_without_library_is_rejected => "plugin-without-library",
+    test_check_plugin_port_and_mmio_is_rejected => "plugin-port-and-mmio",
+    test_check_plugin_zero_size_is_rejected => "plugin-zero-size",
+    test_check_plugin_missing_file_is_rejected => "plugin-missing-file",
+    test_check_plugin_size_for_port_is_rejected => "plugin-size-for-port",
+    test_check_duplicate_key_is_rejected => "duplicate-key",
+    test_check_port_as_string_is_rejected => "port-as-string",
+    test_check_name_wrong_type_is_rejected => "name-wrong-type",
+    test_check_mode_wrong_type_is_rejected => "mode-wrong-type",
+    test_check_two_debugcons_same_port_is_rejected => "two-debugcons-same-port",
+    test_check_unknown_boot_key_is_rejected => "unknown-boot-key",
+    test_check_stack_negative_is_rejected => "stack-negative",
+    test_check_vga_mode_unknown_is_rejected => "vga-mode-unknown",
 }
 
 #[test]
@@ -63,7 +90,7 @@ fn test_every_bad_fixture_has_a_test() {
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
         .count();
-    assert_eq!(count, 22);
+    assert_eq!(count, 49);
 }
 
 #[test]
@@ -151,4 +178,38 @@ fn test_check_good_machine_prints_resolved_map() {
          unclaimed accesses: log\n"
     );
     assert_eq!(out.status, 0);
+}
+
+#[test]
+fn test_check_memory_larger_than_host_is_refused_before_allocating() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let machine = dir.path().join("huge.toml");
+    std::fs::write(&machine, "[[memory]]\nbase = 0x100000\nsize = \"60 GiB\"\n").expect("write");
+    let out = run(&["check", &machine.to_string_lossy()]);
+    assert!(out
+        .stderr
+        .contains(":2:8: the machine asks for 60 GiB of RAM, more than this host has ("));
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_check_directory_as_machine_file_is_refused() {
+    let out = run(&["check", "machines"]);
+    assert_eq!(
+        out.stderr,
+        "Error: machines is a directory, not a machine file\n"
+    );
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_check_machine_file_over_1_mib_is_refused_unread() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let machine = dir.path().join("big.toml");
+    std::fs::write(&machine, "#".repeat((1 << 20) + 1)).expect("write");
+    let out = run(&["check", &machine.to_string_lossy()]);
+    assert!(out.stderr.ends_with(
+        "big.toml is 1048577 bytes; picovmm reads machine files of at most 1048576 bytes (1 MiB)\n"
+    ));
+    assert_eq!(out.status, 2);
 }

@@ -19,3 +19,6 @@ pub const REAL_MODE_STACK: u64 = 0x7C00;
 pub const KVM_TSS_ADDRESS: u64 = 0xFFFB_D000;
 /// Guest memory must be mapped in whole pages.
 pub const PAGE_SIZE: u64 = 0x1000;
+/// The end of the guest-physical space picovmm lets a machine use: 64 GiB (36 address bits,
+/// which every x86-64 CPU has). RAM and device ranges must end at or below it.
+pub const GUEST_PHYS_LIMIT: u64 = 1 << 36;

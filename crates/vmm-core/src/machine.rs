@@ -15,7 +15,7 @@ use vm_memory::{Address, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion}
 use crate::cpu::{self, BootCpu};
 use crate::device_memory::DeviceMemory;
 use crate::exit::{handle_exit, Access, ExitAction, ExitCounters, GuestStop, Space};
-use crate::layout::{KVM_TSS_ADDRESS, PAGE_SIZE};
+use crate::layout::{GUEST_PHYS_LIMIT, KVM_TSS_ADDRESS, PAGE_SIZE};
 use crate::memory::{self, RamRegion};
 use crate::outcome::{Registers, RunOutcome, RunReport};
 use crate::stop::{clear_immediate_exit, StopHandle};
@@ -219,8 +219,12 @@ impl Machine {
             reason,
         };
         let end = match base.checked_add(len) {
-            Some(end) if len > 0 => end,
-            _ => return Err(range_error("empty, or past the address space")),
+            Some(end) if len > 0 && end <= GUEST_PHYS_LIMIT => end,
+            _ => {
+                return Err(range_error(
+                    "empty, or past the guest-physical space (64 GiB)",
+                ))
+            }
         };
         let overlaps = |start: u64, size: u64| base < start.saturating_add(size) && start < end;
         if self

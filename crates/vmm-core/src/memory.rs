@@ -4,7 +4,7 @@ use vm_memory::{
     Address, Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion,
 };
 
-use crate::layout::PAGE_SIZE;
+use crate::layout::{GUEST_PHYS_LIMIT, PAGE_SIZE};
 
 /// Errors building or loading guest memory.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +33,16 @@ pub enum Error {
         base: u64,
         /// Size of the region.
         size: u64,
+    },
+    /// Region ends past the guest-physical space picovmm supports.
+    #[error(
+        "memory region [{base:#x}, {end:#x}) ends past {GUEST_PHYS_LIMIT:#x} (64 GiB), the end of the guest-physical space"
+    )]
+    BeyondLimit {
+        /// Base of the region.
+        base: u64,
+        /// End of the region.
+        end: u64,
     },
     /// Two regions overlap.
     #[error("memory region [{base:#x}, {end:#x}) overlaps [{other_base:#x}, {other_end:#x})")]
@@ -110,6 +120,12 @@ pub fn validate(regions: &[RamRegion]) -> Result<()> {
             return Err(Error::Overflow {
                 base: r.base,
                 size: r.size,
+            });
+        }
+        if r.end() > GUEST_PHYS_LIMIT {
+            return Err(Error::BeyondLimit {
+                base: r.base,
+                end: r.end(),
             });
         }
         if let Some(o) = regions[..i]
@@ -242,6 +258,12 @@ mod tests {
     fn test_validate_overflowing_region_is_rejected() {
         let err = validate(&[region(u64::MAX - 0xFFF, 0x2000)]).unwrap_err();
         assert!(matches!(err, Error::Overflow { .. }));
+    }
+
+    #[test]
+    fn test_validate_region_past_phys_limit_is_rejected() {
+        let err = validate(&[region(GUEST_PHYS_LIMIT - 0x1000, 0x2000)]).unwrap_err();
+        assert!(matches!(err, Error::BeyondLimit { .. }));
     }
 
     #[test]
