@@ -87,6 +87,7 @@ guest_source_tests! {
     test_dma_binary_matches_source => "plugins/dma",
     test_dma_bad_register_binary_matches_source => "plugins/dma-bad-register",
     test_latch_binary_matches_source => "plugins/latch",
+    test_mmio_latch_binary_matches_source => "plugins/mmio-latch",
     test_debugcon_binary_matches_source => "tests/debugcon",
     test_emulation_failure_binary_matches_source => "hostile/emulation-failure",
     test_exit_code_binary_matches_source => "tests/exit-code",

@@ -80,6 +80,15 @@ fn faulty(config: &str) -> Run {
     run_machine(&machine, &rust_plugin_dir())
 }
 
+fn faulty_mmio(config: &str) -> Run {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let device = format!(
+        "type = \"plugin\"\nlibrary = \"faulty-plugin\"\nmmio = 0xd0000\nconfig = {{ {config} }}"
+    );
+    let machine = machine_with_device(dir.path(), "guests/plugins/mmio-latch.bin", &device);
+    run_machine(&machine, &rust_plugin_dir())
+}
+
 /// `picovmm check` on a machine whose plugin is the C file `descriptor.c` built with `defines`.
 fn check_bad_descriptor(defines: &[&str]) -> Run {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -390,4 +399,65 @@ fn test_plugin_given_wrong_access_kind_is_refused() {
         .stderr
         .contains(": plugin cmos-rtc serves port accesses, not MMIO: give it `port`\n"));
     assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_plugin_panic_in_mmio_write_stops_with_guest_fault() {
+    if !kvm_available() {
+        return;
+    }
+    let out = faulty_mmio("panic_in = \"mmio_write\"");
+    assert!(out.stderr.contains(
+        "picovmm: plugin faulty: error: MMIO write: panicked: faulty plugin panics in mmio_write"
+    ));
+    assert!(out.stderr.contains(
+        "Error: plugin faulty failed a MMIO write to 0xd0000 (1 byte); see its log above\n"
+    ));
+    assert_eq!(out.status, 4);
+}
+
+#[test]
+fn test_plugin_panic_in_mmio_read_stops_with_guest_fault() {
+    if !kvm_available() {
+        return;
+    }
+    let out = faulty_mmio("panic_in = \"mmio_read\"");
+    assert!(out.stderr.contains(
+        "Error: plugin faulty failed a MMIO read from 0xd0000 (1 byte); see its log above\n"
+    ));
+    assert_eq!(out.status, 4);
+}
+
+#[test]
+fn test_plugin_error_in_mmio_write_stops_with_guest_fault() {
+    if !kvm_available() {
+        return;
+    }
+    let out = faulty_mmio("fail_in = \"mmio_write\"");
+    assert!(out.stderr.contains("picovmm: plugin faulty: error: MMIO write: faulty plugin fails in mmio_write, as configured\n"));
+    assert_eq!(out.status, 4);
+}
+
+#[test]
+fn test_plugin_panic_in_destroy_does_not_change_the_outcome() {
+    if !kvm_available() {
+        return;
+    }
+    let out = faulty_mmio("panic_in = \"destroy\"");
+    assert_eq!(
+        (out.stdout.as_str(), out.stderr.as_str(), out.status),
+        ("latched\n", "", 0)
+    );
+}
+
+#[test]
+fn test_plugin_panic_in_port_read_stops_with_guest_fault() {
+    if !kvm_available() {
+        return;
+    }
+    let out = faulty("panic_in = \"port_read\"");
+    assert!(out.stderr.contains(
+        "Error: plugin faulty failed a port read from 0x60 (1 byte); see its log above\n"
+    ));
+    assert_eq!(out.status, 4);
 }

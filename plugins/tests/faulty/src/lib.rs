@@ -1,9 +1,11 @@
-//! A port plugin for picovmm's fault-injection tests. It behaves as a one-byte latch, except in
-//! the callback its config names, where it returns an error or panics:
+//! A plugin for picovmm's fault-injection tests. It behaves as a one-byte latch on ports and on
+//! MMIO, except in the callback its config names, where it returns an error or panics:
 //!
 //! ```toml
-//! config = { panic_in = "port_write" }   # or fail_in = "..."; create, port_read, port_write
+//! config = { panic_in = "port_write" }   # or fail_in = "..."
 //! ```
+//!
+//! Callbacks: create, port_read, port_write, mmio_read, mmio_write, destroy (panic only).
 #![deny(missing_docs)]
 
 use picovmm_plugin::{abi, Host, Plugin};
@@ -31,7 +33,7 @@ impl Plugin for Faulty {
     const NAME: &'static str = "faulty";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = "test plugin that fails where its config says";
-    const ACCESSES: u32 = abi::ACCESS_PORT;
+    const ACCESSES: u32 = abi::ACCESS_PORT | abi::ACCESS_MMIO;
 
     fn create(_host: Host, config_toml: &str) -> Result<Self, String> {
         let table: toml::Table = config_toml
@@ -63,6 +65,26 @@ impl Plugin for Faulty {
         self.misbehave("port_write")?;
         self.value = data[0];
         Ok(())
+    }
+
+    fn mmio_read(&mut self, _offset: u64, data: &mut [u8]) -> Result<(), String> {
+        self.misbehave("mmio_read")?;
+        data[0] = self.value;
+        Ok(())
+    }
+
+    fn mmio_write(&mut self, _offset: u64, data: &[u8]) -> Result<(), String> {
+        self.misbehave("mmio_write")?;
+        self.value = data[0];
+        Ok(())
+    }
+}
+
+impl Drop for Faulty {
+    fn drop(&mut self) {
+        if self.panic_in == "destroy" {
+            panic!("faulty plugin panics in destroy, as configured");
+        }
     }
 }
 
