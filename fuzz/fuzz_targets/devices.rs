@@ -17,7 +17,9 @@ fuzz_target!(|data: &[u8]| {
         let device = record[0] % 3;
         let write = record[1] & 1 == 1;
         let len = usize::from(record[2] % 17); // 0..=16, beyond what KVM sends
-        let offset = u64::from_le_bytes([record[3], record[4], record[5], record[6], record[7], record[8], record[9], record[10]]);
+        let offset = u64::from_le_bytes([
+            record[3], record[4], record[5], record[6], record[7], record[8], record[9], record[10],
+        ]);
         let fill = record[11];
         let value = vec![fill; len];
         let mut buf = vec![0u8; len];

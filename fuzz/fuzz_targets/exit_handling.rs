@@ -16,9 +16,21 @@ use vmm_devices::vga_text::VgaText;
 
 fn bus() -> Option<IoManager> {
     let mut io = IoManager::new();
-    io.register_mmio(MmioRange::new(MmioAddress(0xB8000), 0x8000).ok()?, Arc::new(Mutex::new(VgaText::new()))).ok()?;
-    io.register_pio(PioRange::new(PioAddress(0xE9), 1).ok()?, Arc::new(Mutex::new(DebugConsole::new(std::io::sink())))).ok()?;
-    io.register_pio(PioRange::new(PioAddress(0xF4), 4).ok()?, Arc::new(Mutex::new(IsaDebugExit::new(|_v| {})))).ok()?;
+    io.register_mmio(
+        MmioRange::new(MmioAddress(0xB8000), 0x8000).ok()?,
+        Arc::new(Mutex::new(VgaText::new())),
+    )
+    .ok()?;
+    io.register_pio(
+        PioRange::new(PioAddress(0xE9), 1).ok()?,
+        Arc::new(Mutex::new(DebugConsole::new(std::io::sink()))),
+    )
+    .ok()?;
+    io.register_pio(
+        PioRange::new(PioAddress(0xF4), 4).ok()?,
+        Arc::new(Mutex::new(IsaDebugExit::new(|_v| {}))),
+    )
+    .ok()?;
     Some(io)
 }
 
@@ -28,7 +40,9 @@ fuzz_target!(|data: &[u8]| {
     let mut handled = 0u64;
     for record in data.chunks_exact(11) {
         let len = usize::from(record[1] % 9); // 0..=8 bytes
-        let addr = u64::from_le_bytes([record[2], record[3], record[4], record[5], record[6], record[7], record[8], record[9]]);
+        let addr = u64::from_le_bytes([
+            record[2], record[3], record[4], record[5], record[6], record[7], record[8], record[9],
+        ]);
         let mut bytes = vec![record[10]; len];
         let exit = match record[0] % 8 {
             0 => VcpuExit::IoOut(addr as u16, &bytes),

@@ -11,7 +11,10 @@ use vmm_cli::validate::check_layout;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let source = SourceFile { path: "fuzz.toml".into(), text: text.clone().into_owned() };
+    let source = SourceFile {
+        path: "fuzz.toml".into(),
+        text: text.clone().into_owned(),
+    };
     match config::parse(&text, Path::new("machines")) {
         Ok(spec) => {
             if let Err(d) = check_layout(&spec) {
