@@ -13,6 +13,8 @@
 //! assert_eq!(spec.memory[0].value.size, 640 * 1024);
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod assemble;
 pub mod check;
 pub mod cli;
