@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::spec::EntryAddress;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use vmm_core::RealAddress;
 
 use crate::units;
 
@@ -66,6 +66,10 @@ pub enum ScreenFormat {
 pub enum ModeArg {
     /// 16-bit real mode, as a BIOS leaves a boot sector
     Real,
+    /// 32-bit protected mode, flat segments, paging off
+    Protected,
+    /// 64-bit long mode, the first 4 GiB identity-mapped
+    Long,
 }
 
 /// How the VGA text window reaches the guest, for `--vga-mode`.
@@ -90,7 +94,7 @@ pub struct RunArgs {
     pub load: Option<u64>,
     /// First instruction, as SEG:OFF or an address [default: the load address]
     #[arg(long, value_name = "SEG:OFF|ADDR", value_parser = parse_entry)]
-    pub entry: Option<RealAddress>,
+    pub entry: Option<EntryAddress>,
     /// CPU mode at entry [default: real]
     #[arg(long, value_enum)]
     pub mode: Option<ModeArg>,
@@ -122,15 +126,14 @@ fn parse_address(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("invalid address \"{text}\": expected a number like 0x7c00"))
 }
 
-fn parse_entry(text: &str) -> Result<RealAddress, String> {
+fn parse_entry(text: &str) -> Result<EntryAddress, String> {
     if text.contains(':') {
         return text
             .parse()
+            .map(EntryAddress::SegOff)
             .map_err(|e: vmm_core::cpu::ParseRealAddressError| e.to_string());
     }
-    let addr = parse_address(text)?;
-    RealAddress::from_linear(addr)
-        .ok_or_else(|| format!("entry {addr:#x} is beyond real mode's reach (at most 0xfffff)"))
+    parse_address(text).map(EntryAddress::Linear)
 }
 
 #[cfg(test)]
@@ -144,25 +147,17 @@ mod tests {
     }
 
     #[test]
-    fn test_parse_entry_linear_below_64k_uses_segment_zero() {
-        assert_eq!(
-            parse_entry("0x7c00"),
-            Ok(RealAddress {
-                segment: 0,
-                offset: 0x7C00
-            })
-        );
+    fn test_parse_entry_linear_is_an_address() {
+        assert_eq!(parse_entry("0x7c00"), Ok(EntryAddress::Linear(0x7C00)));
     }
 
     #[test]
     fn test_parse_entry_seg_off() {
-        assert_eq!(
-            parse_entry("07c0:0000"),
-            Ok(RealAddress {
-                segment: 0x7C0,
-                offset: 0
-            })
-        );
+        let expected = vmm_core::RealAddress {
+            segment: 0x7C0,
+            offset: 0,
+        };
+        assert_eq!(parse_entry("07c0:0000"), Ok(EntryAddress::SegOff(expected)));
     }
 
     #[test]

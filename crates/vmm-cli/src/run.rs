@@ -26,8 +26,13 @@ fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
     if let Some(entry) = args.entry {
         spec.entry = Some(Located::flag(entry, "--entry"));
     }
-    if let Some(ModeArg::Real) = args.mode {
-        spec.mode = Located::flag(vmm_core::CpuMode::Real, "--mode");
+    if let Some(mode) = args.mode {
+        let mode = match mode {
+            ModeArg::Real => vmm_core::CpuMode::Real,
+            ModeArg::Protected => vmm_core::CpuMode::Protected,
+            ModeArg::Long => vmm_core::CpuMode::Long,
+        };
+        spec.mode = Located::flag(mode, "--mode");
     }
     if let Some(size) = args.memory {
         spec.set_memory_size(size);

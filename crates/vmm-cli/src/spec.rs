@@ -11,6 +11,16 @@ use vmm_core::layout::{
 use vmm_core::{CpuMode, RamRegion, RealAddress, UnclaimedPolicy};
 use vmm_devices::{debug_exit, debugcon, vga_text};
 
+/// An entry point as given: real-mode `SEG:OFF`, or an address (whose meaning depends on the
+/// CPU mode: in real mode, the segment:offset that reaches it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryAddress {
+    /// `SEG:OFF`.
+    SegOff(RealAddress),
+    /// An address.
+    Linear(u64),
+}
+
 /// Where a value came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -202,7 +212,7 @@ pub struct MachineSpec {
     /// CPU mode at entry.
     pub mode: Located<CpuMode>,
     /// First instruction; `None` means the load address.
-    pub entry: Option<Located<RealAddress>>,
+    pub entry: Option<Located<EntryAddress>>,
     /// Initial stack pointer.
     pub stack: Located<u64>,
     /// Devices.
@@ -266,14 +276,6 @@ impl MachineSpec {
             }
         }
     }
-
-    /// The entry point: the given one, or the load address.
-    pub fn entry_point(&self) -> Option<RealAddress> {
-        match &self.entry {
-            Some(e) => Some(e.value),
-            None => RealAddress::from_linear(self.load.value),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -311,18 +313,6 @@ mod tests {
                     size: (16 << 20) - 0xA_0000
                 }
             ]
-        );
-    }
-
-    #[test]
-    fn test_entry_point_defaults_to_load_address() {
-        let spec = MachineSpec::default_machine();
-        assert_eq!(
-            spec.entry_point(),
-            Some(RealAddress {
-                segment: 0,
-                offset: 0x7C00
-            })
         );
     }
 }

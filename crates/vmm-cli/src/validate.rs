@@ -4,16 +4,16 @@
 
 use std::path::Path;
 
-use vmm_core::cpu::REAL_MODE_MAX_LINEAR;
 use vmm_core::layout::GUEST_PHYS_LIMIT;
+use vmm_core::layout::{BOOT_GDT, BOOT_PAGE_TABLES};
 use vmm_core::memory::{self as core_memory, RamRegion};
-use vmm_core::{BootCpu, RealAddress};
+use vmm_core::{gdt, paging, BootCpu, CpuMode, Entry, RealAddress};
 
 use vmm_devices::plugin::PluginLibrary;
 
 use crate::diagnostic::Diagnostic;
 use crate::plugin_path::PluginPath;
-use crate::spec::{DeviceKind, DeviceRange, Located, MachineSpec, Origin};
+use crate::spec::{DeviceKind, DeviceRange, EntryAddress, Located, MachineSpec, Origin};
 use crate::units::{format_size, format_size_approx};
 
 /// A machine that passed validation, with its image read.
@@ -209,34 +209,91 @@ fn check_image_fits(spec: &MachineSpec, len: usize) -> Result<(), Diagnostic> {
     ))
 }
 
-fn entry(spec: &MachineSpec) -> Result<RealAddress, Diagnostic> {
-    let address = spec.entry_point().ok_or_else(|| {
-        Diagnostic::new(
-            spec.load.origin.clone(),
-            format!(
-                "load address {:#x} is beyond real mode's reach (at most {REAL_MODE_MAX_LINEAR:#x}); give an entry point",
-                spec.load.value
-            ),
-        )
-    })?;
+/// The entry point for the machine's CPU mode: as given, or the load address.
+fn entry(spec: &MachineSpec) -> Result<Entry, Diagnostic> {
+    let mode = spec.mode.value;
+    let origin = spec
+        .entry
+        .as_ref()
+        .map_or(spec.load.origin.clone(), |e| e.origin.clone());
+    let given = spec
+        .entry
+        .as_ref()
+        .map_or(EntryAddress::Linear(spec.load.value), |e| e.value);
+    let entry = match (mode, given) {
+        (CpuMode::Real, EntryAddress::SegOff(a)) => Entry::Real(a),
+        (CpuMode::Real, EntryAddress::Linear(addr)) => Entry::Real(RealAddress::from_linear(addr).ok_or_else(|| {
+            let what = if spec.entry.is_some() { "entry" } else { "load address" };
+            Diagnostic::new(
+                origin.clone(),
+                format!("{what} {addr:#x} is above 1 MiB, beyond where a real-mode entry address can point (at most 0xfffff); give the entry as SEG:OFF, or use protected or long mode"),
+            )
+        })?),
+        (_, EntryAddress::SegOff(a)) => {
+            return Err(Diagnostic::new(
+                origin,
+                format!("entry {a} is a real-mode SEG:OFF; in {} mode give the entry as an address", mode.name()),
+            ))
+        }
+        (CpuMode::Protected, EntryAddress::Linear(addr)) if addr > 0xFFFF_FFFF => {
+            return Err(Diagnostic::new(origin, format!("entry {addr:#x} is beyond protected mode's 4 GiB")))
+        }
+        (_, EntryAddress::Linear(addr)) => Entry::Flat(addr),
+    };
     if !spec
         .memory
         .iter()
-        .any(|r| r.value.contains(address.linear(), 1))
+        .any(|r| r.value.contains(entry.linear(), 1))
     {
-        let origin = spec
-            .entry
-            .as_ref()
-            .map_or(spec.load.origin.clone(), |e| e.origin.clone());
         return Err(Diagnostic::new(
             origin,
             format!(
-                "entry point {address} (address {:#x}) is not in guest RAM",
-                address.linear()
+                "entry point {entry} (address {:#x}) is not in guest RAM",
+                entry.linear()
             ),
         ));
     }
-    Ok(address)
+    Ok(entry)
+}
+
+/// The guest memory picovmm itself writes for the CPU mode: the GDT, and the page tables.
+fn boot_structures(mode: CpuMode) -> Vec<(&'static str, u64, u64)> {
+    let mut structures = Vec::new();
+    if mode != CpuMode::Real {
+        structures.push(("GDT", BOOT_GDT, (gdt::GDT.len() * 8) as u64));
+    }
+    if mode == CpuMode::Long {
+        structures.push(("page tables", BOOT_PAGE_TABLES, paging::TABLES_BYTES));
+    }
+    structures
+}
+
+/// The mode's boot structures must have RAM and must not share it with the image.
+fn check_boot_structures(spec: &MachineSpec, image_len: u64) -> Result<(), Diagnostic> {
+    let mode = spec.mode.value;
+    let (load, load_end) = (spec.load.value, spec.load.value.saturating_add(image_len));
+    for (name, base, len) in boot_structures(mode) {
+        let end = base + len;
+        if !spec.memory.iter().any(|r| r.value.contains(base, len)) {
+            return Err(Diagnostic::new(
+                spec.mode.origin.clone(),
+                format!(
+                    "{} mode needs RAM at [{base:#x}, {end:#x}) for picovmm's {name}",
+                    mode.name()
+                ),
+            ));
+        }
+        if load < end && base < load_end {
+            return Err(Diagnostic::new(
+                spec.load.origin.clone(),
+                format!(
+                    "the image at [{load:#x}, {load_end:#x}) overlaps picovmm's {name} at [{base:#x}, {end:#x}), which {} mode needs; load it elsewhere",
+                    mode.name()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Finds and loads each plugin device's library, and checks it serves the accesses its
@@ -293,15 +350,25 @@ pub fn validate(spec: MachineSpec, plugin_path: &PluginPath) -> Result<ValidMach
     let image = read_image(image_path, &spec)?;
     check_image_fits(&spec, image.len())?;
     let entry = entry(&spec)?;
-    let stack = u16::try_from(spec.stack.value).map_err(|_| {
-        Diagnostic::new(
+    check_boot_structures(&spec, image.len() as u64)?;
+    let mode = spec.mode.value;
+    if spec.stack.value > mode.max_stack() {
+        return Err(Diagnostic::new(
             spec.stack.origin.clone(),
             format!(
-                "stack pointer {:#x} does not fit in 16 bits (real mode, SS = 0)",
-                spec.stack.value
+                "stack pointer {:#x} does not fit {} mode's stack pointer (at most {:#x}{})",
+                spec.stack.value,
+                mode.name(),
+                mode.max_stack(),
+                if mode == CpuMode::Real {
+                    ", SS = 0"
+                } else {
+                    ""
+                }
             ),
-        )
-    })?;
+        ));
+    }
+    let stack = spec.stack.value;
     let boot = BootCpu {
         mode: spec.mode.value,
         entry,
@@ -370,10 +437,10 @@ mod tests {
         let valid = validate(spec_with_image(&img), &PluginPath::default()).expect("valid");
         assert_eq!(
             valid.boot.entry,
-            RealAddress {
+            Entry::Real(RealAddress {
                 segment: 0,
                 offset: 0x7C00
-            }
+            })
         );
         assert_eq!(valid.image.len(), 512);
     }
@@ -477,10 +544,10 @@ mod tests {
         let img = image_file(16);
         let mut spec = spec_with_image(&img);
         spec.entry = Some(Located::flag(
-            RealAddress {
+            EntryAddress::SegOff(RealAddress {
                 segment: 0xB800,
                 offset: 0,
-            },
+            }),
             "--entry",
         ));
         assert_eq!(
@@ -496,7 +563,7 @@ mod tests {
         spec.stack = Located::default(0x1_0000);
         assert_eq!(
             error_of(spec),
-            "stack pointer 0x10000 does not fit in 16 bits (real mode, SS = 0)"
+            "stack pointer 0x10000 does not fit real mode's stack pointer (at most 0xffff, SS = 0)"
         );
     }
 }

@@ -1,14 +1,23 @@
-//! The vCPU's state at entry, for each CPU mode.
+//! The vCPU's state at entry, for each CPU mode. In every mode RFLAGS = 0x2 (interrupts off),
+//! and the general registers other than the stack pointer are zero.
 //!
-//! Real mode (the only mode so far) is what a PC BIOS leaves to a boot sector: CS:IP at the
-//! entry point, DS = ES = FS = GS = SS = 0, SP just below the boot sector, RFLAGS = 0x2 (only
-//! the reserved bit), CR0.PE = 0, every other general register zero. Segment limits are 64 KiB.
+//! - Real mode is what a PC BIOS leaves to a boot sector: CS:IP at the entry point, DS = ES =
+//!   FS = GS = SS = 0, SP as given, CR0.PE = 0, segment limits 64 KiB.
+//! - Protected mode: 32-bit flat segments from picovmm's GDT at `layout::BOOT_GDT` (CS = 0x08,
+//!   DS = ES = FS = GS = SS = 0x10, base 0, limit 4 GiB), CR0 = PE|ET, paging off, EIP at the
+//!   entry, ESP as given.
+//! - Long mode: the same GDT with the 64-bit code segment (CS = 0x18), identity page tables for
+//!   the first 4 GiB at `layout::BOOT_PAGE_TABLES` (CR3), CR4 = PAE, EFER = LME|LMA,
+//!   CR0 = PE|ET|PG, RIP at the entry, RSP as given.
 
 use std::fmt;
 use std::str::FromStr;
 
 use kvm_bindings::{kvm_regs, kvm_segment};
 use kvm_ioctls::VcpuFd;
+
+use crate::gdt;
+use crate::layout::{BOOT_GDT, BOOT_PAGE_TABLES};
 
 /// RFLAGS with only the always-one reserved bit 1 set.
 const RFLAGS_RESERVED: u64 = 0x2;
@@ -38,6 +47,10 @@ pub enum Error {
 pub enum CpuMode {
     /// 16-bit real mode, as a BIOS leaves a boot sector.
     Real,
+    /// 32-bit protected mode, flat segments, paging off.
+    Protected,
+    /// 64-bit long mode, the first 4 GiB identity-mapped.
+    Long,
 }
 
 impl CpuMode {
@@ -45,6 +58,45 @@ impl CpuMode {
     pub fn name(self) -> &'static str {
         match self {
             CpuMode::Real => "real",
+            CpuMode::Protected => "protected",
+            CpuMode::Long => "long",
+        }
+    }
+
+    /// The largest stack pointer the mode can start with.
+    pub fn max_stack(self) -> u64 {
+        match self {
+            CpuMode::Real => 0xFFFF,
+            CpuMode::Protected => 0xFFFF_FFFF,
+            CpuMode::Long => u64::MAX,
+        }
+    }
+}
+
+/// Where the first instruction is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entry {
+    /// Real mode: CS:IP.
+    Real(RealAddress),
+    /// Protected and long mode: the instruction pointer (a flat address).
+    Flat(u64),
+}
+
+impl Entry {
+    /// The linear address of the first instruction.
+    pub fn linear(self) -> u64 {
+        match self {
+            Entry::Real(a) => a.linear(),
+            Entry::Flat(a) => a,
+        }
+    }
+}
+
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Entry::Real(a) => write!(f, "{a}"),
+            Entry::Flat(a) => write!(f, "{a:#x}"),
         }
     }
 }
@@ -114,10 +166,21 @@ pub struct BootCpu {
     /// The CPU mode.
     pub mode: CpuMode,
     /// First instruction.
-    pub entry: RealAddress,
-    /// Initial stack pointer (SS = 0).
-    pub stack: u16,
+    pub entry: Entry,
+    /// Initial stack pointer (in real mode with SS = 0).
+    pub stack: u64,
 }
+
+/// CR0 bit 4: extension type (always 1 on modern CPUs).
+const CR0_ET: u64 = 1 << 4;
+/// CR0 bit 31: paging.
+const CR0_PG: u64 = 1 << 31;
+/// CR4 bit 5: physical address extension.
+const CR4_PAE: u64 = 1 << 5;
+/// EFER bit 8: long mode enable.
+const EFER_LME: u64 = 1 << 8;
+/// EFER bit 10: long mode active.
+const EFER_LMA: u64 = 1 << 10;
 
 fn real_mode_segment(mut seg: kvm_segment, selector: u16) -> kvm_segment {
     seg.selector = selector;
@@ -126,30 +189,63 @@ fn real_mode_segment(mut seg: kvm_segment, selector: u16) -> kvm_segment {
     seg
 }
 
-/// Puts the vCPU in the documented entry state for `boot`.
+/// Puts the vCPU in the documented entry state for `boot`. For protected and long mode the GDT
+/// (and for long mode the page tables) must already be in guest memory at their layout addresses.
 pub fn set_boot_state(vcpu: &VcpuFd, boot: &BootCpu) -> Result<(), Error> {
     let mut sregs = vcpu.get_sregs().map_err(|source| Error::Kvm {
         what: "read the segment registers",
         source,
     })?;
-    sregs.cs = real_mode_segment(sregs.cs, boot.entry.segment);
-    for seg in [
-        &mut sregs.ds,
-        &mut sregs.es,
-        &mut sregs.fs,
-        &mut sregs.gs,
-        &mut sregs.ss,
-    ] {
-        *seg = real_mode_segment(*seg, 0);
-    }
-    sregs.cr0 &= !CR0_PE;
+    let rip = match (boot.mode, boot.entry) {
+        (CpuMode::Real, Entry::Real(entry)) => {
+            sregs.cs = real_mode_segment(sregs.cs, entry.segment);
+            for seg in [
+                &mut sregs.ds,
+                &mut sregs.es,
+                &mut sregs.fs,
+                &mut sregs.gs,
+                &mut sregs.ss,
+            ] {
+                *seg = real_mode_segment(*seg, 0);
+            }
+            sregs.cr0 &= !CR0_PE;
+            u64::from(entry.offset)
+        }
+        (mode, entry) => {
+            let code = if mode == CpuMode::Long {
+                gdt::CODE64_SELECTOR
+            } else {
+                gdt::CODE32_SELECTOR
+            };
+            sregs.cs = gdt::segment(code);
+            for seg in [
+                &mut sregs.ds,
+                &mut sregs.es,
+                &mut sregs.fs,
+                &mut sregs.gs,
+                &mut sregs.ss,
+            ] {
+                *seg = gdt::segment(gdt::DATA_SELECTOR);
+            }
+            sregs.gdt.base = BOOT_GDT;
+            sregs.gdt.limit = (gdt::GDT.len() * 8 - 1) as u16;
+            sregs.cr0 = CR0_PE | CR0_ET;
+            if mode == CpuMode::Long {
+                sregs.cr3 = BOOT_PAGE_TABLES;
+                sregs.cr4 |= CR4_PAE;
+                sregs.efer |= EFER_LME | EFER_LMA;
+                sregs.cr0 |= CR0_PG;
+            }
+            entry.linear()
+        }
+    };
     vcpu.set_sregs(&sregs).map_err(|source| Error::Kvm {
         what: "set the segment registers",
         source,
     })?;
     let regs = kvm_regs {
-        rip: u64::from(boot.entry.offset),
-        rsp: u64::from(boot.stack),
+        rip,
+        rsp: boot.stack,
         rflags: RFLAGS_RESERVED,
         ..Default::default()
     };

@@ -22,3 +22,9 @@ pub const PAGE_SIZE: u64 = 0x1000;
 /// The end of the guest-physical space picovmm lets a machine use: 64 GiB (36 address bits,
 /// which every x86-64 CPU has). RAM and device ranges must end at or below it.
 pub const GUEST_PHYS_LIMIT: u64 = 1 << 36;
+/// The GDT picovmm writes for protected and long mode entry: null, 32-bit code, data, 64-bit
+/// code (see `gdt.rs`). In low memory, below the real-mode IVT's traditional BIOS data area end.
+pub const BOOT_GDT: u64 = 0x500;
+/// The identity page tables picovmm writes for long mode entry: the PML4, then the PDPT, then
+/// four page directories of 2 MiB pages mapping the first 4 GiB (see `paging.rs`), 24 KiB.
+pub const BOOT_PAGE_TABLES: u64 = 0x9000;

@@ -5,12 +5,12 @@
 //!
 //! ```no_run
 //! use std::sync::{Arc, Mutex};
-//! use vmm_core::{BootCpu, CpuMode, Machine, RamRegion, RealAddress, RunOutcome};
+//! use vmm_core::{BootCpu, CpuMode, Entry, Machine, RamRegion, RealAddress, RunOutcome};
 //!
 //! # fn main() -> Result<(), vmm_core::Error> {
 //! let mut machine = Machine::new(&[RamRegion { base: 0, size: 0x10_0000 }])?;
 //! machine.load_image(0x7c00, &[0xf4])?; // hlt
-//! let entry = RealAddress { segment: 0, offset: 0x7c00 };
+//! let entry = Entry::Real(RealAddress { segment: 0, offset: 0x7c00 });
 //! machine.set_boot_cpu(&BootCpu { mode: CpuMode::Real, entry, stack: 0x7c00 })?;
 //! let report = machine.run();
 //! assert_eq!(report.outcome, RunOutcome::Halted);
@@ -22,13 +22,15 @@
 pub mod cpu;
 pub mod device_memory;
 pub mod exit;
+pub mod gdt;
 pub mod layout;
 pub mod machine;
 pub mod memory;
 pub mod outcome;
+pub mod paging;
 pub mod stop;
 
-pub use cpu::{BootCpu, CpuMode, RealAddress};
+pub use cpu::{BootCpu, CpuMode, Entry, RealAddress};
 pub use device_memory::DeviceMemory;
 pub use exit::{Access, ExitCounters, Space};
 pub use machine::{is_emulation_failure, Error, Machine, UnclaimedPolicy};

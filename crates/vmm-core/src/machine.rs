@@ -12,13 +12,14 @@ use vm_device::device_manager::{IoManager, MmioManager, PioManager};
 use vm_device::{DeviceMmio, DevicePio};
 use vm_memory::{Address, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
 
-use crate::cpu::{self, BootCpu};
+use crate::cpu::{self, BootCpu, CpuMode};
 use crate::device_memory::DeviceMemory;
 use crate::exit::{handle_exit, Access, ExitAction, ExitCounters, GuestStop, Space};
-use crate::layout::{GUEST_PHYS_LIMIT, KVM_TSS_ADDRESS, PAGE_SIZE};
+use crate::layout::{BOOT_GDT, BOOT_PAGE_TABLES, GUEST_PHYS_LIMIT, KVM_TSS_ADDRESS, PAGE_SIZE};
 use crate::memory::{self, RamRegion};
 use crate::outcome::{Registers, RunOutcome, RunReport};
 use crate::stop::{clear_immediate_exit, StopHandle};
+use crate::{gdt, paging};
 
 /// How many distinct unclaimed addresses are reported before picovmm stops reporting them, so a
 /// guest sweeping the address space cannot flood the log or grow memory without bound.
@@ -185,8 +186,19 @@ impl Machine {
         Ok(memory::load_image(&self.memory, addr, image)?)
     }
 
-    /// Puts the vCPU in its entry state.
+    /// Writes what the CPU mode needs into guest RAM (the GDT for protected and long mode, the
+    /// identity page tables for long mode) and puts the vCPU in its entry state.
     pub fn set_boot_cpu(&self, boot: &BootCpu) -> Result<()> {
+        if boot.mode != CpuMode::Real {
+            memory::load_image(&self.memory, BOOT_GDT, &gdt::bytes())?;
+        }
+        if boot.mode == CpuMode::Long {
+            memory::load_image(
+                &self.memory,
+                BOOT_PAGE_TABLES,
+                &paging::identity_tables(BOOT_PAGE_TABLES),
+            )?;
+        }
         Ok(cpu::set_boot_state(&self.vcpu, boot)?)
     }
 

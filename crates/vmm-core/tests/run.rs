@@ -7,8 +7,8 @@ use std::time::Duration;
 use vm_device::bus::{MmioAddress, MmioAddressOffset, PioAddress, PioAddressOffset};
 use vm_device::{MutDeviceMmio, MutDevicePio};
 use vmm_core::{
-    Access, BootCpu, CpuMode, Machine, RamRegion, RealAddress, RunOutcome, Space, StopReason,
-    UnclaimedPolicy,
+    Access, BootCpu, CpuMode, Entry, Machine, RamRegion, RealAddress, RunOutcome, Space,
+    StopReason, UnclaimedPolicy,
 };
 
 /// Whether `/dev/kvm` can be used; under `CI=true` its absence fails the test.
@@ -43,7 +43,7 @@ fn machine_with(code: &[u8]) -> Machine {
     machine
         .set_boot_cpu(&BootCpu {
             mode: CpuMode::Real,
-            entry,
+            entry: Entry::Real(entry),
             stack: 0x7C00,
         })
         .expect("cpu");
@@ -222,5 +222,59 @@ fn test_register_mmio_over_device_memory_is_rejected() {
     assert_eq!(
         err.to_string(),
         "cannot place MMIO range [0xbf000, +0x2000): overlaps another device"
+    );
+}
+
+/// Boots `code` at 0x7C00 in `mode` with a port recorder at 0x60..0x64; returns the bytes the
+/// guest wrote there and the outcome.
+fn run_flat(mode: CpuMode, code: &[u8]) -> (RunOutcome, Vec<u8>) {
+    let mut machine = Machine::new(&[RamRegion {
+        base: 0,
+        size: 0xA_0000,
+    }])
+    .expect("machine");
+    machine.load_image(0x7C00, code).expect("load");
+    let boot = BootCpu {
+        mode,
+        entry: Entry::Flat(0x7C00),
+        stack: 0x7C00,
+    };
+    machine.set_boot_cpu(&boot).expect("cpu");
+    let port = Arc::new(Mutex::new(Port::default()));
+    machine
+        .register_pio(0x60, 4, port.clone())
+        .expect("register");
+    let report = machine.run();
+    let written = port.lock().map(|p| p.written.clone()).unwrap_or_default();
+    (report.outcome, written)
+}
+
+#[test]
+fn test_protected_mode_entry_has_pe_without_paging() {
+    if !kvm_available() {
+        return;
+    }
+    // mov eax, cr0 ; out 0x60, eax ; hlt   (32-bit code)
+    let (outcome, written) = run_flat(CpuMode::Protected, &[0x0F, 0x20, 0xC0, 0xE7, 0x60, 0xF4]);
+    assert_eq!(outcome, RunOutcome::Halted);
+    assert_eq!(written, 0x11u32.to_le_bytes());
+}
+
+#[test]
+fn test_long_mode_entry_has_paging_and_64_bit_code() {
+    if !kvm_available() {
+        return;
+    }
+    // mov rax, cr0 ; out 0x60, eax ; mov rax, 0x123456789 ; shr rax, 32 ; out 0x60, eax ; hlt
+    // (the second write proves 64-bit registers: only long mode has bit 32 of RAX)
+    let code = [
+        0x0F, 0x20, 0xC0, 0xE7, 0x60, 0x48, 0xB8, 0x89, 0x67, 0x45, 0x23, 0x01, 0x00, 0x00, 0x00,
+        0x48, 0xC1, 0xE8, 0x20, 0xE7, 0x60, 0xF4,
+    ];
+    let (outcome, written) = run_flat(CpuMode::Long, &code);
+    assert_eq!(outcome, RunOutcome::Halted);
+    assert_eq!(
+        written,
+        [0x8000_0011u32.to_le_bytes(), 1u32.to_le_bytes()].concat()
     );
 }

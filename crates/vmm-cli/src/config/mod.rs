@@ -12,14 +12,15 @@ use vmm_devices::{debug_exit, debugcon};
 
 use crate::diagnostic::Diagnostic;
 use crate::spec::{
-    DeviceKind, DeviceRange, Located, MachineSpec, Origin, PluginSpec, SourceFile, VgaMode,
+    DeviceKind, DeviceRange, EntryAddress, Located, MachineSpec, Origin, PluginSpec, SourceFile,
+    VgaMode,
 };
 use schema::{BootTable, DeviceTable, EntryValue, MachineFile, Unsigned};
 
 /// The device types a machine file may name.
 pub const DEVICE_TYPES: &str = "vga-text, debugcon, isa-debug-exit, plugin";
 /// The CPU modes a machine file may name.
-pub const CPU_MODES: &str = "real";
+pub const CPU_MODES: &str = "real, protected, long";
 
 /// Errors reading a machine file.
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +188,8 @@ fn apply_boot(spec: &mut MachineSpec, boot: &BootTable, base_dir: &Path) -> Resu
     if let Some(mode) = &boot.mode {
         let value = match mode.get_ref().as_str() {
             "real" => CpuMode::Real,
+            "protected" => CpuMode::Protected,
+            "long" => CpuMode::Long,
             other => {
                 return Err(at(
                     mode,
@@ -198,15 +201,11 @@ fn apply_boot(spec: &mut MachineSpec, boot: &BootTable, base_dir: &Path) -> Resu
     }
     if let Some(entry) = &boot.entry {
         let value = match entry.get_ref() {
-            EntryValue::SegOff(text) => text
-                .parse::<RealAddress>()
-                .map_err(|e| at(entry, e.to_string()))?,
-            EntryValue::Linear(addr) => RealAddress::from_linear(*addr).ok_or_else(|| {
-                at(
-                    entry,
-                    format!("entry {addr:#x} is beyond real mode's reach (at most 0xfffff)"),
-                )
-            })?,
+            EntryValue::SegOff(text) => EntryAddress::SegOff(
+                text.parse::<RealAddress>()
+                    .map_err(|e| at(entry, e.to_string()))?,
+            ),
+            EntryValue::Linear(addr) => EntryAddress::Linear(*addr),
         };
         spec.entry = Some(located(value, entry.span()));
     }
@@ -507,10 +506,10 @@ port = 0xe9
 
     #[test]
     fn test_parse_unknown_mode_lists_allowed() {
-        let text = VALID.replace("load = 0x7c00", "mode = \"long\"");
+        let text = VALID.replace("load = 0x7c00", "mode = \"unreal\"");
         assert_eq!(
             error_of(&text),
-            "m.toml:10:8: unknown CPU mode \"long\"; allowed: real"
+            "m.toml:10:8: unknown CPU mode \"unreal\"; allowed: real, protected, long"
         );
     }
 
