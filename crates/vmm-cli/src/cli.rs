@@ -13,9 +13,9 @@ Exit status:
   0        the guest halted
   (v<<1)|1 the guest wrote v to isa-debug-exit (QEMU's convention)
   2        bad usage, machine file, image or plugin
-  3        the host cannot run the machine (no usable /dev/kvm)
   4        guest fault: triple fault, KVM internal error, a plugin failing an access,
            unclaimed access under `stop`
+  6        the host cannot run the machine (no usable /dev/kvm)
   124      --timeout passed
   130      interrupted (Ctrl-C)";
 

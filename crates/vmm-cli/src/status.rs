@@ -7,8 +7,9 @@ use vmm_devices::debug_exit;
 pub const HALTED: i32 = 0;
 /// Bad usage, machine file, image or plugin.
 pub const USAGE: i32 = 2;
-/// The host could not run the machine: no usable /dev/kvm, or a KVM call failed.
-pub const HOST: i32 = 3;
+/// The host could not run the machine: no usable /dev/kvm, or a KVM call failed. Even, so
+/// that it never collides with a guest's isa-debug-exit status, which is always odd.
+pub const HOST: i32 = 6;
 /// The guest faulted: triple fault, KVM internal error, a device (plugin) failing an access,
 /// an unclaimed access under `stop`.
 pub const GUEST_FAULT: i32 = 4;
@@ -46,6 +47,11 @@ mod tests {
     #[test]
     fn test_for_outcome_triple_fault_is_guest_fault() {
         assert_eq!(for_outcome(&RunOutcome::TripleFault), GUEST_FAULT);
+    }
+
+    #[test]
+    fn test_host_status_is_never_a_guest_exit_status() {
+        assert_eq!(HOST % 2, 0);
     }
 
     #[test]

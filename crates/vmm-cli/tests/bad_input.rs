@@ -134,7 +134,9 @@ fn test_run_bad_load_flag_is_usage_error() {
 #[test]
 fn test_run_unknown_mode_flag_lists_allowed() {
     let out = run(&["run", "--image", "guests/hello/hello.bin", "--mode", "v86"]);
-    assert!(out.stderr.contains("[possible values: real, protected, long]"));
+    assert!(out
+        .stderr
+        .contains("[possible values: real, protected, long]"));
     assert_eq!(out.status, 2);
 }
 

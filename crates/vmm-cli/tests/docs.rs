@@ -139,7 +139,12 @@ fn assert_console_examples(doc: &str) {
 fn check_example(machine: &str) -> common::Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = repo_root();
-    for guest in ["hello/hello.bin", "seed/seed-boot.bin", "plugins/rtc.bin"] {
+    for guest in [
+        "hello/hello.bin",
+        "seed/seed-boot.bin",
+        "plugins/rtc.bin",
+        "modes/long.bin",
+    ] {
         let to = dir.path().join("guests").join(guest);
         std::fs::create_dir_all(to.parent().unwrap_or(Path::new("."))).expect("mkdir");
         std::fs::copy(root.join("guests").join(guest), &to).expect("copy guest");
@@ -183,7 +188,7 @@ fn test_machine_format_toml_examples_check_as_documented() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 10);
+    assert_eq!(checked, 11);
 }
 
 #[test]

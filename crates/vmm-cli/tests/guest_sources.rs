@@ -61,7 +61,7 @@ macro_rules! guest_source_tests {
         fn test_every_guest_source_is_checked() {
             let listed = [$($name),*];
             let mut found = Vec::new();
-            for dir in ["bench", "hello", "hostile", "plugins", "seed", "tests"] {
+            for dir in ["bench", "hello", "hostile", "modes", "plugins", "seed", "tests"] {
                 for entry in std::fs::read_dir(repo_root().join("guests").join(dir)).expect("guests dir") {
                     let path = entry.expect("entry").path();
                     if path.extension().is_some_and(|x| x == "asm") {
@@ -80,6 +80,8 @@ macro_rules! guest_source_tests {
 
 guest_source_tests! {
     test_hello_binary_matches_source => "hello/hello",
+    test_protected_binary_matches_source => "modes/protected",
+    test_long_binary_matches_source => "modes/long",
     test_hello_exit_binary_matches_source => "bench/hello-exit",
     test_port_loop_binary_matches_source => "bench/port-loop",
     test_seed_binary_matches_source => "seed/seed-boot",
