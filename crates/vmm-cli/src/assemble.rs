@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use vmm_core::{DeviceMemory, Machine, StopReason};
 use vmm_devices::debug_exit::IsaDebugExit;
 use vmm_devices::debugcon::DebugConsole;
+use vmm_devices::serial::{self, Uart16550};
 use vmm_devices::vga_text::{VgaText, PAGE_BYTES, WINDOW_SIZE};
 
 use vmm_devices::plugin::{PluginDevice, PluginHost};
@@ -51,6 +52,8 @@ pub struct Assembled {
     pub screen: Option<Screen>,
     /// Its debug consoles, to flush when the run ends.
     pub consoles: Vec<Arc<Mutex<DebugConsole<ConsoleOutput>>>>,
+    /// Its serial ports, to feed input to and flush when the run ends.
+    pub serials: Vec<Arc<Mutex<Uart16550<ConsoleOutput>>>>,
     /// Why a device (a plugin) failed, when one did.
     pub failure: Arc<Mutex<Option<String>>>,
 }
@@ -69,6 +72,7 @@ pub fn assemble(
     machine.set_unclaimed_policy(spec.unclaimed);
     let mut screen = None;
     let mut consoles = Vec::new();
+    let mut serials = Vec::new();
     let failure = Arc::new(Mutex::new(None));
     let host: Arc<dyn PluginHost> = Arc::new(MachineHost::new(
         machine.memory().clone(),
@@ -104,6 +108,22 @@ pub fn assemble(
                 let dev = IsaDebugExit::new(move |value| stop.stop(StopReason::GuestExit(value)));
                 machine.register_pio(port, DEBUG_EXIT_PORTS, Arc::new(Mutex::new(dev)))?;
             }
+            DeviceKind::Serial { port, output } => {
+                let out: ConsoleOutput = match output {
+                    None => console_output(),
+                    Some(path) => {
+                        Box::new(std::fs::File::create(&path.value).map_err(|source| {
+                            Error::Output {
+                                path: path.value.clone(),
+                                source,
+                            }
+                        })?)
+                    }
+                };
+                let dev = Arc::new(Mutex::new(Uart16550::new(out)));
+                machine.register_pio(*port, serial::PORTS, dev.clone())?;
+                serials.push(dev);
+            }
             DeviceKind::Plugin(plugin) => {
                 let library = plugins
                     .next()
@@ -125,6 +145,7 @@ pub fn assemble(
         machine,
         screen,
         consoles,
+        serials,
         failure,
     })
 }

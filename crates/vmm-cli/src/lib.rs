@@ -29,5 +29,6 @@ pub mod run;
 pub mod spec;
 pub mod stats;
 pub mod status;
+pub mod terminal;
 pub mod units;
 pub mod validate;

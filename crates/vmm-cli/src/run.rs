@@ -1,17 +1,20 @@
 //! `picovmm run`: build the machine, run its vCPU on this thread (a timer thread stops it when
 //! `--timeout` passes), then print the screen, the outcome and the statistics.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use vmm_core::{is_emulation_failure, RunOutcome, RunReport, StopReason};
 use vmm_devices::screen::TextScreen;
+use vmm_devices::serial::Uart16550;
 
-use crate::assemble::{assemble, Assembled};
+use crate::assemble::{assemble, Assembled, ConsoleOutput};
 use crate::cli::{ModeArg, RunArgs, ScreenFormat, VgaModeArg};
 use crate::error::Error;
 use crate::plugin_path::PluginPath;
 use crate::spec::{Located, MachineSpec, VgaMode};
+use crate::terminal::RawMode;
 use crate::validate::validate;
 use crate::{config, interrupt, stats, status};
 
@@ -64,8 +67,14 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
         mut machine,
         screen,
         consoles,
+        serials,
         failure,
     } = assemble(&valid, || Box::new(std::io::stdout()))?;
+    // The first serial port reads stdin, raw when it is a terminal; restored when `_raw` drops.
+    let _raw = serials.first().and_then(|uart| {
+        feed_stdin(uart.clone());
+        RawMode::enable()
+    });
 
     let stop = machine.stop_handle();
     interrupt::stop_on_sigint(stop.clone());
@@ -87,6 +96,11 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
         if let Ok(mut c) = console.lock() {
             c.flush();
             mid_line |= c.ends_mid_line();
+        }
+    }
+    for uart in &serials {
+        if let Ok(mut u) = uart.lock() {
+            u.flush();
         }
     }
     if let Some(screen) = screen.filter(|_| args.screen != ScreenFormat::None) {
@@ -116,6 +130,33 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
     }
     Ok(code)
 }
+
+/// Copies stdin into `uart`'s receive FIFO, waiting while the FIFO is full, until stdin ends.
+/// The thread is not joined: it may be blocked reading a terminal when the run ends.
+fn feed_stdin(uart: Arc<Mutex<Uart16550<ConsoleOutput>>>) {
+    let _ = thread::Builder::new()
+        .name("serial-input".into())
+        .spawn(move || {
+            let mut buf = [0u8; 256];
+            let mut stdin = std::io::stdin();
+            while let Ok(n @ 1..) = stdin.read(&mut buf) {
+                let mut rest = &buf[..n];
+                while !rest.is_empty() {
+                    let taken = uart
+                        .lock()
+                        .map(|mut u| u.enqueue(rest))
+                        .unwrap_or(rest.len());
+                    rest = &rest[taken..];
+                    if taken == 0 {
+                        thread::sleep(FIFO_FULL_WAIT);
+                    }
+                }
+            }
+        });
+}
+
+/// How long the input thread waits for the guest to drain a full receive FIFO.
+const FIFO_FULL_WAIT: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Says on stderr how the run ended, when it is not a plain halt or guest exit.
 fn report_outcome(report: &RunReport, args: &RunArgs, device_failure: Option<&str>) {

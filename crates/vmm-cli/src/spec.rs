@@ -9,7 +9,7 @@ use vmm_core::layout::{
     BOOT_SECTOR_LOAD, HIGH_RAM_START, LOW_RAM_END, REAL_MODE_STACK, VGA_TEXT_BASE,
 };
 use vmm_core::{CpuMode, RamRegion, RealAddress, UnclaimedPolicy};
-use vmm_devices::{debug_exit, debugcon, vga_text};
+use vmm_devices::{debug_exit, debugcon, serial, vga_text};
 
 /// An entry point as given: real-mode `SEG:OFF`, or an address (whose meaning depends on the
 /// CPU mode: in real mode, the segment:offset that reaches it).
@@ -115,6 +115,13 @@ pub enum DeviceKind {
         /// Its first port.
         port: u16,
     },
+    /// A 16550 UART.
+    Serial {
+        /// Its first port.
+        port: u16,
+        /// Where transmitted bytes go: a file, or stdout when `None`.
+        output: Option<Located<PathBuf>>,
+    },
     /// A device from a plugin library.
     Plugin(Box<PluginSpec>),
 }
@@ -166,6 +173,7 @@ impl DeviceKind {
             DeviceKind::VgaText { .. } => "vga-text",
             DeviceKind::Debugcon { .. } => "debugcon",
             DeviceKind::IsaDebugExit { .. } => "isa-debug-exit",
+            DeviceKind::Serial { .. } => "serial",
             DeviceKind::Plugin(_) => "plugin",
         }
     }
@@ -181,6 +189,10 @@ impl DeviceKind {
             DeviceKind::IsaDebugExit { port } => DeviceRange::Port {
                 base: port,
                 len: DEBUG_EXIT_PORTS,
+            },
+            DeviceKind::Serial { port, .. } => DeviceRange::Port {
+                base: port,
+                len: serial::PORTS,
             },
             DeviceKind::Plugin(ref plugin) => plugin.range,
         }
@@ -223,7 +235,7 @@ pub struct MachineSpec {
 
 impl MachineSpec {
     /// The built-in default machine: 640 KiB of RAM at 0, VGA text at 0xB8000, the debug
-    /// console at 0xE9, isa-debug-exit at 0xF4, the image at 0x7C00 in real mode.
+    /// console at 0xE9, isa-debug-exit at 0xF4, COM1 at 0x3F8, the image at 0x7C00 in real mode.
     pub fn default_machine() -> Self {
         MachineSpec {
             name: "default".to_owned(),
@@ -247,6 +259,10 @@ impl MachineSpec {
                 }),
                 Located::default(DeviceKind::IsaDebugExit {
                     port: debug_exit::DEFAULT_PORT,
+                }),
+                Located::default(DeviceKind::Serial {
+                    port: serial::COM1_PORT,
+                    output: None,
                 }),
             ],
             unclaimed: UnclaimedPolicy::default(),

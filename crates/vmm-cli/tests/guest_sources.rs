@@ -93,6 +93,7 @@ guest_source_tests! {
     test_debugcon_binary_matches_source => "tests/debugcon",
     test_emulation_failure_binary_matches_source => "hostile/emulation-failure",
     test_exit_code_binary_matches_source => "tests/exit-code",
+    test_serial_echo_binary_matches_source => "tests/serial-echo",
     test_spin_binary_matches_source => "hostile/spin",
     test_far_jump_binary_matches_source => "hostile/far-jump",
     test_port_sweep_binary_matches_source => "hostile/port-sweep",

@@ -18,4 +18,5 @@ pub mod debug_exit;
 pub mod debugcon;
 pub mod plugin;
 pub mod screen;
+pub mod serial;
 pub mod vga_text;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use vmm_core::layout::VGA_TEXT_BASE;
 use vmm_core::{CpuMode, RamRegion, RealAddress, UnclaimedPolicy};
-use vmm_devices::{debug_exit, debugcon};
+use vmm_devices::{debug_exit, debugcon, serial};
 
 use crate::diagnostic::Diagnostic;
 use crate::spec::{
@@ -18,7 +18,7 @@ use crate::spec::{
 use schema::{BootTable, DeviceTable, EntryValue, MachineFile, Unsigned};
 
 /// The device types a machine file may name.
-pub const DEVICE_TYPES: &str = "vga-text, debugcon, isa-debug-exit, plugin";
+pub const DEVICE_TYPES: &str = "vga-text, debugcon, isa-debug-exit, serial, plugin";
 /// The CPU modes a machine file may name.
 pub const CPU_MODES: &str = "real, protected, long";
 
@@ -227,7 +227,8 @@ fn port(value: &Spanned<Unsigned>) -> Result<u16, Diagnostic> {
 
 /// Rejects the keys of `d` that a device of type `kind` does not take.
 fn only_keys(d: &DeviceTable, kind: &str, allowed: &[&str]) -> Result<(), Diagnostic> {
-    let present: [(&str, Option<std::ops::Range<usize>>); 7] = [
+    let present: [(&str, Option<std::ops::Range<usize>>); 8] = [
+        ("output", d.output.as_ref().map(Spanned::span)),
         ("mmio", d.mmio.as_ref().map(Spanned::span)),
         ("port", d.port.as_ref().map(Spanned::span)),
         ("mode", d.mode.as_ref().map(Spanned::span)),
@@ -378,6 +379,21 @@ fn device(
                     .unwrap_or(debug_exit::DEFAULT_PORT),
             }
         }
+        "serial" => {
+            only_keys(d, kind_name, &["port", "output"])?;
+            DeviceKind::Serial {
+                port: d
+                    .port
+                    .as_ref()
+                    .map(port)
+                    .transpose()?
+                    .unwrap_or(serial::COM1_PORT),
+                output: d
+                    .output
+                    .as_ref()
+                    .map(|o| located(base_dir.join(o.get_ref()), o.span())),
+            }
+        }
         "plugin" => {
             only_keys(
                 d,
@@ -470,7 +486,7 @@ port = 0xe9
         let text = VALID.replace("type = \"debugcon\"", "type = \"floppy\"");
         assert_eq!(
             error_of(&text),
-            "m.toml:17:8: unknown device type \"floppy\"; allowed: vga-text, debugcon, isa-debug-exit, plugin"
+            "m.toml:17:8: unknown device type \"floppy\"; allowed: vga-text, debugcon, isa-debug-exit, serial, plugin"
         );
     }
 

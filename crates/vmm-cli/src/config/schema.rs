@@ -72,6 +72,8 @@ pub struct DeviceTable {
     pub ports: Option<Spanned<Unsigned>>,
     /// How many bytes of MMIO a plugin spans.
     pub size: Option<Spanned<Size>>,
+    /// Where a serial port's output goes: a file, relative to the machine file.
+    pub output: Option<Spanned<String>>,
     /// A plugin's configuration, handed to it as TOML text.
     pub config: Option<Spanned<toml::Table>>,
 }

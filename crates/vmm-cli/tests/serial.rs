@@ -1,0 +1,88 @@
+//! End-to-end: the 16550 UART (COM1) passes the guest's output to stdout or a file, and stdin
+//! to the guest, driven here through a pipe.
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+
+use common::{kvm_available, picovmm, repo_root, run, Run};
+
+#[test]
+fn test_serial_echoes_stdin_through_a_pipe() {
+    if !kvm_available() {
+        return;
+    }
+    let mut child = picovmm()
+        .args([
+            "run",
+            "--image",
+            "guests/tests/serial-echo.bin",
+            "--timeout",
+            "20s",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start picovmm");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(b"hello, serial\n")
+        .expect("write to the guest");
+    drop(stdin);
+    let out: Run = child.wait_with_output().expect("wait").into();
+    assert_eq!(out.stdout, "serial ready\nHELLO, SERIAL\n");
+    assert_eq!((out.stderr.as_str(), out.status), ("", (0x10 << 1) | 1));
+}
+
+#[test]
+fn test_serial_more_input_than_the_fifo_holds_arrives_whole() {
+    if !kvm_available() {
+        return;
+    }
+    let line = "x".repeat(1000);
+    let mut child = picovmm()
+        .args([
+            "run",
+            "--image",
+            "guests/tests/serial-echo.bin",
+            "--timeout",
+            "20s",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start picovmm");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(format!("{line}\n").as_bytes())
+        .expect("write to the guest");
+    drop(stdin);
+    let out: Run = child.wait_with_output().expect("wait").into();
+    assert_eq!(out.stdout, format!("serial ready\n{}\n", "X".repeat(1000)));
+    assert_eq!(out.status, (0x10 << 1) | 1);
+}
+
+#[test]
+fn test_serial_output_goes_to_the_named_file() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let machine = dir.path().join("serial.toml");
+    let text = format!(
+        "[[memory]]\nbase = 0\nsize = \"640 KiB\"\n\n[boot]\nimage = \"{}\"\n\n[[device]]\ntype = \"serial\"\noutput = \"com1.txt\"\n\n[[device]]\ntype = \"isa-debug-exit\"\n",
+        repo_root().join("guests/tests/serial-echo.bin").display()
+    );
+    std::fs::write(&machine, text).expect("write machine");
+    let out = run(&["run", &machine.to_string_lossy(), "--timeout", "2s"]);
+    let written = std::fs::read_to_string(dir.path().join("com1.txt")).expect("serial output file");
+    // stdin is closed (no input): the guest prints its prompt, then waits until the timeout.
+    assert_eq!(
+        (written.as_str(), out.stdout.as_str()),
+        ("serial ready\n", "")
+    );
+    assert_eq!(out.status, 124);
+}
