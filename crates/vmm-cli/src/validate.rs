@@ -373,6 +373,8 @@ pub fn validate(spec: MachineSpec, plugin_path: &PluginPath) -> Result<ValidMach
         mode: spec.mode.value,
         entry,
         stack,
+        rax: 0,
+        rbx: 0,
     };
     Ok(ValidMachine {
         spec,

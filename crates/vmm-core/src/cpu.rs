@@ -1,5 +1,6 @@
 //! The vCPU's state at entry, for each CPU mode. In every mode RFLAGS = 0x2 (interrupts off),
-//! and the general registers other than the stack pointer are zero.
+//! and the general registers other than the stack pointer, RAX and RBX (zero but for multiboot
+//! kernels) are zero.
 //!
 //! - Real mode is what a PC BIOS leaves to a boot sector: CS:IP at the entry point, DS = ES =
 //!   FS = GS = SS = 0, SP as given, CR0.PE = 0, segment limits 64 KiB.
@@ -169,6 +170,10 @@ pub struct BootCpu {
     pub entry: Entry,
     /// Initial stack pointer (in real mode with SS = 0).
     pub stack: u64,
+    /// RAX at entry (multiboot: the boot loader magic; otherwise 0).
+    pub rax: u64,
+    /// RBX at entry (multiboot: the information structure's address; otherwise 0).
+    pub rbx: u64,
 }
 
 /// CR0 bit 4: extension type (always 1 on modern CPUs).
@@ -246,6 +251,8 @@ pub fn set_boot_state(vcpu: &VcpuFd, boot: &BootCpu) -> Result<(), Error> {
     let regs = kvm_regs {
         rip,
         rsp: boot.stack,
+        rax: boot.rax,
+        rbx: boot.rbx,
         rflags: RFLAGS_RESERVED,
         ..Default::default()
     };

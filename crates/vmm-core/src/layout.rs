@@ -28,3 +28,6 @@ pub const BOOT_GDT: u64 = 0x500;
 /// The identity page tables picovmm writes for long mode entry: the PML4, then the PDPT, then
 /// four page directories of 2 MiB pages mapping the first 4 GiB (see `paging.rs`), 24 KiB.
 pub const BOOT_PAGE_TABLES: u64 = 0x9000;
+/// The multiboot information structure, its memory map, the command line and the boot loader
+/// name, which picovmm writes for a multiboot kernel: one page (see `multiboot.rs`).
+pub const MULTIBOOT_INFO: u64 = 0x6000;

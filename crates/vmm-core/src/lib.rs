@@ -11,7 +11,7 @@
 //! let mut machine = Machine::new(&[RamRegion { base: 0, size: 0x10_0000 }])?;
 //! machine.load_image(0x7c00, &[0xf4])?; // hlt
 //! let entry = Entry::Real(RealAddress { segment: 0, offset: 0x7c00 });
-//! machine.set_boot_cpu(&BootCpu { mode: CpuMode::Real, entry, stack: 0x7c00 })?;
+//! machine.set_boot_cpu(&BootCpu { mode: CpuMode::Real, entry, stack: 0x7c00, rax: 0, rbx: 0 })?;
 //! let report = machine.run();
 //! assert_eq!(report.outcome, RunOutcome::Halted);
 //! # Ok(())
@@ -21,11 +21,13 @@
 
 pub mod cpu;
 pub mod device_memory;
+pub mod elf;
 pub mod exit;
 pub mod gdt;
 pub mod layout;
 pub mod machine;
 pub mod memory;
+pub mod multiboot;
 pub mod outcome;
 pub mod paging;
 pub mod stop;

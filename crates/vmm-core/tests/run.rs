@@ -45,6 +45,8 @@ fn machine_with(code: &[u8]) -> Machine {
             mode: CpuMode::Real,
             entry: Entry::Real(entry),
             stack: 0x7C00,
+            rax: 0,
+            rbx: 0,
         })
         .expect("cpu");
     machine.set_warning_output(Box::new(std::io::sink()));
@@ -238,6 +240,8 @@ fn run_flat(mode: CpuMode, code: &[u8]) -> (RunOutcome, Vec<u8>) {
         mode,
         entry: Entry::Flat(0x7C00),
         stack: 0x7C00,
+        rax: 0,
+        rbx: 0,
     };
     machine.set_boot_cpu(&boot).expect("cpu");
     let port = Arc::new(Mutex::new(Port::default()));
