@@ -3,7 +3,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use vmm_core::{DeviceMemory, Machine, StopReason};
+use vmm_core::layout::MULTIBOOT_INFO;
+use vmm_core::{elf, multiboot, DeviceMemory, Machine, StopReason};
 use vmm_devices::debug_exit::IsaDebugExit;
 use vmm_devices::debugcon::DebugConsole;
 use vmm_devices::serial::{self, Uart16550};
@@ -15,7 +16,7 @@ use crate::diagnostic::Diagnostic;
 use crate::error::Error;
 use crate::host::MachineHost;
 use crate::spec::{DeviceKind, DeviceRange, VgaMode, DEBUG_EXIT_PORTS};
-use crate::validate::ValidMachine;
+use crate::validate::{LoadPlan, ValidMachine};
 
 /// Where a debug console's output goes.
 pub type ConsoleOutput = Box<dyn Write + Send>;
@@ -67,7 +68,18 @@ pub fn assemble(
     let spec = &valid.spec;
     let regions: Vec<_> = spec.memory.iter().map(|r| r.value).collect();
     let mut machine = Machine::new(&regions)?;
-    machine.load_image(spec.load.value, &valid.image)?;
+    match &valid.plan {
+        LoadPlan::Flat => machine.load_image(spec.load.value, &valid.image)?,
+        LoadPlan::Elf(image) => elf::load(machine.memory(), &valid.image, image)
+            .map_err(|e| Error::Invalid(format!("cannot load the ELF image: {e}")))?,
+        LoadPlan::Multiboot(plan) => {
+            multiboot::load(machine.memory(), &valid.image, plan)
+                .map_err(|e| Error::Invalid(format!("cannot load the multiboot kernel: {e}")))?;
+            let info = multiboot::info(&regions, &spec.cmdline.value)
+                .map_err(|e| Error::Invalid(e.to_string()))?;
+            machine.load_image(MULTIBOOT_INFO, &info)?;
+        }
+    }
     machine.set_boot_cpu(&valid.boot)?;
     machine.set_unclaimed_policy(spec.unclaimed);
     let mut screen = None;

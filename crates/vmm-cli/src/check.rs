@@ -50,7 +50,10 @@ pub fn describe(valid: &ValidMachine) -> String {
             valid.image.len()
         );
     }
-    let _ = writeln!(out, "  load   {:#x}", spec.load.value);
+    let _ = writeln!(out, "  format {}", valid.plan.name());
+    if matches!(valid.plan, crate::validate::LoadPlan::Flat) {
+        let _ = writeln!(out, "  load   {:#x}", spec.load.value);
+    }
     let _ = writeln!(out, "  mode   {}", valid.boot.mode.name());
     let _ = writeln!(out, "  entry  {}", valid.boot.entry);
     let _ = writeln!(out, "  stack  {:#x}", valid.boot.stack);

@@ -21,6 +21,32 @@ pub enum EntryAddress {
     Linear(u64),
 }
 
+/// How the boot image is loaded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ImageFormat {
+    /// Multiboot if it has a multiboot header, ELF if it starts like ELF, otherwise flat.
+    #[default]
+    Auto,
+    /// Copied as it is to the load address.
+    Flat,
+    /// Loaded by its program headers; entry from its header.
+    Elf,
+    /// A multiboot (v1) kernel.
+    Multiboot,
+}
+
+impl ImageFormat {
+    /// The name used in machine files.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageFormat::Auto => "auto",
+            ImageFormat::Flat => "flat",
+            ImageFormat::Elf => "elf",
+            ImageFormat::Multiboot => "multiboot",
+        }
+    }
+}
+
 /// Where a value came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -227,6 +253,10 @@ pub struct MachineSpec {
     pub entry: Option<Located<EntryAddress>>,
     /// Initial stack pointer.
     pub stack: Located<u64>,
+    /// How the image is loaded.
+    pub format: Located<ImageFormat>,
+    /// Command line for a multiboot kernel.
+    pub cmdline: Located<String>,
     /// Devices.
     pub devices: Vec<Located<DeviceKind>>,
     /// What an unclaimed access does.
@@ -249,6 +279,8 @@ impl MachineSpec {
             mode: Located::default(CpuMode::Real),
             entry: None,
             stack: Located::default(REAL_MODE_STACK),
+            format: Located::default(ImageFormat::Auto),
+            cmdline: Located::default(String::new()),
             devices: vec![
                 Located::default(DeviceKind::VgaText {
                     mmio: VGA_TEXT_BASE,

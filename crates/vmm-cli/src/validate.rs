@@ -5,15 +5,17 @@
 use std::path::Path;
 
 use vmm_core::layout::GUEST_PHYS_LIMIT;
-use vmm_core::layout::{BOOT_GDT, BOOT_PAGE_TABLES};
+use vmm_core::layout::{BOOT_GDT, BOOT_PAGE_TABLES, MULTIBOOT_INFO};
 use vmm_core::memory::{self as core_memory, RamRegion};
-use vmm_core::{gdt, paging, BootCpu, CpuMode, Entry, RealAddress};
+use vmm_core::{elf, gdt, multiboot, paging, BootCpu, CpuMode, Entry, RealAddress};
 
 use vmm_devices::plugin::PluginLibrary;
 
 use crate::diagnostic::Diagnostic;
 use crate::plugin_path::PluginPath;
-use crate::spec::{DeviceKind, DeviceRange, EntryAddress, Located, MachineSpec, Origin};
+use crate::spec::{
+    DeviceKind, DeviceRange, EntryAddress, ImageFormat, Located, MachineSpec, Origin,
+};
 use crate::units::{format_size, format_size_approx};
 
 /// A machine that passed validation, with its image read.
@@ -27,6 +29,44 @@ pub struct ValidMachine {
     pub boot: BootCpu,
     /// The plugin libraries, one per plugin device, in device order.
     pub plugins: Vec<PluginLibrary>,
+    /// How the image is loaded.
+    pub plan: LoadPlan,
+}
+
+/// How the boot image goes into guest memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadPlan {
+    /// The whole file at the load address.
+    Flat,
+    /// An ELF executable by its program headers.
+    Elf(elf::ElfImage),
+    /// A multiboot kernel, with its information page.
+    Multiboot(multiboot::Plan),
+}
+
+impl LoadPlan {
+    /// The format's name, as `check` shows it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LoadPlan::Flat => "flat",
+            LoadPlan::Elf(e) if e.is_64 => "elf64",
+            LoadPlan::Elf(_) => "elf32",
+            LoadPlan::Multiboot(_) => "multiboot",
+        }
+    }
+
+    /// Every `(address, bytes)` range of guest memory the image occupies.
+    fn ranges(&self, spec: &MachineSpec, image_len: u64) -> Vec<(u64, u64)> {
+        match self {
+            LoadPlan::Flat => vec![(spec.load.value, image_len)],
+            LoadPlan::Elf(e) => e.segments.iter().map(|s| (s.addr, s.mem_size)).collect(),
+            LoadPlan::Multiboot(p) => p
+                .pieces
+                .iter()
+                .map(|&(addr, _, _, len)| (addr, len))
+                .collect(),
+        }
+    }
 }
 
 fn ranges_overlap(a: DeviceRange, b: DeviceRange) -> bool {
@@ -257,8 +297,11 @@ fn entry(spec: &MachineSpec) -> Result<Entry, Diagnostic> {
 }
 
 /// The guest memory picovmm itself writes for the CPU mode: the GDT, and the page tables.
-fn boot_structures(mode: CpuMode) -> Vec<(&'static str, u64, u64)> {
+fn boot_structures(mode: CpuMode, plan: &LoadPlan) -> Vec<(&'static str, u64, u64)> {
     let mut structures = Vec::new();
+    if matches!(plan, LoadPlan::Multiboot(_)) {
+        structures.push(("multiboot information", MULTIBOOT_INFO, 0x1000));
+    }
     if mode != CpuMode::Real {
         structures.push(("GDT", BOOT_GDT, (gdt::GDT.len() * 8) as u64));
     }
@@ -269,10 +312,13 @@ fn boot_structures(mode: CpuMode) -> Vec<(&'static str, u64, u64)> {
 }
 
 /// The mode's boot structures must have RAM and must not share it with the image.
-fn check_boot_structures(spec: &MachineSpec, image_len: u64) -> Result<(), Diagnostic> {
+fn check_boot_structures(
+    spec: &MachineSpec,
+    plan: &LoadPlan,
+    ranges: &[(u64, u64)],
+) -> Result<(), Diagnostic> {
     let mode = spec.mode.value;
-    let (load, load_end) = (spec.load.value, spec.load.value.saturating_add(image_len));
-    for (name, base, len) in boot_structures(mode) {
+    for (name, base, len) in boot_structures(mode, plan) {
         let end = base + len;
         if !spec.memory.iter().any(|r| r.value.contains(base, len)) {
             return Err(Diagnostic::new(
@@ -283,12 +329,128 @@ fn check_boot_structures(spec: &MachineSpec, image_len: u64) -> Result<(), Diagn
                 ),
             ));
         }
-        if load < end && base < load_end {
+        if let Some(&(load, load_len)) = ranges
+            .iter()
+            .find(|&&(a, l)| a < end && base < a.saturating_add(l))
+        {
+            let origin = if matches!(plan, LoadPlan::Flat) {
+                spec.load.origin.clone()
+            } else {
+                image_origin(spec)
+            };
             return Err(Diagnostic::new(
+                origin,
+                format!(
+                    "the image at [{load:#x}, {:#x}) overlaps picovmm's {name} at [{base:#x}, {end:#x}), which {} mode needs; load it elsewhere",
+                    load.saturating_add(load_len),
+                    mode.name()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn image_origin(spec: &MachineSpec) -> Origin {
+    spec.image
+        .as_ref()
+        .map_or(Origin::Default, |i| i.origin.clone())
+}
+
+/// Decides how the image loads, and the CPU mode that goes with it when the machine file left
+/// the mode to picovmm.
+fn load_plan(spec: &mut MachineSpec, image: &[u8]) -> Result<LoadPlan, Diagnostic> {
+    let format = spec.format.value;
+    let fail = |origin: Origin, message: String| Diagnostic::new(origin, message);
+    let image_err = |m: String| fail(image_origin(spec), m);
+    let header = match format {
+        ImageFormat::Auto | ImageFormat::Multiboot => multiboot::find(image),
+        _ => None,
+    };
+    let plan = match (format, header) {
+        (ImageFormat::Multiboot, None) => {
+            return Err(image_err("the image has no multiboot header (magic 0x1badb002, 4-byte aligned, in its first 8 KiB)".into()))
+        }
+        (_, Some(header)) => {
+            let header = header.map_err(|e| image_err(e.to_string()))?;
+            LoadPlan::Multiboot(multiboot::plan(image, &header).map_err(|e| image_err(e.to_string()))?)
+        }
+        (ImageFormat::Elf, None) => LoadPlan::Elf(elf::parse(image).map_err(|e| image_err(e.to_string()))?),
+        (ImageFormat::Auto, None) if elf::is_elf(image) => LoadPlan::Elf(elf::parse(image).map_err(|e| image_err(e.to_string()))?),
+        _ => LoadPlan::Flat,
+    };
+    let wanted = match &plan {
+        LoadPlan::Flat => None,
+        LoadPlan::Elf(e) if e.is_64 => Some(CpuMode::Long),
+        LoadPlan::Elf(_) | LoadPlan::Multiboot(_) => Some(CpuMode::Protected),
+    };
+    if let Some(wanted) = wanted {
+        if spec.mode.origin == Origin::Default {
+            spec.mode.value = wanted;
+        } else if spec.mode.value != wanted {
+            return Err(fail(
+                spec.mode.origin.clone(),
+                format!(
+                    "{} image runs in {} mode, not {}",
+                    with_article(plan.name()),
+                    wanted.name(),
+                    spec.mode.value.name()
+                ),
+            ));
+        }
+        if let Some(entry) = &spec.entry {
+            return Err(fail(
+                entry.origin.clone(),
+                format!(
+                    "{} image gives its own entry point; remove this one",
+                    with_article(plan.name())
+                ),
+            ));
+        }
+        if spec.load.origin != Origin::Default {
+            return Err(fail(
                 spec.load.origin.clone(),
                 format!(
-                    "the image at [{load:#x}, {load_end:#x}) overlaps picovmm's {name} at [{base:#x}, {end:#x}), which {} mode needs; load it elsewhere",
-                    mode.name()
+                    "{} image says where it loads; remove this load address",
+                    with_article(plan.name())
+                ),
+            ));
+        }
+    }
+    if !matches!(plan, LoadPlan::Multiboot(_)) && !spec.cmdline.value.is_empty() {
+        return Err(fail(
+            spec.cmdline.origin.clone(),
+            "a command line is for multiboot kernels only".into(),
+        ));
+    }
+    Ok(plan)
+}
+
+/// "an elf32", "a multiboot".
+fn with_article(name: &str) -> String {
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name}")
+}
+
+/// Every range the image occupies must fit inside one RAM region.
+fn check_ranges_fit(spec: &MachineSpec, ranges: &[(u64, u64)]) -> Result<(), Diagnostic> {
+    for &(addr, len) in ranges {
+        if !spec.memory.iter().any(|r| r.value.contains(addr, len)) {
+            let regions: Vec<String> = spec
+                .memory
+                .iter()
+                .map(|r| format!("[{:#x}, {:#x})", r.value.base, r.value.end()))
+                .collect();
+            return Err(Diagnostic::new(
+                image_origin(spec),
+                format!(
+                    "the image needs [{addr:#x}, {:#x}), which is not inside one RAM region: {}",
+                    addr.saturating_add(len),
+                    regions.join(", ")
                 ),
             ));
         }
@@ -348,9 +510,37 @@ pub fn validate(spec: MachineSpec, plugin_path: &PluginPath) -> Result<ValidMach
         )
     })?;
     let image = read_image(image_path, &spec)?;
-    check_image_fits(&spec, image.len())?;
-    let entry = entry(&spec)?;
-    check_boot_structures(&spec, image.len() as u64)?;
+    let mut spec = spec;
+    let plan = load_plan(&mut spec, &image)?;
+    let ranges = plan.ranges(&spec, image.len() as u64);
+    let (entry, rax, rbx) = match &plan {
+        LoadPlan::Flat => {
+            check_image_fits(&spec, image.len())?;
+            (entry(&spec)?, 0, 0)
+        }
+        LoadPlan::Elf(e) => (Entry::Flat(e.entry), 0, 0),
+        LoadPlan::Multiboot(p) => {
+            multiboot::info(&[], &spec.cmdline.value)
+                .map_err(|e| Diagnostic::new(spec.cmdline.origin.clone(), e.to_string()))?;
+            (
+                Entry::Flat(p.entry),
+                u64::from(multiboot::BOOTLOADER_MAGIC),
+                MULTIBOOT_INFO,
+            )
+        }
+    };
+    check_ranges_fit(&spec, &ranges)?;
+    if !spec
+        .memory
+        .iter()
+        .any(|r| r.value.contains(entry.linear(), 1))
+    {
+        return Err(Diagnostic::new(
+            image_origin(&spec),
+            format!("the image's entry point {entry} is not in guest RAM"),
+        ));
+    }
+    check_boot_structures(&spec, &plan, &ranges)?;
     let mode = spec.mode.value;
     if spec.stack.value > mode.max_stack() {
         return Err(Diagnostic::new(
@@ -373,14 +563,15 @@ pub fn validate(spec: MachineSpec, plugin_path: &PluginPath) -> Result<ValidMach
         mode: spec.mode.value,
         entry,
         stack,
-        rax: 0,
-        rbx: 0,
+        rax,
+        rbx,
     };
     Ok(ValidMachine {
         spec,
         image,
         boot,
         plugins,
+        plan,
     })
 }
 

@@ -175,7 +175,7 @@ fn test_check_good_machine_prints_resolved_map() {
         out.stdout,
         "machine hello (machines/hello.toml)\n\
          memory:\n  [0x0, 0xa0000)  640 KiB\n\
-         boot:\n  image  machines/../guests/hello/hello.bin (512 bytes)\n  load   0x7c00\n  mode   real\n  entry  0000:7c00\n  stack  0x7c00\n\
+         boot:\n  image  machines/../guests/hello/hello.bin (512 bytes)\n  format flat\n  load   0x7c00\n  mode   real\n  entry  0000:7c00\n  stack  0x7c00\n\
          devices:\n  vga-text        MMIO [0xb8000, 0xc0000) (memory)\n  debugcon        port 0xe9\n  isa-debug-exit  ports [0xf4, 0xf8)\n\
          unclaimed accesses: log\n"
     );

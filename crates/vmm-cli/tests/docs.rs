@@ -144,6 +144,7 @@ fn check_example(machine: &str) -> common::Run {
         "seed/seed-boot.bin",
         "plugins/rtc.bin",
         "modes/long.bin",
+        "modes/multiboot.bin",
     ] {
         let to = dir.path().join("guests").join(guest);
         std::fs::create_dir_all(to.parent().unwrap_or(Path::new("."))).expect("mkdir");
@@ -188,7 +189,7 @@ fn test_machine_format_toml_examples_check_as_documented() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 11);
+    assert_eq!(checked, 12);
 }
 
 #[test]

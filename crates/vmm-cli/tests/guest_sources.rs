@@ -82,6 +82,8 @@ guest_source_tests! {
     test_hello_binary_matches_source => "hello/hello",
     test_protected_binary_matches_source => "modes/protected",
     test_long_binary_matches_source => "modes/long",
+    test_elf32_binary_matches_source => "modes/elf32",
+    test_multiboot_binary_matches_source => "modes/multiboot",
     test_hello_exit_binary_matches_source => "bench/hello-exit",
     test_port_loop_binary_matches_source => "bench/port-loop",
     test_seed_binary_matches_source => "seed/seed-boot",

@@ -78,3 +78,142 @@ fn test_protected_mode_entry_above_4_gib_is_refused() {
     );
     assert_eq!(out.status, 2);
 }
+
+#[test]
+fn test_elf32_image_is_loaded_by_program_header_in_protected_mode() {
+    if !kvm_available() {
+        return;
+    }
+    let out = run(&["run", "machines/elf.toml"]);
+    assert_eq!(
+        out.stdout,
+        "ELF loaded at 1 MiB, entered in protected mode\n"
+    );
+    assert_eq!((out.stderr.as_str(), out.status), ("", (0x45 << 1) | 1));
+}
+
+#[test]
+fn test_multiboot_kernel_gets_magic_memory_and_cmdline() {
+    if !kvm_available() {
+        return;
+    }
+    let out = run(&["run", "machines/multiboot.toml"]);
+    assert_eq!(
+        out.stdout,
+        "multiboot: mem_lower 640 KiB, cmdline console=ttyS0 hello\n"
+    );
+    assert_eq!((out.stderr.as_str(), out.status), ("", (0x2B << 1) | 1));
+}
+
+/// Whether the system compiler can build 32-bit freestanding code; under `CI=true` it must.
+fn cc_m32_available() -> bool {
+    let ok = std::process::Command::new("cc")
+        .args([
+            "-m32",
+            "-ffreestanding",
+            "-nostdlib",
+            "-x",
+            "c",
+            "-c",
+            "-o",
+            "/dev/null",
+            "-",
+        ])
+        .stdin(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    match ok {
+        true => true,
+        false if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true and cc -m32 does not work")
+        }
+        false => {
+            eprintln!("skipping: the C compiler cannot build 32-bit freestanding code");
+            false
+        }
+    }
+}
+
+#[test]
+fn test_c_multiboot_kernel_writes_vga_and_serial() {
+    if !kvm_available() || !cc_m32_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = common::repo_root().join("guests/modes/kernel-c");
+    let object = dir.path().join("kernel.o");
+    let kernel = dir.path().join("kernel.elf");
+    let cc = std::process::Command::new("cc")
+        .args([
+            "-m32",
+            "-ffreestanding",
+            "-nostdlib",
+            "-fno-pic",
+            "-fno-stack-protector",
+            "-O2",
+            "-Wall",
+            "-c",
+        ])
+        .arg(src.join("kernel.c"))
+        .arg("-o")
+        .arg(&object)
+        .status()
+        .expect("run cc");
+    assert!(cc.success());
+    let ld = std::process::Command::new("ld")
+        .args(["-m", "elf_i386", "--no-warn-rwx-segments", "-T"])
+        .arg(src.join("link.ld"))
+        .arg("-o")
+        .arg(&kernel)
+        .arg(&object)
+        .status()
+        .expect("run ld");
+    assert!(ld.success());
+    let out = run(&[
+        "run",
+        "--image",
+        &kernel.to_string_lossy(),
+        "--memory",
+        "16M",
+    ]);
+    assert_eq!(
+        out.stdout,
+        "C kernel: booted by multiboot, \nHello from a C kernel\n"
+    );
+    assert_eq!((out.stderr.as_str(), out.status), ("", (0x43 << 1) | 1));
+}
+
+#[test]
+fn test_elf_in_real_mode_is_refused() {
+    let out = run(&["run", "machines/elf.toml", "--mode", "real"]);
+    assert_eq!(
+        out.stderr,
+        "Error: --mode: an elf32 image runs in protected mode, not real\n"
+    );
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_multiboot_format_without_header_is_refused() {
+    let out = run(&[
+        "run",
+        "machines/multiboot.toml",
+        "--image",
+        "guests/hello/hello.bin",
+    ]);
+    assert_eq!(
+        out.stderr,
+        "Error: --image: the image has no multiboot header (magic 0x1badb002, 4-byte aligned, in its first 8 KiB)\n"
+    );
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_elf_with_an_entry_point_is_refused() {
+    let out = run(&["run", "machines/elf.toml", "--entry", "0x100000"]);
+    assert_eq!(
+        out.stderr,
+        "Error: --entry: an elf32 image gives its own entry point; remove this one\n"
+    );
+    assert_eq!(out.status, 2);
+}

@@ -12,8 +12,8 @@ use vmm_devices::{debug_exit, debugcon, serial};
 
 use crate::diagnostic::Diagnostic;
 use crate::spec::{
-    DeviceKind, DeviceRange, EntryAddress, Located, MachineSpec, Origin, PluginSpec, SourceFile,
-    VgaMode,
+    DeviceKind, DeviceRange, EntryAddress, ImageFormat, Located, MachineSpec, Origin, PluginSpec,
+    SourceFile, VgaMode,
 };
 use schema::{BootTable, DeviceTable, EntryValue, MachineFile, Unsigned};
 
@@ -208,6 +208,26 @@ fn apply_boot(spec: &mut MachineSpec, boot: &BootTable, base_dir: &Path) -> Resu
             EntryValue::Linear(addr) => EntryAddress::Linear(*addr),
         };
         spec.entry = Some(located(value, entry.span()));
+    }
+    if let Some(format) = &boot.format {
+        let value = match format.get_ref().as_str() {
+            "auto" => ImageFormat::Auto,
+            "flat" => ImageFormat::Flat,
+            "elf" => ImageFormat::Elf,
+            "multiboot" => ImageFormat::Multiboot,
+            other => {
+                return Err(at(
+                    format,
+                    format!(
+                        "unknown image format \"{other}\"; allowed: auto, flat, elf, multiboot"
+                    ),
+                ))
+            }
+        };
+        spec.format = located(value, format.span());
+    }
+    if let Some(cmdline) = &boot.cmdline {
+        spec.cmdline = located(cmdline.get_ref().clone(), cmdline.span());
     }
     if let Some(stack) = &boot.stack {
         spec.stack = located(stack.get_ref().0, stack.span());

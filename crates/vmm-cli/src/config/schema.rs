@@ -51,6 +51,10 @@ pub struct BootTable {
     pub entry: Option<Spanned<EntryValue>>,
     /// Initial stack pointer.
     pub stack: Option<Spanned<Unsigned>>,
+    /// Image format: "auto", "flat", "elf" or "multiboot".
+    pub format: Option<Spanned<String>>,
+    /// Command line for a multiboot kernel.
+    pub cmdline: Option<Spanned<String>>,
 }
 
 /// One `[[device]]`.
