@@ -1,6 +1,6 @@
 ; elf32.asm -- a 32-bit ELF executable, headers written out here so that nasm alone builds it:
 ; one PT_LOAD segment at 1 MiB, entry at `start`. picovmm loads it by its program header and
-; enters it in protected mode; it checks CR0.PE and where it runs, reports on the debug console,
+; enters it in protected mode; it checks CR0.PE and where it runs, reports on the serial port (COM1),
 ; and exits with 0x45 ("E").
 %include "picovmm.inc"
 
@@ -56,9 +56,22 @@ print:
     lodsb
     test al, al
     jz .done
-    out DEBUGCON_PORT, al
+    call putc
     jmp print
 .done:
+    ret
+
+; putc: AL to COM1, once its transmitter takes a byte. Keeps every register but DX.
+putc:
+    push eax
+    mov dx, COM1_LSR
+.wait:
+    in al, dx
+    test al, LSR_THR_EMPTY
+    jz .wait
+    pop eax
+    mov dx, COM1_PORT
+    out dx, al
     ret
 
 ok: db "ELF loaded at 1 MiB, entered in protected mode", 10, 0

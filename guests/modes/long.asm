@@ -1,5 +1,5 @@
 ; long.asm -- entered by picovmm in 64-bit long mode (--mode long): checks CR0.PG, CR4.PAE and
-; EFER.LMA, and that 64-bit registers work, reports on the debug console, and exits with
+; EFER.LMA, and that 64-bit registers work, reports on the serial port (COM1), and exits with
 ; 0x64 when all holds (0x01 otherwise).
 %include "picovmm.inc"
 
@@ -37,14 +37,27 @@ start:
     out DEBUG_EXIT_PORT, al
     hlt
 
-; print: the NUL-terminated string at RSI to the debug console.
+; print: the NUL-terminated string at RSI to COM1.
 print:
     lodsb
     test al, al
     jz .done
-    out DEBUGCON_PORT, al
+    call putc
     jmp print
 .done:
+    ret
+
+; putc: AL to COM1, once its transmitter takes a byte. Keeps every register but DX.
+putc:
+    push rax
+    mov dx, COM1_LSR
+.wait:
+    in al, dx
+    test al, LSR_THR_EMPTY
+    jz .wait
+    pop rax
+    mov dx, COM1_PORT
+    out dx, al
     ret
 
 ok:    db "long mode: CR0.PG=1 CR4.PAE=1 EFER.LMA=1, 64-bit registers", 10, 0

@@ -1,6 +1,6 @@
 ; multiboot.asm -- a multiboot (v1) kernel with the header's address fields (no ELF needed),
 ; loaded at 1 MiB. It checks EAX = 0x2BADB002, then prints from the information structure at
-; EBX its lower memory size and command line on the debug console, and exits with 0x2B.
+; EBX its lower memory size and command line on the serial port (COM1), and exits with 0x2B.
 %include "picovmm.inc"
 
 [BITS 32]
@@ -35,7 +35,7 @@ start:
     mov esi, [ebx + INFO_CMDLINE]
     call print
     mov al, 10
-    out DEBUGCON_PORT, al
+    call putc
     mov al, 0x2B
     out DEBUG_EXIT_PORT, al
 .wrong:
@@ -47,12 +47,25 @@ print:
     lodsb
     test al, al
     jz .done
-    out DEBUGCON_PORT, al
+    call putc
     jmp print
 .done:
     ret
 
-; print_decimal: EAX as decimal on the debug console.
+; putc: AL to COM1, once its transmitter takes a byte. Keeps every register but DX.
+putc:
+    push eax
+    mov dx, COM1_LSR
+.wait:
+    in al, dx
+    test al, LSR_THR_EMPTY
+    jz .wait
+    pop eax
+    mov dx, COM1_PORT
+    out dx, al
+    ret
+
+; print_decimal: EAX as decimal on COM1.
 print_decimal:
     mov ecx, 10
     xor edi, edi
@@ -66,7 +79,7 @@ print_decimal:
 .emit:
     pop eax
     add al, '0'
-    out DEBUGCON_PORT, al
+    call putc
     dec edi
     jnz .emit
     ret

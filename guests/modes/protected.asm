@@ -1,6 +1,6 @@
 ; protected.asm -- entered by picovmm in 32-bit protected mode (--mode protected): checks that
-; CR0.PE is set and CR0.PG clear, and that 32-bit arithmetic works, reports on the debug
-; console, and exits with 0x32 when all holds (0x01 otherwise).
+; CR0.PE is set and CR0.PG clear, and that 32-bit arithmetic works, reports on the serial
+; port (COM1), and exits with 0x32 when all holds (0x01 otherwise).
 %include "picovmm.inc"
 
 [BITS 32]
@@ -30,14 +30,27 @@ start:
     out DEBUG_EXIT_PORT, al
     hlt
 
-; print: the NUL-terminated string at ESI to the debug console.
+; print: the NUL-terminated string at ESI to COM1.
 print:
     lodsb
     test al, al
     jz .done
-    out DEBUGCON_PORT, al
+    call putc
     jmp print
 .done:
+    ret
+
+; putc: AL to COM1, once its transmitter takes a byte. Keeps every register but DX.
+putc:
+    push eax
+    mov dx, COM1_LSR
+.wait:
+    in al, dx
+    test al, LSR_THR_EMPTY
+    jz .wait
+    pop eax
+    mov dx, COM1_PORT
+    out dx, al
     ret
 
 ok:    db "protected mode: CR0.PE=1 CR0.PG=0, 32-bit registers", 10, 0

@@ -217,3 +217,20 @@ fn test_elf_with_an_entry_point_is_refused() {
     );
     assert_eq!(out.status, 2);
 }
+
+#[test]
+fn test_elf_format_on_a_flat_binary_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let machine = dir.path().join("m.toml");
+    let text = format!(
+        "[[memory]]\nbase = 0\nsize = \"640 KiB\"\n\n[boot]\nimage = \"{}\"\nformat = \"elf\"\n",
+        common::repo_root().join("guests/hello/hello.bin").display()
+    );
+    std::fs::write(&machine, text).expect("write");
+    let out = run(&["check", &machine.to_string_lossy()]);
+    assert!(out.stderr.starts_with("Error: "));
+    assert!(out
+        .stderr
+        .contains(":6:9: not an ELF file (no \\x7fELF magic)\n"));
+    assert_eq!(out.status, 2);
+}
