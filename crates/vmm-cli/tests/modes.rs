@@ -51,11 +51,12 @@ fn test_image_over_page_tables_is_refused() {
         "--entry",
         "0x9000",
     ]);
-    assert_eq!(
-        out.stderr,
-        "Error: --load: the image at [0x9000, 0x90b6) overlaps picovmm's page tables at [0x9000, 0xf000), \
-         which long mode needs; load it elsewhere\n"
-    );
+    assert!(out
+        .stderr
+        .starts_with("Error: --load: the image at [0x9000, 0x"));
+    assert!(out.stderr.ends_with(
+        ") overlaps picovmm's page tables at [0x9000, 0xf000), which long mode needs; load it elsewhere\n"
+    ));
     assert_eq!(out.status, 2);
 }
 
