@@ -86,3 +86,46 @@ fn test_serial_output_goes_to_the_named_file() {
     );
     assert_eq!(out.status, 124);
 }
+
+/// With stdin a terminal (a pseudo-terminal from `script`), picovmm puts it in raw mode for the
+/// serial port and must leave it exactly as it found it, here after a timeout ends the run.
+#[test]
+fn test_terminal_settings_are_restored_after_the_run() {
+    if !kvm_available() {
+        return;
+    }
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true and script(1) is missing"
+        );
+        eprintln!("skipping: script(1) is not installed (util-linux / bsdutils)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (before, after) = (dir.path().join("before"), dir.path().join("after"));
+    let inner = format!(
+        "stty -g > {}; {} run --image {} --timeout 1s > /dev/null 2>&1; stty -g > {}",
+        before.display(),
+        env!("CARGO_BIN_EXE_picovmm"),
+        repo_root().join("guests/tests/serial-echo.bin").display(),
+        after.display()
+    );
+    let status = std::process::Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .expect("run script");
+    assert!(status.success());
+    let (before, after) = (
+        std::fs::read_to_string(before),
+        std::fs::read_to_string(after),
+    );
+    assert!(before.as_ref().is_ok_and(|b| b.len() > 10));
+    assert_eq!(before.ok(), after.ok());
+}
