@@ -52,27 +52,7 @@ start:
     out DEBUG_EXIT_PORT, al
     hlt
 
-print:
-    lodsb
-    test al, al
-    jz .done
-    call putc
-    jmp print
-.done:
-    ret
-
-; putc: AL to COM1, once its transmitter takes a byte. Keeps every register but DX.
-putc:
-    push eax
-    mov dx, COM1_LSR
-.wait:
-    in al, dx
-    test al, LSR_THR_EMPTY
-    jz .wait
-    pop eax
-    mov dx, COM1_PORT
-    out dx, al
-    ret
+SERIAL_PRINT_FLAT 32
 
 ok: db "ELF loaded at 1 MiB, entered in protected mode", 10, 0
 file_end:

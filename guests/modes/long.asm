@@ -37,28 +37,7 @@ start:
     out DEBUG_EXIT_PORT, al
     hlt
 
-; print: the NUL-terminated string at RSI to COM1.
-print:
-    lodsb
-    test al, al
-    jz .done
-    call putc
-    jmp print
-.done:
-    ret
-
-; putc: AL to COM1, once its transmitter takes a byte. Keeps every register but DX.
-putc:
-    push rax
-    mov dx, COM1_LSR
-.wait:
-    in al, dx
-    test al, LSR_THR_EMPTY
-    jz .wait
-    pop rax
-    mov dx, COM1_PORT
-    out dx, al
-    ret
+SERIAL_PRINT_FLAT 64
 
 ok:    db "long mode: CR0.PG=1 CR4.PAE=1 EFER.LMA=1, 64-bit registers", 10, 0
 wrong: db "not in 64-bit long mode", 10, 0

@@ -8,11 +8,8 @@ use std::process::Stdio;
 
 use common::{kvm_available, picovmm, repo_root, run, Run};
 
-#[test]
-fn test_serial_echoes_stdin_through_a_pipe() {
-    if !kvm_available() {
-        return;
-    }
+/// Runs the serial-echo guest with `input` on a piped stdin (closed after it).
+fn echo(input: &[u8]) -> Run {
     let mut child = picovmm()
         .args([
             "run",
@@ -27,11 +24,17 @@ fn test_serial_echoes_stdin_through_a_pipe() {
         .spawn()
         .expect("start picovmm");
     let mut stdin = child.stdin.take().expect("stdin");
-    stdin
-        .write_all(b"hello, serial\n")
-        .expect("write to the guest");
+    stdin.write_all(input).expect("write to the guest");
     drop(stdin);
-    let out: Run = child.wait_with_output().expect("wait").into();
+    child.wait_with_output().expect("wait").into()
+}
+
+#[test]
+fn test_serial_echoes_stdin_through_a_pipe() {
+    if !kvm_available() {
+        return;
+    }
+    let out = echo(b"hello, serial\n");
     assert_eq!(out.stdout, "serial ready\nHELLO, SERIAL\n");
     assert_eq!((out.stderr.as_str(), out.status), ("", (0x10 << 1) | 1));
 }
@@ -41,26 +44,7 @@ fn test_serial_more_input_than_the_fifo_holds_arrives_whole() {
     if !kvm_available() {
         return;
     }
-    let line = "x".repeat(1000);
-    let mut child = picovmm()
-        .args([
-            "run",
-            "--image",
-            "guests/tests/serial-echo.bin",
-            "--timeout",
-            "20s",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start picovmm");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin
-        .write_all(format!("{line}\n").as_bytes())
-        .expect("write to the guest");
-    drop(stdin);
-    let out: Run = child.wait_with_output().expect("wait").into();
+    let out = echo(format!("{}\n", "x".repeat(1000)).as_bytes());
     assert_eq!(out.stdout, format!("serial ready\n{}\n", "X".repeat(1000)));
     assert_eq!(out.status, (0x10 << 1) | 1);
 }
