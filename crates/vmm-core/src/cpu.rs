@@ -32,6 +32,16 @@ pub const REAL_MODE_MAX_LINEAR: u64 = 0x10_FFEF;
 /// Errors setting up the vCPU.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A real-mode SEG:OFF entry outside real mode, or a flat entry in real mode.
+    #[error(
+        "entry {entry} does not fit {mode} mode (real mode takes SEG:OFF, the others an address)"
+    )]
+    EntryForMode {
+        /// The mode's name.
+        mode: &'static str,
+        /// The entry as given.
+        entry: String,
+    },
     /// A KVM ioctl on the vCPU failed.
     #[error("cannot {what} of the vCPU")]
     Kvm {
@@ -201,20 +211,30 @@ pub fn set_boot_state(vcpu: &VcpuFd, boot: &BootCpu) -> Result<(), Error> {
         what: "read the segment registers",
         source,
     })?;
+    let data_segments = |sregs: &mut kvm_bindings::kvm_sregs,
+                         seg: fn(kvm_segment) -> kvm_segment| {
+        for s in [
+            &mut sregs.ds,
+            &mut sregs.es,
+            &mut sregs.fs,
+            &mut sregs.gs,
+            &mut sregs.ss,
+        ] {
+            *s = seg(*s);
+        }
+    };
     let rip = match (boot.mode, boot.entry) {
         (CpuMode::Real, Entry::Real(entry)) => {
             sregs.cs = real_mode_segment(sregs.cs, entry.segment);
-            for seg in [
-                &mut sregs.ds,
-                &mut sregs.es,
-                &mut sregs.fs,
-                &mut sregs.gs,
-                &mut sregs.ss,
-            ] {
-                *seg = real_mode_segment(*seg, 0);
-            }
+            data_segments(&mut sregs, |s| real_mode_segment(s, 0));
             sregs.cr0 &= !CR0_PE;
             u64::from(entry.offset)
+        }
+        (CpuMode::Real, Entry::Flat(_)) | (_, Entry::Real(_)) => {
+            return Err(Error::EntryForMode {
+                mode: boot.mode.name(),
+                entry: boot.entry.to_string(),
+            })
         }
         (mode, entry) => {
             let code = if mode == CpuMode::Long {
@@ -223,15 +243,7 @@ pub fn set_boot_state(vcpu: &VcpuFd, boot: &BootCpu) -> Result<(), Error> {
                 gdt::CODE32_SELECTOR
             };
             sregs.cs = gdt::segment(code);
-            for seg in [
-                &mut sregs.ds,
-                &mut sregs.es,
-                &mut sregs.fs,
-                &mut sregs.gs,
-                &mut sregs.ss,
-            ] {
-                *seg = gdt::segment(gdt::DATA_SELECTOR);
-            }
+            data_segments(&mut sregs, |_| gdt::segment(gdt::DATA_SELECTOR));
             sregs.gdt.base = BOOT_GDT;
             sregs.gdt.limit = (gdt::GDT.len() * 8 - 1) as u16;
             sregs.cr0 = CR0_PE | CR0_ET;

@@ -282,3 +282,29 @@ fn test_long_mode_entry_has_paging_and_64_bit_code() {
         [0x8000_0011u32.to_le_bytes(), 1u32.to_le_bytes()].concat()
     );
 }
+
+#[test]
+fn test_flat_entry_in_real_mode_is_refused() {
+    if !kvm_available() {
+        return;
+    }
+    let machine = Machine::new(&[RamRegion {
+        base: 0,
+        size: 0xA_0000,
+    }])
+    .expect("machine");
+    let boot = BootCpu {
+        mode: CpuMode::Real,
+        entry: Entry::Flat(0x7C00),
+        stack: 0x7C00,
+        rax: 0,
+        rbx: 0,
+    };
+    let err = machine.set_boot_cpu(&boot).err().map(|e| e.to_string());
+    assert_eq!(
+        err.as_deref(),
+        Some(
+            "entry 0x7c00 does not fit real mode (real mode takes SEG:OFF, the others an address)"
+        )
+    );
+}
