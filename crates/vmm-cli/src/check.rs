@@ -58,13 +58,12 @@ pub fn describe(valid: &ValidMachine) -> String {
     let _ = writeln!(out, "  entry  {}", valid.boot.entry);
     let _ = writeln!(out, "  stack  {:#x}", valid.boot.stack);
     let _ = writeln!(out, "devices:");
-    let mut plugins = valid.plugins.iter();
-    for d in &spec.devices {
+    for (i, d) in spec.devices.iter().enumerate() {
         let range = d.value.range();
         let mode = match &d.value {
             DeviceKind::VgaText { mode, .. } => format!(" ({})", mode.name()),
-            DeviceKind::Plugin(_) => plugins
-                .next()
+            DeviceKind::Plugin(_) => valid
+                .library(i)
                 .map(|p| format!(" {} from {}", p.info(), p.path().display()))
                 .unwrap_or_default(),
             _ => String::new(),

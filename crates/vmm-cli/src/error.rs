@@ -20,8 +20,17 @@ pub enum Error {
     #[error(transparent)]
     Host(#[from] vmm_core::Error),
     /// A helper thread could not be started.
-    #[error("{0}")]
-    Thread(String),
+    #[error("cannot start the {name} thread")]
+    Thread {
+        /// The thread's name.
+        name: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// picovmm broke one of its own rules: a bug to report.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
     /// An output file could not be written.
     #[error("cannot write {path}")]
     Output {
@@ -41,7 +50,7 @@ impl Error {
                 status::USAGE
             }
             Error::Host(vmm_core::Error::Memory(_)) => status::USAGE,
-            Error::Host(_) | Error::Thread(_) => status::HOST,
+            Error::Host(_) | Error::Thread { .. } | Error::Internal(_) => status::HOST,
         }
     }
 }

@@ -15,17 +15,16 @@
 
 #![deny(missing_docs)]
 
-pub mod assemble;
+pub mod board;
 pub mod check;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod error;
-pub mod host;
-pub mod interrupt;
 pub mod plugin_path;
 pub mod plugins;
 pub mod run;
+pub mod signals;
 pub mod spec;
 pub mod stats;
 pub mod status;

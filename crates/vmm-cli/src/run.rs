@@ -5,18 +5,18 @@ use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use vmm_core::{is_emulation_failure, RunOutcome, RunReport, StopReason};
+use vmm_core::{Fault, RunOutcome, RunReport, StopReason};
 use vmm_devices::screen::TextScreen;
 use vmm_devices::serial::Uart16550;
 
-use crate::assemble::{assemble, Assembled, ConsoleOutput};
+use crate::board::{Board, ConsoleOutput};
 use crate::cli::{ModeArg, RunArgs, ScreenFormat, VgaModeArg};
 use crate::error::Error;
 use crate::plugin_path::PluginPath;
 use crate::spec::{Located, MachineSpec, VgaMode};
 use crate::terminal::RawMode;
 use crate::validate::validate;
-use crate::{config, interrupt, stats, status};
+use crate::{config, signals, stats, status};
 
 /// Merges the flags into the machine description; flags win.
 fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
@@ -63,47 +63,40 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
     let source = spec.source.clone();
     let valid = validate(spec, &PluginPath::new(&args.plugin_dirs))
         .map_err(|d| Error::Invalid(d.render(source.as_ref())))?;
-    let Assembled {
-        mut machine,
-        screen,
-        consoles,
-        serials,
-        failure,
-    } = assemble(&valid, || Box::new(std::io::stdout()))?;
+    let mut board = Board::build(&valid, || Box::new(std::io::stdout()))?;
+    let control = board.control();
+    // Before any other thread starts, so that every thread leaves the signals to this one.
+    signals::stop_on_signals(control.clone()).map_err(|source| Error::Thread {
+        name: "signals",
+        source,
+    })?;
     // The first serial port reads stdin, raw when it is a terminal; restored when `_raw` drops.
-    let _raw = serials.first().and_then(|uart| {
+    let _raw = board.devices().serials().next().and_then(|uart| {
         feed_stdin(uart.clone());
         RawMode::enable()
     });
-
-    let stop = machine.stop_handle();
-    interrupt::stop_on_sigint(stop.clone());
     if let Some(limit) = args.timeout {
         // The vCPU runs on this thread; only a time limit needs a second one.
         thread::Builder::new()
             .name("timeout".into())
             .spawn(move || {
                 thread::sleep(limit);
-                stop.stop(StopReason::Timeout);
+                control.stop(StopReason::Timeout);
             })
-            .map_err(|e| Error::Thread(format!("cannot start the timeout thread: {e}")))?;
+            .map_err(|source| Error::Thread {
+                name: "timeout",
+                source,
+            })?;
     }
-    let report = machine.run();
+    let report = board.run_to_completion();
 
+    let mid_line = board.flush_outputs();
     let mut stdout = std::io::stdout().lock();
-    let mut mid_line = false;
-    for console in &consoles {
-        if let Ok(mut c) = console.lock() {
-            c.flush();
-            mid_line |= c.ends_mid_line();
-        }
-    }
-    for uart in &serials {
-        if let Ok(mut u) = uart.lock() {
-            u.flush();
-        }
-    }
-    if let Some(screen) = screen.filter(|_| args.screen != ScreenFormat::None) {
+    if let Some(screen) = board
+        .devices()
+        .screen()
+        .filter(|_| args.screen != ScreenFormat::None)
+    {
         let page = screen.page();
         let text = match args.screen {
             ScreenFormat::Ansi => TextScreen::new(&page).to_ansi(),
@@ -117,8 +110,7 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
     let _ = stdout.flush();
 
     let code = status::for_outcome(&report.outcome);
-    let failure = failure.lock().ok().and_then(|f| f.clone());
-    report_outcome(&report, args, failure.as_deref());
+    report_outcome(&report, args);
     if args.stats {
         eprint!("{}", stats::summary(&report));
     }
@@ -163,7 +155,7 @@ const INPUT_THREAD_STACK: usize = 64 * 1024;
 const FIFO_FULL_WAIT: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Says on stderr how the run ended, when it is not a plain halt or guest exit.
-fn report_outcome(report: &RunReport, args: &RunArgs, device_failure: Option<&str>) {
+fn report_outcome(report: &RunReport, args: &RunArgs) {
     let at = report
         .registers
         .map(|r| format!(" at cs:ip={}", r.cs_ip()))
@@ -178,30 +170,43 @@ fn report_outcome(report: &RunReport, args: &RunArgs, device_failure: Option<&st
             eprintln!("picovmm: timed out{limit}; the guest was stopped{at}");
         }
         RunOutcome::Interrupted => eprintln!("picovmm: interrupted; the guest was stopped{at}"),
+        RunOutcome::Signal(signal) => {
+            eprintln!(
+                "picovmm: {}; the guest was stopped{at}",
+                signal_name(*signal)
+            )
+        }
         outcome => {
-            match (outcome, device_failure) {
-                (RunOutcome::DeviceFailed, Some(why)) => eprintln!("Error: {why}"),
-                _ => eprintln!("Error: {outcome}"),
-            }
+            eprintln!("Error: {outcome}");
             if let Some(regs) = report.registers {
                 for line in regs.to_string().lines() {
                     eprintln!("  {line}");
                 }
             }
             match outcome {
-                RunOutcome::InternalError { code, .. } if code.is_empty() => {
+                RunOutcome::Fault(Fault::InternalError { code, .. }) if code.is_empty() => {
                     let at = report
                         .registers
                         .map(|r| format!(" ({:#x})", r.code_address()))
                         .unwrap_or_default();
                     eprintln!("  note: CS:IP{at} is not in guest RAM: the guest jumped where there is no memory");
                 }
-                _ if is_emulation_failure(outcome) => eprintln!(
+                RunOutcome::Fault(fault) if fault.is_emulation_failure() => eprintln!(
                     "  note: this host's KVM emulates some guest instructions in software and \
                      cannot emulate this one"
                 ),
                 _ => {}
             }
         }
+    }
+}
+
+/// How a stop signal is named in the closing message.
+fn signal_name(signal: i32) -> String {
+    match signal {
+        libc::SIGTERM => "terminated (SIGTERM)".to_owned(),
+        libc::SIGHUP => "hung up (SIGHUP)".to_owned(),
+        libc::SIGQUIT => "quit (SIGQUIT)".to_owned(),
+        other => format!("stopped by signal {other}"),
     }
 }

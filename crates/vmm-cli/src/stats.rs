@@ -3,38 +3,19 @@
 use serde::Serialize;
 use vmm_core::{ExitCounters, RunOutcome, RunReport};
 
-#[derive(Serialize)]
-struct Exits {
-    total: u64,
-    io_in: u64,
-    io_out: u64,
-    mmio_read: u64,
-    mmio_write: u64,
-    hlt: u64,
-    shutdown: u64,
-    interrupted: u64,
-    other: u64,
-}
-
-impl From<ExitCounters> for Exits {
-    fn from(c: ExitCounters) -> Self {
-        Exits {
-            total: c.total,
-            io_in: c.io_in,
-            io_out: c.io_out,
-            mmio_read: c.mmio_read,
-            mmio_write: c.mmio_write,
-            hlt: c.hlt,
-            shutdown: c.shutdown,
-            interrupted: c.interrupted,
-            other: c.other,
-        }
+/// The counters as a JSON object: the total first, then each reason by its name.
+fn exits_json(c: &ExitCounters) -> serde_json::Map<String, serde_json::Value> {
+    let mut map = serde_json::Map::new();
+    map.insert("total".into(), c.total.into());
+    for (name, n) in c.by_reason() {
+        map.insert(name.into(), n.into());
     }
+    map
 }
 
 #[derive(Serialize)]
 struct Stats {
-    exits: Exits,
+    exits: serde_json::Map<String, serde_json::Value>,
     setup_ns: u64,
     run_ns: u64,
     outcome: &'static str,
@@ -46,7 +27,7 @@ struct Stats {
 /// The JSON document `--stats-json` writes.
 pub fn to_json(report: &RunReport, exit_status: i32) -> String {
     let stats = Stats {
-        exits: report.exits.into(),
+        exits: exits_json(&report.exits),
         setup_ns: u64::try_from(report.setup_time.as_nanos()).unwrap_or(u64::MAX),
         run_ns: u64::try_from(report.run_time.as_nanos()).unwrap_or(u64::MAX),
         outcome: report.outcome.name(),
@@ -62,20 +43,12 @@ pub fn to_json(report: &RunReport, exit_status: i32) -> String {
 /// The human summary `--stats` prints.
 pub fn summary(report: &RunReport) -> String {
     let c = report.exits;
-    let by_reason: Vec<String> = [
-        ("io_in", c.io_in),
-        ("io_out", c.io_out),
-        ("mmio_read", c.mmio_read),
-        ("mmio_write", c.mmio_write),
-        ("hlt", c.hlt),
-        ("shutdown", c.shutdown),
-        ("interrupted", c.interrupted),
-        ("other", c.other),
-    ]
-    .iter()
-    .filter(|(_, n)| *n > 0)
-    .map(|(name, n)| format!("{name} {n}"))
-    .collect();
+    let by_reason: Vec<String> = c
+        .by_reason()
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
     format!(
         "picovmm: outcome {}, {:.3} ms in the run loop ({:.3} ms of setup before it)\npicovmm: exits {} ({})\n",
         report.outcome.name(),

@@ -1,6 +1,6 @@
 //! The process exit statuses scripts rely on (DESIGN.md's command-line contract).
 
-use vmm_core::RunOutcome;
+use vmm_core::{Fault, RunOutcome};
 use vmm_devices::debug_exit;
 
 /// The guest halted.
@@ -17,6 +17,8 @@ pub const GUEST_FAULT: i32 = 4;
 pub const TIMEOUT: i32 = 124;
 /// Interrupted by Ctrl-C (128 + SIGINT).
 pub const INTERRUPTED: i32 = 130;
+/// Ended by another signal: 128 + its number (SIGHUP 129, SIGQUIT 131, SIGTERM 143).
+pub const SIGNALLED: i32 = 128;
 
 /// The exit status for a run's outcome.
 pub fn for_outcome(outcome: &RunOutcome) -> i32 {
@@ -25,13 +27,9 @@ pub fn for_outcome(outcome: &RunOutcome) -> i32 {
         RunOutcome::GuestExit(v) => i32::from(debug_exit::exit_status(*v)),
         RunOutcome::Timeout => TIMEOUT,
         RunOutcome::Interrupted => INTERRUPTED,
-        RunOutcome::KvmError(_) => HOST,
-        RunOutcome::TripleFault
-        | RunOutcome::InternalError { .. }
-        | RunOutcome::FailEntry { .. }
-        | RunOutcome::DeviceFailed
-        | RunOutcome::UnclaimedAccess(_)
-        | RunOutcome::UnexpectedExit(_) => GUEST_FAULT,
+        RunOutcome::Signal(signal) => SIGNALLED + signal,
+        RunOutcome::Fault(Fault::Kvm(_)) => HOST,
+        RunOutcome::DeviceFailed { .. } | RunOutcome::Fault(_) => GUEST_FAULT,
     }
 }
 
@@ -46,12 +44,20 @@ mod tests {
 
     #[test]
     fn test_for_outcome_triple_fault_is_guest_fault() {
-        assert_eq!(for_outcome(&RunOutcome::TripleFault), GUEST_FAULT);
+        assert_eq!(
+            for_outcome(&RunOutcome::Fault(Fault::TripleFault)),
+            GUEST_FAULT
+        );
     }
 
     #[test]
     fn test_host_status_is_never_a_guest_exit_status() {
         assert_eq!(HOST % 2, 0);
+    }
+
+    #[test]
+    fn test_for_outcome_sigterm_is_143() {
+        assert_eq!(for_outcome(&RunOutcome::Signal(libc::SIGTERM)), 143);
     }
 
     #[test]

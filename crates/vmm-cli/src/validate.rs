@@ -27,8 +27,8 @@ pub struct ValidMachine {
     pub image: Vec<u8>,
     /// The vCPU's entry state.
     pub boot: BootCpu,
-    /// The plugin libraries, one per plugin device, in device order.
-    pub plugins: Vec<PluginLibrary>,
+    /// Each device's plugin library, by device index (`None` for built-in devices).
+    pub libraries: Vec<Option<PluginLibrary>>,
     /// How the image is loaded.
     pub plan: LoadPlan,
 }
@@ -42,6 +42,13 @@ pub enum LoadPlan {
     Elf(elf::ElfImage),
     /// A multiboot kernel, with its information page.
     Multiboot(multiboot::Plan),
+}
+
+impl ValidMachine {
+    /// The plugin library of device `index`, if it is a plugin device.
+    pub fn library(&self, index: usize) -> Option<&PluginLibrary> {
+        self.libraries.get(index).and_then(Option::as_ref)
+    }
 }
 
 impl LoadPlan {
@@ -460,10 +467,14 @@ fn check_ranges_fit(spec: &MachineSpec, ranges: &[(u64, u64)]) -> Result<(), Dia
 
 /// Finds and loads each plugin device's library, and checks it serves the accesses its
 /// range needs.
-fn load_plugins(spec: &MachineSpec, path: &PluginPath) -> Result<Vec<PluginLibrary>, Diagnostic> {
+fn load_plugins(
+    spec: &MachineSpec,
+    path: &PluginPath,
+) -> Result<Vec<Option<PluginLibrary>>, Diagnostic> {
     let mut loaded = Vec::new();
     for device in &spec.devices {
         let DeviceKind::Plugin(plugin) = &device.value else {
+            loaded.push(None);
             continue;
         };
         let fail = |message: String| Diagnostic::new(plugin.library.origin.clone(), message);
@@ -488,7 +499,7 @@ fn load_plugins(spec: &MachineSpec, path: &PluginPath) -> Result<Vec<PluginLibra
                 if info.port { "`port`" } else { "`mmio`" }
             )));
         }
-        loaded.push(library);
+        loaded.push(Some(library));
     }
     Ok(loaded)
 }
@@ -502,7 +513,7 @@ pub fn check_layout(spec: &MachineSpec) -> Result<(), Diagnostic> {
 /// Validates `spec`, reads its image and loads its plugins from `plugin_path`.
 pub fn validate(spec: MachineSpec, plugin_path: &PluginPath) -> Result<ValidMachine, Diagnostic> {
     check_layout(&spec)?;
-    let plugins = load_plugins(&spec, plugin_path)?;
+    let libraries = load_plugins(&spec, plugin_path)?;
     let image_path = spec.image.as_ref().ok_or_else(|| {
         Diagnostic::new(
             Origin::Default,
@@ -570,7 +581,7 @@ pub fn validate(spec: MachineSpec, plugin_path: &PluginPath) -> Result<ValidMach
         spec,
         image,
         boot,
-        plugins,
+        libraries,
         plan,
     })
 }

@@ -40,4 +40,26 @@ impl DeviceMemory {
             buf.fill(0xFF);
         }
     }
+
+    /// Copies `buf` into the window at `offset`; false, with nothing written, past its end.
+    pub fn write(&self, offset: u64, buf: &[u8]) -> bool {
+        let fits = offset
+            .checked_add(buf.len() as u64)
+            .is_some_and(|end| end <= self.len());
+        fits && self
+            .region
+            .write_slice(buf, MemoryRegionAddress(offset))
+            .is_ok()
+    }
+
+    /// The window's size in bytes.
+    pub fn len(&self) -> u64 {
+        use vm_memory::GuestMemoryRegion;
+        self.region.len()
+    }
+
+    /// Whether the window is empty (never, for a mapped window).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }

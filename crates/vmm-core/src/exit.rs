@@ -8,6 +8,8 @@
 use std::fmt;
 
 use kvm_ioctls::VcpuExit;
+
+use crate::vcpu::DebugEvent;
 use vm_device::bus::{MmioAddress, PioAddress};
 use vm_device::device_manager::{IoManager, MmioManager, PioManager};
 
@@ -93,6 +95,8 @@ pub enum ExitAction {
     Continue,
     /// No device claims this access: apply the unclaimed-access policy.
     Unclaimed(Access),
+    /// A debug event (`KVM_EXIT_DEBUG`): a step or a breakpoint.
+    Debug(DebugEvent),
     /// End the run.
     Stop(GuestStop),
 }
@@ -112,6 +116,8 @@ pub struct ExitCounters {
     pub mmio_write: u64,
     /// `hlt`.
     pub hlt: u64,
+    /// Debug events (single steps, breakpoints).
+    pub debug: u64,
     /// Triple faults.
     pub shutdown: u64,
     /// Returns with `EINTR` (a stop request or a stray signal).
@@ -121,6 +127,21 @@ pub struct ExitCounters {
 }
 
 impl ExitCounters {
+    /// Every counter but the total, by its stable name (as `--stats` and `--stats-json` say it).
+    pub fn by_reason(&self) -> [(&'static str, u64); 9] {
+        [
+            ("io_in", self.io_in),
+            ("io_out", self.io_out),
+            ("mmio_read", self.mmio_read),
+            ("mmio_write", self.mmio_write),
+            ("hlt", self.hlt),
+            ("debug", self.debug),
+            ("shutdown", self.shutdown),
+            ("interrupted", self.interrupted),
+            ("other", self.other),
+        ]
+    }
+
     /// Counts a `KVM_RUN` that returned `EINTR`.
     pub fn count_interrupt(&mut self) {
         self.total += 1;
@@ -171,6 +192,10 @@ pub fn handle_exit(exit: VcpuExit<'_>, io: &IoManager, counters: &mut ExitCounte
         VcpuExit::Hlt => {
             counters.hlt += 1;
             ExitAction::Stop(GuestStop::Halted)
+        }
+        VcpuExit::Debug(arch) => {
+            counters.debug += 1;
+            ExitAction::Debug(arch.into())
         }
         VcpuExit::Shutdown => {
             counters.shutdown += 1;

@@ -12,6 +12,9 @@ pub enum Error {
     /// The machine has no RAM at all.
     #[error("the machine has no memory regions")]
     NoRegions,
+    /// A region has no host mapping (vm-memory could not give its address).
+    #[error("guest memory has a region without a host mapping")]
+    NotMapped,
     /// A region of size zero.
     #[error("memory region at {base:#x} has size 0")]
     EmptyRegion {

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use kvm_bindings::{kvm_regs, kvm_segment, kvm_sregs};
 
-use crate::exit::{Access, ExitCounters};
-use crate::stop::StopReason;
+use crate::exit::ExitCounters;
+use crate::vcpu::Fault;
 
-/// Why a run ended.
+/// Why a run ended, under the run-to-completion policy (the CLI's): the terminal
+/// [`VcpuEvent`]s, with stop reasons resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RunOutcome {
     /// The guest executed `hlt` with nothing to wake it.
@@ -17,31 +18,19 @@ pub enum RunOutcome {
     GuestExit(u32),
     /// The time limit passed.
     Timeout,
-    /// The user interrupted the run.
+    /// The user interrupted the run (SIGINT).
     Interrupted,
-    /// The guest triple-faulted (`KVM_EXIT_SHUTDOWN`).
-    TripleFault,
-    /// KVM could not go on (`KVM_EXIT_INTERNAL_ERROR`), most often an instruction it cannot
-    /// emulate.
-    InternalError {
-        /// KVM's sub-error code (1 is an emulation failure).
-        suberror: u32,
-        /// Bytes at CS:IP, as far as they are in RAM.
-        code: Vec<u8>,
+    /// A signal other than SIGINT ended the run (SIGTERM, SIGHUP, SIGQUIT).
+    Signal(i32),
+    /// A device failed an access.
+    DeviceFailed {
+        /// The device's name.
+        device: String,
+        /// What went wrong, as the device said it.
+        message: String,
     },
-    /// The hardware refused to enter the guest (`KVM_EXIT_FAIL_ENTRY`).
-    FailEntry {
-        /// The hardware's reason code.
-        reason: u64,
-    },
-    /// A device failed an access; the device reported why.
-    DeviceFailed,
-    /// An access no device claims, under the `stop` policy.
-    UnclaimedAccess(Access),
-    /// An exit picovmm has no handler for.
-    UnexpectedExit(String),
-    /// `KVM_RUN` itself failed.
-    KvmError(String),
+    /// The guest or KVM cannot go on.
+    Fault(Fault),
 }
 
 impl RunOutcome {
@@ -52,36 +41,10 @@ impl RunOutcome {
             RunOutcome::GuestExit(_) => "exit",
             RunOutcome::Timeout => "timeout",
             RunOutcome::Interrupted => "interrupted",
-            RunOutcome::TripleFault => "triple_fault",
-            RunOutcome::InternalError { .. } => "internal_error",
-            RunOutcome::FailEntry { .. } => "fail_entry",
-            RunOutcome::DeviceFailed => "device_failed",
-            RunOutcome::UnclaimedAccess(_) => "unclaimed_access",
-            RunOutcome::UnexpectedExit(_) => "unexpected_exit",
-            RunOutcome::KvmError(_) => "error",
+            RunOutcome::Signal(_) => "signal",
+            RunOutcome::DeviceFailed { .. } => "device_failed",
+            RunOutcome::Fault(fault) => fault.name(),
         }
-    }
-}
-
-impl From<StopReason> for RunOutcome {
-    fn from(reason: StopReason) -> Self {
-        match reason {
-            StopReason::Timeout => RunOutcome::Timeout,
-            StopReason::Interrupted => RunOutcome::Interrupted,
-            StopReason::GuestExit(v) => RunOutcome::GuestExit(v),
-            StopReason::DeviceFailed => RunOutcome::DeviceFailed,
-        }
-    }
-}
-
-/// KVM's names for `KVM_EXIT_INTERNAL_ERROR` sub-errors.
-pub fn internal_error_name(suberror: u32) -> &'static str {
-    match suberror {
-        1 => "emulation failure: KVM cannot emulate the instruction",
-        2 => "simultaneous exceptions",
-        3 => "exception while delivering an event",
-        4 => "unexpected exit reason",
-        _ => "unknown internal error",
     }
 }
 
@@ -92,29 +55,9 @@ impl fmt::Display for RunOutcome {
             RunOutcome::GuestExit(v) => write!(f, "the guest exited with value {v:#x}"),
             RunOutcome::Timeout => write!(f, "the run timed out"),
             RunOutcome::Interrupted => write!(f, "the run was interrupted"),
-            RunOutcome::TripleFault => write!(f, "the guest triple-faulted (KVM_EXIT_SHUTDOWN)"),
-            RunOutcome::InternalError { suberror, code } => {
-                write!(
-                    f,
-                    "KVM internal error {suberror} ({})",
-                    internal_error_name(*suberror)
-                )?;
-                if !code.is_empty() {
-                    let hex: Vec<String> = code.iter().map(|b| format!("{b:02x}")).collect();
-                    write!(f, "; code at CS:IP: {}", hex.join(" "))?;
-                }
-                Ok(())
-            }
-            RunOutcome::FailEntry { reason } => {
-                write!(
-                    f,
-                    "KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY, reason {reason:#x})"
-                )
-            }
-            RunOutcome::DeviceFailed => write!(f, "a device failed an access"),
-            RunOutcome::UnclaimedAccess(access) => write!(f, "unclaimed {access}"),
-            RunOutcome::UnexpectedExit(name) => write!(f, "unexpected vCPU exit {name}"),
-            RunOutcome::KvmError(e) => write!(f, "KVM_RUN failed: {e}"),
+            RunOutcome::Signal(s) => write!(f, "the run was ended by signal {s}"),
+            RunOutcome::DeviceFailed { message, .. } => write!(f, "{message}"),
+            RunOutcome::Fault(fault) => write!(f, "{fault}"),
         }
     }
 }
@@ -232,25 +175,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn test_internal_error_display_shows_code_bytes() {
-        let outcome = RunOutcome::InternalError {
-            suberror: 1,
-            code: vec![0x0f, 0xc7, 0x0e],
-        };
-        assert_eq!(
-            outcome.to_string(),
-            "KVM internal error 1 (emulation failure: KVM cannot emulate the instruction); \
-             code at CS:IP: 0f c7 0e"
-        );
-    }
-
-    #[test]
-    fn test_stop_reason_maps_to_outcome() {
-        assert_eq!(
-            RunOutcome::from(StopReason::GuestExit(3)),
-            RunOutcome::GuestExit(3)
-        );
-        assert_eq!(RunOutcome::from(StopReason::Timeout).name(), "timeout");
+    fn test_fault_outcome_name_is_the_faults() {
+        assert_eq!(RunOutcome::Fault(Fault::TripleFault).name(), "triple_fault");
     }
 
     #[test]

@@ -64,6 +64,26 @@ impl<W: Write> DebugConsole<W> {
     }
 }
 
+/// The debug console's state: the last byte written (for "does output end mid-line").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DebugConsoleState {
+    /// The last byte the guest wrote, if any.
+    pub last: Option<u8>,
+}
+
+impl<W: Write> crate::state::Stateful for DebugConsole<W> {
+    type State = DebugConsoleState;
+
+    fn save(&self) -> DebugConsoleState {
+        DebugConsoleState { last: self.last }
+    }
+
+    fn restore(&mut self, state: DebugConsoleState) -> Result<(), crate::state::StateError> {
+        self.last = state.last;
+        Ok(())
+    }
+}
+
 impl<W: Write> MutDevicePio for DebugConsole<W> {
     fn pio_read(&mut self, _base: PioAddress, _offset: PioAddressOffset, data: &mut [u8]) {
         self.read(data);

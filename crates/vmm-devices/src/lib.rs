@@ -19,4 +19,5 @@ pub mod debugcon;
 pub mod plugin;
 pub mod screen;
 pub mod serial;
+pub mod state;
 pub mod vga_text;

@@ -6,10 +6,13 @@
 
 use std::io::Write;
 
+use serde::{Deserialize, Serialize};
 use vm_device::bus::{PioAddress, PioAddressOffset};
 use vm_device::MutDevicePio;
-use vm_superio::serial::NoEvents;
+use vm_superio::serial::{NoEvents, SerialState};
 use vm_superio::{Serial, Trigger};
+
+use crate::state::{StateError, Stateful};
 
 /// COM1's first port.
 pub const COM1_PORT: u16 = 0x3F8;
@@ -28,15 +31,21 @@ impl Trigger for NoInterrupt {
 }
 
 /// A 16550A UART writing what the guest transmits to `W`.
+///
+/// vm-superio's model transmits into a byte buffer that is handed on to `W` after each
+/// register write, so the model itself owns no host resource and its state can be replaced
+/// whole ([`Stateful::restore`]).
 pub struct Uart16550<W: Write> {
-    serial: Serial<NoInterrupt, NoEvents, W>,
+    serial: Serial<NoInterrupt, NoEvents, Vec<u8>>,
+    out: W,
 }
 
 impl<W: Write> Uart16550<W> {
     /// A UART whose transmitted bytes go to `out`.
     pub fn new(out: W) -> Self {
         Uart16550 {
-            serial: Serial::new(NoInterrupt, out),
+            serial: Serial::new(NoInterrupt, Vec::new()),
+            out,
         }
     }
 
@@ -44,6 +53,11 @@ impl<W: Write> Uart16550<W> {
     /// the UART does not depend on where its bytes go.
     pub fn write(&mut self, offset: u8, value: u8) {
         let _ = self.serial.write(offset, value);
+        let sent = self.serial.writer_mut();
+        if !sent.is_empty() {
+            let _ = self.out.write_all(sent);
+            sent.clear();
+        }
     }
 
     /// A register read at `offset` (0-7).
@@ -58,12 +72,75 @@ impl<W: Write> Uart16550<W> {
 
     /// The output sink.
     pub fn output(&self) -> &W {
-        self.serial.writer()
+        &self.out
     }
 
     /// Flushes the output.
     pub fn flush(&mut self) {
-        let _ = self.serial.writer_mut().flush();
+        let _ = self.out.flush();
+    }
+}
+
+/// The UART's registers and receive FIFO (vm-superio's `SerialState`, as plain data).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UartState {
+    /// Divisor latch, low byte.
+    pub baud_divisor_low: u8,
+    /// Divisor latch, high byte.
+    pub baud_divisor_high: u8,
+    /// Interrupt enable register.
+    pub interrupt_enable: u8,
+    /// Interrupt identification register.
+    pub interrupt_identification: u8,
+    /// Line control register.
+    pub line_control: u8,
+    /// Line status register.
+    pub line_status: u8,
+    /// Modem control register.
+    pub modem_control: u8,
+    /// Modem status register.
+    pub modem_status: u8,
+    /// Scratch register.
+    pub scratch: u8,
+    /// Received bytes not yet read by the guest.
+    pub in_buffer: Vec<u8>,
+}
+
+impl<W: Write> Stateful for Uart16550<W> {
+    type State = UartState;
+
+    fn save(&self) -> UartState {
+        let s = self.serial.state();
+        UartState {
+            baud_divisor_low: s.baud_divisor_low,
+            baud_divisor_high: s.baud_divisor_high,
+            interrupt_enable: s.interrupt_enable,
+            interrupt_identification: s.interrupt_identification,
+            line_control: s.line_control,
+            line_status: s.line_status,
+            modem_control: s.modem_control,
+            modem_status: s.modem_status,
+            scratch: s.scratch,
+            in_buffer: s.in_buffer,
+        }
+    }
+
+    fn restore(&mut self, state: UartState) -> Result<(), StateError> {
+        let s = SerialState {
+            baud_divisor_low: state.baud_divisor_low,
+            baud_divisor_high: state.baud_divisor_high,
+            interrupt_enable: state.interrupt_enable,
+            interrupt_identification: state.interrupt_identification,
+            line_control: state.line_control,
+            line_status: state.line_status,
+            modem_control: state.modem_control,
+            modem_status: state.modem_status,
+            scratch: state.scratch,
+            in_buffer: state.in_buffer,
+        };
+        self.serial = Serial::from_state(&s, NoInterrupt, NoEvents, Vec::new())
+            .map_err(|_| StateError::Invalid("the receive FIFO holds more than 64 bytes"))?;
+        Ok(())
     }
 }
 
@@ -120,6 +197,31 @@ mod tests {
         let mut uart = Uart16550::new(Vec::new());
         assert_eq!(uart.enqueue(&[b'x'; 100]), 64);
         assert_eq!(uart.enqueue(b"y"), 0);
+    }
+
+    #[test]
+    fn test_state_round_trips_registers_and_fifo() {
+        let mut uart = Uart16550::new(Vec::new());
+        uart.write(7, 0x5A); // scratch
+        uart.enqueue(b"abc");
+        let saved = uart.save();
+        let mut other = Uart16550::new(Vec::new());
+        other.restore(saved.clone()).expect("restore");
+        assert_eq!(other.save(), saved);
+        assert_eq!((other.read(7), other.read(0)), (0x5A, b'a'));
+    }
+
+    #[test]
+    fn test_restore_refuses_an_overfull_fifo() {
+        let state = UartState {
+            in_buffer: vec![0; 65],
+            ..Default::default()
+        };
+        let err = Uart16550::new(Vec::new()).restore(state).err();
+        assert_eq!(
+            err.map(|e| e.to_string()),
+            Some("invalid device state: the receive FIFO holds more than 64 bytes".to_owned())
+        );
     }
 
     #[test]

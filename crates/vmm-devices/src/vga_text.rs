@@ -80,6 +80,33 @@ impl VgaText {
     }
 }
 
+/// The trapped window's bytes.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VgaTextState {
+    /// The 32 KiB window.
+    pub memory: Vec<u8>,
+}
+
+impl crate::state::Stateful for VgaText {
+    type State = VgaTextState;
+
+    fn save(&self) -> VgaTextState {
+        VgaTextState {
+            memory: self.memory.to_vec(),
+        }
+    }
+
+    fn restore(&mut self, state: VgaTextState) -> Result<(), crate::state::StateError> {
+        if state.memory.len() as u64 != WINDOW_SIZE {
+            return Err(crate::state::StateError::Invalid(
+                "the VGA text window is not 32 KiB",
+            ));
+        }
+        self.memory = state.memory.into_boxed_slice();
+        Ok(())
+    }
+}
+
 impl MutDeviceMmio for VgaText {
     fn mmio_read(&mut self, _base: MmioAddress, offset: MmioAddressOffset, data: &mut [u8]) {
         self.read(offset, data);

@@ -1,38 +1,43 @@
-//! What plugins can do to a running machine: picovmm's side of the plugin host table.
+//! What a plugin can do to a running machine: picovmm's side of the plugin host table. Each
+//! plugin device has its own host, which knows the device's place in the board's registry, so
+//! a failure is reported as "this device failed", with the device's own message.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use vm_memory::{Bytes, GuestAddress, GuestMemory, GuestMemoryMmap, Permissions};
-use vmm_core::{StopHandle, StopReason};
+use vmm_core::{StopReason, VcpuControl};
 use vmm_devices::plugin::{LogLevel, PluginHost};
 
 /// Set to `debug` to see plugins' debug-level messages.
 pub const LOG_ENV_VAR: &str = "PICOVMM_PLUGIN_LOG";
 
-/// The host for every plugin of one machine.
-pub struct MachineHost {
+/// The host of one plugin device.
+pub struct BoardPluginHost {
+    /// The device's index in the board's registry.
+    index: u32,
     /// Whether debug-level plugin messages are shown (`PICOVMM_PLUGIN_LOG=debug`).
     debug: bool,
     memory: GuestMemoryMmap,
-    stop: StopHandle,
-    failure: Arc<Mutex<Option<String>>>,
+    control: VcpuControl,
+    failure: Mutex<Option<String>>,
 }
 
-impl MachineHost {
-    /// A host over the machine's RAM and stop handle; the first device failure is kept in
-    /// `failure` for the run's report.
-    pub fn new(
-        memory: GuestMemoryMmap,
-        stop: StopHandle,
-        failure: Arc<Mutex<Option<String>>>,
-    ) -> Self {
+impl BoardPluginHost {
+    /// A host over the machine's RAM and vCPU for the device at `index`.
+    pub fn new(index: u32, memory: GuestMemoryMmap, control: VcpuControl) -> Self {
         let debug = std::env::var(LOG_ENV_VAR).is_ok_and(|v| v == "debug");
-        MachineHost {
+        BoardPluginHost {
+            index,
             debug,
             memory,
-            stop,
-            failure,
+            control,
+            failure: Mutex::new(None),
         }
+    }
+
+    /// The first failure the device reported, if any.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().ok().and_then(|f| f.clone())
     }
 
     fn in_ram(&self, addr: u64, len: usize) -> bool {
@@ -43,7 +48,7 @@ impl MachineHost {
     }
 }
 
-impl PluginHost for MachineHost {
+impl PluginHost for BoardPluginHost {
     fn log(&self, plugin: &str, level: LogLevel, message: &str) {
         if level != LogLevel::Debug || self.debug {
             eprintln!("picovmm: plugin {plugin}: {}: {message}", level.name());
@@ -59,13 +64,13 @@ impl PluginHost for MachineHost {
     }
 
     fn request_stop(&self, value: u32) {
-        self.stop.stop(StopReason::GuestExit(value));
+        self.control.stop(StopReason::GuestExit(value));
     }
 
     fn device_failed(&self, message: String) {
         if let Ok(mut slot) = self.failure.lock() {
             slot.get_or_insert(message);
         }
-        self.stop.stop(StopReason::DeviceFailed);
+        self.control.stop(StopReason::DeviceFailed(self.index));
     }
 }

@@ -1,0 +1,236 @@
+//! The board: a machine built from a validated description (the way rust-vmm's vmm-reference
+//! builds its `Vmm` from a config), owning the VM, its vCPU and a registry of its devices. The
+//! CLI, and later the display, the gdb stub and snapshots, all go through it.
+//!
+//! [`Board::run_to_completion`] is the CLI's policy over the resumable vCPU: run until the
+//! guest halts, exits, faults or is stopped, waiting out pauses.
+
+mod plugin_host;
+mod registry;
+mod screen;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use vmm_core::layout::MULTIBOOT_INFO;
+use vmm_core::{
+    elf, multiboot, RunOutcome, RunReport, StopReason, Vcpu, VcpuControl, VcpuEvent, Vm,
+};
+use vmm_devices::debug_exit::IsaDebugExit;
+use vmm_devices::debugcon::DebugConsole;
+use vmm_devices::plugin::{PluginDevice, PluginHost};
+use vmm_devices::serial::{self, Uart16550};
+use vmm_devices::vga_text::{VgaText, WINDOW_SIZE};
+
+pub use plugin_host::{BoardPluginHost, LOG_ENV_VAR};
+pub use registry::{DeviceEntry, DeviceHandle, DeviceRegistry, Error as StateError};
+pub use screen::Screen;
+
+use crate::diagnostic::Diagnostic;
+use crate::error::Error;
+use crate::spec::{DeviceKind, DeviceRange, VgaMode, DEBUG_EXIT_PORTS};
+use crate::validate::{LoadPlan, ValidMachine};
+
+/// Where a debug console's or serial port's output goes.
+pub type ConsoleOutput = Box<dyn Write + Send>;
+
+/// A machine ready to run: the VM, its vCPU and its devices.
+pub struct Board {
+    // Field order is drop order: the vCPU goes before the VM.
+    vcpu: Vcpu,
+    vm: Vm,
+    devices: DeviceRegistry,
+}
+
+impl Board {
+    /// Creates the VM, loads the image, registers every device and sets the vCPU's entry
+    /// state. `console_output` makes the sink of each debug console and stdout serial port.
+    pub fn build(
+        valid: &ValidMachine,
+        mut console_output: impl FnMut() -> ConsoleOutput,
+    ) -> Result<Board, Error> {
+        let spec = &valid.spec;
+        let regions: Vec<_> = spec.memory.iter().map(|r| r.value).collect();
+        let mut vm = Vm::new(&regions)?;
+        load_image(&vm, valid, &regions)?;
+        let control = vm.vcpu_control();
+        let mut devices = DeviceRegistry::default();
+        for (index, device) in spec.devices.iter().enumerate() {
+            let kind = device.value.type_name();
+            let range = device.value.range();
+            let (base, handle) = match &device.value {
+                &DeviceKind::VgaText { mmio, mode } => {
+                    let screen = match mode {
+                        VgaMode::Trap => {
+                            let dev = Arc::new(Mutex::new(VgaText::new()));
+                            vm.register_mmio(mmio, WINDOW_SIZE, dev.clone())?;
+                            Screen::Trapped(dev)
+                        }
+                        VgaMode::Memory => Screen::Mapped(vm.map_device_memory(mmio, WINDOW_SIZE)?),
+                    };
+                    (kind.to_owned(), DeviceHandle::VgaText(screen))
+                }
+                &DeviceKind::Debugcon { port } => {
+                    let dev = Arc::new(Mutex::new(DebugConsole::new(console_output())));
+                    vm.register_pio(port, 1, dev.clone())?;
+                    (kind.to_owned(), DeviceHandle::Debugcon(dev))
+                }
+                &DeviceKind::IsaDebugExit { port } => {
+                    let stop = control.clone();
+                    let dev =
+                        IsaDebugExit::new(move |value| stop.stop(StopReason::GuestExit(value)));
+                    vm.register_pio(port, DEBUG_EXIT_PORTS, Arc::new(Mutex::new(dev)))?;
+                    (kind.to_owned(), DeviceHandle::DebugExit)
+                }
+                DeviceKind::Serial { port, output } => {
+                    let out: ConsoleOutput = match output {
+                        None => console_output(),
+                        Some(path) => {
+                            Box::new(std::fs::File::create(&path.value).map_err(|source| {
+                                Error::Output {
+                                    path: path.value.clone(),
+                                    source,
+                                }
+                            })?)
+                        }
+                    };
+                    let dev = Arc::new(Mutex::new(Uart16550::new(out)));
+                    vm.register_pio(*port, serial::PORTS, dev.clone())?;
+                    (kind.to_owned(), DeviceHandle::Serial(dev))
+                }
+                DeviceKind::Plugin(plugin) => {
+                    let library = valid.library(index).ok_or(Error::Internal(
+                        "a plugin device was validated without its library",
+                    ))?;
+                    let host = Arc::new(BoardPluginHost::new(
+                        index as u32,
+                        vm.memory().clone(),
+                        control.clone(),
+                    ));
+                    let dyn_host: Arc<dyn PluginHost> = host.clone();
+                    let dev = PluginDevice::create(library, dyn_host, &plugin.config_toml)
+                        .map_err(|e| {
+                            let d = Diagnostic::new(plugin.config_origin.clone(), e.to_string());
+                            Error::Invalid(d.render(spec.source.as_ref()))
+                        })?;
+                    let dev = Arc::new(Mutex::new(dev));
+                    match plugin.range {
+                        DeviceRange::Port { base, len } => {
+                            vm.register_pio(base, len, dev.clone())?
+                        }
+                        DeviceRange::Mmio { base, len } => {
+                            vm.register_mmio(base, len, dev.clone())?
+                        }
+                    }
+                    let handle = DeviceHandle::Plugin { device: dev, host };
+                    (library.info().name.clone(), handle)
+                }
+            };
+            devices.add(&base, kind, vec![range], handle);
+        }
+        let mut vcpu = vm.create_vcpu()?;
+        vcpu.set_boot_cpu(&valid.boot)?;
+        vcpu.set_unclaimed_policy(spec.unclaimed);
+        Ok(Board { vcpu, vm, devices })
+    }
+
+    /// The devices.
+    pub fn devices(&self) -> &DeviceRegistry {
+        &self.devices
+    }
+
+    /// The VM (memory, KVM handles).
+    pub fn vm(&self) -> &Vm {
+        &self.vm
+    }
+
+    /// The vCPU, for a policy of the caller's own (stepping, inspecting).
+    pub fn vcpu(&mut self) -> &mut Vcpu {
+        &mut self.vcpu
+    }
+
+    /// The vCPU's control handle: stop, pause, resume, kick, call.
+    pub fn control(&self) -> VcpuControl {
+        self.vcpu.control()
+    }
+
+    /// Runs the guest until it halts, exits, faults or is stopped; a pause is waited out.
+    pub fn run_to_completion(&mut self) -> RunReport {
+        let start = Instant::now();
+        let setup_time = start.duration_since(self.vm.created());
+        let outcome = loop {
+            match self.vcpu.run() {
+                VcpuEvent::Halted => break RunOutcome::Halted,
+                VcpuEvent::Stopped(reason) => break self.outcome_of(reason),
+                VcpuEvent::Paused => self.vcpu.wait_while_paused(),
+                // Nobody asked for debug events under this policy: go on.
+                VcpuEvent::Debug(_) => {}
+                VcpuEvent::Fault(fault) => break RunOutcome::Fault(fault),
+            }
+        };
+        RunReport {
+            outcome,
+            registers: self.vcpu.registers(),
+            exits: self.vcpu.exits(),
+            setup_time,
+            run_time: start.elapsed(),
+        }
+    }
+
+    /// What a stop request means for the run, with a failed device's name and message.
+    fn outcome_of(&self, reason: StopReason) -> RunOutcome {
+        match reason {
+            StopReason::Timeout => RunOutcome::Timeout,
+            StopReason::Interrupted => RunOutcome::Interrupted,
+            StopReason::Signal(s) => RunOutcome::Signal(s),
+            StopReason::GuestExit(v) => RunOutcome::GuestExit(v),
+            StopReason::DeviceFailed(index) => {
+                let entry = self.devices.get(index as usize);
+                let message = match entry.map(|e| &e.handle) {
+                    Some(DeviceHandle::Plugin { host, .. }) => host.failure(),
+                    _ => None,
+                };
+                RunOutcome::DeviceFailed {
+                    device: entry.map_or_else(|| format!("device {index}"), |e| e.name.clone()),
+                    message: message.unwrap_or_else(|| "a device failed an access".to_owned()),
+                }
+            }
+        }
+    }
+
+    /// Flushes every console and serial output; returns whether console output ends mid-line.
+    pub fn flush_outputs(&self) -> bool {
+        let mut mid_line = false;
+        for console in self.devices.consoles() {
+            if let Ok(mut c) = console.lock() {
+                c.flush();
+                mid_line |= c.ends_mid_line();
+            }
+        }
+        for uart in self.devices.serials() {
+            if let Ok(mut u) = uart.lock() {
+                u.flush();
+            }
+        }
+        mid_line
+    }
+}
+
+/// Puts the boot image (and a multiboot kernel's information page) into guest memory.
+fn load_image(vm: &Vm, valid: &ValidMachine, regions: &[vmm_core::RamRegion]) -> Result<(), Error> {
+    let spec = &valid.spec;
+    match &valid.plan {
+        LoadPlan::Flat => vm.load_image(spec.load.value, &valid.image)?,
+        LoadPlan::Elf(image) => elf::load(vm.memory(), &valid.image, image)
+            .map_err(|e| Error::Invalid(format!("cannot load the ELF image: {e}")))?,
+        LoadPlan::Multiboot(plan) => {
+            multiboot::load(vm.memory(), &valid.image, plan)
+                .map_err(|e| Error::Invalid(format!("cannot load the multiboot kernel: {e}")))?;
+            let info = multiboot::info(regions, &spec.cmdline.value)
+                .map_err(|e| Error::Invalid(e.to_string()))?;
+            vm.load_image(MULTIBOOT_INFO, &info)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,349 @@
+//! The vCPU: a state machine driven by its caller. [`Vcpu::run`] enters the guest and returns
+//! *why it paused* ([`VcpuEvent`]); the caller decides what happens next and may call it again.
+//! A [`VcpuControl`] handle asks from any thread for a stop, a pause, a resume or a kick, and
+//! queues work that must run on the vCPU's own thread.
+//!
+//! ```text
+//!            run()                         event returned
+//!   Idle ───────────► Running ──(exit)──► Idle  (Halted | Stopped | Paused | Debug | Fault)
+//!                       │  ▲
+//!                       │  └── port/MMIO exits to the bus, requests served between KVM_RUNs
+//!                       └── kick / stop / pause: a signal makes KVM_RUN return EINTR
+//! ```
+//!
+//! Before any event is returned, a port or MMIO access KVM is still completing (an `in` whose
+//! value is not yet in AL) is finished with `immediate_exit`, so registers read or written while
+//! the vCPU is idle are exactly the guest's.
+
+mod debug;
+mod event;
+mod state;
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::Arc;
+
+use kvm_bindings::kvm_run;
+use kvm_ioctls::{Kvm, VcpuFd};
+use vm_device::device_manager::IoManager;
+use vm_memory::GuestMemoryMmap;
+
+pub use debug::{BreakOn, GuestDebug, HwBreakpoint, HW_BREAKPOINT_SLOTS};
+pub use event::{internal_error_name, DebugEvent, Fault, VcpuEvent};
+pub use state::{VcpuState, SAVED_MSRS};
+
+use crate::control::{set_immediate_exit, VcpuControl};
+use crate::cpu::{self, BootCpu, CpuMode};
+use crate::device_memory::DeviceMemory;
+use crate::exit::{handle_exit, Access, ExitAction, ExitCounters, GuestStop, Space};
+use crate::layout::{BOOT_GDT, BOOT_PAGE_TABLES};
+use crate::outcome::Registers;
+use crate::vm::{kvm_error, Result};
+use crate::{gdt, memory, paging};
+
+/// How many distinct unclaimed addresses are reported before picovmm stops reporting them, so a
+/// guest sweeping the address space cannot flood the log or grow memory without bound.
+pub const MAX_REPORTED_UNCLAIMED: usize = 16;
+/// How many instruction bytes an internal-error report shows.
+const CODE_BYTES: usize = 15;
+
+/// What the run loop does with an access no device claims.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UnclaimedPolicy {
+    /// Reads give 0xFF, writes are dropped, and each distinct address is reported once.
+    #[default]
+    Log,
+    /// End the run with an error naming the access and CS:IP.
+    Stop,
+}
+
+/// The memory the VM maps into the guest, kept alive by the vCPU as long as its descriptor.
+pub(crate) struct KeepAlive {
+    pub(crate) memory: GuestMemoryMmap,
+    pub(crate) _device_memory: Vec<DeviceMemory>,
+}
+
+/// The VM's one vCPU.
+pub struct Vcpu {
+    // Field order is drop order: the vCPU descriptor closes before the memory it may touch.
+    fd: VcpuFd,
+    keep_alive: KeepAlive,
+    io: Arc<IoManager>,
+    control: VcpuControl,
+    unclaimed: UnclaimedPolicy,
+    reported: HashSet<(Space, u64)>,
+    warnings: Box<dyn Write + Send>,
+    exits: ExitCounters,
+    /// KVM has a port or MMIO access to complete on the next `KVM_RUN`.
+    pending_io: bool,
+}
+
+impl Vcpu {
+    pub(crate) fn new(
+        fd: VcpuFd,
+        _kvm: &Kvm,
+        io: Arc<IoManager>,
+        control: VcpuControl,
+        keep_alive: KeepAlive,
+    ) -> Result<Self> {
+        Ok(Vcpu {
+            fd,
+            keep_alive,
+            io,
+            control,
+            unclaimed: UnclaimedPolicy::default(),
+            reported: HashSet::new(),
+            warnings: Box::new(std::io::stderr()),
+            exits: ExitCounters::default(),
+            pending_io: false,
+        })
+    }
+
+    /// The handle other threads (and devices) use to stop, pause, kick or call this vCPU.
+    pub fn control(&self) -> VcpuControl {
+        self.control.clone()
+    }
+
+    /// The guest's RAM.
+    pub fn memory(&self) -> &GuestMemoryMmap {
+        &self.keep_alive.memory
+    }
+
+    /// Exits taken so far, by reason, over every run.
+    pub fn exits(&self) -> ExitCounters {
+        self.exits
+    }
+
+    /// Chooses what happens on an access no device claims.
+    pub fn set_unclaimed_policy(&mut self, policy: UnclaimedPolicy) {
+        self.unclaimed = policy;
+    }
+
+    /// Where warnings (unclaimed accesses under [`UnclaimedPolicy::Log`]) go; stderr by default.
+    pub fn set_warning_output(&mut self, out: Box<dyn Write + Send>) {
+        self.warnings = out;
+    }
+
+    /// Writes what the CPU mode needs into guest RAM (the GDT for protected and long mode, the
+    /// identity page tables for long mode) and puts the vCPU in its entry state.
+    pub fn set_boot_cpu(&mut self, boot: &BootCpu) -> Result<()> {
+        let memory = &self.keep_alive.memory;
+        if boot.mode != CpuMode::Real {
+            memory::load_image(memory, BOOT_GDT, &gdt::bytes())?;
+        }
+        if boot.mode == CpuMode::Long {
+            memory::load_image(
+                memory,
+                BOOT_PAGE_TABLES,
+                &paging::identity_tables(BOOT_PAGE_TABLES),
+            )?;
+        }
+        Ok(cpu::set_boot_state(&self.fd, boot)?)
+    }
+
+    /// Runs the guest on the calling thread until something pauses it, and says what.
+    pub fn run(&mut self) -> VcpuEvent {
+        let control = self.control.clone();
+        let _attached = control.attach(self.fd.get_kvm_run() as *mut kvm_run);
+        loop {
+            if let Some(reason) = control.take_stop() {
+                return self.idle(VcpuEvent::Stopped(reason));
+            }
+            if control.pause_requested() {
+                return self.idle(VcpuEvent::Paused);
+            }
+            for request in control.take_requests() {
+                self.complete_pending_io();
+                request(self);
+            }
+            let action = match self.fd.run() {
+                Ok(exit) => handle_exit(exit, &self.io, &mut self.exits),
+                Err(e) if e.errno() == libc::EINTR => {
+                    self.exits.count_interrupt();
+                    set_immediate_exit(self.fd.get_kvm_run(), 0);
+                    continue;
+                }
+                Err(e) if e.errno() == libc::EAGAIN => continue,
+                Err(e) => return VcpuEvent::Fault(Fault::Kvm(e.to_string())),
+            };
+            self.pending_io = matches!(action, ExitAction::Continue | ExitAction::Unclaimed(_));
+            match action {
+                ExitAction::Continue => {}
+                ExitAction::Unclaimed(access) => {
+                    if let Some(fault) = self.on_unclaimed(access) {
+                        return self.idle(VcpuEvent::Fault(fault));
+                    }
+                }
+                ExitAction::Debug(event) => return VcpuEvent::Debug(event),
+                ExitAction::Stop(guest_stop) => return self.guest_stop_event(guest_stop),
+            }
+        }
+    }
+
+    /// Serves requests while a pause is asked for; returns on resume or on a stop request.
+    pub fn wait_while_paused(&mut self) {
+        loop {
+            for request in self.control.take_requests() {
+                request(self);
+            }
+            if !self.control.pause_requested() || self.control.reason().is_some() {
+                return;
+            }
+            self.control.wait_paused();
+        }
+    }
+
+    /// Finishes an access KVM is completing, without entering the guest.
+    fn complete_pending_io(&mut self) {
+        if !self.pending_io {
+            return;
+        }
+        self.pending_io = false;
+        set_immediate_exit(self.fd.get_kvm_run(), 1);
+        // KVM completes the access and returns EINTR; nothing else can come back.
+        let _ = self.fd.run();
+        set_immediate_exit(self.fd.get_kvm_run(), 0);
+    }
+
+    fn idle(&mut self, event: VcpuEvent) -> VcpuEvent {
+        self.complete_pending_io();
+        event
+    }
+
+    /// Single-stepping and hardware breakpoints.
+    pub fn set_guest_debug(&self, debug: &GuestDebug) -> std::result::Result<(), DebugError> {
+        let kvm = debug.to_kvm().map_err(DebugError::Setting)?;
+        self.fd.set_guest_debug(&kvm).map_err(DebugError::Kvm)
+    }
+
+    /// The vCPU's registers now, or `None` if KVM will not give them.
+    pub fn registers(&self) -> Option<Registers> {
+        let regs = self.fd.get_regs().ok()?;
+        let sregs = self.fd.get_sregs().ok()?;
+        Some(Registers::from_kvm(&regs, &sregs))
+    }
+
+    /// The complete state (registers, FPU, MSRs, events...).
+    pub fn state(&self) -> std::result::Result<VcpuState, state::Error> {
+        VcpuState::read(&self.fd)
+    }
+
+    /// Puts the vCPU in `state`.
+    pub fn set_state(&mut self, state: &VcpuState) -> std::result::Result<(), state::Error> {
+        self.complete_pending_io();
+        state.write(&self.fd)
+    }
+
+    /// General registers, RIP and RFLAGS.
+    pub fn regs(&self) -> Result<kvm_bindings::kvm_regs> {
+        self.fd.get_regs().map_err(kvm_error("read the registers"))
+    }
+
+    /// Sets the general registers, RIP and RFLAGS.
+    pub fn set_regs(&mut self, regs: &kvm_bindings::kvm_regs) -> Result<()> {
+        self.complete_pending_io();
+        self.fd
+            .set_regs(regs)
+            .map_err(kvm_error("set the registers"))
+    }
+
+    /// Segment, control and descriptor-table registers.
+    pub fn sregs(&self) -> Result<kvm_bindings::kvm_sregs> {
+        self.fd
+            .get_sregs()
+            .map_err(kvm_error("read the segment registers"))
+    }
+
+    /// Sets the segment, control and descriptor-table registers.
+    pub fn set_sregs(&mut self, sregs: &kvm_bindings::kvm_sregs) -> Result<()> {
+        self.complete_pending_io();
+        self.fd
+            .set_sregs(sregs)
+            .map_err(kvm_error("set the segment registers"))
+    }
+
+    /// The guest-physical address of a linear address under the current paging, if mapped.
+    pub fn translate(&self, linear: u64) -> Option<u64> {
+        match self.fd.translate_gva(linear) {
+            Ok(t) if t.valid != 0 => Some(t.physical_address),
+            _ => None,
+        }
+    }
+
+    fn on_unclaimed(&mut self, access: Access) -> Option<Fault> {
+        if self.unclaimed == UnclaimedPolicy::Stop {
+            return Some(Fault::UnclaimedAccess(access));
+        }
+        let key = (access.space, access.addr);
+        if self.reported.len() > MAX_REPORTED_UNCLAIMED || self.reported.contains(&key) {
+            return None;
+        }
+        self.reported.insert(key);
+        let at = self
+            .registers()
+            .map(|r| r.cs_ip())
+            .unwrap_or_else(|| "?".to_owned());
+        let _ = if self.reported.len() > MAX_REPORTED_UNCLAIMED {
+            writeln!(
+                self.warnings,
+                "picovmm: warning: more than {MAX_REPORTED_UNCLAIMED} unclaimed addresses; \
+                 not reporting further ones"
+            )
+        } else {
+            writeln!(
+                self.warnings,
+                "picovmm: warning: unclaimed {access} at {at} ignored (reported once per address)"
+            )
+        };
+        let _ = self.warnings.flush();
+        None
+    }
+
+    fn guest_stop_event(&mut self, stop: GuestStop) -> VcpuEvent {
+        match stop {
+            GuestStop::Halted => VcpuEvent::Halted,
+            GuestStop::TripleFault => VcpuEvent::Fault(Fault::TripleFault),
+            GuestStop::FailEntry(reason) => VcpuEvent::Fault(Fault::FailEntry { reason }),
+            GuestStop::Unexpected(name) => VcpuEvent::Fault(Fault::UnexpectedExit(name)),
+            GuestStop::InternalError => {
+                // SAFETY: the last exit was KVM_EXIT_INTERNAL_ERROR, so `internal` is the union
+                // member the kernel filled in.
+                let suberror = unsafe { self.fd.get_kvm_run().__bindgen_anon_1.internal.suberror };
+                VcpuEvent::Fault(Fault::InternalError {
+                    suberror,
+                    code: self.code_at_ip(),
+                })
+            }
+        }
+    }
+
+    /// Up to 15 bytes of guest code at CS:IP (the instruction KVM stopped on).
+    fn code_at_ip(&self) -> Vec<u8> {
+        let Some(regs) = self.registers() else {
+            return Vec::new();
+        };
+        let linear = regs.code_address();
+        let physical = self.translate(linear).unwrap_or(linear);
+        let mut code = vec![0u8; CODE_BYTES];
+        let n = memory::read_prefix(&self.keep_alive.memory, physical, &mut code);
+        code.truncate(n);
+        code
+    }
+}
+
+impl Drop for Vcpu {
+    fn drop(&mut self) {
+        self.control.close();
+    }
+}
+
+/// Why a debug setting could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum DebugError {
+    /// The setting itself is impossible.
+    #[error(transparent)]
+    Setting(#[from] debug::Error),
+    /// KVM refused it.
+    #[error("cannot set guest debugging (KVM_SET_GUEST_DEBUG)")]
+    Kvm(#[source] kvm_ioctls::Error),
+}

@@ -1,0 +1,349 @@
+//! A KVM virtual machine: the KVM handles, guest memory and its slots, device memory, and the
+//! I/O bus. Devices are registered before the vCPU is created; the vCPU then shares the bus.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use kvm_bindings::kvm_userspace_memory_region;
+use kvm_ioctls::{Cap, Kvm, VmFd};
+use vm_device::bus::{MmioAddress, MmioRange, PioAddress, PioRange};
+use vm_device::device_manager::{IoManager, MmioManager, PioManager};
+use vm_device::{DeviceMmio, DevicePio};
+use vm_memory::{Address, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
+
+use crate::control::VcpuControl;
+use crate::device_memory::DeviceMemory;
+use crate::layout::{GUEST_PHYS_LIMIT, KVM_TSS_ADDRESS, PAGE_SIZE};
+use crate::memory::{self, RamRegion};
+use crate::vcpu::{self, Vcpu};
+
+/// Errors creating or setting up a machine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `/dev/kvm` does not exist.
+    #[error(
+        "/dev/kvm does not exist: this host has no KVM (load the kvm_intel or kvm_amd module, \
+         or enable nested virtualization for this VM)"
+    )]
+    NoKvm,
+    /// `/dev/kvm` exists but we may not open it.
+    #[error(
+        "no permission to open /dev/kvm: add your user to the kvm group \
+         (sudo usermod -aG kvm $USER, then log in again) or run as root"
+    )]
+    KvmPermission,
+    /// Any other failure opening `/dev/kvm`.
+    #[error("cannot open /dev/kvm")]
+    KvmOpen(#[source] kvm_ioctls::Error),
+    /// A KVM ioctl failed while building the machine.
+    #[error("cannot {what}")]
+    Kvm {
+        /// What we were doing.
+        what: &'static str,
+        /// The ioctl's error.
+        #[source]
+        source: kvm_ioctls::Error,
+    },
+    /// Guest memory could not be built or loaded.
+    #[error(transparent)]
+    Memory(#[from] memory::Error),
+    /// The vCPU could not be put in its boot state.
+    #[error(transparent)]
+    Cpu(#[from] crate::cpu::Error),
+    /// A device range that is empty, overflows, or collides with another device.
+    #[error("cannot place {space} range [{base:#x}, +{len:#x}): {reason}")]
+    DeviceRange {
+        /// "port" or "MMIO".
+        space: &'static str,
+        /// Start of the range.
+        base: u64,
+        /// Length.
+        len: u64,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A device was registered, or a second vCPU asked for, after the vCPU was created.
+    #[error("the vCPU exists already: devices are registered before it, and a VM has one vCPU")]
+    VcpuCreated,
+}
+
+/// Result alias for this module.
+pub type Result<T> = std::result::Result<T, Error>;
+
+pub(crate) fn kvm_error(what: &'static str) -> impl FnOnce(kvm_ioctls::Error) -> Error {
+    move |source| Error::Kvm { what, source }
+}
+
+/// What a failure to open `/dev/kvm` means to the user.
+fn kvm_open_error(e: kvm_ioctls::Error) -> Error {
+    match e.errno() {
+        libc::ENOENT | libc::ENODEV | libc::ENXIO => Error::NoKvm,
+        libc::EACCES | libc::EPERM => Error::KvmPermission,
+        _ => Error::KvmOpen(e),
+    }
+}
+
+/// A KVM VM with its memory and I/O bus, before and while its vCPU runs.
+pub struct Vm {
+    // Field order is drop order: the VM closes before /dev/kvm and before the memory it maps.
+    fd: VmFd,
+    kvm: Kvm,
+    memory: GuestMemoryMmap,
+    /// Memory windows mapped for devices, kept alive as long as the VM.
+    device_memory: Vec<DeviceMemory>,
+    /// Every MMIO range handed out (to the bus or as device memory), to refuse overlaps.
+    mmio_ranges: Vec<(u64, u64)>,
+    /// The bus while devices are registered; handed to the vCPU when it is created.
+    io: Option<IoManager>,
+    /// KVM memory slots used so far.
+    slots: u32,
+    /// The control handle of the vCPU-to-be, so devices can hold it before the vCPU exists.
+    control: VcpuControl,
+    /// When `Vm::new` started, to measure setup up to the first `KVM_RUN`.
+    created: Instant,
+}
+
+impl Vm {
+    /// Opens `/dev/kvm` and creates a VM with `ram` as its memory.
+    pub fn new(ram: &[RamRegion]) -> Result<Self> {
+        let created = Instant::now();
+        let memory = memory::create(ram)?;
+        let kvm = Kvm::new().map_err(kvm_open_error)?;
+        let fd = kvm.create_vm().map_err(kvm_error("create a KVM VM"))?;
+        if kvm.check_extension(Cap::SetTssAddr) {
+            fd.set_tss_address(KVM_TSS_ADDRESS as usize)
+                .map_err(kvm_error("set the TSS address (KVM_SET_TSS_ADDR)"))?;
+        }
+        let mut vm = Vm {
+            fd,
+            kvm,
+            memory: memory.clone(),
+            device_memory: Vec::new(),
+            mmio_ranges: Vec::new(),
+            io: Some(IoManager::new()),
+            slots: 0,
+            control: VcpuControl::default(),
+            created,
+        };
+        for region in memory.iter() {
+            let host = region
+                .get_host_address(vm_memory::MemoryRegionAddress(0))
+                .map_err(|_| Error::Memory(memory::Error::NotMapped))?;
+            let base = region.start_addr().raw_value();
+            // SAFETY: the mapping behind `host` is `region.len()` bytes owned by `memory`, of
+            // which the Vm and its vCPU keep clones until after their KVM descriptors close
+            // (field order), so the guest never sees unmapped host memory.
+            unsafe { vm.map_slot(base, region.len(), host as u64) }
+                .map_err(kvm_error("map guest memory (KVM_SET_USER_MEMORY_REGION)"))?;
+        }
+        Ok(vm)
+    }
+
+    /// Adds the next KVM memory slot.
+    ///
+    /// # Safety
+    /// `host` must map `len` bytes that stay mapped as long as the VM and its vCPU exist.
+    unsafe fn map_slot(
+        &mut self,
+        base: u64,
+        len: u64,
+        host: u64,
+    ) -> std::result::Result<(), kvm_ioctls::Error> {
+        let region = kvm_userspace_memory_region {
+            slot: self.slots,
+            flags: 0,
+            guest_phys_addr: base,
+            memory_size: len,
+            userspace_addr: host,
+        };
+        // SAFETY: the caller promises the mapping outlives the VM; slot numbers are distinct
+        // (counted) and ranges disjoint (RAM validated, device memory checked by `check_mmio`).
+        unsafe { self.fd.set_user_memory_region(region) }?;
+        self.slots += 1;
+        Ok(())
+    }
+
+    /// The guest's RAM.
+    pub fn memory(&self) -> &GuestMemoryMmap {
+        &self.memory
+    }
+
+    /// The KVM VM, for features beyond this crate (coalesced MMIO zones, for example).
+    pub fn fd(&self) -> &VmFd {
+        &self.fd
+    }
+
+    /// The control handle the vCPU will have: devices that stop or kick the vCPU take it
+    /// before the vCPU is created.
+    pub fn vcpu_control(&self) -> VcpuControl {
+        self.control.clone()
+    }
+
+    /// When the VM was created, to measure setup time.
+    pub fn created(&self) -> Instant {
+        self.created
+    }
+
+    /// Copies `image` into RAM at `addr`.
+    pub fn load_image(&self, addr: u64, image: &[u8]) -> Result<()> {
+        Ok(memory::load_image(&self.memory, addr, image)?)
+    }
+
+    fn bus(&mut self) -> Result<&mut IoManager> {
+        self.io.as_mut().ok_or(Error::VcpuCreated)
+    }
+
+    /// Puts a device on ports `[base, base + len)`.
+    pub fn register_pio(
+        &mut self,
+        base: u16,
+        len: u16,
+        device: Arc<dyn DevicePio + Send + Sync>,
+    ) -> Result<()> {
+        let range_error = range_error("port", base.into(), len.into());
+        let range = PioRange::new(PioAddress(base), len)
+            .map_err(|_| range_error("empty, or past port 0xffff"))?;
+        self.bus()?
+            .register_pio(range, device)
+            .map_err(|_| range_error("overlaps another device"))
+    }
+
+    /// Checks that `[base, base + len)` is a valid range clear of RAM and of other MMIO.
+    fn check_mmio(&self, base: u64, len: u64) -> Result<()> {
+        let range_error = range_error("MMIO", base, len);
+        let end = match base.checked_add(len) {
+            Some(end) if len > 0 && end <= GUEST_PHYS_LIMIT => end,
+            _ => {
+                return Err(range_error(
+                    "empty, or past the guest-physical space (64 GiB)",
+                ))
+            }
+        };
+        let overlaps = |start: u64, size: u64| base < start.saturating_add(size) && start < end;
+        if self
+            .memory
+            .iter()
+            .any(|r| overlaps(r.start_addr().raw_value(), r.len()))
+        {
+            return Err(range_error("overlaps guest RAM"));
+        }
+        if self
+            .mmio_ranges
+            .iter()
+            .any(|&(start, size)| overlaps(start, size))
+        {
+            return Err(range_error("overlaps another device"));
+        }
+        Ok(())
+    }
+
+    /// Puts a device on guest-physical `[base, base + len)`; the range must not be RAM.
+    pub fn register_mmio(
+        &mut self,
+        base: u64,
+        len: u64,
+        device: Arc<dyn DeviceMmio + Send + Sync>,
+    ) -> Result<()> {
+        self.check_mmio(base, len)?;
+        let range_error = range_error("MMIO", base, len);
+        let range = MmioRange::new(MmioAddress(base), len)
+            .map_err(|_| range_error("empty, or past the address space"))?;
+        self.bus()?
+            .register_mmio(range, device)
+            .map_err(|_| range_error("overlaps another device"))?;
+        self.mmio_ranges.push((base, len));
+        Ok(())
+    }
+
+    /// Maps `len` bytes of memory at guest-physical `base` for a device (a framebuffer): the
+    /// guest reads and writes it like RAM, without exits, and the VMM reads it through the
+    /// returned handle. `base` and `len` must be page aligned.
+    pub fn map_device_memory(&mut self, base: u64, len: u64) -> Result<DeviceMemory> {
+        let range_error = range_error("MMIO", base, len);
+        if base % PAGE_SIZE != 0 || len % PAGE_SIZE != 0 {
+            return Err(range_error("device memory must be page aligned"));
+        }
+        self.bus()?;
+        self.check_mmio(base, len)?;
+        let size = usize::try_from(len).map_err(|_| range_error("too large"))?;
+        let memory = DeviceMemory::new(base, size).ok_or(range_error("cannot allocate it"))?;
+        let host = memory
+            .region()
+            .get_host_address(vm_memory::MemoryRegionAddress(0))
+            .map_err(|_| range_error("cannot allocate it"))?;
+        // SAFETY: `host` maps `len` bytes owned by `memory`; clones are kept in
+        // `self.device_memory` and in the vCPU until after the KVM descriptors close.
+        unsafe { self.map_slot(base, len, host as u64) }
+            .map_err(kvm_error("map device memory (KVM_SET_USER_MEMORY_REGION)"))?;
+        self.device_memory.push(memory.clone());
+        self.mmio_ranges.push((base, len));
+        Ok(memory)
+    }
+
+    /// Creates the VM's one vCPU, which takes the I/O bus: register devices before this.
+    pub fn create_vcpu(&mut self) -> Result<Vcpu> {
+        let io = self.io.take().ok_or(Error::VcpuCreated)?;
+        let fd = self
+            .fd
+            .create_vcpu(0)
+            .map_err(kvm_error("create the vCPU"))?;
+        let keep_alive = vcpu::KeepAlive {
+            memory: self.memory.clone(),
+            _device_memory: self.device_memory.clone(),
+        };
+        Vcpu::new(
+            fd,
+            &self.kvm,
+            Arc::new(io),
+            self.control.clone(),
+            keep_alive,
+        )
+    }
+}
+
+fn range_error(space: &'static str, base: u64, len: u64) -> impl Fn(&'static str) -> Error {
+    move |reason| Error::DeviceRange {
+        space,
+        base,
+        len,
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_kvm_open_error_missing_device_says_no_kvm() {
+        let err = kvm_open_error(kvm_ioctls::Error::new(libc::ENOENT));
+        assert!(err
+            .to_string()
+            .starts_with("/dev/kvm does not exist: this host has no KVM"));
+    }
+
+    #[test]
+    fn test_kvm_open_error_permission_names_kvm_group() {
+        let err = kvm_open_error(kvm_ioctls::Error::new(libc::EACCES));
+        assert_eq!(
+            err.to_string(),
+            "no permission to open /dev/kvm: add your user to the kvm group \
+             (sudo usermod -aG kvm $USER, then log in again) or run as root"
+        );
+    }
+
+    #[test]
+    fn test_kvm_open_error_other_keeps_cause() {
+        let err = kvm_open_error(kvm_ioctls::Error::new(libc::EMFILE));
+        assert!(matches!(err, Error::KvmOpen(_)));
+    }
+
+    #[test]
+    fn test_range_error_names_space_and_reason() {
+        let err = range_error("port", 0x60, 2)("overlaps another device");
+        assert_eq!(
+            err.to_string(),
+            "cannot place port range [0x60, +0x2): overlaps another device"
+        );
+    }
+}
