@@ -17,7 +17,8 @@ Exit status:
            unclaimed access under `stop`
   6        the host cannot run the machine (no usable /dev/kvm)
   124      --timeout passed
-  130      interrupted (Ctrl-C)";
+  130      interrupted (Ctrl-C)
+  129 131 143  ended by SIGHUP, SIGQUIT, SIGTERM (128 + the signal)";
 
 /// picovmm: a small virtual machine monitor on Linux KVM.
 #[derive(Debug, Parser)]

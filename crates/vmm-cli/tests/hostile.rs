@@ -146,11 +146,8 @@ fn test_spinning_guest_is_stopped_by_timeout_and_screen_printed() {
     assert_eq!(out.status, 124);
 }
 
-#[test]
-fn test_spinning_guest_is_stopped_by_ctrl_c() {
-    if !kvm_available() {
-        return;
-    }
+/// Starts the spinning guest, sends it `signal` after half a second, and returns the run.
+fn spin_then_signal(signal: libc::c_int) -> common::Run {
     let child = picovmm()
         .args(["run", "--image", "guests/hostile/spin.bin"])
         .stdout(std::process::Stdio::piped())
@@ -159,14 +156,55 @@ fn test_spinning_guest_is_stopped_by_ctrl_c() {
         .expect("start picovmm");
     std::thread::sleep(Duration::from_millis(500));
     // SAFETY: kill with a valid pid of our own child and a standard signal.
-    let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let sent = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
     assert_eq!(sent, 0);
-    let out: common::Run = child.wait_with_output().expect("wait").into();
+    child.wait_with_output().expect("wait").into()
+}
+
+#[test]
+fn test_spinning_guest_is_stopped_by_ctrl_c() {
+    if !kvm_available() {
+        return;
+    }
+    let out = spin_then_signal(libc::SIGINT);
     assert_eq!(out.stdout, "spinning in jmp $\n");
     assert!(out
         .stderr
         .starts_with("picovmm: interrupted; the guest was stopped at cs:ip=0000:7c"));
     assert_eq!(out.status, 130);
+}
+
+#[test]
+fn test_spinning_guest_is_stopped_by_sigterm_with_screen_printed() {
+    if !kvm_available() {
+        return;
+    }
+    let out = spin_then_signal(libc::SIGTERM);
+    assert_eq!(out.stdout, "spinning in jmp $\n");
+    assert!(out
+        .stderr
+        .starts_with("picovmm: terminated (SIGTERM); the guest was stopped at cs:ip=0000:7c"));
+    assert_eq!(out.status, 143);
+}
+
+#[test]
+fn test_spinning_guest_is_stopped_by_sighup() {
+    if !kvm_available() {
+        return;
+    }
+    let out = spin_then_signal(libc::SIGHUP);
+    assert!(out.stderr.starts_with("picovmm: hung up (SIGHUP)"));
+    assert_eq!(out.status, 129);
+}
+
+#[test]
+fn test_spinning_guest_is_stopped_by_sigquit() {
+    if !kvm_available() {
+        return;
+    }
+    let out = spin_then_signal(libc::SIGQUIT);
+    assert!(out.stderr.starts_with("picovmm: quit (SIGQUIT)"));
+    assert_eq!(out.status, 131);
 }
 
 #[test]

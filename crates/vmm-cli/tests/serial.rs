@@ -71,33 +71,37 @@ fn test_serial_output_goes_to_the_named_file() {
     assert_eq!(out.status, 124);
 }
 
-/// With stdin a terminal (a pseudo-terminal from `script`), picovmm puts it in raw mode for the
-/// serial port and must leave it exactly as it found it, here after a timeout ends the run.
-#[test]
-fn test_terminal_settings_are_restored_after_the_run() {
-    if !kvm_available() {
-        return;
-    }
+/// Whether script(1) can give a test a pseudo-terminal; under CI=true it must.
+fn script_available() -> bool {
     if std::process::Command::new("script")
         .arg("--version")
         .output()
-        .is_err()
+        .is_ok()
     {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true and script(1) is missing"
-        );
-        eprintln!("skipping: script(1) is not installed (util-linux / bsdutils)");
-        return;
+        return true;
     }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true and script(1) is missing"
+    );
+    eprintln!("skipping: script(1) is not installed (util-linux / bsdutils)");
+    false
+}
+
+/// Runs the serial echo guest with stdin on a pseudo-terminal (from `script`), ended by
+/// `ending` (a shell fragment run with the guest's pid in `$pid`); returns the terminal's
+/// settings before and after, and picovmm's exit status.
+fn terminal_around_run(ending: &str) -> (Option<String>, Option<String>, Option<String>) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (before, after) = (dir.path().join("before"), dir.path().join("after"));
+    let file = |name: &str| dir.path().join(name).display().to_string();
     let inner = format!(
-        "stty -g > {}; {} run --image {} --timeout 1s > /dev/null 2>&1; stty -g > {}",
-        before.display(),
-        env!("CARGO_BIN_EXE_picovmm"),
-        repo_root().join("guests/tests/serial-echo.bin").display(),
-        after.display()
+        "stty -g > {before}; {picovmm} run --image {image} --timeout 5s > /dev/null 2>&1 & \
+         pid=$!; {ending}; wait $pid; echo $? > {status}; stty -g > {after}",
+        before = file("before"),
+        after = file("after"),
+        status = file("status"),
+        picovmm = env!("CARGO_BIN_EXE_picovmm"),
+        image = repo_root().join("guests/tests/serial-echo.bin").display(),
     );
     let status = std::process::Command::new("script")
         .args(["-qec", &inner, "/dev/null"])
@@ -106,10 +110,41 @@ fn test_terminal_settings_are_restored_after_the_run() {
         .status()
         .expect("run script");
     assert!(status.success());
-    let (before, after) = (
-        std::fs::read_to_string(before),
-        std::fs::read_to_string(after),
-    );
-    assert!(before.as_ref().is_ok_and(|b| b.len() > 10));
-    assert_eq!(before.ok(), after.ok());
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).ok();
+    (read("before"), read("after"), read("status"))
+}
+
+/// picovmm puts a terminal stdin in raw mode for the serial port and must leave it exactly as
+/// it found it, here after a timeout ends the run.
+#[test]
+fn test_terminal_settings_are_restored_after_the_run() {
+    if !kvm_available() || !script_available() {
+        return;
+    }
+    let (before, after, status) = terminal_around_run("true");
+    assert!(before.as_ref().is_some_and(|b| b.len() > 10));
+    assert_eq!(before, after);
+    assert_eq!(status.as_deref(), Some("124\n"));
+}
+
+#[test]
+fn test_terminal_settings_are_restored_after_sigterm() {
+    if !kvm_available() || !script_available() {
+        return;
+    }
+    let (before, after, status) = terminal_around_run("sleep 0.5; kill -TERM $pid");
+    assert!(before.as_ref().is_some_and(|b| b.len() > 10));
+    assert_eq!(before, after);
+    assert_eq!(status.as_deref(), Some("143\n"));
+}
+
+#[test]
+fn test_terminal_settings_are_restored_after_sighup() {
+    if !kvm_available() || !script_available() {
+        return;
+    }
+    let (before, after, status) = terminal_around_run("sleep 0.5; kill -HUP $pid");
+    assert!(before.as_ref().is_some_and(|b| b.len() > 10));
+    assert_eq!(before, after);
+    assert_eq!(status.as_deref(), Some("129\n"));
 }

@@ -1,0 +1,141 @@
+//! The board as a library: a machine built from a description without the command line, its
+//! device registry, and the resumable vCPU under a policy of the test's own.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use common::{kvm_available, repo_root};
+use vmm_cli::board::{Board, ConsoleOutput};
+use vmm_cli::plugin_path::PluginPath;
+use vmm_cli::spec::{DeviceRange, Located, MachineSpec};
+use vmm_cli::validate::validate;
+use vmm_core::{RunOutcome, StopReason, VcpuEvent};
+use vmm_devices::screen::TextScreen;
+
+/// A console sink the test can read.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut v) = self.0.lock() {
+            v.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The default machine with `image` (relative to the repository), built as a board.
+fn board_for(image: &str, out: &Captured) -> Board {
+    let mut spec = MachineSpec::default_machine();
+    spec.image = Some(Located::default(repo_root().join(image)));
+    let valid = validate(spec, &PluginPath::new(&[])).expect("valid machine");
+    let out = out.clone();
+    Board::build(&valid, move || Box::new(out.clone()) as ConsoleOutput).expect("board")
+}
+
+#[test]
+fn test_board_lists_default_devices_with_their_ranges() {
+    if !kvm_available() {
+        return;
+    }
+    let board = board_for("guests/hello/hello.bin", &Captured::default());
+    let listed: Vec<(String, &str, Vec<DeviceRange>)> = board
+        .devices()
+        .iter()
+        .map(|d| (d.name.clone(), d.kind, d.ranges.clone()))
+        .collect();
+    let port = |base, len| DeviceRange::Port { base, len };
+    assert_eq!(
+        listed,
+        vec![
+            (
+                "vga-text0".to_owned(),
+                "vga-text",
+                vec![DeviceRange::Mmio {
+                    base: 0xB8000,
+                    len: 0x8000
+                }]
+            ),
+            ("debugcon0".to_owned(), "debugcon", vec![port(0xE9, 1)]),
+            ("isa-debug-exit0".to_owned(), "isa-debug-exit", vec![port(0xF4, 4)]),
+            ("serial0".to_owned(), "serial", vec![port(0x3F8, 8)]),
+        ]
+    );
+}
+
+#[test]
+fn test_board_runs_the_sample_to_its_screen_in_one_exit() {
+    if !kvm_available() {
+        return;
+    }
+    let mut board = board_for("guests/hello/hello.bin", &Captured::default());
+    let report = board.run_to_completion();
+    let page = board.devices().screen().map(|s| s.page()).unwrap_or_default();
+    assert_eq!(report.outcome, RunOutcome::Halted);
+    assert_eq!(report.exits.total, 1);
+    assert!(TextScreen::new(&page)
+        .to_text()
+        .contains("Hello World from picovmm"));
+}
+
+#[test]
+fn test_board_guest_paused_and_resumed_finishes_with_its_output() {
+    if !kvm_available() {
+        return;
+    }
+    // The debug-console guest prints and exits; pause it as it starts, then let it go on.
+    let out = Captured::default();
+    let mut board = board_for("guests/tests/debugcon.bin", &out);
+    let control = board.control();
+    control.pause();
+    assert_eq!(board.vcpu().run(), VcpuEvent::Paused);
+    let rip = board.vcpu().registers().map(|r| r.rip);
+    control.resume();
+    let report = board.run_to_completion();
+    assert_eq!(rip, Some(0x7C00));
+    assert!(matches!(report.outcome, RunOutcome::GuestExit(_) | RunOutcome::Halted));
+    assert!(!out.0.lock().map(|v| v.is_empty()).unwrap_or(true));
+}
+
+#[test]
+fn test_board_pause_from_another_thread_is_waited_out() {
+    if !kvm_available() {
+        return;
+    }
+    let mut board = board_for("guests/hostile/spin.bin", &Captured::default());
+    let control = board.control();
+    let driver = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(30));
+        control.pause();
+        let rip = control.call(|vcpu| vcpu.registers().map(|r| r.rip));
+        control.resume();
+        thread::sleep(Duration::from_millis(30));
+        control.stop(StopReason::Timeout);
+        rip
+    });
+    let report = board.run_to_completion();
+    let seen = driver.join().ok().flatten().flatten();
+    assert_eq!(report.outcome, RunOutcome::Timeout);
+    assert!(seen.is_some());
+}
+
+#[test]
+fn test_board_serial_state_round_trips_while_built() {
+    if !kvm_available() {
+        return;
+    }
+    let board = board_for("guests/hello/hello.bin", &Captured::default());
+    let saved = board.devices().save_state("serial0").expect("save");
+    board
+        .devices()
+        .restore_state("serial0", saved.clone())
+        .expect("restore");
+    assert_eq!(board.devices().save_state("serial0").expect("save"), saved);
+}
