@@ -114,9 +114,13 @@ pub struct RunArgs {
     /// Print exit counts and run time to stderr
     #[arg(long)]
     pub stats: bool,
-    /// Write exit counts, run time and outcome as JSON to FILE
+    /// Write exit counts, run time, outcome and final registers as JSON to FILE
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,
+    /// When the run ends, save SIZE bytes of guest RAM from guest-physical ADDR to FILE (QEMU's
+    /// monitor command pmemsave)
+    #[arg(long, num_args = 3, value_names = ["ADDR", "SIZE", "FILE"])]
+    pub pmemsave: Option<Vec<String>>,
     /// Look for plugins in DIR first (repeatable); then PICOVMM_PLUGIN_PATH, then next to picovmm
     #[arg(long = "plugin-dir", value_name = "DIR")]
     pub plugin_dirs: Vec<PathBuf>,

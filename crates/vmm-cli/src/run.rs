@@ -1,9 +1,13 @@
 //! `picovmm run`: build the machine, run its vCPU on this thread (a timer thread stops it when
 //! `--timeout` passes), then print the screen, the outcome and the statistics.
 
+use std::fs::File;
 use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
 use std::sync::{Arc, Mutex};
 use std::thread;
+use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 
 use vmm_core::{Fault, RunOutcome, RunReport, StopReason};
 use vmm_devices::screen::TextScreen;
@@ -15,8 +19,8 @@ use crate::error::Error;
 use crate::plugin_path::PluginPath;
 use crate::spec::{Located, MachineSpec, VgaMode};
 use crate::terminal::RawMode;
-use crate::validate::validate;
-use crate::{config, signals, stats, status};
+use crate::validate::{validate, ValidMachine};
+use crate::{config, signals, stats, status, units};
 
 /// Merges the flags into the machine description; flags win.
 fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
@@ -63,6 +67,17 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
     let source = spec.source.clone();
     let valid = validate(spec, &PluginPath::new(&args.plugin_dirs))
         .map_err(|d| Error::Invalid(d.render(source.as_ref())))?;
+    // Every output is opened before the guest starts, so a bad path never costs a run.
+    let mut stats_file = args
+        .stats_json
+        .as_ref()
+        .map(|path| create_output(path))
+        .transpose()?;
+    let pmemsave = args
+        .pmemsave
+        .as_deref()
+        .map(|values| MemorySave::parse(values, &valid))
+        .transpose()?;
     let mut board = Board::build(&valid, || Box::new(std::io::stdout()))?;
     let control = board.control();
     // Before any other thread starts, so that every thread leaves the signals to this one.
@@ -114,13 +129,78 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
     if args.stats {
         eprint!("{}", stats::summary(&report));
     }
-    if let Some(path) = &args.stats_json {
-        std::fs::write(path, stats::to_json(&report, code)).map_err(|source| Error::Output {
-            path: path.clone(),
-            source,
-        })?;
+    if let (Some(file), Some(path)) = (stats_file.as_mut(), &args.stats_json) {
+        file.write_all(stats::to_json(&report, code).as_bytes())
+            .map_err(|source| Error::Output {
+                path: path.clone(),
+                source,
+            })?;
+    }
+    if let Some(save) = pmemsave {
+        save.write(board.vm().memory())?;
     }
     Ok(code)
+}
+
+fn create_output(path: &Path) -> Result<File, Error> {
+    File::create(path).map_err(|source| Error::Output {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// `--pmemsave ADDR SIZE FILE`: checked and opened before the run, written after it.
+struct MemorySave {
+    addr: u64,
+    size: u64,
+    path: PathBuf,
+    file: File,
+}
+
+impl MemorySave {
+    fn parse(values: &[String], valid: &ValidMachine) -> Result<Self, Error> {
+        let [addr, size, path] = values else {
+            return Err(Error::Usage("--pmemsave takes ADDR SIZE FILE".into()));
+        };
+        let number = |what: &str, text: &str| {
+            units::parse_u64(text).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--pmemsave: invalid {what} \"{text}\": expected a number like 0x400"
+                ))
+            })
+        };
+        let (addr, size) = (number("address", addr)?, number("size", size)?);
+        if !valid
+            .spec
+            .memory
+            .iter()
+            .any(|r| r.value.contains(addr, size))
+        {
+            return Err(Error::Usage(format!(
+                "--pmemsave: [{addr:#x}, +{size:#x}) is not inside one region of guest RAM"
+            )));
+        }
+        let path = PathBuf::from(path);
+        let file = create_output(&path)?;
+        Ok(MemorySave {
+            addr,
+            size,
+            path,
+            file,
+        })
+    }
+
+    fn write(mut self, memory: &GuestMemoryMmap) -> Result<(), Error> {
+        let mut bytes = vec![0u8; self.size as usize];
+        let output_error = |source| Error::Output {
+            path: self.path.clone(),
+            source,
+        };
+        memory
+            .read_slice(&mut bytes, GuestAddress(self.addr))
+            .map_err(|e| output_error(std::io::Error::other(e.to_string())))?;
+        self.file.write_all(&bytes).map_err(output_error)
+    }
 }
 
 /// Copies stdin into `uart`'s receive FIFO, waiting while the FIFO is full, until stdin ends.

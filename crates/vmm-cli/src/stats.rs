@@ -1,7 +1,8 @@
 //! `--stats` (a summary on stderr) and `--stats-json FILE`.
 
 use serde::Serialize;
-use vmm_core::{ExitCounters, RunOutcome, RunReport};
+use vmm_core::outcome::Segment;
+use vmm_core::{ExitCounters, Registers, RunOutcome, RunReport};
 
 /// The counters as a JSON object: the total first, then each reason by its name.
 fn exits_json(c: &ExitCounters) -> serde_json::Map<String, serde_json::Value> {
@@ -22,6 +23,20 @@ struct Stats {
     #[serde(skip_serializing_if = "Option::is_none")]
     guest_exit_value: Option<u32>,
     exit_status: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registers: Option<serde_json::Value>,
+}
+
+/// The final registers as JSON numbers (segments as selector and base).
+fn registers_json(r: &Registers) -> serde_json::Value {
+    let segment = |s: &Segment| serde_json::json!({"selector": s.selector, "base": s.base});
+    serde_json::json!({
+        "rax": r.rax, "rbx": r.rbx, "rcx": r.rcx, "rdx": r.rdx,
+        "rsi": r.rsi, "rdi": r.rdi, "rbp": r.rbp, "rsp": r.rsp,
+        "rip": r.rip, "rflags": r.rflags,
+        "cs": segment(&r.cs), "ds": segment(&r.ds), "es": segment(&r.es), "ss": segment(&r.ss),
+        "cr0": r.cr0,
+    })
 }
 
 /// The JSON document `--stats-json` writes.
@@ -36,6 +51,7 @@ pub fn to_json(report: &RunReport, exit_status: i32) -> String {
             _ => None,
         },
         exit_status,
+        registers: report.registers.as_ref().map(registers_json),
     };
     serde_json::to_string_pretty(&stats).unwrap_or_default() + "\n"
 }
@@ -49,14 +65,20 @@ pub fn summary(report: &RunReport) -> String {
         .filter(|(_, n)| *n > 0)
         .map(|(name, n)| format!("{name} {n}"))
         .collect();
-    format!(
+    let mut text = format!(
         "picovmm: outcome {}, {:.3} ms in the run loop ({:.3} ms of setup before it)\npicovmm: exits {} ({})\n",
         report.outcome.name(),
         report.run_time.as_secs_f64() * 1e3,
         report.setup_time.as_secs_f64() * 1e3,
         c.total,
         by_reason.join(", ")
-    )
+    );
+    if let Some(registers) = &report.registers {
+        for line in registers.to_string().lines() {
+            text.push_str(&format!("picovmm: {line}\n"));
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -98,5 +120,25 @@ mod tests {
         assert_eq!(json["setup_ns"], 250_000);
         assert_eq!(json["outcome"], "halted");
         assert_eq!(json["exit_status"], 0);
+        assert!(json.get("registers").is_none());
+    }
+
+    #[test]
+    fn test_to_json_has_final_registers_when_known() {
+        let mut report = report();
+        report.registers = Some(Registers {
+            rax: 42,
+            rip: 0x7C05,
+            ..Default::default()
+        });
+        let json: serde_json::Value = serde_json::from_str(&to_json(&report, 0)).expect("json");
+        assert_eq!(
+            (
+                json["registers"]["rax"].as_u64(),
+                json["registers"]["rip"].as_u64()
+            ),
+            (Some(42), Some(0x7C05))
+        );
+        assert_eq!(json["registers"]["cs"]["selector"], 0);
     }
 }

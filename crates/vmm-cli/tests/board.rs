@@ -64,7 +64,11 @@ fn test_board_lists_default_devices_with_their_ranges() {
                 }]
             ),
             ("debugcon0".to_owned(), "debugcon", vec![port(0xE9, 1)]),
-            ("isa-debug-exit0".to_owned(), "isa-debug-exit", vec![port(0xF4, 4)]),
+            (
+                "isa-debug-exit0".to_owned(),
+                "isa-debug-exit",
+                vec![port(0xF4, 4)]
+            ),
             ("serial0".to_owned(), "serial", vec![port(0x3F8, 8)]),
         ]
     );
@@ -77,7 +81,11 @@ fn test_board_runs_the_sample_to_its_screen_in_one_exit() {
     }
     let mut board = board_for("guests/hello/hello.bin", &Captured::default());
     let report = board.run_to_completion();
-    let page = board.devices().screen().map(|s| s.page()).unwrap_or_default();
+    let page = board
+        .devices()
+        .screen()
+        .map(|s| s.page())
+        .unwrap_or_default();
     assert_eq!(report.outcome, RunOutcome::Halted);
     assert_eq!(report.exits.total, 1);
     assert!(TextScreen::new(&page)
@@ -100,7 +108,10 @@ fn test_board_guest_paused_and_resumed_finishes_with_its_output() {
     control.resume();
     let report = board.run_to_completion();
     assert_eq!(rip, Some(0x7C00));
-    assert!(matches!(report.outcome, RunOutcome::GuestExit(_) | RunOutcome::Halted));
+    assert!(matches!(
+        report.outcome,
+        RunOutcome::GuestExit(_) | RunOutcome::Halted
+    ));
     assert!(!out.0.lock().map(|v| v.is_empty()).unwrap_or(true));
 }
 

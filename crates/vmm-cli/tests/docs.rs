@@ -198,6 +198,11 @@ fn test_machine_format_console_examples_print_as_documented() {
 }
 
 #[test]
+fn test_cpu_console_examples_print_as_documented() {
+    assert_console_examples("docs/cpu.md");
+}
+
+#[test]
 fn test_readme_console_examples_print_as_documented() {
     assert_console_examples("README.md");
 }

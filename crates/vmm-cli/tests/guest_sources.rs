@@ -61,8 +61,16 @@ macro_rules! guest_source_tests {
         fn test_every_guest_source_is_checked() {
             let listed = [$($name),*];
             let mut found = Vec::new();
-            for dir in ["bench", "hello", "hostile", "modes", "plugins", "seed", "tests"] {
-                for entry in std::fs::read_dir(repo_root().join("guests").join(dir)).expect("guests dir") {
+            let guests = repo_root().join("guests");
+            let mut dirs: Vec<String> = std::fs::read_dir(&guests)
+                .expect("guests dir")
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().is_dir() && e.file_name() != "include")
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            dirs.sort();
+            for dir in dirs {
+                for entry in std::fs::read_dir(guests.join(&dir)).expect("guests dir") {
                     let path = entry.expect("entry").path();
                     if path.extension().is_some_and(|x| x == "asm") {
                         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -103,4 +111,7 @@ guest_source_tests! {
     test_debugcon_flood_binary_matches_source => "hostile/debugcon-flood",
     test_triple_fault_binary_matches_source => "hostile/triple-fault",
     test_vga_window_binary_matches_source => "hostile/vga-window",
+    test_long_by_hand_binary_matches_source => "cpu/long-by-hand",
+    test_cpuid_binary_matches_source => "cpu/cpuid",
+    test_answer_binary_matches_source => "cpu/answer",
 }

@@ -21,6 +21,7 @@
 
 pub mod control;
 pub mod cpu;
+pub mod cpuid;
 pub mod device_memory;
 pub mod elf;
 pub mod exit;

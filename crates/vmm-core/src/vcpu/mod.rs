@@ -81,11 +81,13 @@ pub struct Vcpu {
 impl Vcpu {
     pub(crate) fn new(
         fd: VcpuFd,
-        _kvm: &Kvm,
+        kvm: &Kvm,
         io: Arc<IoManager>,
         control: VcpuControl,
         keep_alive: KeepAlive,
     ) -> Result<Self> {
+        crate::cpuid::set_cpuid(kvm, &fd)?;
+        set_power_on_msrs(&fd)?;
         Ok(Vcpu {
             fd,
             keep_alive,
@@ -329,6 +331,34 @@ impl Vcpu {
         code.truncate(n);
         code
     }
+}
+
+/// IA32_MISC_ENABLE bit 0: fast string operations, on at power-on on every modern CPU.
+const MISC_ENABLE_FAST_STRING: u64 = 1;
+/// IA32_PAT's power-on value: WB, WT, UC-, UC, twice.
+const PAT_POWER_ON: u64 = 0x0007_0406_0007_0406;
+
+/// MSRs at their power-on values where KVM leaves them as the last user left them or
+/// undefined (the list and values Firecracker uses).
+fn set_power_on_msrs(fd: &VcpuFd) -> Result<()> {
+    let entry = |index, data| kvm_bindings::kvm_msr_entry {
+        index,
+        data,
+        ..Default::default()
+    };
+    let mut entries: Vec<_> = SAVED_MSRS.iter().map(|&i| entry(i, 0)).collect();
+    entries.retain(|e| e.index != 0x277); // PAT gets its own value below
+    entries.push(entry(0x277, PAT_POWER_ON));
+    entries.push(entry(0x1A0, MISC_ENABLE_FAST_STRING));
+    let msrs = kvm_bindings::Msrs::from_entries(&entries).map_err(|_| crate::vm::Error::Kvm {
+        what: "build the MSR list",
+        source: kvm_ioctls::Error::new(libc::E2BIG),
+    })?;
+    // KVM sets MSRs in order and stops at the first it refuses; none of these is optional on
+    // x86-64, but a host that refuses one leaves the rest at KVM's reset values, which is safe.
+    fd.set_msrs(&msrs)
+        .map_err(kvm_error("set the power-on MSRs"))?;
+    Ok(())
 }
 
 impl Drop for Vcpu {

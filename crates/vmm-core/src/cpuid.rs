@@ -1,0 +1,124 @@
+//! The CPU the guest sees through `cpuid`, as the established VMMs set it (Firecracker, Cloud
+//! Hypervisor): start from what KVM supports on this host (`KVM_GET_SUPPORTED_CPUID`), then
+//! normalise it for picovmm's machine: one vCPU with APIC ID 0, the hypervisor bit set, and what
+//! picovmm does not emulate masked off. Without this table every leaf reads as zero, and KVM
+//! refuses a guest's `wrmsr` to EFER.LME because CPUID says the CPU has no long mode.
+//!
+//! docs/cpu.md lists what a guest sees and why.
+
+use kvm_bindings::{kvm_cpuid_entry2, CpuId, KVM_MAX_CPUID_ENTRIES};
+use kvm_ioctls::{Kvm, VcpuFd};
+
+use crate::vm::{kvm_error, Result};
+
+/// Leaf 1 ECX bit 31: running under a hypervisor.
+const LEAF1_ECX_HYPERVISOR: u32 = 1 << 31;
+/// Leaf 1 ECX bit 21: x2APIC; bit 24: TSC deadline timer (both need a local APIC).
+const LEAF1_ECX_X2APIC: u32 = 1 << 21;
+const LEAF1_ECX_TSC_DEADLINE: u32 = 1 << 24;
+/// Leaf 1 EDX bit 9: on-chip local APIC (picovmm's PC has the 8259 PIC, not an APIC).
+const LEAF1_EDX_APIC: u32 = 1 << 9;
+/// Leaf 1 EDX bit 28: more than one logical processor per package.
+const LEAF1_EDX_HTT: u32 = 1 << 28;
+/// Leaf 1 EBX bits 16-23 (logical processors per package) and 24-31 (initial APIC ID).
+const LEAF1_EBX_TOPOLOGY: u32 = 0xFFFF_0000;
+/// Leaf 1 EBX: one logical processor.
+const LEAF1_EBX_ONE_CPU: u32 = 1 << 16;
+/// Leaf 4 EAX bits 14-25 (threads sharing the cache - 1) and 26-31 (cores per package - 1).
+const LEAF4_EAX_SHARING: u32 = 0xFFFF_C000;
+/// Leaf 0xB / 0x1F ECX bits 8-15: level type (1 SMT, 2 core).
+const TOPOLOGY_LEVEL_SMT: u32 = 1 << 8;
+const TOPOLOGY_LEVEL_CORE: u32 = 2 << 8;
+/// Leaf 0x8000_0008 ECX bits 0-7: cores per package - 1 (AMD), and 12-15 (APIC ID size).
+const EXT8_ECX_CORES: u32 = 0xF0FF;
+
+/// Reads the supported table from KVM, normalises it and gives it to the vCPU.
+pub fn set_cpuid(kvm: &Kvm, vcpu: &VcpuFd) -> Result<()> {
+    let mut cpuid = kvm
+        .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+        .map_err(kvm_error("read the host's CPUID (KVM_GET_SUPPORTED_CPUID)"))?;
+    normalise(cpuid.as_mut_slice());
+    vcpu.set_cpuid2(
+        &CpuId::from_entries(cpuid.as_slice()).map_err(|_| crate::vm::Error::Kvm {
+            what: "build the CPUID table",
+            source: kvm_ioctls::Error::new(libc::E2BIG),
+        })?,
+    )
+    .map_err(kvm_error("set the vCPU's CPUID (KVM_SET_CPUID2)"))
+}
+
+/// Makes KVM's supported table describe picovmm's one-vCPU PC.
+pub fn normalise(entries: &mut [kvm_cpuid_entry2]) {
+    for entry in entries.iter_mut() {
+        match entry.function {
+            0x1 => {
+                entry.ecx |= LEAF1_ECX_HYPERVISOR;
+                entry.ecx &= !(LEAF1_ECX_X2APIC | LEAF1_ECX_TSC_DEADLINE);
+                entry.edx &= !(LEAF1_EDX_APIC | LEAF1_EDX_HTT);
+                entry.ebx = (entry.ebx & !LEAF1_EBX_TOPOLOGY) | LEAF1_EBX_ONE_CPU;
+            }
+            0x4 => entry.eax &= !LEAF4_EAX_SHARING,
+            // Architectural performance monitoring: picovmm exposes no PMU.
+            0xA => (entry.eax, entry.ebx, entry.ecx, entry.edx) = (0, 0, 0, 0),
+            0xB | 0x1F => {
+                let (eax, ebx, ecx) = match entry.index {
+                    0 => (0, 1, TOPOLOGY_LEVEL_SMT),
+                    1 => (0, 1, TOPOLOGY_LEVEL_CORE | 1),
+                    n => (0, 0, n & 0xFF),
+                };
+                (entry.eax, entry.ebx, entry.ecx, entry.edx) = (eax, ebx, ecx, 0);
+            }
+            0x8000_0008 => entry.ecx &= !EXT8_ECX_CORES,
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(function: u32, index: u32) -> kvm_cpuid_entry2 {
+        kvm_cpuid_entry2 {
+            function,
+            index,
+            eax: 0xFFFF_FFFF,
+            ebx: 0xFFFF_FFFF,
+            ecx: 0xFFFF_FFFF,
+            edx: 0xFFFF_FFFF,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn test_leaf1_has_hypervisor_bit_one_cpu_and_no_apic() {
+        let mut entries = [entry(1, 0)];
+        normalise(&mut entries);
+        let e = entries[0];
+        assert_ne!(e.ecx & LEAF1_ECX_HYPERVISOR, 0);
+        assert_eq!(e.ebx >> 16, 1);
+        assert_eq!(e.edx & (LEAF1_EDX_APIC | LEAF1_EDX_HTT), 0);
+    }
+
+    #[test]
+    fn test_topology_leaf_describes_one_thread_and_one_core() {
+        let mut entries = [entry(0xB, 0), entry(0xB, 1), entry(0xB, 2)];
+        normalise(&mut entries);
+        let got: Vec<(u32, u32, u32)> = entries.iter().map(|e| (e.ebx, e.ecx, e.edx)).collect();
+        assert_eq!(got, vec![(1, 0x100, 0), (1, 0x201, 0), (0, 2, 0)]);
+    }
+
+    #[test]
+    fn test_pmu_leaf_is_zeroed() {
+        let mut entries = [entry(0xA, 0)];
+        normalise(&mut entries);
+        assert_eq!((entries[0].eax, entries[0].edx), (0, 0));
+    }
+
+    #[test]
+    fn test_other_leaves_are_kept() {
+        let mut entries = [entry(0x8000_0001, 0)];
+        normalise(&mut entries);
+        assert_eq!(entries[0].edx, 0xFFFF_FFFF);
+    }
+}
