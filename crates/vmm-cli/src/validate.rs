@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use vmm_core::layout::GUEST_PHYS_LIMIT;
 use vmm_core::layout::{BOOT_GDT, BOOT_PAGE_TABLES, MULTIBOOT_INFO};
+use vmm_core::layout::{GUEST_PHYS_LIMIT, HIGH_RAM_START, LOW_RAM_END};
 use vmm_core::memory::{self as core_memory, RamRegion};
 use vmm_core::{elf, gdt, multiboot, paging, BootCpu, CpuMode, Entry, RealAddress};
 
@@ -452,11 +452,16 @@ fn check_ranges_fit(spec: &MachineSpec, ranges: &[(u64, u64)]) -> Result<(), Dia
                 .iter()
                 .map(|r| format!("[{:#x}, {:#x})", r.value.base, r.value.end()))
                 .collect();
+            let end = addr.saturating_add(len);
+            let hole = if addr < HIGH_RAM_START && end > LOW_RAM_END {
+                "; [0xa0000, 0x100000) is the PC's legacy hole (VGA memory and ROMs), which has no RAM"
+            } else {
+                ""
+            };
             return Err(Diagnostic::new(
                 image_origin(spec),
                 format!(
-                    "the image needs [{addr:#x}, {:#x}), which is not inside one RAM region: {}",
-                    addr.saturating_add(len),
+                    "the image needs [{addr:#x}, {end:#x}), which is not inside one RAM region: {}{hole}",
                     regions.join(", ")
                 ),
             ));

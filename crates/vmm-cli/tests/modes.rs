@@ -184,6 +184,74 @@ fn test_c_multiboot_kernel_writes_vga_and_serial() {
     assert_eq!((out.stderr.as_str(), out.status), ("", (0x43 << 1) | 1));
 }
 
+/// Runs `cc` with `args` in `dir`; whether it succeeded.
+fn cc_in(dir: &std::path::Path, args: &[&str]) -> bool {
+    std::process::Command::new("cc")
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The OSDev "Bare Bones" kernel built exactly as its Makefile says, with the distribution's
+/// default flags: on Debian, a position-independent executable with a header-only segment at
+/// 0xff000, in the legacy hole. It boots, as under QEMU's -kernel.
+#[test]
+fn test_multiboot_kernel_built_with_default_pie_flags_boots() {
+    if !kvm_available() || !cc_m32_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = common::repo_root().join("guests/modes/kernel-pie");
+    for file in ["boot.S", "kernel.c", "linker.ld"] {
+        std::fs::copy(src.join(file), dir.path().join(file)).expect("copy source");
+    }
+    assert!(cc_in(dir.path(), &["-m32", "-c", "boot.S", "-o", "boot.o"]));
+    assert!(cc_in(
+        dir.path(),
+        &[
+            "-m32",
+            "-std=gnu99",
+            "-ffreestanding",
+            "-O2",
+            "-Wall",
+            "-Wextra",
+            "-c",
+            "kernel.c",
+            "-o",
+            "kernel.o"
+        ]
+    ));
+    assert!(cc_in(
+        dir.path(),
+        &[
+            "-m32",
+            "-T",
+            "linker.ld",
+            "-o",
+            "kernel.elf",
+            "-ffreestanding",
+            "-O2",
+            "-nostdlib",
+            "boot.o",
+            "kernel.o"
+        ]
+    ));
+    let kernel = dir.path().join("kernel.elf");
+    let out = run(&[
+        "run",
+        "--image",
+        &kernel.to_string_lossy(),
+        "--memory",
+        "16M",
+    ]);
+    assert_eq!(
+        out.stdout,
+        "PIE kernel: booted by multiboot\nHello from a PIE kernel\n"
+    );
+    assert_eq!((out.stderr.as_str(), out.status), ("", (0x50 << 1) | 1));
+}
+
 #[test]
 fn test_elf_in_real_mode_is_refused() {
     let out = run(&["run", "machines/elf.toml", "--mode", "real"]);

@@ -3,9 +3,16 @@
 //! zeroed. (rust-vmm's linux-loader loads only 64-bit vmlinux images; multiboot kernels are
 //! 32-bit ELF, so picovmm reads both classes itself.) Every field is checked against the file
 //! and against guest RAM before anything is written.
+//!
+//! One exception: a segment that holds nothing but the ELF and program headers and lies in the
+//! PC's legacy hole (0xA0000-0xFFFFF, VGA memory and ROMs, never RAM) is not loaded. Debian's
+//! gcc links position-independent executables by default, which puts such a segment just below
+//! a kernel linked at 1 MiB (at 0xff000); QEMU loads it into its ROM area, and no kernel reads
+//! it. A segment there with code or data is still refused by the caller's RAM check.
 
 use vm_memory::GuestMemoryMmap;
 
+use crate::layout::{HIGH_RAM_START, LOW_RAM_END};
 use crate::memory;
 
 const MAGIC: &[u8; 4] = b"\x7fELF";
@@ -52,6 +59,20 @@ pub struct Segment {
     pub addr: u64,
     /// Bytes in memory (the rest zeroed).
     pub mem_size: u64,
+}
+
+impl Segment {
+    /// Whether the segment holds only the file's first `headers_end` bytes (the ELF and
+    /// program headers).
+    fn is_headers_only(&self, headers_end: u64) -> bool {
+        self.offset == 0 && self.file_size == self.mem_size && self.file_size <= headers_end
+    }
+
+    /// Whether any of the segment lies in the PC's legacy hole (VGA memory and ROMs).
+    fn in_legacy_hole(&self) -> bool {
+        let end = self.addr.saturating_add(self.mem_size);
+        self.addr < HIGH_RAM_START && end > LOW_RAM_END
+    }
 }
 
 /// What an ELF file says about itself.
@@ -120,6 +141,11 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage, Error> {
             "program header entries of {phentsize} bytes"
         )));
     }
+    // The ELF header and the program headers: a segment holding nothing else is the linker's
+    // copy of them, which no kernel needs in memory.
+    let headers_end = phoff
+        .saturating_add(phnum.saturating_mul(phentsize))
+        .max(if is_64 { 64 } else { 52 }) as u64;
     let mut segments = Vec::new();
     for i in 0..phnum {
         let at = phoff
@@ -155,6 +181,9 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage, Error> {
             return Err(Error::Malformed(format!(
                 "segment {i} has more file bytes than memory"
             )));
+        }
+        if s.is_headers_only(headers_end) && s.in_legacy_hole() {
+            continue;
         }
         segments.push(s);
     }
@@ -225,6 +254,39 @@ mod tests {
                 mem_size: 17
             }]
         );
+    }
+
+    #[test]
+    fn test_headers_only_segment_in_legacy_hole_is_skipped() {
+        let headers = Segment {
+            offset: 0,
+            file_size: 0x134,
+            addr: 0xF_F000,
+            mem_size: 0x134,
+        };
+        assert!(headers.is_headers_only(0x134) && headers.in_legacy_hole());
+    }
+
+    #[test]
+    fn test_code_segment_in_legacy_hole_is_not_headers_only() {
+        let code = Segment {
+            offset: 0x1000,
+            file_size: 0x200,
+            addr: 0xF_F000,
+            mem_size: 0x200,
+        };
+        assert!(!code.is_headers_only(0x134));
+    }
+
+    #[test]
+    fn test_headers_only_segment_in_ram_is_kept() {
+        let headers = Segment {
+            offset: 0,
+            file_size: 0x134,
+            addr: 0x10_0000,
+            mem_size: 0x134,
+        };
+        assert!(!headers.in_legacy_hole());
     }
 
     #[test]
