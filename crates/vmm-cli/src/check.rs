@@ -16,7 +16,7 @@ pub fn check(path: &Path, plugin_dirs: &[PathBuf]) -> Result<i32, Error> {
     let source = spec.source.clone();
     let valid = validate(spec, &PluginPath::new(plugin_dirs))
         .map_err(|d| Error::Invalid(d.render(source.as_ref())))?;
-    print!("{}", describe(&valid));
+    crate::out!("{}", describe(&valid));
     Ok(status::HALTED)
 }
 

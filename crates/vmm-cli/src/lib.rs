@@ -19,6 +19,7 @@ pub mod board;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod diagnostic;
 pub mod error;
 pub mod plugin_path;

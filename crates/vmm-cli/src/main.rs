@@ -24,10 +24,10 @@ fn main() {
     let code = match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("Error: {e}");
+            vmm_cli::errln!("Error: {e}");
             let mut cause = e.source();
             while let Some(c) = cause {
-                eprintln!("  caused by: {c}");
+                vmm_cli::errln!("  caused by: {c}");
                 cause = c.source();
             }
             e.status()

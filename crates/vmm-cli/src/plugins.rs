@@ -17,7 +17,7 @@ pub fn list(plugin_dirs: &[PathBuf]) -> Result<i32, Error> {
         match PluginLibrary::load(&file) {
             Ok(library) => {
                 let info = library.info();
-                println!(
+                crate::outln!(
                     "{:<16} {:<10} ABI {}.{}  {:<11} {}",
                     info.name,
                     info.version,
@@ -28,7 +28,7 @@ pub fn list(plugin_dirs: &[PathBuf]) -> Result<i32, Error> {
                 );
                 found += 1;
             }
-            Err(e) => eprintln!("picovmm: skipping {}: {e}", file.display()),
+            Err(e) => crate::errln!("picovmm: skipping {}: {e}", file.display()),
         }
     }
     if found == 0 {
@@ -37,7 +37,7 @@ pub fn list(plugin_dirs: &[PathBuf]) -> Result<i32, Error> {
             .iter()
             .map(|d| d.display().to_string())
             .collect();
-        eprintln!("picovmm: no plugins found in {}", dirs.join(", "));
+        crate::errln!("picovmm: no plugins found in {}", dirs.join(", "));
     }
     Ok(status::HALTED)
 }

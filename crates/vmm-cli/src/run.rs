@@ -127,7 +127,7 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
     let code = status::for_outcome(&report.outcome);
     report_outcome(&report, args);
     if args.stats {
-        eprint!("{}", stats::summary(&report));
+        crate::err!("{}", stats::summary(&report));
     }
     if let (Some(file), Some(path)) = (stats_file.as_mut(), &args.stats_json) {
         file.write_all(stats::to_json(&report, code).as_bytes())
@@ -247,20 +247,20 @@ fn report_outcome(report: &RunReport, args: &RunArgs) {
                 .timeout
                 .map(|t| format!(" after {t:?}"))
                 .unwrap_or_default();
-            eprintln!("picovmm: timed out{limit}; the guest was stopped{at}");
+            crate::errln!("picovmm: timed out{limit}; the guest was stopped{at}");
         }
-        RunOutcome::Interrupted => eprintln!("picovmm: interrupted; the guest was stopped{at}"),
+        RunOutcome::Interrupted => crate::errln!("picovmm: interrupted; the guest was stopped{at}"),
         RunOutcome::Signal(signal) => {
-            eprintln!(
+            crate::errln!(
                 "picovmm: {}; the guest was stopped{at}",
                 signal_name(*signal)
             )
         }
         outcome => {
-            eprintln!("Error: {outcome}");
+            crate::errln!("Error: {outcome}");
             if let Some(regs) = report.registers {
                 for line in regs.to_string().lines() {
-                    eprintln!("  {line}");
+                    crate::errln!("  {line}");
                 }
             }
             match outcome {
@@ -269,9 +269,9 @@ fn report_outcome(report: &RunReport, args: &RunArgs) {
                         .registers
                         .map(|r| format!(" ({:#x})", r.code_address()))
                         .unwrap_or_default();
-                    eprintln!("  note: CS:IP{at} is not in guest RAM: the guest jumped where there is no memory");
+                    crate::errln!("  note: CS:IP{at} is not in guest RAM: the guest jumped where there is no memory");
                 }
-                RunOutcome::Fault(fault) if fault.is_emulation_failure() => eprintln!(
+                RunOutcome::Fault(fault) if fault.is_emulation_failure() => crate::errln!(
                     "  note: this host's KVM emulates some guest instructions in software and \
                      cannot emulate this one"
                 ),

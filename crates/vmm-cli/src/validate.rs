@@ -249,8 +249,11 @@ fn check_image_fits(spec: &MachineSpec, len: usize) -> Result<(), Diagnostic> {
     Err(Diagnostic::new(
         spec.load.origin.clone(),
         format!(
-            "the image ({len} bytes) loaded at {load:#x} ends at {:#x}, outside guest RAM; it must fit in one region: {}",
-            load.saturating_add(len as u64),
+            "the image ({len} bytes) loaded at {load:#x} {}, outside guest RAM; it must fit in one region: {}",
+            match load.checked_add(len as u64) {
+                Some(end) => format!("ends at {end:#x}"),
+                None => "would end past the 64-bit address space".to_owned(),
+            },
             regions.join(", ")
         ),
     ))

@@ -232,3 +232,129 @@ fn test_run_memory_flag_beyond_host_names_the_flag() {
     ));
     assert_eq!((out.stdout.as_str(), out.status), ("", 2));
 }
+
+// Issue 14: machine files that are not regular files, and standard streams that fail.
+
+/// Runs picovmm with `args`, stdin from `stdin`, killing it after 10 s (a hang fails the test).
+fn run_bounded(args: &[&str], stdin: std::process::Stdio) -> common::Run {
+    let mut child = common::picovmm()
+        .args(args)
+        .stdin(stdin)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start picovmm");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    child.wait_with_output().expect("wait").into()
+}
+
+#[test]
+fn test_check_dev_zero_stops_at_the_limit() {
+    let out = run_bounded(&["check", "/dev/zero"], std::process::Stdio::null());
+    assert_eq!(
+        out.stderr,
+        "Error: machine file /dev/zero gives more than 1048576 bytes (1 MiB), the most picovmm reads\n"
+    );
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_check_endless_pipe_on_stdin_stops_at_the_limit() {
+    let mut yes = std::process::Command::new("yes")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start yes");
+    let pipe = yes.stdout.take().expect("yes stdout");
+    let out = run_bounded(&["check", "/dev/stdin"], std::process::Stdio::from(pipe));
+    let _ = yes.kill();
+    let _ = yes.wait();
+    assert!(
+        out.stderr.contains("gives more than 1048576 bytes"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn test_check_fifo_without_writer_says_so_instead_of_hanging() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("machine.toml");
+    let path = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).expect("path");
+    // SAFETY: `path` is a NUL-terminated path in our own temporary folder.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    let out = run_bounded(
+        &["check", &fifo.to_string_lossy()],
+        std::process::Stdio::null(),
+    );
+    assert!(out.stderr.ends_with(
+        "is a FIFO or device with nothing to read (a FIFO without a writer would block), not a machine file\n"
+    ), "{}", out.stderr);
+    assert_eq!(out.status, 2);
+}
+
+/// Runs picovmm with stdout, or stderr, to /dev/full.
+fn run_to_full(args: &[&str], stderr_too: bool) -> i32 {
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full")
+    };
+    let mut cmd = common::picovmm();
+    cmd.args(args).stdout(full());
+    if stderr_too {
+        cmd.stderr(full());
+    }
+    cmd.status().expect("run picovmm").code().unwrap_or(-1)
+}
+
+#[test]
+fn test_check_to_a_full_stdout_does_not_panic() {
+    assert_eq!(run_to_full(&["check", "machines/hello.toml"], false), 0);
+}
+
+#[test]
+fn test_plugins_to_a_full_stdout_does_not_panic() {
+    // The example plugins are built next to the test binaries, in deps/.
+    let deps = std::path::Path::new(env!("CARGO_BIN_EXE_picovmm"))
+        .parent()
+        .map(|d| d.join("deps"))
+        .expect("target folder");
+    let listed = common::run(&["plugins", "--plugin-dir", &deps.to_string_lossy()]);
+    assert!(listed.stdout.contains("cmos-rtc"), "{}", listed.stdout);
+    assert_eq!(
+        run_to_full(&["plugins", "--plugin-dir", &deps.to_string_lossy()], true),
+        0
+    );
+}
+
+#[test]
+fn test_run_with_full_stdout_and_stderr_keeps_the_guest_status() {
+    if !common::kvm_available() {
+        return;
+    }
+    let status = run_to_full(&["run", "--image", "guests/tests/exit-code.bin"], true);
+    assert_eq!(status, 85);
+}
+
+#[test]
+fn test_load_past_the_address_space_says_it_overflows() {
+    let out = common::run(&[
+        "run",
+        "--image",
+        "guests/hello/hello.bin",
+        "--load",
+        "0xffffffffffffffff",
+    ]);
+    assert_eq!(
+        out.stderr,
+        "Error: --load: the image (512 bytes) loaded at 0xffffffffffffffff would end past the 64-bit \
+         address space, outside guest RAM; it must fit in one region: [0x0, 0xa0000)\n"
+    );
+    assert_eq!(out.status, 2);
+}

@@ -51,7 +51,7 @@ impl BoardPluginHost {
 impl PluginHost for BoardPluginHost {
     fn log(&self, plugin: &str, level: LogLevel, message: &str) {
         if level != LogLevel::Debug || self.debug {
-            eprintln!("picovmm: plugin {plugin}: {}: {message}", level.name());
+            crate::errln!("picovmm: plugin {plugin}: {}: {message}", level.name());
         }
     }
 

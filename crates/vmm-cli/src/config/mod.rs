@@ -50,6 +50,12 @@ pub enum Error {
         /// Its size.
         len: u64,
     },
+    /// A machine file that is not a regular file gave more than the limit.
+    #[error("machine file {} gives more than {MAX_FILE_BYTES} bytes (1 MiB), the most picovmm reads", path.display())]
+    StreamTooLarge {
+        /// The path.
+        path: PathBuf,
+    },
     /// The file is not a valid machine description.
     #[error("{rendered}")]
     Invalid {
@@ -73,6 +79,37 @@ fn at<T>(spanned: &Spanned<T>, message: impl Into<String>) -> Diagnostic {
 /// wrong path (a disk image, a device) cannot make picovmm read gigabytes.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 
+/// Reads at most `MAX_FILE_BYTES + 1` bytes of `path`, whatever it is. A FIFO is opened
+/// without waiting for a writer (with none, it reads as empty); a terminal is refused, since
+/// reading it would wait for someone to type.
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let fd = file.as_raw_fd();
+    // SAFETY: `fd` is an open descriptor owned by `file`; isatty and fcntl only inspect or set
+    // its flags.
+    unsafe {
+        if libc::isatty(fd) == 1 {
+            return Err(std::io::Error::other(
+                "it is a terminal: reading it would wait for input",
+            ));
+        }
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Reads and parses the machine file at `path`.
 pub fn load(path: &Path) -> Result<MachineSpec, Error> {
     let read_error = |source| Error::Read {
@@ -92,7 +129,19 @@ pub fn load(path: &Path) -> Result<MachineSpec, Error> {
             len: meta.len(),
         });
     }
-    let bytes = std::fs::read(path).map_err(read_error)?;
+    let bytes = read_bounded(path).map_err(read_error)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        // A FIFO, a pipe or a device: its size is known only by reading it.
+        return Err(Error::StreamTooLarge {
+            path: path.to_owned(),
+        });
+    }
+    if bytes.is_empty() && !meta.is_file() {
+        return Err(Error::NotAFile {
+            path: path.to_owned(),
+            what: "a FIFO or device with nothing to read (a FIFO without a writer would block)",
+        });
+    }
     let source = match String::from_utf8(bytes) {
         Ok(text) => SourceFile {
             path: path.to_owned(),

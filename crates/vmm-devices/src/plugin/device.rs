@@ -165,12 +165,7 @@ impl PluginDevice {
             )
         };
         if instance.is_null() {
-            error.truncate(
-                usize::try_from(error_len)
-                    .unwrap_or(0)
-                    .min(CREATE_ERROR_CAP),
-            );
-            let message = String::from_utf8_lossy(&error).into_owned();
+            let message = error_message(&error, error_len);
             return Err(fail(if message.is_empty() {
                 "create failed without a message".into()
             } else {
@@ -274,5 +269,31 @@ impl MutDeviceMmio for PluginDevice {
 
     fn mmio_write(&mut self, base: MmioAddress, offset: MmioAddressOffset, data: &[u8]) {
         PluginDevice::mmio_write(self, base.0.wrapping_add(offset), offset, data);
+    }
+}
+
+/// The message a plugin left in `buffer`: `len` bytes at most, and only up to a NUL, so a
+/// plugin that gives the buffer's capacity as the length prints its message, not the rest.
+fn error_message(buffer: &[u8], len: u64) -> String {
+    let len = usize::try_from(len).unwrap_or(usize::MAX).min(buffer.len());
+    let text = &buffer[..len];
+    let text = text.split(|&b| b == 0).next().unwrap_or_default();
+    String::from_utf8_lossy(text).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_error_message_stops_at_nul() {
+        let mut buffer = vec![0u8; 1024];
+        buffer[..6].copy_from_slice(b"no rtc");
+        assert_eq!(error_message(&buffer, u64::MAX), "no rtc");
+    }
+
+    #[test]
+    fn test_error_message_takes_at_most_len_bytes() {
+        assert_eq!(error_message(b"abcdef", 3), "abc");
     }
 }
