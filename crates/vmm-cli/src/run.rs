@@ -16,6 +16,7 @@ use vmm_devices::serial::Uart16550;
 use crate::board::{Board, ConsoleOutput};
 use crate::cli::{ModeArg, RunArgs, ScreenFormat, VgaModeArg};
 use crate::error::Error;
+use crate::output::GuestStdout;
 use crate::plugin_path::PluginPath;
 use crate::spec::{Located, MachineSpec, VgaMode};
 use crate::terminal::RawMode;
@@ -78,8 +79,11 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
         .as_deref()
         .map(|values| MemorySave::parse(values, &valid))
         .transpose()?;
-    let mut board = Board::build(&valid, || Box::new(std::io::stdout()))?;
+    let guest_stdout = GuestStdout::new();
+    let console = guest_stdout.clone();
+    let mut board = Board::build(&valid, || Box::new(console.clone()))?;
     let control = board.control();
+    guest_stdout.stop_waiting_on(control.clone());
     // Before any other thread starts, so that every thread leaves the signals to this one.
     signals::stop_on_signals(control.clone()).map_err(|source| Error::Thread {
         name: "signals",
@@ -104,8 +108,11 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
             })?;
     }
     let report = board.run_to_completion();
+    // The outcome is known: say it now, even if stdout's reader is not reading.
+    report_outcome(&report, args);
 
     let mid_line = board.flush_outputs();
+    guest_stdout.finish();
     let mut stdout = std::io::stdout().lock();
     if let Some(screen) = board
         .devices()
@@ -125,7 +132,6 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
     let _ = stdout.flush();
 
     let code = status::for_outcome(&report.outcome);
-    report_outcome(&report, args);
     if args.stats {
         crate::err!("{}", stats::summary(&report));
     }

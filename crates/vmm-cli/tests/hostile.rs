@@ -270,3 +270,95 @@ fn test_unclaimed_policy_stop_ends_run_with_guest_fault() {
     ));
     assert_eq!(out.status, 4);
 }
+
+/// Starts the flood guest with stdout to a pipe nobody reads yet, ended by a `--timeout` in
+/// `extra` or by `signal` after a while; returns how long after the start picovmm said the
+/// outcome on stderr (`None`: not within 10 s), everything stdout had (read only afterwards),
+/// the bytes the guest wrote (its port-write exits) and the exit status.
+fn flood_with_blocked_stdout(
+    extra: &[&str],
+    signal: Option<(libc::c_int, Duration)>,
+) -> (Option<Duration>, Vec<u8>, u64, Option<i32>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stats = dir.path().join("stats.json");
+    let stats_arg = stats.to_string_lossy().into_owned();
+    let start = std::time::Instant::now();
+    let mut args = vec![
+        "run",
+        "--image",
+        "guests/hostile/debugcon-flood.bin",
+        "--screen",
+        "none",
+        "--stats-json",
+        &stats_arg,
+    ];
+    args.extend(extra);
+    let mut child = picovmm()
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start picovmm");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut first = [0u8; 1];
+        let _ = stderr.read(&mut first);
+        let _ = tx.send(start.elapsed());
+    });
+    if let Some((signal, after)) = signal {
+        std::thread::sleep(after);
+        // SAFETY: kill with our own child's pid and a standard signal.
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+    }
+    let said_at = rx.recv_timeout(Duration::from_secs(10)).ok();
+    let mut stdout = Vec::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_end(&mut stdout)
+        .expect("read stdout");
+    let status = child.wait().expect("wait").code();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap_or_default())
+            .unwrap_or_default();
+    let written = json["exits"]["io_out"].as_u64().unwrap_or(0);
+    (said_at, stdout, written, status)
+}
+
+/// The guest writes 200,000 bytes at one exit each (about 2 s here); stdout's pipe and
+/// picovmm's buffer hold 128 KiB, so by 3 s the vCPU is waiting for a reader that never reads.
+#[test]
+fn test_timeout_fires_on_time_while_stdout_is_blocked_and_no_output_is_lost() {
+    if !kvm_available() {
+        return;
+    }
+    let (said_at, stdout, written, status) = flood_with_blocked_stdout(&["--timeout", "3s"], None);
+    let said_at = said_at.expect("picovmm said nothing within 10 s");
+    assert!(
+        said_at < Duration::from_millis(3100),
+        "the timeout fired after {said_at:?}"
+    );
+    // Held back by the reader: without it the guest would have written all 200,000 by now.
+    assert!(written > 64 * 1024 && written < 200_000, "{written} bytes");
+    assert_eq!(stdout.len() as u64, written);
+    assert_eq!(status, Some(124));
+}
+
+#[test]
+fn test_ctrl_c_wins_while_stdout_is_blocked() {
+    if !kvm_available() {
+        return;
+    }
+    let after = Duration::from_millis(2500);
+    let (said_at, stdout, written, status) =
+        flood_with_blocked_stdout(&[], Some((libc::SIGINT, after)));
+    let said_at = said_at.expect("picovmm said nothing within 10 s");
+    assert!(
+        said_at < after + Duration::from_millis(100),
+        "stopped after {said_at:?}"
+    );
+    assert_eq!(stdout.len() as u64, written);
+    assert_eq!(status, Some(130));
+}

@@ -1,0 +1,182 @@
+//! The guest's output to stdout (debug console, serial port), written by a thread of its own so
+//! that a stop always wins over output: a reader that stops reading (`| less`, a full pipe)
+//! blocks that thread, never the vCPU. Devices append to a bounded buffer; when it is full the
+//! vCPU waits for room, as a real UART would, but only until a stop is asked for, so
+//! `--timeout` and Ctrl-C end the run on time. Nothing the guest wrote is dropped: after the run,
+//! [`GuestStdout::finish`] waits until the reader has taken every byte.
+//!
+//! The thread starts with the first byte, so a guest that prints nothing costs nothing.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::thread;
+use std::time::Duration;
+
+use vmm_core::VcpuControl;
+
+/// How much guest output waits in memory before the vCPU waits for the reader.
+pub const BUFFER_BYTES: usize = 64 * 1024;
+/// How often a vCPU waiting for room looks for a stop request.
+const STOP_POLL: Duration = Duration::from_millis(10);
+
+#[derive(Default)]
+struct State {
+    pending: VecDeque<u8>,
+    /// The writer thread is running.
+    started: bool,
+    /// The writer thread holds bytes it took but has not written yet.
+    writing: bool,
+    /// stdout failed (closed pipe): further output is dropped, as a failed write would be.
+    failed: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    /// Signalled when bytes arrive (for the writer) and when room or completion appears.
+    changed: Condvar,
+    control: OnceLock<VcpuControl>,
+}
+
+/// Guest output to stdout through the writer thread; cloned into every device that prints.
+#[derive(Clone, Default)]
+pub struct GuestStdout {
+    shared: Arc<Shared>,
+}
+
+impl GuestStdout {
+    /// A new, idle output.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The vCPU whose stop requests end a wait for room.
+    pub fn stop_waiting_on(&self, control: VcpuControl) {
+        let _ = self.shared.control.set(control);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.shared
+            .control
+            .get()
+            .is_some_and(|c| c.reason().is_some())
+    }
+
+    /// Waits until every byte written so far is in stdout (or stdout failed).
+    pub fn finish(&self) {
+        let mut state = self.lock();
+        while state.started && !state.failed && (!state.pending.is_empty() || state.writing) {
+            state = self
+                .shared
+                .changed
+                .wait(state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        drop(state);
+        let _ = std::io::stdout().flush();
+    }
+
+    fn start_writer(&self, state: &mut State) {
+        if state.started {
+            return;
+        }
+        let shared = self.shared.clone();
+        let spawned = thread::Builder::new()
+            .name("guest-stdout".into())
+            .stack_size(WRITER_STACK)
+            .spawn(move || write_out(&shared));
+        // Without the thread, fall back to dropping output rather than blocking the vCPU.
+        state.started = spawned.is_ok();
+        state.failed = spawned.is_err();
+    }
+}
+
+/// The writer thread: takes what is pending and writes it to stdout, blocking as long as the
+/// reader makes it.
+fn write_out(shared: &Shared) {
+    let mut stdout = std::io::stdout();
+    loop {
+        let chunk: Vec<u8> = {
+            let mut state = shared
+                .state
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            while state.pending.is_empty() {
+                state = shared
+                    .changed
+                    .wait(state)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+            state.writing = true;
+            state.pending.drain(..).collect()
+        };
+        let ok = stdout
+            .write_all(&chunk)
+            .and_then(|()| stdout.flush())
+            .is_ok();
+        let mut state = shared
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.writing = false;
+        state.failed |= !ok;
+        shared.changed.notify_all();
+        if state.failed {
+            return;
+        }
+    }
+}
+
+/// The writer thread only copies bytes: a small stack keeps its start cheap.
+const WRITER_STACK: usize = 64 * 1024;
+
+impl Write for GuestStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut state = self.lock();
+        if state.failed {
+            return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        }
+        self.start_writer(&mut state);
+        // Wait for room, but never past a stop request: then the bytes are kept anyway, and
+        // `finish` writes them once the reader reads.
+        while state.pending.len() + buf.len() > BUFFER_BYTES
+            && !state.pending.is_empty()
+            && !state.failed
+            && !self.stop_requested()
+        {
+            state = self
+                .shared
+                .changed
+                .wait_timeout(state, STOP_POLL)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+        state.pending.extend(buf);
+        self.shared.changed.notify_all();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_idle_output_starts_no_thread() {
+        let out = GuestStdout::new();
+        out.finish();
+        assert!(!out.lock().started);
+    }
+}
