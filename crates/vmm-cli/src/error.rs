@@ -28,6 +28,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The stop signals' handler could not be installed.
+    #[error("cannot install the handler for Ctrl-C and the other stop signals")]
+    Signals(#[source] std::io::Error),
     /// picovmm broke one of its own rules: a bug to report.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -50,7 +53,9 @@ impl Error {
                 status::USAGE
             }
             Error::Host(vmm_core::Error::Memory(_)) => status::USAGE,
-            Error::Host(_) | Error::Thread { .. } | Error::Internal(_) => status::HOST,
+            Error::Host(_) | Error::Thread { .. } | Error::Signals(_) | Error::Internal(_) => {
+                status::HOST
+            }
         }
     }
 }

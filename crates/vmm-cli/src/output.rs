@@ -19,6 +19,9 @@ use vmm_core::VcpuControl;
 pub const BUFFER_BYTES: usize = 64 * 1024;
 /// How often a vCPU waiting for room looks for a stop request.
 const STOP_POLL: Duration = Duration::from_millis(10);
+/// How long the writer lets bytes gather after the first one: a guest printing a byte per port
+/// exit then costs one `write` per millisecond, not one per byte, and no wake-up per byte.
+const BATCH: Duration = Duration::from_millis(1);
 
 #[derive(Default)]
 struct State {
@@ -27,6 +30,8 @@ struct State {
     started: bool,
     /// The writer thread holds bytes it took but has not written yet.
     writing: bool,
+    /// The writer thread waits for bytes: the next write must wake it.
+    idle: bool,
     /// stdout failed (closed pipe): further output is dropped, as a failed write would be.
     failed: bool,
 }
@@ -104,17 +109,26 @@ impl GuestStdout {
 fn write_out(shared: &Shared) {
     let mut stdout = std::io::stdout();
     loop {
-        let chunk: Vec<u8> = {
+        {
             let mut state = shared
                 .state
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             while state.pending.is_empty() {
+                state.idle = true;
                 state = shared
                     .changed
                     .wait(state)
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
             }
+            state.idle = false;
+        }
+        thread::sleep(BATCH);
+        let chunk: Vec<u8> = {
+            let mut state = shared
+                .state
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             state.writing = true;
             state.pending.drain(..).collect()
         };
@@ -160,7 +174,10 @@ impl Write for GuestStdout {
                 .0;
         }
         state.pending.extend(buf);
-        self.shared.changed.notify_all();
+        if state.idle {
+            state.idle = false;
+            self.shared.changed.notify_all();
+        }
         Ok(buf.len())
     }
 

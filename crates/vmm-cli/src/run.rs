@@ -84,11 +84,7 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
     let mut board = Board::build(&valid, || Box::new(console.clone()))?;
     let control = board.control();
     guest_stdout.stop_waiting_on(control.clone());
-    // Before any other thread starts, so that every thread leaves the signals to this one.
-    signals::stop_on_signals(control.clone()).map_err(|source| Error::Thread {
-        name: "signals",
-        source,
-    })?;
+    signals::stop_on_signals(control.clone()).map_err(Error::Signals)?;
     // The first serial port reads stdin, raw when it is a terminal; restored when `_raw` drops.
     let _raw = board.devices().serials().next().and_then(|uart| {
         feed_stdin(uart.clone());

@@ -12,8 +12,7 @@
 //!
 //! Work that must run on the vCPU thread (reading registers, writing memory, saving state) is
 //! queued with [`VcpuControl::call`]; the vCPU serves it between two `KVM_RUN`s, or while it is
-//! paused. None of these calls may be made from a signal handler: picovmm turns signals into
-//! stop requests on a thread of its own.
+//! paused. Only [`VcpuControl::stop_from_signal_handler`] may be called from a signal handler.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -73,6 +72,9 @@ impl StopReason {
     }
 }
 
+/// How often a paused vCPU looks for a stop given from a signal handler.
+pub const PAUSED_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Work for the vCPU thread.
 pub(crate) type Request = Box<dyn FnOnce(&mut Vcpu) + Send>;
 
@@ -117,6 +119,19 @@ impl VcpuControl {
             Ordering::SeqCst,
         );
         self.wake_paused();
+        self.kick();
+    }
+
+    /// [`VcpuControl::stop`] for a signal handler: only atomic operations and the kick's
+    /// `pthread_kill`, all async-signal-safe. A running vCPU stops at once; a paused one sees it
+    /// within [`PAUSED_POLL`].
+    pub fn stop_from_signal_handler(&self, reason: StopReason) {
+        let _ = self.shared.stop.compare_exchange(
+            NO_REASON,
+            reason.encode(),
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
         self.kick();
     }
 
@@ -212,13 +227,14 @@ impl VcpuControl {
         std::mem::take(&mut queue.requests)
     }
 
-    /// Blocks until a resume, a stop or a request arrives while paused.
+    /// Blocks until a resume, a stop or a request arrives while paused, or [`PAUSED_POLL`]
+    /// passes (a stop from a signal handler cannot notify).
     pub(crate) fn wait_paused(&self) {
         let queue = self.lock_queue();
         let shared = &self.shared;
         let _unused = shared
             .wake
-            .wait_while(queue, |q| {
+            .wait_timeout_while(queue, PAUSED_POLL, |q| {
                 q.requests.is_empty()
                     && shared.pause.load(Ordering::SeqCst)
                     && shared.stop.load(Ordering::SeqCst) == NO_REASON
