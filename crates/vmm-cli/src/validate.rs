@@ -67,11 +67,7 @@ impl LoadPlan {
         match self {
             LoadPlan::Flat => vec![(spec.load.value, image_len)],
             LoadPlan::Elf(e) => e.segments.iter().map(|s| (s.addr, s.mem_size)).collect(),
-            LoadPlan::Multiboot(p) => p
-                .pieces
-                .iter()
-                .map(|&(addr, _, _, len)| (addr, len))
-                .collect(),
+            LoadPlan::Multiboot(p) => p.segments.iter().map(|s| (s.addr, s.mem_size)).collect(),
         }
     }
 }

@@ -199,7 +199,17 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage, Error> {
 
 /// Copies `image`'s segments from `bytes` into guest memory, zeroing each segment's tail.
 pub fn load(memory: &GuestMemoryMmap, bytes: &[u8], image: &ElfImage) -> Result<(), Error> {
-    for (index, s) in image.segments.iter().enumerate() {
+    load_segments(memory, bytes, &image.segments)
+}
+
+/// Copies each segment's file bytes from `bytes` to its address and zeroes the rest of its
+/// memory size: the one loader behind ELF and multiboot images.
+pub fn load_segments(
+    memory: &GuestMemoryMmap,
+    bytes: &[u8],
+    segments: &[Segment],
+) -> Result<(), Error> {
+    for (index, s) in segments.iter().enumerate() {
         let does_not_fit = || Error::DoesNotFit {
             index,
             addr: s.addr,
@@ -208,7 +218,12 @@ pub fn load(memory: &GuestMemoryMmap, bytes: &[u8], image: &ElfImage) -> Result<
         let mem_size = usize::try_from(s.mem_size).map_err(|_| does_not_fit())?;
         let mut contents = vec![0u8; mem_size];
         let (start, len) = (s.offset as usize, s.file_size as usize);
-        contents[..len].copy_from_slice(&bytes[start..start + len]);
+        let file_bytes = start
+            .checked_add(len)
+            .and_then(|end| bytes.get(start..end))
+            .filter(|_| len <= mem_size)
+            .ok_or_else(does_not_fit)?;
+        contents[..len].copy_from_slice(file_bytes);
         memory::load_image(memory, s.addr, &contents).map_err(|_| does_not_fit())?;
     }
     Ok(())

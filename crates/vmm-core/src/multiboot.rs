@@ -6,7 +6,7 @@ use vm_memory::GuestMemoryMmap;
 
 use crate::elf;
 use crate::layout::MULTIBOOT_INFO;
-use crate::memory::{self, RamRegion};
+use crate::memory::RamRegion;
 
 /// The header's magic number.
 pub const HEADER_MAGIC: u32 = 0x1BAD_B002;
@@ -147,8 +147,8 @@ fn header_at(bytes: &[u8], offset: usize) -> Result<Header, Error> {
 /// What loading placed where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
-    /// `(guest address, file offset, file bytes, memory bytes)` for each piece.
-    pub pieces: Vec<(u64, u64, u64, u64)>,
+    /// What goes where: file bytes to guest addresses, the rest of each memory size zeroed.
+    pub segments: Vec<elf::Segment>,
     /// The entry point.
     pub entry: u64,
 }
@@ -162,13 +162,8 @@ pub fn plan(bytes: &[u8], header: &Header) -> Result<Plan, Error> {
                 "a multiboot kernel is 32-bit ELF".into(),
             )));
         }
-        let pieces = image
-            .segments
-            .iter()
-            .map(|s| (s.addr, s.offset, s.file_size, s.mem_size))
-            .collect();
         return Ok(Plan {
-            pieces,
+            segments: image.segments,
             entry: image.entry,
         });
     };
@@ -194,29 +189,22 @@ pub fn plan(bytes: &[u8], header: &Header) -> Result<Plan, Error> {
         u64::from(a.bss_end_addr).max(load_end)
     };
     Ok(Plan {
-        pieces: vec![(
-            u64::from(a.load_addr),
-            file_start,
-            file_bytes,
-            mem_end - u64::from(a.load_addr),
-        )],
+        segments: vec![elf::Segment {
+            addr: u64::from(a.load_addr),
+            offset: file_start,
+            file_size: file_bytes,
+            mem_size: mem_end - u64::from(a.load_addr),
+        }],
         entry: u64::from(a.entry_addr),
     })
 }
 
 /// Copies the kernel into guest memory by `plan`.
 pub fn load(memory: &GuestMemoryMmap, bytes: &[u8], plan: &Plan) -> Result<(), Error> {
-    for &(addr, offset, file_bytes, mem_bytes) in &plan.pieces {
-        let does_not_fit = || Error::DoesNotFit {
-            addr,
-            len: mem_bytes,
-        };
-        let mut contents = vec![0u8; usize::try_from(mem_bytes).map_err(|_| does_not_fit())?];
-        let (start, len) = (offset as usize, file_bytes as usize);
-        contents[..len].copy_from_slice(&bytes[start..start + len]);
-        memory::load_image(memory, addr, &contents).map_err(|_| does_not_fit())?;
-    }
-    Ok(())
+    elf::load_segments(memory, bytes, &plan.segments).map_err(|e| match e {
+        elf::Error::DoesNotFit { addr, len, .. } => Error::DoesNotFit { addr, len },
+        other => Error::Elf(other),
+    })
 }
 
 /// The information structure for a machine with `ram` and `cmdline`, as bytes for
@@ -327,7 +315,12 @@ mod tests {
         assert_eq!(
             plan(&file, &h),
             Ok(Plan {
-                pieces: vec![(0x10_0000, 0, 0x40, 0x100)],
+                segments: vec![elf::Segment {
+                    addr: 0x10_0000,
+                    offset: 0,
+                    file_size: 0x40,
+                    mem_size: 0x100,
+                }],
                 entry: 0x10_0020
             })
         );
