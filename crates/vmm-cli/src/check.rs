@@ -70,10 +70,6 @@ pub fn describe(valid: &ValidMachine) -> String {
         };
         let _ = writeln!(out, "  {:<15} {range}{mode}", d.value.type_name());
     }
-    let policy = match spec.unclaimed {
-        vmm_core::UnclaimedPolicy::Log => "log",
-        vmm_core::UnclaimedPolicy::Stop => "stop",
-    };
-    let _ = writeln!(out, "unclaimed accesses: {policy}");
+    let _ = writeln!(out, "unclaimed accesses: {}", spec.unclaimed.name());
     out
 }

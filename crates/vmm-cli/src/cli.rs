@@ -3,8 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::spec::EntryAddress;
+use crate::named;
+use crate::spec::{EntryAddress, VgaMode};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use vmm_core::CpuMode;
 
 use crate::units;
 
@@ -62,26 +64,6 @@ pub enum ScreenFormat {
     None,
 }
 
-/// CPU modes accepted by `--mode`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ModeArg {
-    /// 16-bit real mode, as a BIOS leaves a boot sector
-    Real,
-    /// 32-bit protected mode, flat segments, paging off
-    Protected,
-    /// 64-bit long mode, the first 4 GiB identity-mapped
-    Long,
-}
-
-/// How the VGA text window reaches the guest, for `--vga-mode`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum VgaModeArg {
-    /// Memory mapped into the guest: writes cost no exits
-    Memory,
-    /// Every access traps to the device model, as in the seed
-    Trap,
-}
-
 /// `picovmm run`'s arguments.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -97,8 +79,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "SEG:OFF|ADDR", value_parser = parse_entry)]
     pub entry: Option<EntryAddress>,
     /// CPU mode at entry [default: real]
-    #[arg(long, value_enum)]
-    pub mode: Option<ModeArg>,
+    #[arg(long, value_name = "MODE", value_parser = named::value_parser::<CpuMode>())]
+    pub mode: Option<CpuMode>,
     /// Guest RAM, laid out as on a PC: up to 640 KiB at 0, the rest from 1 MiB (e.g. "16 MiB")
     #[arg(long, value_name = "SIZE", value_parser = units::parse_size)]
     pub memory: Option<u64>,
@@ -106,8 +88,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
     pub timeout: Option<Duration>,
     /// How the VGA text window reaches the guest (overrides the machine file) [default: memory]
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub vga_mode: Option<VgaModeArg>,
+    #[arg(long, value_name = "MODE", value_parser = named::value_parser::<VgaMode>())]
+    pub vga_mode: Option<VgaMode>,
     /// How to print the VGA text screen when the run ends
     #[arg(long, value_enum, default_value_t = ScreenFormat::Text)]
     pub screen: ScreenFormat,

@@ -14,11 +14,11 @@ use vmm_devices::screen::TextScreen;
 use vmm_devices::serial::Uart16550;
 
 use crate::board::{Board, ConsoleOutput};
-use crate::cli::{ModeArg, RunArgs, ScreenFormat, VgaModeArg};
+use crate::cli::{RunArgs, ScreenFormat};
 use crate::error::Error;
 use crate::output::GuestStdout;
 use crate::plugin_path::PluginPath;
-use crate::spec::{Located, MachineSpec, VgaMode};
+use crate::spec::{Located, MachineSpec};
 use crate::terminal::RawMode;
 use crate::validate::{validate, ValidMachine};
 use crate::{config, signals, stats, status, units};
@@ -35,21 +35,13 @@ fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
         spec.entry = Some(Located::flag(entry, "--entry"));
     }
     if let Some(mode) = args.mode {
-        let mode = match mode {
-            ModeArg::Real => vmm_core::CpuMode::Real,
-            ModeArg::Protected => vmm_core::CpuMode::Protected,
-            ModeArg::Long => vmm_core::CpuMode::Long,
-        };
         spec.mode = Located::flag(mode, "--mode");
     }
     if let Some(size) = args.memory {
         spec.set_memory_size(size);
     }
     if let Some(mode) = args.vga_mode {
-        spec.set_vga_mode(match mode {
-            VgaModeArg::Memory => VgaMode::Memory,
-            VgaModeArg::Trap => VgaMode::Trap,
-        });
+        spec.set_vga_mode(mode);
     }
 }
 

@@ -11,6 +11,7 @@ use vmm_core::{CpuMode, RamRegion, RealAddress, UnclaimedPolicy};
 use vmm_devices::{debug_exit, debugcon, serial};
 
 use crate::diagnostic::Diagnostic;
+use crate::named::Named;
 use crate::spec::{
     DeviceKind, DeviceRange, EntryAddress, ImageFormat, Located, MachineSpec, Origin, PluginSpec,
     SourceFile, VgaMode,
@@ -19,8 +20,6 @@ use schema::{BootTable, DeviceTable, EntryValue, MachineFile, Unsigned};
 
 /// The device types a machine file may name.
 pub const DEVICE_TYPES: &str = "vga-text, debugcon, isa-debug-exit, serial, plugin";
-/// The CPU modes a machine file may name.
-pub const CPU_MODES: &str = "real, protected, long";
 
 /// Errors reading a machine file.
 #[derive(Debug, thiserror::Error)]
@@ -191,16 +190,7 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<MachineSpec, Diagnostic> {
     spec.name = file.name.unwrap_or_default();
     spec.unclaimed = match &file.unclaimed {
         None => UnclaimedPolicy::Log,
-        Some(s) => match s.get_ref().as_str() {
-            "log" => UnclaimedPolicy::Log,
-            "stop" => UnclaimedPolicy::Stop,
-            other => {
-                return Err(at(
-                    s,
-                    format!("unknown unclaimed-access policy \"{other}\"; allowed: log, stop"),
-                ))
-            }
-        },
+        Some(s) => named(s, "unclaimed-access policy")?,
     };
     spec.memory = file
         .memory
@@ -235,18 +225,7 @@ fn apply_boot(spec: &mut MachineSpec, boot: &BootTable, base_dir: &Path) -> Resu
         spec.load = located(load.get_ref().0, load.span());
     }
     if let Some(mode) = &boot.mode {
-        let value = match mode.get_ref().as_str() {
-            "real" => CpuMode::Real,
-            "protected" => CpuMode::Protected,
-            "long" => CpuMode::Long,
-            other => {
-                return Err(at(
-                    mode,
-                    format!("unknown CPU mode \"{other}\"; allowed: {CPU_MODES}"),
-                ))
-            }
-        };
-        spec.mode = located(value, mode.span());
+        spec.mode = located(named::<CpuMode>(mode, "CPU mode")?, mode.span());
     }
     if let Some(entry) = &boot.entry {
         let value = match entry.get_ref() {
@@ -259,21 +238,7 @@ fn apply_boot(spec: &mut MachineSpec, boot: &BootTable, base_dir: &Path) -> Resu
         spec.entry = Some(located(value, entry.span()));
     }
     if let Some(format) = &boot.format {
-        let value = match format.get_ref().as_str() {
-            "auto" => ImageFormat::Auto,
-            "flat" => ImageFormat::Flat,
-            "elf" => ImageFormat::Elf,
-            "multiboot" => ImageFormat::Multiboot,
-            other => {
-                return Err(at(
-                    format,
-                    format!(
-                        "unknown image format \"{other}\"; allowed: auto, flat, elf, multiboot"
-                    ),
-                ))
-            }
-        };
-        spec.format = located(value, format.span());
+        spec.format = located(named::<ImageFormat>(format, "image format")?, format.span());
     }
     if let Some(cmdline) = &boot.cmdline {
         spec.cmdline = located(cmdline.get_ref().clone(), cmdline.span());
@@ -324,15 +289,22 @@ fn only_keys(d: &DeviceTable, kind: &str, allowed: &[&str]) -> Result<(), Diagno
 fn vga_mode(d: &DeviceTable) -> Result<VgaMode, Diagnostic> {
     match d.mode.as_ref() {
         None => Ok(VgaMode::default()),
-        Some(m) => match m.get_ref().as_str() {
-            "memory" => Ok(VgaMode::Memory),
-            "trap" => Ok(VgaMode::Trap),
-            other => Err(at(
-                m,
-                format!("unknown vga-text mode \"{other}\"; allowed: memory, trap"),
-            )),
-        },
+        Some(m) => named(m, "vga-text mode"),
     }
+}
+
+/// The `T` a string value names, or an error listing the names `T` has.
+fn named<T: Named>(value: &Spanned<String>, what: &str) -> Result<T, Diagnostic> {
+    let name = value.get_ref();
+    crate::named::from_name(name).ok_or_else(|| {
+        at(
+            value,
+            format!(
+                "unknown {what} \"{name}\"; allowed: {}",
+                crate::named::allowed::<T>()
+            ),
+        )
+    })
 }
 
 fn plugin(

@@ -57,6 +57,16 @@ pub enum UnclaimedPolicy {
     Stop,
 }
 
+impl UnclaimedPolicy {
+    /// The name used in machine files.
+    pub fn name(self) -> &'static str {
+        match self {
+            UnclaimedPolicy::Log => "log",
+            UnclaimedPolicy::Stop => "stop",
+        }
+    }
+}
+
 /// The memory the VM maps into the guest, kept alive by the vCPU as long as its descriptor.
 pub(crate) struct KeepAlive {
     pub(crate) memory: GuestMemoryMmap,
