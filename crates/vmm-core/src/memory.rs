@@ -104,6 +104,15 @@ impl RamRegion {
     }
 }
 
+/// The first region that overlaps guest-physical `[base, base + len)`, if any.
+pub fn overlapping(regions: &[RamRegion], base: u64, len: u64) -> Option<RamRegion> {
+    let end = base.saturating_add(len);
+    regions
+        .iter()
+        .copied()
+        .find(|r| base < r.end() && r.base < end)
+}
+
 /// Checks that regions are non-empty, page aligned, and disjoint.
 pub fn validate(regions: &[RamRegion]) -> Result<()> {
     if regions.is_empty() {

@@ -207,12 +207,18 @@ pub fn load(memory: &GuestMemoryMmap, bytes: &[u8], plan: &Plan) -> Result<(), E
     })
 }
 
-/// The information structure for a machine with `ram` and `cmdline`, as bytes for
-/// `layout::MULTIBOOT_INFO`.
-pub fn info(ram: &[RamRegion], cmdline: &str) -> Result<Vec<u8>, Error> {
+/// Whether `cmdline` fits the information page.
+pub fn check_cmdline(cmdline: &str) -> Result<(), Error> {
     if cmdline.len() > MAX_CMDLINE {
         return Err(Error::CmdlineTooLong(cmdline.len()));
     }
+    Ok(())
+}
+
+/// The information structure for a machine with `ram` and `cmdline`, as bytes for
+/// `layout::MULTIBOOT_INFO`.
+pub fn info(ram: &[RamRegion], cmdline: &str) -> Result<Vec<u8>, Error> {
+    check_cmdline(cmdline)?;
     let kib = |bytes: u64| u32::try_from(bytes / 1024).unwrap_or(u32::MAX);
     let lower = ram
         .iter()

@@ -89,6 +89,8 @@ pub struct Vm {
     fd: VmFd,
     kvm: Kvm,
     memory: GuestMemoryMmap,
+    /// The RAM regions `memory` was built from.
+    ram: Vec<RamRegion>,
     /// Memory windows mapped for devices, kept alive as long as the VM.
     device_memory: Vec<DeviceMemory>,
     /// Every MMIO range handed out (to the bus or as device memory), to refuse overlaps.
@@ -118,6 +120,7 @@ impl Vm {
             fd,
             kvm,
             memory: memory.clone(),
+            ram: ram.to_vec(),
             device_memory: Vec::new(),
             mmio_ranges: Vec::new(),
             io: Some(IoManager::new()),
@@ -220,11 +223,7 @@ impl Vm {
             }
         };
         let overlaps = |start: u64, size: u64| base < start.saturating_add(size) && start < end;
-        if self
-            .memory
-            .iter()
-            .any(|r| overlaps(r.start_addr().raw_value(), r.len()))
-        {
+        if memory::overlapping(&self.ram, base, len).is_some() {
             return Err(range_error("overlaps guest RAM"));
         }
         if self
