@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::diagnostic::Report;
 use crate::error::Error;
 use crate::plugin_path::PluginPath;
 use crate::spec::DeviceKind;
@@ -15,7 +16,7 @@ pub fn check(path: &Path, plugin_dirs: &[PathBuf]) -> Result<i32, Error> {
     let spec = config::load(path)?;
     let source = spec.source.clone();
     let valid = validate(spec, &PluginPath::new(plugin_dirs))
-        .map_err(|d| Error::Invalid(d.render(source.as_ref())))?;
+        .map_err(|d| Report::new(d, source.as_ref()))?;
     crate::out!("{}", describe(&valid));
     Ok(status::HALTED)
 }

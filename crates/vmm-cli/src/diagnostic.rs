@@ -35,6 +35,34 @@ impl Diagnostic {
     }
 }
 
+/// A diagnostic with the machine file it points into: an error that keeps its structure
+/// (origin, message, file) until it is printed.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// What is wrong, and where.
+    pub diagnostic: Diagnostic,
+    /// The machine file the origin refers to, if any.
+    pub source: Option<SourceFile>,
+}
+
+impl Report {
+    /// `diagnostic` about a value of the machine read from `source`.
+    pub fn new(diagnostic: Diagnostic, source: Option<&SourceFile>) -> Self {
+        Report {
+            diagnostic,
+            source: source.cloned(),
+        }
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diagnostic.render(self.source.as_ref()))
+    }
+}
+
+impl std::error::Error for Report {}
+
 /// One-based line and column (in characters) of byte `offset` in `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());

@@ -10,9 +10,15 @@ pub enum Error {
     /// The machine file could not be read or is invalid.
     #[error(transparent)]
     Config(#[from] config::Error),
-    /// The merged machine description is invalid (already rendered with its location).
-    #[error("{0}")]
-    Invalid(String),
+    /// The merged machine description is invalid, at a place of the file or a flag.
+    #[error(transparent)]
+    Invalid(#[from] crate::diagnostic::Report),
+    /// A validated image could not be loaded into guest memory.
+    #[error("cannot load the ELF image")]
+    LoadElf(#[source] vmm_core::elf::Error),
+    /// A validated multiboot kernel could not be loaded into guest memory.
+    #[error("cannot load the multiboot kernel")]
+    LoadMultiboot(#[source] vmm_core::multiboot::Error),
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),
@@ -49,9 +55,12 @@ impl Error {
     /// The process exit status for this error.
     pub fn status(&self) -> i32 {
         match self {
-            Error::Config(_) | Error::Invalid(_) | Error::Usage(_) | Error::Output { .. } => {
-                status::USAGE
-            }
+            Error::Config(_)
+            | Error::Invalid(_)
+            | Error::LoadElf(_)
+            | Error::LoadMultiboot(_)
+            | Error::Usage(_)
+            | Error::Output { .. } => status::USAGE,
             Error::Host(vmm_core::Error::Memory(_)) => status::USAGE,
             Error::Host(_) | Error::Thread { .. } | Error::Signals(_) | Error::Internal(_) => {
                 status::HOST

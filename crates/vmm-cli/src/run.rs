@@ -15,6 +15,7 @@ use vmm_devices::serial::Uart16550;
 
 use crate::board::{Board, ConsoleOutput};
 use crate::cli::{RunArgs, ScreenFormat};
+use crate::diagnostic::Report;
 use crate::error::Error;
 use crate::output::GuestStdout;
 use crate::plugin_path::PluginPath;
@@ -59,7 +60,7 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
     apply_flags(&mut spec, args);
     let source = spec.source.clone();
     let valid = validate(spec, &PluginPath::new(&args.plugin_dirs))
-        .map_err(|d| Error::Invalid(d.render(source.as_ref())))?;
+        .map_err(|d| Report::new(d, source.as_ref()))?;
     // Every output is opened before the guest starts, so a bad path never costs a run.
     let mut stats_file = args
         .stats_json

@@ -27,7 +27,7 @@ pub use plugin_host::{BoardPluginHost, LOG_ENV_VAR};
 pub use registry::{DeviceEntry, DeviceHandle, DeviceRegistry, Error as StateError};
 pub use screen::Screen;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Report};
 use crate::error::Error;
 use crate::spec::{DeviceKind, DeviceRange, VgaMode, DEBUG_EXIT_PORTS};
 use crate::validate::{LoadPlan, ValidMachine};
@@ -112,7 +112,7 @@ impl Board {
                     let dev = PluginDevice::create(library, dyn_host, &plugin.config_toml)
                         .map_err(|e| {
                             let d = Diagnostic::new(plugin.config_origin.clone(), e.to_string());
-                            Error::Invalid(d.render(spec.source.as_ref()))
+                            Report::new(d, spec.source.as_ref())
                         })?;
                     let dev = Arc::new(Mutex::new(dev));
                     match plugin.range {
@@ -222,13 +222,13 @@ fn load_image(vm: &Vm, valid: &ValidMachine, regions: &[vmm_core::RamRegion]) ->
     let spec = &valid.spec;
     match &valid.plan {
         LoadPlan::Flat => vm.load_image(spec.load.value, &valid.image)?,
-        LoadPlan::Elf(image) => elf::load(vm.memory(), &valid.image, image)
-            .map_err(|e| Error::Invalid(format!("cannot load the ELF image: {e}")))?,
+        LoadPlan::Elf(image) => {
+            elf::load(vm.memory(), &valid.image, image).map_err(Error::LoadElf)?
+        }
         LoadPlan::Multiboot(plan) => {
-            multiboot::load(vm.memory(), &valid.image, plan)
-                .map_err(|e| Error::Invalid(format!("cannot load the multiboot kernel: {e}")))?;
-            let info = multiboot::info(regions, &spec.cmdline.value)
-                .map_err(|e| Error::Invalid(e.to_string()))?;
+            multiboot::load(vm.memory(), &valid.image, plan).map_err(Error::LoadMultiboot)?;
+            let info =
+                multiboot::info(regions, &spec.cmdline.value).map_err(Error::LoadMultiboot)?;
             vm.load_image(MULTIBOOT_INFO, &info)?;
         }
     }

@@ -56,11 +56,8 @@ pub enum Error {
         path: PathBuf,
     },
     /// The file is not a valid machine description.
-    #[error("{rendered}")]
-    Invalid {
-        /// The rendered diagnostic.
-        rendered: String,
-    },
+    #[error(transparent)]
+    Invalid(#[from] crate::diagnostic::Report),
 }
 
 fn located<T>(value: T, span: std::ops::Range<usize>) -> Located<T> {
@@ -157,9 +154,7 @@ pub fn load(path: &Path) -> Result<MachineSpec, Error> {
                 Origin::File(offset..offset + 1),
                 "the file is not valid UTF-8 text",
             );
-            return Err(Error::Invalid {
-                rendered: d.render(Some(&file)),
-            });
+            return Err(crate::diagnostic::Report::new(d, Some(&file)).into());
         }
     };
     let base_dir = path.parent().unwrap_or(Path::new("")).to_owned();
@@ -174,9 +169,7 @@ pub fn load(path: &Path) -> Result<MachineSpec, Error> {
             spec.source = Some(source);
             Ok(spec)
         }
-        Err(d) => Err(Error::Invalid {
-            rendered: d.render(Some(&source)),
-        }),
+        Err(d) => Err(crate::diagnostic::Report::new(d, Some(&source)).into()),
     }
 }
 
