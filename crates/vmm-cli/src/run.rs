@@ -207,7 +207,14 @@ fn feed_stdin(uart: Arc<Mutex<Uart16550<ConsoleOutput>>>) {
         .spawn(move || {
             let mut buf = [0u8; 256];
             let mut stdin = std::io::stdin();
-            while let Ok(n @ 1..) = stdin.read(&mut buf) {
+            loop {
+                let n = match stdin.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    // A stop signal landed on this thread: it is the vCPU's business, not ours.
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                };
                 let mut rest = &buf[..n];
                 while !rest.is_empty() {
                     let taken = uart

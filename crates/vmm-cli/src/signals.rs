@@ -4,8 +4,9 @@
 //! others, as shells report them).
 //!
 //! The handler does only what is async-signal-safe: an atomic load of the vCPU's control handle
-//! and `VcpuControl::stop_from_signal_handler` (atomics and the kick). `SA_RESTART`, so that a
-//! thread blocked reading stdin or writing stdout goes on; the kick interrupts `KVM_RUN`.
+//! and `VcpuControl::stop_from_signal_handler` (atomics and the kick). It is installed with
+//! vmm-sys-util, as the kick's is (no `SA_RESTART`: a thread blocked in a read sees `EINTR` and
+//! retries, as the stdin reader does).
 //! (A `sigwait` thread would do the same at the cost of a thread per run, about 5% of the
 //! sample's whole run here.)
 
@@ -19,7 +20,7 @@ pub const STOP_SIGNALS: [libc::c_int; 4] =
 
 static RUNNING: OnceLock<VcpuControl> = OnceLock::new();
 
-extern "C" fn on_stop_signal(signal: libc::c_int) {
+extern "C" fn on_stop_signal(signal: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {
     // OnceLock::get is an atomic load; stop_from_signal_handler is async-signal-safe.
     if let Some(control) = RUNNING.get() {
         control.stop_from_signal_handler(stop_reason(signal));
@@ -32,18 +33,8 @@ pub fn stop_on_signals(control: VcpuControl) -> std::io::Result<()> {
         return Ok(());
     }
     for signal in STOP_SIGNALS {
-        // SAFETY: a zeroed sigaction is valid (no flags, empty mask); the handler only does an
-        // atomic load, atomic stores and pthread_kill, all async-signal-safe.
-        let rc = unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_stop_signal as *const () as libc::sighandler_t;
-            action.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(signal, &action, std::ptr::null_mut())
-        };
-        if rc != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+        vmm_sys_util::signal::register_signal_handler(signal, on_stop_signal)
+            .map_err(|e| std::io::Error::from_raw_os_error(e.errno()))?;
     }
     Ok(())
 }

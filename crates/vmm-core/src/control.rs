@@ -292,7 +292,7 @@ fn kick_signal() -> libc::c_int {
     libc::SIGRTMIN()
 }
 
-extern "C" fn on_kick(_signal: libc::c_int) {
+extern "C" fn on_kick(_signal: libc::c_int, _info: *mut libc::siginfo_t, _: *mut libc::c_void) {
     // `try_with`: never panic in a signal handler, even during thread teardown.
     let _ = KVM_RUN.try_with(|p| {
         let run = p.get();
@@ -306,16 +306,12 @@ extern "C" fn on_kick(_signal: libc::c_int) {
 
 fn install_kick_handler() {
     static ONCE: Once = Once::new();
+    // The handler only touches a thread-local pointer and a byte of kvm_run, which is
+    // async-signal-safe. vmm-sys-util installs it without SA_RESTART: KVM_RUN must return
+    // EINTR. A failure leaves the default action, which would end the process on a kick, so
+    // there is nothing better to do than to go on: SIGRTMIN is always valid here.
     ONCE.call_once(|| {
-        // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; we set the
-        // handler to a function that only touches a thread-local pointer and a byte of kvm_run,
-        // which is async-signal-safe. No SA_RESTART: KVM_RUN must return EINTR.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_kick as *const () as libc::sighandler_t;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(kick_signal(), &action, ptr::null_mut());
-        }
+        let _ = vmm_sys_util::signal::register_signal_handler(kick_signal(), on_kick);
     });
 }
 

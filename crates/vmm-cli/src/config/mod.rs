@@ -252,7 +252,10 @@ fn port(value: &Spanned<Unsigned>) -> Result<u16, Diagnostic> {
     })
 }
 
-/// Rejects the keys of `d` that a device of type `kind` does not take.
+/// Rejects the keys of `d` that a device of type `kind` does not take. Not serde's
+/// `deny_unknown_fields` on a `#[serde(tag = "type")]` enum: serde buffers a tagged enum's
+/// content before choosing the variant, and toml's `Spanned` values lose their spans on the
+/// way, so every per-type error would lose its `file:line:column`. The flat table keeps them.
 fn only_keys(d: &DeviceTable, kind: &str, allowed: &[&str]) -> Result<(), Diagnostic> {
     let present: [(&str, Option<std::ops::Range<usize>>); 8] = [
         ("output", d.output.as_ref().map(Spanned::span)),
