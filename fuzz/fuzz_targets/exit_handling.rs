@@ -54,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
             6 => VcpuExit::FailEntry(addr, 0),
             _ => VcpuExit::InternalError,
         };
-        let _ = handle_exit(exit, &io, &mut counters);
+        let _ = handle_exit(exit, &io, &mut counters, usize::from(record[1] % 5));
         handled += 1;
     }
     assert_eq!(counters.total, handled);

@@ -114,4 +114,5 @@ guest_source_tests! {
     test_long_by_hand_binary_matches_source => "cpu/long-by-hand",
     test_cpuid_binary_matches_source => "cpu/cpuid",
     test_answer_binary_matches_source => "cpu/answer",
+    test_string_io_binary_matches_source => "tests/string-io",
 }

@@ -10,14 +10,13 @@ use common::{kvm_available, picovmm, repo_root, run, Run};
 
 /// Runs the serial-echo guest with `input` on a piped stdin (closed after it).
 fn echo(input: &[u8]) -> Run {
+    run_with_stdin("guests/tests/serial-echo.bin", input)
+}
+
+/// Runs `image` with `input` on a piped stdin (closed after it).
+fn run_with_stdin(image: &str, input: &[u8]) -> Run {
     let mut child = picovmm()
-        .args([
-            "run",
-            "--image",
-            "guests/tests/serial-echo.bin",
-            "--timeout",
-            "20s",
-        ])
+        .args(["run", "--image", image, "--timeout", "20s"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -147,4 +146,18 @@ fn test_terminal_settings_are_restored_after_sighup() {
     assert!(before.as_ref().is_some_and(|b| b.len() > 10));
     assert_eq!(before, after);
     assert_eq!(status.as_deref(), Some("129\n"));
+}
+
+/// Issue 14: string and wide port I/O reach the devices as KVM hands them over, `count`
+/// accesses of `size` bytes: a word to the debug console prints its low byte (as QEMU), and
+/// `rep insb` takes three received bytes from COM1 (it used to read 0xFF, unclaimed).
+#[test]
+fn test_string_and_wide_port_io_reach_the_devices() {
+    if !kvm_available() {
+        return;
+    }
+    let out = run_with_stdin("guests/tests/string-io.bin", b"xyz");
+    assert_eq!(out.stdout, "OK\nAC\nxyz\n");
+    assert_eq!(out.stderr, "");
+    assert_eq!(out.status, (0x55 << 1) | 1);
 }

@@ -149,26 +149,100 @@ impl ExitCounters {
     }
 }
 
+/// One port write of `data.len()` bytes: to the device that claims all of it, or else split
+/// into byte writes at consecutive ports, as QEMU's memory core splits an access wider than a
+/// region (an `outw` to the 1-port debug console prints its low byte). Returns whether any
+/// device took part.
+fn port_write(io: &IoManager, port: u16, data: &[u8]) -> bool {
+    if io.pio_write(PioAddress(port), data).is_ok() {
+        return true;
+    }
+    let mut claimed = false;
+    for (at, byte) in byte_ports(port, data.len()).zip(data) {
+        claimed |= io
+            .pio_write(PioAddress(at), std::slice::from_ref(byte))
+            .is_ok();
+    }
+    claimed
+}
+
+/// One port read, split as [`port_write`] splits writes; bytes nobody claims read as 0xFF.
+fn port_read(io: &IoManager, port: u16, data: &mut [u8]) -> bool {
+    data.fill(0);
+    if io.pio_read(PioAddress(port), data).is_ok() {
+        return true;
+    }
+    data.fill(OPEN_BUS);
+    let mut claimed = false;
+    for (at, byte) in byte_ports(port, data.len()).zip(data.iter_mut()) {
+        let mut one = [0u8];
+        if io.pio_read(PioAddress(at), &mut one).is_ok() {
+            *byte = one[0];
+            claimed = true;
+        }
+    }
+    claimed
+}
+
+/// The ports of an access's bytes, stopping at the last port.
+fn byte_ports(port: u16, len: usize) -> impl Iterator<Item = u16> {
+    (0..len).map_while(move |i| u16::try_from(i).ok().and_then(|i| port.checked_add(i)))
+}
+
+/// The width of one access of a port exit: KVM's `size`, or the whole data when unknown.
+fn access_size(size: usize, len: usize) -> usize {
+    if size == 0 || size > len {
+        len.max(1)
+    } else {
+        size
+    }
+}
+
 /// Handles one exit: dispatches I/O to `io`, counts it, and says what the loop does next.
-pub fn handle_exit(exit: VcpuExit<'_>, io: &IoManager, counters: &mut ExitCounters) -> ExitAction {
+/// `port_size` is the width of one port access (KVM's `io.size`): a string instruction's exit
+/// carries several.
+pub fn handle_exit(
+    exit: VcpuExit<'_>,
+    io: &IoManager,
+    counters: &mut ExitCounters,
+    port_size: usize,
+) -> ExitAction {
     counters.total += 1;
     match exit {
+        // A string instruction (`rep outsb`) exits once with all its accesses: each is
+        // dispatched on its own, `port_size` bytes wide.
         VcpuExit::IoOut(port, data) => {
             counters.io_out += 1;
-            match io.pio_write(PioAddress(port), data) {
-                Ok(()) => ExitAction::Continue,
-                Err(_) => ExitAction::Unclaimed(Access::new(Space::Port, port.into(), data, true)),
+            let size = access_size(port_size, data.len());
+            let claimed = data.is_empty()
+                | data.chunks(size).fold(false, |claimed, access| {
+                    port_write(io, port, access) | claimed
+                });
+            match claimed {
+                true => ExitAction::Continue,
+                false => ExitAction::Unclaimed(Access::new(
+                    Space::Port,
+                    port.into(),
+                    &data[..size.min(data.len())],
+                    true,
+                )),
             }
         }
         VcpuExit::IoIn(port, data) => {
             counters.io_in += 1;
-            data.fill(0);
-            match io.pio_read(PioAddress(port), data) {
-                Ok(()) => ExitAction::Continue,
-                Err(_) => {
-                    data.fill(OPEN_BUS);
-                    ExitAction::Unclaimed(Access::new(Space::Port, port.into(), data, false))
-                }
+            let size = access_size(port_size, data.len());
+            let claimed = data.is_empty()
+                | data.chunks_mut(size).fold(false, |claimed, access| {
+                    port_read(io, port, access) | claimed
+                });
+            match claimed {
+                true => ExitAction::Continue,
+                false => ExitAction::Unclaimed(Access::new(
+                    Space::Port,
+                    port.into(),
+                    &data[..size.min(data.len())],
+                    false,
+                )),
             }
         }
         VcpuExit::MmioWrite(addr, data) => {
@@ -266,7 +340,7 @@ mod tests {
     fn test_io_out_to_device_is_dispatched_with_offset() {
         let (io, dev) = bus_with_recorder();
         let mut counters = ExitCounters::default();
-        let action = handle_exit(VcpuExit::IoOut(0x61, &[7]), &io, &mut counters);
+        let action = handle_exit(VcpuExit::IoOut(0x61, &[7]), &io, &mut counters, 1);
         assert_eq!(action, ExitAction::Continue);
         assert_eq!(writes(&dev), vec![(1, vec![7])]);
         assert_eq!((counters.total, counters.io_out), (1, 1));
@@ -280,6 +354,7 @@ mod tests {
             VcpuExit::IoIn(0x60, &mut data),
             &io,
             &mut ExitCounters::default(),
+            0,
         );
         assert_eq!(data, [0x42, 0x00]);
     }
@@ -292,6 +367,7 @@ mod tests {
             VcpuExit::IoIn(0x80, &mut data),
             &io,
             &mut ExitCounters::default(),
+            0,
         );
         assert_eq!(data, [0xFF, 0xFF]);
         let expected = Access {
@@ -305,22 +381,58 @@ mod tests {
     }
 
     #[test]
-    fn test_io_out_straddling_range_end_is_unclaimed() {
+    fn test_io_out_straddling_range_end_is_split_into_bytes() {
         let (io, dev) = bus_with_recorder();
         let action = handle_exit(
             VcpuExit::IoOut(0x61, &[1, 2]),
             &io,
             &mut ExitCounters::default(),
+            2,
         );
-        assert!(matches!(
-            action,
-            ExitAction::Unclaimed(Access {
-                addr: 0x61,
-                len: 2,
-                ..
-            })
-        ));
-        assert!(writes(&dev).is_empty());
+        assert_eq!(action, ExitAction::Continue);
+        assert_eq!(writes(&dev), vec![(1, vec![1])]);
+    }
+
+    #[test]
+    fn test_rep_outsb_is_one_write_per_byte() {
+        let (io, dev) = bus_with_recorder();
+        let mut counters = ExitCounters::default();
+        handle_exit(VcpuExit::IoOut(0x60, b"abc"), &io, &mut counters, 1);
+        assert_eq!(
+            writes(&dev),
+            vec![(0, b"a".to_vec()), (0, b"b".to_vec()), (0, b"c".to_vec())]
+        );
+        assert_eq!((counters.total, counters.io_out), (1, 1));
+    }
+
+    #[test]
+    fn test_rep_insw_reads_each_word_from_the_device() {
+        let (io, _dev) = bus_with_recorder();
+        let mut data = [0xAAu8; 6];
+        let action = handle_exit(
+            VcpuExit::IoIn(0x60, &mut data),
+            &io,
+            &mut ExitCounters::default(),
+            2,
+        );
+        assert_eq!(action, ExitAction::Continue);
+        assert_eq!(data, [0x42, 0, 0x42, 0, 0x42, 0]);
+    }
+
+    #[test]
+    fn test_wide_read_past_a_one_port_device_is_its_byte_then_open_bus() {
+        let dev = Arc::new(Mutex::new(Recorder::default()));
+        let mut io = IoManager::new();
+        let range = PioRange::new(PioAddress(0xE9), 1).expect("range");
+        io.register_pio(range, dev).expect("register pio");
+        let mut data = [0u8; 2];
+        handle_exit(
+            VcpuExit::IoIn(0xE9, &mut data),
+            &io,
+            &mut ExitCounters::default(),
+            2,
+        );
+        assert_eq!(data, [0x42, 0xFF]);
     }
 
     #[test]
@@ -330,6 +442,7 @@ mod tests {
             VcpuExit::MmioWrite(0xE0000, &[0x34, 0x12]),
             &io,
             &mut ExitCounters::default(),
+            0,
         );
         let ExitAction::Unclaimed(access) = action else {
             panic!("expected unclaimed")
@@ -345,14 +458,19 @@ mod tests {
         let (io, _dev) = bus_with_recorder();
         let mut counters = ExitCounters::default();
         let mut data = [0u8; 1];
-        handle_exit(VcpuExit::MmioRead(0xD0010, &mut data), &io, &mut counters);
+        handle_exit(
+            VcpuExit::MmioRead(0xD0010, &mut data),
+            &io,
+            &mut counters,
+            0,
+        );
         assert_eq!((data[0], counters.mmio_read), (0x24, 1));
     }
 
     #[test]
     fn test_hlt_stops_halted() {
         let mut counters = ExitCounters::default();
-        let action = handle_exit(VcpuExit::Hlt, &IoManager::new(), &mut counters);
+        let action = handle_exit(VcpuExit::Hlt, &IoManager::new(), &mut counters, 0);
         assert_eq!(action, ExitAction::Stop(GuestStop::Halted));
         assert_eq!(counters.hlt, 1);
     }
@@ -363,6 +481,7 @@ mod tests {
             VcpuExit::Shutdown,
             &IoManager::new(),
             &mut ExitCounters::default(),
+            0,
         );
         assert_eq!(action, ExitAction::Stop(GuestStop::TripleFault));
     }
@@ -373,6 +492,7 @@ mod tests {
             VcpuExit::FailEntry(0x21, 0),
             &IoManager::new(),
             &mut ExitCounters::default(),
+            0,
         );
         assert_eq!(action, ExitAction::Stop(GuestStop::FailEntry(0x21)));
     }
@@ -383,6 +503,7 @@ mod tests {
             VcpuExit::Unknown,
             &IoManager::new(),
             &mut ExitCounters::default(),
+            0,
         );
         assert_eq!(
             action,

@@ -30,7 +30,8 @@ impl<W: Write> DebugConsole<W> {
         }
     }
 
-    /// Handles a write of `data` (every byte is output, whatever the access width).
+    /// Handles a write of `data`, every byte output. On the bus the console is one port, so a
+    /// wider guest access reaches it as its low byte (the exit handler splits it, as QEMU does).
     pub fn write(&mut self, data: &[u8]) {
         if let Some(&b) = data.last() {
             self.last = Some(b);

@@ -156,7 +156,8 @@ impl Vcpu {
     /// Runs the guest on the calling thread until something pauses it, and says what.
     pub fn run(&mut self) -> VcpuEvent {
         let control = self.control.clone();
-        let _attached = control.attach(self.fd.get_kvm_run() as *mut kvm_run);
+        let run_ptr = self.fd.get_kvm_run() as *mut kvm_run;
+        let _attached = control.attach(run_ptr);
         loop {
             if let Some(reason) = control.take_stop() {
                 return self.idle(VcpuEvent::Stopped(reason));
@@ -169,7 +170,17 @@ impl Vcpu {
                 request(self);
             }
             let action = match self.fd.run() {
-                Ok(exit) => handle_exit(exit, &self.io, &mut self.exits),
+                Ok(exit) => {
+                    // SAFETY: `run_ptr` is this vCPU's mapped kvm_run, alive as long as `fd`.
+                    // The exit borrows only the I/O data bytes past the struct; this reads one
+                    // byte of the struct (the union's `io.size`, meaningful for port exits and
+                    // plain initialised memory for the others) through the raw pointer,
+                    // creating no reference.
+                    let port_size = unsafe {
+                        std::ptr::addr_of!((*run_ptr).__bindgen_anon_1.io.size).read_volatile()
+                    };
+                    handle_exit(exit, &self.io, &mut self.exits, usize::from(port_size))
+                }
                 Err(e) if e.errno() == libc::EINTR => {
                     self.exits.count_interrupt();
                     set_immediate_exit(self.fd.get_kvm_run(), 0);
