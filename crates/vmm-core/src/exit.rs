@@ -198,6 +198,16 @@ fn access_size(size: usize, len: usize) -> usize {
     }
 }
 
+/// What the loop does after a port exit: go on if any device took part, else apply the
+/// unclaimed-access policy to the first access.
+fn port_outcome(claimed: bool, port: u16, first: &[u8], write: bool) -> ExitAction {
+    if claimed {
+        ExitAction::Continue
+    } else {
+        ExitAction::Unclaimed(Access::new(Space::Port, port.into(), first, write))
+    }
+}
+
 /// Handles one exit: dispatches I/O to `io`, counts it, and says what the loop does next.
 /// `port_size` is the width of one port access (KVM's `io.size`): a string instruction's exit
 /// carries several.
@@ -214,36 +224,19 @@ pub fn handle_exit(
         VcpuExit::IoOut(port, data) => {
             counters.io_out += 1;
             let size = access_size(port_size, data.len());
-            let claimed = data.is_empty()
-                | data.chunks(size).fold(false, |claimed, access| {
-                    port_write(io, port, access) | claimed
-                });
-            match claimed {
-                true => ExitAction::Continue,
-                false => ExitAction::Unclaimed(Access::new(
-                    Space::Port,
-                    port.into(),
-                    &data[..size.min(data.len())],
-                    true,
-                )),
-            }
+            let claimed = data.chunks(size).fold(data.is_empty(), |claimed, access| {
+                port_write(io, port, access) | claimed
+            });
+            port_outcome(claimed, port, &data[..size.min(data.len())], true)
         }
         VcpuExit::IoIn(port, data) => {
             counters.io_in += 1;
             let size = access_size(port_size, data.len());
-            let claimed = data.is_empty()
-                | data.chunks_mut(size).fold(false, |claimed, access| {
-                    port_read(io, port, access) | claimed
-                });
-            match claimed {
-                true => ExitAction::Continue,
-                false => ExitAction::Unclaimed(Access::new(
-                    Space::Port,
-                    port.into(),
-                    &data[..size.min(data.len())],
-                    false,
-                )),
-            }
+            let empty = data.is_empty();
+            let claimed = data.chunks_mut(size).fold(empty, |claimed, access| {
+                port_read(io, port, access) | claimed
+            });
+            port_outcome(claimed, port, &data[..size.min(data.len())], false)
         }
         VcpuExit::MmioWrite(addr, data) => {
             counters.mmio_write += 1;
