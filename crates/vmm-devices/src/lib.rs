@@ -16,6 +16,11 @@
 pub mod cp437;
 pub mod debug_exit;
 pub mod debugcon;
+pub mod i8042;
+pub mod irq;
+pub mod keymap;
+pub mod pic;
+pub mod pit;
 pub mod plugin;
 pub mod screen;
 pub mod serial;

@@ -1,8 +1,9 @@
 //! A 16550A UART (the PC's COM ports) on rust-vmm's vm-superio model.
 //!
-//! picovmm's machines have no interrupt controller yet, so guests drive the port by polling the
-//! line status register, as BIOSes and early kernels do: transmitted bytes go straight to the
-//! output; received bytes wait in the 64-byte FIFO that the VMM fills with [`Uart16550::enqueue`].
+//! Transmitted bytes go straight to the output; received bytes wait in the 64-byte FIFO that the
+//! VMM fills with [`Uart16550::enqueue`]. The UART raises its interrupt line (IRQ 4 for COM1)
+//! as vm-superio decides, through a [`LineTrigger`]: received data available and transmitter
+//! empty, each enabled in the IER. A guest may poll the line status register instead.
 
 use std::io::Write;
 
@@ -10,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use vm_device::bus::{PioAddress, PioAddressOffset};
 use vm_device::MutDevicePio;
 use vm_superio::serial::{NoEvents, SerialState};
-use vm_superio::{Serial, Trigger};
+use vm_superio::Serial;
 
+use crate::irq::{IrqLine, LineTrigger};
 use crate::state::{StateError, Stateful};
 
 /// COM1's first port.
@@ -19,16 +21,8 @@ pub const COM1_PORT: u16 = 0x3F8;
 /// Ports a 16550 occupies.
 pub const PORTS: u16 = 8;
 
-/// The interrupt line of a machine without an interrupt controller: raising it does nothing.
-pub struct NoInterrupt;
-
-impl Trigger for NoInterrupt {
-    type E = std::convert::Infallible;
-
-    fn trigger(&self) -> Result<(), Self::E> {
-        Ok(())
-    }
-}
+/// COM1's interrupt line on a PC.
+pub const COM1_IRQ: u8 = 4;
 
 /// A 16550A UART writing what the guest transmits to `W`.
 ///
@@ -36,17 +30,29 @@ impl Trigger for NoInterrupt {
 /// register write, so the model itself owns no host resource and its state can be replaced
 /// whole ([`Stateful::restore`]).
 pub struct Uart16550<W: Write> {
-    serial: Serial<NoInterrupt, NoEvents, Vec<u8>>,
+    serial: Serial<LineTrigger, NoEvents, Vec<u8>>,
+    irq: LineTrigger,
     out: W,
 }
 
 impl<W: Write> Uart16550<W> {
-    /// A UART whose transmitted bytes go to `out`.
+    /// A UART whose transmitted bytes go to `out`, with no interrupt line.
     pub fn new(out: W) -> Self {
+        Self::with_irq(out, LineTrigger::none())
+    }
+
+    /// A UART whose transmitted bytes go to `out` and whose interrupts raise `irq`.
+    pub fn with_irq(out: W, irq: LineTrigger) -> Self {
         Uart16550 {
-            serial: Serial::new(NoInterrupt, Vec::new()),
+            serial: Serial::new(irq.clone(), Vec::new()),
+            irq,
             out,
         }
+    }
+
+    /// A UART on the line `irq`.
+    pub fn with_line(out: W, irq: std::sync::Arc<dyn IrqLine>) -> Self {
+        Self::with_irq(out, LineTrigger(irq))
     }
 
     /// A register write at `offset` (0-7). A failing output is ignored: the guest's view of
@@ -138,7 +144,7 @@ impl<W: Write> Stateful for Uart16550<W> {
             scratch: state.scratch,
             in_buffer: state.in_buffer,
         };
-        self.serial = Serial::from_state(&s, NoInterrupt, NoEvents, Vec::new())
+        self.serial = Serial::from_state(&s, self.irq.clone(), NoEvents, Vec::new())
             .map_err(|_| StateError::Invalid("the receive FIFO holds more than 64 bytes"))?;
         Ok(())
     }
@@ -222,6 +228,18 @@ mod tests {
             err.map(|e| e.to_string()),
             Some("invalid device state: the receive FIFO holds more than 64 bytes".to_owned())
         );
+    }
+
+    #[test]
+    fn test_received_data_raises_the_line_when_enabled() {
+        use crate::irq::testing::RecordingLine;
+        let line = std::sync::Arc::new(RecordingLine::default());
+        let mut uart = Uart16550::with_line(Vec::new(), line.clone());
+        uart.enqueue(b"a");
+        assert_eq!(line.edges(), 0, "IER clear: no interrupt");
+        uart.write(1, 0x01); // IER: received data available
+        uart.enqueue(b"b");
+        assert_eq!(line.edges(), 1);
     }
 
     #[test]
