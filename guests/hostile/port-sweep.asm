@@ -1,7 +1,7 @@
 ; port-sweep.asm -- writes and then reads every port from 0x0000 to 0xFFFF, except the default
-; machine's devices: the debug console (0xE9), isa-debug-exit (0xF4-0xF7) and COM1
-; (0x3F8-0x3FF). Every unclaimed read must give 0xFF. Reports on the debug console and exits
-; with 0x10 (all 0xFF) or 0x11.
+; machine's devices: the PIC pair and ELCR, the PIT and port 0x61, the i8042, the debug console,
+; isa-debug-exit and COM1 (the table below). Every unclaimed read must give 0xFF. Reports on
+; the debug console and exits with 0x10 (all 0xFF) or 0x11.
 %include "picovmm.inc"
 
 [BITS 16]
@@ -13,16 +13,20 @@ start:
     xor bx, bx                  ; reads that were not 0xFF
     xor dx, dx                  ; the port
 .port:
-    cmp dx, DEBUGCON_PORT
-    je .next
-    mov ax, dx
-    and ax, 0xFFFC
-    cmp ax, DEBUG_EXIT_PORT
-    je .next
-    mov ax, dx
-    and ax, 0xFFF8
-    cmp ax, COM1_PORT
-    je .next
+    mov si, claimed
+.skip:
+    lodsw                       ; first port of a claimed range
+    mov cx, ax
+    lodsw                       ; its length; 0 ends the table
+    test ax, ax
+    jz .probe
+    add ax, cx                  ; end of the range
+    cmp dx, cx
+    jb .skip
+    cmp dx, ax
+    jae .skip
+    jmp .next
+.probe:
     mov al, 0x5A
     out dx, al
     in al, dx
@@ -42,7 +46,14 @@ start:
 
 DEBUGCON_PRINT_ROUTINE
 
-good: db "all 65523 ports swept; unclaimed reads gave 0xff", 10, 0
+claimed:                        ; first port, length
+    dw 0x20, 2, 0xA0, 2, 0x4D0, 2   ; PIC master, slave, ELCR
+    dw 0x40, 4, 0x61, 1             ; PIT, speaker port
+    dw 0x60, 1, 0x64, 1             ; i8042
+    dw DEBUGCON_PORT, 1, DEBUG_EXIT_PORT, 4, COM1_PORT, 8
+    dw 0, 0
+
+good: db "all 65510 ports swept; unclaimed reads gave 0xff", 10, 0
 bad:  db "an unclaimed port read did not give 0xff", 10, 0
 
 BOOT_SIGNATURE

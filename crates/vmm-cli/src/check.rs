@@ -60,13 +60,25 @@ pub fn describe(valid: &ValidMachine) -> String {
     let _ = writeln!(out, "  stack  {:#x}", valid.boot.stack);
     let _ = writeln!(out, "devices:");
     for (i, d) in spec.devices.iter().enumerate() {
-        let range = d.value.range();
+        let range = d
+            .value
+            .ranges()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
         let mode = match &d.value {
             DeviceKind::VgaText { mode, .. } => format!(" ({})", mode.name()),
             DeviceKind::Plugin(_) => valid
                 .library(i)
                 .map(|p| format!(" {} from {}", p.info(), p.path().display()))
                 .unwrap_or_default(),
+            DeviceKind::Serial { irq, .. } => format!(" irq {irq}"),
+            DeviceKind::Pit => " irq 0".to_owned(),
+            DeviceKind::I8042 { keys } if keys.is_empty() => " irq 1".to_owned(),
+            DeviceKind::I8042 { keys } => {
+                format!(" irq 1, {} key events typed at start", keys.len())
+            }
             _ => String::new(),
         };
         let _ = writeln!(out, "  {:<15} {range}{mode}", d.value.type_name());

@@ -244,6 +244,9 @@ fn report_outcome(report: &RunReport, args: &RunArgs) {
         .unwrap_or_default();
     match &report.outcome {
         RunOutcome::Halted | RunOutcome::GuestExit(_) => {}
+        RunOutcome::Reset => crate::errln!(
+            "picovmm: the guest reset the machine (i8042 reset pulse); the run ends here, as under QEMU's -no-reboot{at}"
+        ),
         RunOutcome::Timeout => {
             let limit = args
                 .timeout

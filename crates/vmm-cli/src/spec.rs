@@ -9,7 +9,7 @@ use vmm_core::layout::{
     BOOT_SECTOR_LOAD, HIGH_RAM_START, LOW_RAM_END, REAL_MODE_STACK, VGA_TEXT_BASE,
 };
 use vmm_core::{CpuMode, RamRegion, RealAddress, UnclaimedPolicy};
-use vmm_devices::{debug_exit, debugcon, serial, vga_text};
+use vmm_devices::{debug_exit, debugcon, i8042, pic, pit, serial, vga_text};
 
 /// An entry point as given: real-mode `SEG:OFF`, or an address (whose meaning depends on the
 /// CPU mode: in real mode, the segment:offset that reaches it).
@@ -145,8 +145,19 @@ pub enum DeviceKind {
     Serial {
         /// Its first port.
         port: u16,
+        /// Its interrupt line on the PIC.
+        irq: u8,
         /// Where transmitted bytes go: a file, or stdout when `None`.
         output: Option<Located<PathBuf>>,
+    },
+    /// The two 8259A interrupt controllers (and the ELCR).
+    Pic,
+    /// The 8254 timer and the speaker port 0x61.
+    Pit,
+    /// The i8042 keyboard controller with its keyboard.
+    I8042 {
+        /// Key events typed as the machine starts (from the machine file's `keys`).
+        keys: Vec<vmm_devices::keymap::KeyEvent>,
     },
     /// A device from a plugin library.
     Plugin(Box<PluginSpec>),
@@ -200,13 +211,48 @@ impl DeviceKind {
             DeviceKind::Debugcon { .. } => "debugcon",
             DeviceKind::IsaDebugExit { .. } => "isa-debug-exit",
             DeviceKind::Serial { .. } => "serial",
+            DeviceKind::Pic => "pic",
+            DeviceKind::Pit => "pit",
+            DeviceKind::I8042 { .. } => "i8042",
             DeviceKind::Plugin(_) => "plugin",
         }
     }
 
-    /// The range the device occupies.
+    /// Every range the device occupies, its main one first.
+    pub fn ranges(&self) -> Vec<DeviceRange> {
+        let ports = |base, len| DeviceRange::Port { base, len };
+        match self {
+            DeviceKind::Pic => vec![
+                ports(pic::MASTER_PORT, pic::PORTS),
+                ports(pic::SLAVE_PORT, pic::PORTS),
+                ports(pic::ELCR_PORT, pic::PORTS),
+            ],
+            DeviceKind::Pit => vec![
+                ports(pit::PIT_PORT, pit::PORTS),
+                ports(pit::SPEAKER_PORT, 1),
+            ],
+            DeviceKind::I8042 { .. } => {
+                vec![ports(i8042::DATA_PORT, 1), ports(i8042::COMMAND_PORT, 1)]
+            }
+            other => vec![other.range()],
+        }
+    }
+
+    /// The device's main range (the first of [`DeviceKind::ranges`]).
     pub fn range(&self) -> DeviceRange {
         match *self {
+            DeviceKind::Pic => DeviceRange::Port {
+                base: pic::MASTER_PORT,
+                len: pic::PORTS,
+            },
+            DeviceKind::Pit => DeviceRange::Port {
+                base: pit::PIT_PORT,
+                len: pit::PORTS,
+            },
+            DeviceKind::I8042 { .. } => DeviceRange::Port {
+                base: i8042::DATA_PORT,
+                len: 1,
+            },
             DeviceKind::VgaText { mmio, .. } => DeviceRange::Mmio {
                 base: mmio,
                 len: vga_text::WINDOW_SIZE,
@@ -265,7 +311,8 @@ pub struct MachineSpec {
 
 impl MachineSpec {
     /// The built-in default machine: 640 KiB of RAM at 0, VGA text at 0xB8000, the debug
-    /// console at 0xE9, isa-debug-exit at 0xF4, COM1 at 0x3F8, the image at 0x7C00 in real mode.
+    /// console at 0xE9, isa-debug-exit at 0xF4, COM1 at 0x3F8 on IRQ 4, the PIC pair, the PIT
+    /// and the i8042, the image at 0x7C00 in real mode.
     pub fn default_machine() -> Self {
         MachineSpec {
             name: "default".to_owned(),
@@ -294,8 +341,12 @@ impl MachineSpec {
                 }),
                 Located::default(DeviceKind::Serial {
                     port: serial::COM1_PORT,
+                    irq: serial::COM1_IRQ,
                     output: None,
                 }),
+                Located::default(DeviceKind::Pic),
+                Located::default(DeviceKind::Pit),
+                Located::default(DeviceKind::I8042 { keys: Vec::new() }),
             ],
             unclaimed: UnclaimedPolicy::default(),
         }

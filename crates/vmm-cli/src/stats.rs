@@ -17,6 +17,7 @@ fn exits_json(c: &ExitCounters) -> serde_json::Map<String, serde_json::Value> {
 #[derive(Serialize)]
 struct Stats {
     exits: serde_json::Map<String, serde_json::Value>,
+    interrupts: u64,
     setup_ns: u64,
     run_ns: u64,
     outcome: &'static str,
@@ -43,6 +44,7 @@ fn registers_json(r: &Registers) -> serde_json::Value {
 pub fn to_json(report: &RunReport, exit_status: i32) -> String {
     let stats = Stats {
         exits: exits_json(&report.exits),
+        interrupts: report.exits.injected,
         setup_ns: u64::try_from(report.setup_time.as_nanos()).unwrap_or(u64::MAX),
         run_ns: u64::try_from(report.run_time.as_nanos()).unwrap_or(u64::MAX),
         outcome: report.outcome.name(),
@@ -73,6 +75,9 @@ pub fn summary(report: &RunReport) -> String {
         c.total,
         by_reason.join(", ")
     );
+    if c.injected > 0 {
+        text.push_str(&format!("picovmm: interrupts injected {}\n", c.injected));
+    }
     if let Some(registers) = &report.registers {
         for line in registers.to_string().lines() {
             text.push_str(&format!("picovmm: {line}\n"));

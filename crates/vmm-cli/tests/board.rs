@@ -70,6 +70,17 @@ fn test_board_lists_default_devices_with_their_ranges() {
                 vec![port(0xF4, 4)]
             ),
             ("serial0".to_owned(), "serial", vec![port(0x3F8, 8)]),
+            (
+                "pic0".to_owned(),
+                "pic",
+                vec![port(0x20, 2), port(0xA0, 2), port(0x4D0, 2)]
+            ),
+            ("pit0".to_owned(), "pit", vec![port(0x40, 4), port(0x61, 1)]),
+            (
+                "i80420".to_owned(),
+                "i8042",
+                vec![port(0x60, 1), port(0x64, 1)]
+            ),
         ]
     );
 }

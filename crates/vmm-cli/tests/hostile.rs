@@ -23,7 +23,7 @@ fn test_port_sweep_every_unclaimed_read_is_open_bus() {
     assert_eq!(warnings.len(), 17);
     assert_eq!(
         warnings.first().copied(),
-        Some("picovmm: warning: unclaimed port write to 0x0 (1 byte, value 0x5a) at 0000:7c25 ignored (reported once per address)")
+        Some("picovmm: warning: unclaimed port write to 0x0 (1 byte, value 0x5a) at 0000:7c22 ignored (reported once per address)")
     );
     assert_eq!(out.status, (0x10 << 1) | 1);
 }

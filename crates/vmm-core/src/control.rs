@@ -39,6 +39,8 @@ pub enum StopReason {
     /// A device failed an access (a plugin returned an error or panicked); the device's
     /// index in the board's registry says which.
     DeviceFailed(u32),
+    /// The guest asked for a reset of the machine.
+    Reset,
 }
 
 const NO_REASON: u64 = 0;
@@ -47,6 +49,7 @@ const INTERRUPTED: u64 = 2;
 const GUEST_EXIT: u64 = 3;
 const DEVICE_FAILED: u64 = 4;
 const SIGNAL: u64 = 5;
+const RESET: u64 = 6;
 
 impl StopReason {
     fn encode(self) -> u64 {
@@ -56,6 +59,7 @@ impl StopReason {
             StopReason::Signal(s) => SIGNAL | (u64::from(s as u32) << 8),
             StopReason::GuestExit(v) => GUEST_EXIT | (u64::from(v) << 8),
             StopReason::DeviceFailed(d) => DEVICE_FAILED | (u64::from(d) << 8),
+            StopReason::Reset => RESET,
         }
     }
 
@@ -67,6 +71,7 @@ impl StopReason {
             SIGNAL => Some(StopReason::Signal(value as i32)),
             GUEST_EXIT => Some(StopReason::GuestExit(value)),
             DEVICE_FAILED => Some(StopReason::DeviceFailed(value)),
+            RESET => Some(StopReason::Reset),
             _ => None,
         }
     }
@@ -97,6 +102,10 @@ struct Shared {
     thread: AtomicU64,
     /// Kicks between reading `thread` and signalling it.
     kicks_in_flight: AtomicUsize,
+    /// An interrupt controller asserted INTR since the vCPU last looked.
+    interrupt: AtomicBool,
+    /// The vCPU waits in `hlt` for an interrupt (no kick needed: the condvar wakes it).
+    halted: AtomicBool,
     queue: Mutex<Queue>,
     /// Wakes a paused vCPU: a resume, a stop or a request.
     wake: Condvar,
@@ -171,6 +180,50 @@ impl VcpuControl {
             unsafe { libc::pthread_kill(thread as libc::pthread_t, kick_signal()) };
         }
         shared.kicks_in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Tells the vCPU its interrupt controller asserted INTR: a halted vCPU wakes, a running
+    /// one is kicked out of the guest so the interrupt can be injected. Called by devices on
+    /// any thread; repeated calls before the vCPU looks cost nothing more.
+    pub fn interrupt(&self) {
+        let shared = &self.shared;
+        if shared.interrupt.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if shared.halted.load(Ordering::SeqCst) {
+            self.wake_paused();
+            return;
+        }
+        // SAFETY: pthread_self has no preconditions.
+        let me = unsafe { libc::pthread_self() } as u64;
+        // On the vCPU's own thread (a device raising a line during an exit) the loop looks
+        // at the controller before it enters the guest again.
+        if shared.thread.load(Ordering::SeqCst) != me {
+            self.kick();
+        }
+    }
+
+    /// Clears the interrupt notice; the vCPU then asks the controller itself.
+    pub(crate) fn take_interrupt(&self) {
+        self.shared.interrupt.store(false, Ordering::SeqCst);
+    }
+
+    /// Blocks a vCPU halted with interrupts enabled until an interrupt notice, a stop, a pause
+    /// or a request arrives, or [`PAUSED_POLL`] passes.
+    pub(crate) fn wait_for_interrupt(&self) {
+        let shared = &self.shared;
+        let queue = self.lock_queue();
+        shared.halted.store(true, Ordering::SeqCst);
+        let _unused = shared
+            .wake
+            .wait_timeout_while(queue, PAUSED_POLL, |q| {
+                q.requests.is_empty()
+                    && !shared.interrupt.load(Ordering::SeqCst)
+                    && !shared.pause.load(Ordering::SeqCst)
+                    && shared.stop.load(Ordering::SeqCst) == NO_REASON
+            })
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        shared.halted.store(false, Ordering::SeqCst);
     }
 
     /// Runs `work` on the vCPU thread (between two `KVM_RUN`s, or while it is paused) and

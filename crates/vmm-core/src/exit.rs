@@ -91,8 +91,10 @@ pub enum GuestStop {
 /// What the run loop does next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExitAction {
-    /// Re-enter the guest.
+    /// Re-enter the guest; KVM completes the port or MMIO access on the way in.
     Continue,
+    /// Re-enter the guest; nothing is pending.
+    Resume,
     /// No device claims this access: apply the unclaimed-access policy.
     Unclaimed(Access),
     /// A debug event (`KVM_EXIT_DEBUG`): a step or a breakpoint.
@@ -120,15 +122,19 @@ pub struct ExitCounters {
     pub debug: u64,
     /// Triple faults.
     pub shutdown: u64,
-    /// Returns with `EINTR` (a stop request or a stray signal).
+    /// Returns with `EINTR` (a stop request, a kick for an interrupt, or a stray signal).
     pub interrupted: u64,
+    /// Interrupt-window exits: the guest became able to take a pending interrupt.
+    pub irq_window: u64,
     /// Everything else.
     pub other: u64,
+    /// Interrupts injected into the guest (not exits: each rides on an entry).
+    pub injected: u64,
 }
 
 impl ExitCounters {
     /// Every counter but the total, by its stable name (as `--stats` and `--stats-json` say it).
-    pub fn by_reason(&self) -> [(&'static str, u64); 9] {
+    pub fn by_reason(&self) -> [(&'static str, u64); 10] {
         [
             ("io_in", self.io_in),
             ("io_out", self.io_out),
@@ -138,6 +144,7 @@ impl ExitCounters {
             ("debug", self.debug),
             ("shutdown", self.shutdown),
             ("interrupted", self.interrupted),
+            ("irq_window", self.irq_window),
             ("other", self.other),
         ]
     }
@@ -259,6 +266,10 @@ pub fn handle_exit(
         VcpuExit::Hlt => {
             counters.hlt += 1;
             ExitAction::Stop(GuestStop::Halted)
+        }
+        VcpuExit::IrqWindowOpen => {
+            counters.irq_window += 1;
+            ExitAction::Resume
         }
         VcpuExit::Debug(arch) => {
             counters.debug += 1;

@@ -26,6 +26,7 @@ pub mod device_memory;
 pub mod elf;
 pub mod exit;
 pub mod gdt;
+pub mod interrupt;
 pub mod layout;
 pub mod memory;
 pub mod multiboot;
@@ -38,6 +39,7 @@ pub use control::{StopReason, VcpuControl};
 pub use cpu::{BootCpu, CpuMode, Entry, RealAddress};
 pub use device_memory::DeviceMemory;
 pub use exit::{Access, ExitCounters, Space};
+pub use interrupt::InterruptController;
 pub use memory::RamRegion;
 pub use outcome::{Registers, RunOutcome, RunReport};
 pub use vcpu::{

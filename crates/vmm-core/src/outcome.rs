@@ -16,6 +16,9 @@ pub enum RunOutcome {
     Halted,
     /// A device (isa-debug-exit) asked to end the run with this value.
     GuestExit(u32),
+    /// The guest asked for a reset (the i8042's reset pulse): the run ends, as under QEMU's
+    /// `-no-reboot`.
+    Reset,
     /// The time limit passed.
     Timeout,
     /// The user interrupted the run (SIGINT).
@@ -39,6 +42,7 @@ impl RunOutcome {
         match self {
             RunOutcome::Halted => "halted",
             RunOutcome::GuestExit(_) => "exit",
+            RunOutcome::Reset => "reset",
             RunOutcome::Timeout => "timeout",
             RunOutcome::Interrupted => "interrupted",
             RunOutcome::Signal(_) => "signal",
@@ -53,6 +57,7 @@ impl fmt::Display for RunOutcome {
         match self {
             RunOutcome::Halted => write!(f, "the guest halted"),
             RunOutcome::GuestExit(v) => write!(f, "the guest exited with value {v:#x}"),
+            RunOutcome::Reset => write!(f, "the guest reset the machine"),
             RunOutcome::Timeout => write!(f, "the run timed out"),
             RunOutcome::Interrupted => write!(f, "the run was interrupted"),
             RunOutcome::Signal(s) => write!(f, "the run was ended by signal {s}"),

@@ -24,6 +24,15 @@ pub const PORTS: u16 = 8;
 /// COM1's interrupt line on a PC.
 pub const COM1_IRQ: u8 = 4;
 
+/// The line a PC wires a UART at `port` to: IRQ 3 for COM2 and COM4 (0x2F8, 0x2E8), IRQ 4
+/// otherwise (COM1 and COM3).
+pub fn default_irq(port: u16) -> u8 {
+    match port {
+        0x2F8 | 0x2E8 => 3,
+        _ => COM1_IRQ,
+    }
+}
+
 /// A 16550A UART writing what the guest transmits to `W`.
 ///
 /// vm-superio's model transmits into a byte buffer that is handed on to `W` after each

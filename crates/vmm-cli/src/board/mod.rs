@@ -5,6 +5,8 @@
 //! [`Board::run_to_completion`] is the CLI's policy over the resumable vCPU: run until the
 //! guest halts, exits, faults or is stopped, waiting out pauses.
 
+mod interrupts;
+mod pit_clock;
 mod plugin_host;
 mod registry;
 mod screen;
@@ -19,9 +21,16 @@ use vmm_core::{
 };
 use vmm_devices::debug_exit::IsaDebugExit;
 use vmm_devices::debugcon::DebugConsole;
+use vmm_devices::i8042::{self, I8042};
+use vmm_devices::keymap::KeyEvent;
+use vmm_devices::pic::{self, PicPair};
+use vmm_devices::pit;
 use vmm_devices::plugin::{PluginDevice, PluginHost};
 use vmm_devices::serial::{self, Uart16550};
 use vmm_devices::vga_text::{VgaText, WINDOW_SIZE};
+
+pub use interrupts::{Lines, PicController};
+pub use pit_clock::{ClockedPit, PitState, PitTimer};
 
 pub use plugin_host::{BoardPluginHost, LOG_ENV_VAR};
 pub use registry::{DeviceEntry, DeviceHandle, DeviceRegistry, Error as StateError};
@@ -37,7 +46,8 @@ pub type ConsoleOutput = Box<dyn Write + Send>;
 
 /// A machine ready to run: the VM, its vCPU and its devices.
 pub struct Board {
-    // Field order is drop order: the vCPU goes before the VM.
+    // Field order is drop order: the timer thread stops first, the vCPU goes before the VM.
+    _pit: Option<PitTimer>,
     vcpu: Vcpu,
     vm: Vm,
     devices: DeviceRegistry,
@@ -55,10 +65,17 @@ impl Board {
         let mut vm = Vm::new(&regions)?;
         load_image(&vm, valid, &regions)?;
         let control = vm.vcpu_control();
+        let pic = spec
+            .devices
+            .iter()
+            .any(|d| d.value == DeviceKind::Pic)
+            .then(|| Arc::new(Mutex::new(PicPair::new())));
+        let lines = Lines::new(pic.clone(), control.clone());
+        let mut pit_timer = None;
         let mut devices = DeviceRegistry::default();
         for (index, device) in spec.devices.iter().enumerate() {
             let kind = device.value.type_name();
-            let range = device.value.range();
+            let ranges = device.value.ranges();
             let (base, handle) = match &device.value {
                 &DeviceKind::VgaText { mmio, mode } => {
                     let screen = match mode {
@@ -83,7 +100,36 @@ impl Board {
                     vm.register_pio(port, DEBUG_EXIT_PORTS, Arc::new(Mutex::new(dev)))?;
                     (kind.to_owned(), DeviceHandle::DebugExit)
                 }
-                DeviceKind::Serial { port, output } => {
+                DeviceKind::Pic => {
+                    let dev = pic.clone().ok_or(Error::Internal("the PIC was not made"))?;
+                    for base in [pic::MASTER_PORT, pic::SLAVE_PORT, pic::ELCR_PORT] {
+                        vm.register_pio(base, pic::PORTS, dev.clone())?;
+                    }
+                    (kind.to_owned(), DeviceHandle::Pic(dev))
+                }
+                DeviceKind::Pit => {
+                    let timer = PitTimer::start(lines.line(0)).map_err(|source| Error::Thread {
+                        name: "pit",
+                        source,
+                    })?;
+                    let dev = timer.device();
+                    vm.register_pio(pit::PIT_PORT, pit::PORTS, dev.clone())?;
+                    vm.register_pio(pit::SPEAKER_PORT, 1, dev.clone())?;
+                    pit_timer = Some(timer);
+                    (kind.to_owned(), DeviceHandle::Pit(dev))
+                }
+                DeviceKind::I8042 { keys } => {
+                    let reset = control.clone();
+                    let mut kbc = I8042::new(lines.line(i8042::KEYBOARD_IRQ), move || {
+                        reset.stop(StopReason::Reset)
+                    });
+                    kbc.type_ahead(keys);
+                    let dev = Arc::new(Mutex::new(kbc));
+                    vm.register_pio(i8042::DATA_PORT, 1, dev.clone())?;
+                    vm.register_pio(i8042::COMMAND_PORT, 1, dev.clone())?;
+                    (kind.to_owned(), DeviceHandle::I8042(dev))
+                }
+                DeviceKind::Serial { port, irq, output } => {
                     let out: ConsoleOutput = match output {
                         None => console_output(),
                         Some(path) => {
@@ -95,7 +141,7 @@ impl Board {
                             })?)
                         }
                     };
-                    let dev = Arc::new(Mutex::new(Uart16550::new(out)));
+                    let dev = Arc::new(Mutex::new(Uart16550::with_line(out, lines.line(*irq))));
                     vm.register_pio(*port, serial::PORTS, dev.clone())?;
                     (kind.to_owned(), DeviceHandle::Serial(dev))
                 }
@@ -127,12 +173,30 @@ impl Board {
                     (library.info().name.clone(), handle)
                 }
             };
-            devices.add(&base, kind, vec![range], handle);
+            devices.add(&base, kind, ranges, handle);
         }
         let mut vcpu = vm.create_vcpu()?;
         vcpu.set_boot_cpu(&valid.boot)?;
         vcpu.set_unclaimed_policy(spec.unclaimed);
-        Ok(Board { vcpu, vm, devices })
+        if let Some(pic) = pic {
+            vcpu.set_interrupt_controller(Arc::new(PicController(pic)));
+        }
+        Ok(Board {
+            _pit: pit_timer,
+            vcpu,
+            vm,
+            devices,
+        })
+    }
+
+    /// Types `events` on the keyboard behind the i8042; returns how many fit in its type-ahead
+    /// queue (0 without an i8042).
+    pub fn type_keys(&self, events: &[KeyEvent]) -> usize {
+        self.devices.keyboard().map_or(0, |kbc| {
+            kbc.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .type_ahead(events)
+        })
     }
 
     /// The devices.
@@ -185,6 +249,7 @@ impl Board {
             StopReason::Interrupted => RunOutcome::Interrupted,
             StopReason::Signal(s) => RunOutcome::Signal(s),
             StopReason::GuestExit(v) => RunOutcome::GuestExit(v),
+            StopReason::Reset => RunOutcome::Reset,
             StopReason::DeviceFailed(index) => {
                 let entry = self.devices.get(index as usize);
                 let message = match entry.map(|e| &e.handle) {

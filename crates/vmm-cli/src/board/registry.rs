@@ -6,11 +6,14 @@ use std::sync::{Arc, Mutex};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use vmm_devices::debugcon::DebugConsole;
+use vmm_devices::i8042::I8042;
+use vmm_devices::pic::PicPair;
 use vmm_devices::plugin::PluginDevice;
 use vmm_devices::serial::Uart16550;
 use vmm_devices::state::{StateError, Stateful};
 use vmm_devices::vga_text::VgaTextState;
 
+use super::pit_clock::ClockedPit;
 use super::plugin_host::BoardPluginHost;
 use super::screen::Screen;
 use super::ConsoleOutput;
@@ -26,6 +29,12 @@ pub enum DeviceHandle {
     DebugExit,
     /// A 16550 UART.
     Serial(Arc<Mutex<Uart16550<ConsoleOutput>>>),
+    /// The 8259A pair.
+    Pic(Arc<Mutex<PicPair>>),
+    /// The 8254 on the host clock.
+    Pit(Arc<Mutex<ClockedPit>>),
+    /// The keyboard controller.
+    I8042(Arc<Mutex<I8042>>),
     /// A plugin device and its host.
     Plugin {
         /// The device.
@@ -138,6 +147,14 @@ impl DeviceRegistry {
         })
     }
 
+    /// The keyboard controller, if the board has one.
+    pub fn keyboard(&self) -> Option<&Arc<Mutex<I8042>>> {
+        self.entries.iter().find_map(|e| match &e.handle {
+            DeviceHandle::I8042(k) => Some(k),
+            _ => None,
+        })
+    }
+
     /// The state of device `name`, as JSON.
     pub fn save_state(&self, name: &str) -> Result<serde_json::Value, Error> {
         let entry = self
@@ -163,6 +180,9 @@ impl DeviceRegistry {
             DeviceHandle::Debugcon(c) => json(save(c)),
             DeviceHandle::DebugExit => Ok(serde_json::Value::Null),
             DeviceHandle::Serial(s) => json(save(s)),
+            DeviceHandle::Pic(p) => json(save(p)),
+            DeviceHandle::Pit(p) => json(save(p)),
+            DeviceHandle::I8042(k) => json(save(k)),
             DeviceHandle::Plugin { .. } => Err(unsupported(&format!("plugin device {name}"))),
         }
     }
@@ -188,6 +208,9 @@ impl DeviceRegistry {
             DeviceHandle::Debugcon(c) => restore(c, state),
             DeviceHandle::DebugExit => Ok(()),
             DeviceHandle::Serial(s) => restore(s, state),
+            DeviceHandle::Pic(p) => restore(p, state),
+            DeviceHandle::Pit(p) => restore(p, state),
+            DeviceHandle::I8042(k) => restore(k, state),
             DeviceHandle::Plugin { .. } => {
                 Err(Ok(StateError::Unsupported(format!("plugin device {name}"))))
             }

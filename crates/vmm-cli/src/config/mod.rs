@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use vmm_core::layout::VGA_TEXT_BASE;
 use vmm_core::{CpuMode, RamRegion, RealAddress, UnclaimedPolicy};
-use vmm_devices::{debug_exit, debugcon, serial};
+use vmm_devices::{debug_exit, debugcon, keymap, pic, serial};
 
 use crate::diagnostic::Diagnostic;
 use crate::named::Named;
@@ -19,7 +19,8 @@ use crate::spec::{
 use schema::{BootTable, DeviceTable, EntryValue, MachineFile, Unsigned};
 
 /// The device types a machine file may name.
-pub const DEVICE_TYPES: &str = "vga-text, debugcon, isa-debug-exit, serial, plugin";
+pub const DEVICE_TYPES: &str =
+    "vga-text, debugcon, isa-debug-exit, serial, pic, pit, i8042, plugin";
 
 /// Errors reading a machine file.
 #[derive(Debug, thiserror::Error)]
@@ -242,6 +243,20 @@ fn apply_boot(spec: &mut MachineSpec, boot: &BootTable, base_dir: &Path) -> Resu
     Ok(())
 }
 
+/// An interrupt line of the PIC pair: 0-15, but not 2, where the slave is cascaded.
+fn irq(value: &Spanned<Unsigned>) -> Result<u8, Diagnostic> {
+    match u8::try_from(value.get_ref().0) {
+        Ok(n) if n < pic::LINES && n != pic::CASCADE_IRQ => Ok(n),
+        _ => Err(at(
+            value,
+            format!(
+                "irq {} is not a line a device can use: 0-15, but not 2 (the cascade)",
+                value.get_ref().0
+            ),
+        )),
+    }
+}
+
 fn port(value: &Spanned<Unsigned>) -> Result<u16, Diagnostic> {
     let raw = value.get_ref().0;
     u16::try_from(raw).map_err(|_| {
@@ -257,7 +272,9 @@ fn port(value: &Spanned<Unsigned>) -> Result<u16, Diagnostic> {
 /// content before choosing the variant, and toml's `Spanned` values lose their spans on the
 /// way, so every per-type error would lose its `file:line:column`. The flat table keeps them.
 fn only_keys(d: &DeviceTable, kind: &str, allowed: &[&str]) -> Result<(), Diagnostic> {
-    let present: [(&str, Option<std::ops::Range<usize>>); 8] = [
+    let present: [(&str, Option<std::ops::Range<usize>>); 10] = [
+        ("irq", d.irq.as_ref().map(Spanned::span)),
+        ("keys", d.keys.as_ref().map(Spanned::span)),
         ("output", d.output.as_ref().map(Spanned::span)),
         ("mmio", d.mmio.as_ref().map(Spanned::span)),
         ("port", d.port.as_ref().map(Spanned::span)),
@@ -417,19 +434,44 @@ fn device(
             }
         }
         "serial" => {
-            only_keys(d, kind_name, &["port", "output"])?;
+            only_keys(d, kind_name, &["port", "irq", "output"])?;
+            let port = d
+                .port
+                .as_ref()
+                .map(port)
+                .transpose()?
+                .unwrap_or(serial::COM1_PORT);
             DeviceKind::Serial {
-                port: d
-                    .port
+                port,
+                irq: d
+                    .irq
                     .as_ref()
-                    .map(port)
+                    .map(irq)
                     .transpose()?
-                    .unwrap_or(serial::COM1_PORT),
+                    .unwrap_or(serial::default_irq(port)),
                 output: d
                     .output
                     .as_ref()
                     .map(|o| located(base_dir.join(o.get_ref()), o.span())),
             }
+        }
+        "pic" | "pit" => {
+            only_keys(d, kind_name, &[])?;
+            if kind_name == "pic" {
+                DeviceKind::Pic
+            } else {
+                DeviceKind::Pit
+            }
+        }
+        "i8042" => {
+            only_keys(d, kind_name, &["keys"])?;
+            let keys = match &d.keys {
+                Some(text) => {
+                    keymap::type_text(text.get_ref()).map_err(|e| at(text, format!("keys: {e}")))?
+                }
+                None => Vec::new(),
+            };
+            DeviceKind::I8042 { keys }
         }
         "plugin" => {
             only_keys(
@@ -523,7 +565,7 @@ port = 0xe9
         let text = VALID.replace("type = \"debugcon\"", "type = \"floppy\"");
         assert_eq!(
             error_of(&text),
-            "m.toml:17:8: unknown device type \"floppy\"; allowed: vga-text, debugcon, isa-debug-exit, serial, plugin"
+            "m.toml:17:8: unknown device type \"floppy\"; allowed: vga-text, debugcon, isa-debug-exit, serial, pic, pit, i8042, plugin"
         );
     }
 

@@ -80,6 +80,10 @@ pub struct DeviceTable {
     pub output: Option<Spanned<String>>,
     /// A plugin's configuration, handed to it as TOML text.
     pub config: Option<Spanned<toml::Table>>,
+    /// A serial port's interrupt line.
+    pub irq: Option<Spanned<Unsigned>>,
+    /// Keys an i8042's keyboard types as the machine starts.
+    pub keys: Option<Spanned<String>>,
 }
 
 /// An address, port or other number that cannot be negative.

@@ -103,19 +103,23 @@ fn check_devices(spec: &MachineSpec) -> Result<(), Diagnostic> {
                 ));
             }
         }
-        if let Some(other) = spec.devices[..i]
-            .iter()
-            .find(|o| ranges_overlap(o.value.range(), range))
-        {
-            return Err(Diagnostic::new(
-                dev.origin.clone(),
-                format!(
-                    "{name} {} collides with {} {}",
-                    range,
-                    other.value.type_name(),
-                    other.value.range()
-                ),
-            ));
+        for range in dev.value.ranges() {
+            let collision = spec.devices[..i].iter().find_map(|o| {
+                o.value
+                    .ranges()
+                    .into_iter()
+                    .find(|&r| ranges_overlap(r, range))
+                    .map(|r| (o, r))
+            });
+            if let Some((other, other_range)) = collision {
+                return Err(Diagnostic::new(
+                    dev.origin.clone(),
+                    format!(
+                        "{name} {range} collides with {} {other_range}",
+                        other.value.type_name(),
+                    ),
+                ));
+            }
         }
         if matches!(dev.value, DeviceKind::VgaText { .. })
             && spec.devices[..i]

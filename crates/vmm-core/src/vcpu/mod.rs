@@ -36,6 +36,7 @@ use crate::control::{set_immediate_exit, VcpuControl};
 use crate::cpu::{self, BootCpu, CpuMode};
 use crate::device_memory::DeviceMemory;
 use crate::exit::{handle_exit, Access, ExitAction, ExitCounters, GuestStop, Space};
+use crate::interrupt::{self, InterruptController};
 use crate::layout::{BOOT_GDT, BOOT_PAGE_TABLES};
 use crate::outcome::Registers;
 use crate::vm::{kvm_error, Result};
@@ -86,6 +87,10 @@ pub struct Vcpu {
     exits: ExitCounters,
     /// KVM has a port or MMIO access to complete on the next `KVM_RUN`.
     pending_io: bool,
+    /// The machine's interrupt controller; without one, `hlt` always ends the run.
+    interrupts: Option<Arc<dyn InterruptController>>,
+    /// The guest executed `hlt` with interrupts enabled and waits for one.
+    halted: bool,
 }
 
 impl Vcpu {
@@ -108,6 +113,8 @@ impl Vcpu {
             warnings: Box::new(std::io::stderr()),
             exits: ExitCounters::default(),
             pending_io: false,
+            interrupts: None,
+            halted: false,
         })
     }
 
@@ -129,6 +136,12 @@ impl Vcpu {
     /// Chooses what happens on an access no device claims.
     pub fn set_unclaimed_policy(&mut self, policy: UnclaimedPolicy) {
         self.unclaimed = policy;
+    }
+
+    /// Connects the machine's interrupt controller: from now on `sti; hlt` waits for an
+    /// interrupt, and interrupts the controller asserts are injected.
+    pub fn set_interrupt_controller(&mut self, controller: Arc<dyn InterruptController>) {
+        self.interrupts = Some(controller);
     }
 
     /// Where warnings (unclaimed accesses under [`UnclaimedPolicy::Log`]) go; stderr by default.
@@ -169,6 +182,22 @@ impl Vcpu {
                 self.complete_pending_io();
                 request(self);
             }
+            if let Some(interrupts) = self.interrupts.clone() {
+                control.take_interrupt();
+                if self.halted {
+                    if interrupts.pending() {
+                        self.halted = false;
+                    } else if interrupts.can_interrupt() {
+                        control.wait_for_interrupt();
+                        continue;
+                    } else {
+                        // Interrupts are enabled, but every line is masked: nothing can wake it.
+                        self.halted = false;
+                        return self.idle(VcpuEvent::Halted);
+                    }
+                }
+                self.offer_interrupt(interrupts.as_ref());
+            }
             let action = match self.fd.run() {
                 Ok(exit) => {
                     // SAFETY: `run_ptr` is this vCPU's mapped kvm_run, alive as long as `fd`.
@@ -191,7 +220,13 @@ impl Vcpu {
             };
             self.pending_io = matches!(action, ExitAction::Continue | ExitAction::Unclaimed(_));
             match action {
-                ExitAction::Continue => {}
+                ExitAction::Continue | ExitAction::Resume => {}
+                ExitAction::Stop(GuestStop::Halted)
+                    if self.interrupts.is_some() && self.fd.get_kvm_run().if_flag != 0 =>
+                {
+                    // `sti; hlt`: wait for an interrupt at the top of the loop.
+                    self.halted = true;
+                }
                 ExitAction::Unclaimed(access) => {
                     if let Some(fault) = self.on_unclaimed(access) {
                         return self.idle(VcpuEvent::Fault(fault));
@@ -201,6 +236,25 @@ impl Vcpu {
                 ExitAction::Stop(guest_stop) => return self.guest_stop_event(guest_stop),
             }
         }
+    }
+
+    /// Injects the interrupt the controller asserts if the guest can take it now, or asks KVM
+    /// to exit as soon as it can (the interrupt window).
+    fn offer_interrupt(&mut self, interrupts: &dyn InterruptController) {
+        let pending = interrupts.pending();
+        let run = self.fd.get_kvm_run();
+        // What KVM said at the last exit: IF is set and no interrupt is already queued.
+        let ready = run.ready_for_interrupt_injection != 0 && run.if_flag != 0;
+        let mut window = pending;
+        if pending && ready {
+            let vector = interrupts.acknowledge();
+            if interrupt::inject(&self.fd, vector).is_ok() {
+                self.exits.injected += 1;
+            }
+            // Another request waiting behind this one: exit when it can be taken too.
+            window = interrupts.pending();
+        }
+        self.fd.get_kvm_run().request_interrupt_window = u8::from(window);
     }
 
     /// Serves requests while a pause is asked for; returns on resume or on a stop request.

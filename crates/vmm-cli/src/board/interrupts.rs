@@ -1,0 +1,58 @@
+//! The board's interrupt wiring: the PIC pair as the vCPU's interrupt controller, and the lines
+//! devices raise (a PIC input, or nothing on a machine without a PIC).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use vmm_core::{InterruptController, VcpuControl};
+use vmm_devices::irq::{IrqLine, NoLine};
+use vmm_devices::pic::{PicLine, PicPair};
+
+/// The PIC pair as the CPU sees it.
+pub struct PicController(pub Arc<Mutex<PicPair>>);
+
+impl PicController {
+    fn pic(&self) -> MutexGuard<'_, PicPair> {
+        // The registers are plain bytes: a panic elsewhere cannot leave them half-written.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl InterruptController for PicController {
+    fn pending(&self) -> bool {
+        self.pic().intr()
+    }
+
+    fn acknowledge(&self) -> u8 {
+        self.pic().acknowledge()
+    }
+
+    fn can_interrupt(&self) -> bool {
+        self.pic().can_interrupt()
+    }
+}
+
+/// Makes the lines devices raise.
+#[derive(Clone)]
+pub struct Lines {
+    pic: Option<Arc<Mutex<PicPair>>>,
+    control: VcpuControl,
+}
+
+impl Lines {
+    /// Lines into `pic` (none without one), waking the vCPU behind `control`.
+    pub fn new(pic: Option<Arc<Mutex<PicPair>>>, control: VcpuControl) -> Self {
+        Lines { pic, control }
+    }
+
+    /// Line `irq`: a PIC input, or a line to nowhere on a machine without a PIC.
+    pub fn line(&self, irq: u8) -> Arc<dyn IrqLine> {
+        match &self.pic {
+            Some(pic) => {
+                let control = self.control.clone();
+                let wake = Arc::new(move || control.interrupt());
+                Arc::new(PicLine::new(pic.clone(), irq, wake))
+            }
+            None => Arc::new(NoLine),
+        }
+    }
+}
