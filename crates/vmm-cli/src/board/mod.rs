@@ -10,6 +10,7 @@ mod pit_clock;
 mod plugin_host;
 mod registry;
 mod screen;
+mod typist;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -47,6 +48,7 @@ pub type ConsoleOutput = Box<dyn Write + Send>;
 /// A machine ready to run: the VM, its vCPU and its devices.
 pub struct Board {
     // Field order is drop order: the timer thread stops first, the vCPU goes before the VM.
+    _typist: Option<typist::Typist>,
     _pit: Option<PitTimer>,
     vcpu: Vcpu,
     vm: Vm,
@@ -72,6 +74,7 @@ impl Board {
             .then(|| Arc::new(Mutex::new(PicPair::new())));
         let lines = Lines::new(pic.clone(), control.clone());
         let mut pit_timer = None;
+        let mut typist = None;
         let mut devices = DeviceRegistry::default();
         for (index, device) in spec.devices.iter().enumerate() {
             let kind = device.value.type_name();
@@ -120,11 +123,18 @@ impl Board {
                 }
                 DeviceKind::I8042 { keys } => {
                     let reset = control.clone();
-                    let mut kbc = I8042::new(lines.line(i8042::KEYBOARD_IRQ), move || {
+                    let kbc = I8042::new(lines.line(i8042::KEYBOARD_IRQ), move || {
                         reset.stop(StopReason::Reset)
                     });
-                    kbc.type_ahead(keys);
                     let dev = Arc::new(Mutex::new(kbc));
+                    if !keys.is_empty() {
+                        typist = Some(typist::Typist::start(dev.clone(), keys.clone()).map_err(
+                            |source| Error::Thread {
+                                name: "typist",
+                                source,
+                            },
+                        )?);
+                    }
                     vm.register_pio(i8042::DATA_PORT, 1, dev.clone())?;
                     vm.register_pio(i8042::COMMAND_PORT, 1, dev.clone())?;
                     (kind.to_owned(), DeviceHandle::I8042(dev))
@@ -182,6 +192,7 @@ impl Board {
             vcpu.set_interrupt_controller(Arc::new(PicController(pic)));
         }
         Ok(Board {
+            _typist: typist,
             _pit: pit_timer,
             vcpu,
             vm,

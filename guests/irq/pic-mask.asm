@@ -1,0 +1,73 @@
+; pic-mask.asm -- masking works: with IRQ 0 masked no tick arrives but the request waits in the
+; IRR (read through OCW3); unmasked, ticks arrive; masked again, they stop. Exits with 0x10, or
+; 0x11 at the first check that failed.
+%include "picovmm.inc"
+%include "pc.inc"
+
+[BITS 16]
+[ORG 0x7C00]
+
+start:
+    cli
+    xor ax, ax
+    mov ds, ax
+    mov ss, ax
+    mov sp, 0x7C00
+    PIC_INIT 0x08, 0x70
+    SET_VECTOR 0x08, tick
+    PIT_CHANNEL0 2, 1193        ; 1 kHz
+    sti
+    call wait_5ms
+    cmp word [ticks], 0
+    jne .bad
+    mov al, 0x0A                ; OCW3: read IRR
+    out PIC1_CMD, al
+    in al, PIC1_CMD
+    test al, 0x01
+    jz .bad
+    PRINT masked
+    UNMASK 0
+    hlt                         ; the waiting request arrives
+    cmp word [ticks], 0
+    je .bad
+    call wait_5ms
+    cmp word [ticks], 2
+    jb .bad
+    PRINT unmasked
+    MASK 0
+    mov dx, [ticks]
+    call wait_5ms
+    cmp dx, [ticks]
+    jne .bad
+    PRINT stopped
+    EXIT 0x10
+.bad:
+    PRINT bad
+    EXIT 0x11
+
+; wait_5ms: about 5 ms of port reads (clobbers CX).
+wait_5ms:
+    push ax
+    mov cx, 500
+.loop:
+    in al, PORT_B
+    loop .loop
+    pop ax
+    ret
+
+tick:
+    push ax
+    inc word [ticks]
+    EOI
+    pop ax
+    iret
+
+DEBUGCON_PRINT_ROUTINE
+
+ticks:    dw 0
+masked:   db "masked: no tick, IRR holds it", 10, 0
+unmasked: db "unmasked: ticks", 10, 0
+stopped:  db "masked again: ticks stop", 10, 0
+bad:      db "PIC mask check failed", 10, 0
+
+BOOT_SIGNATURE

@@ -1,0 +1,82 @@
+; pit-counter.asm -- reads the 8254 as games and delay loops do: channel 0's live count through
+; the latch command must fall; channel 2, gated on through port 0x61 in mode 0, must raise its
+; output (port 0x61 bit 5) after its count; port 0x61's refresh bit must toggle. No interrupt is
+; used. Prints what held and exits with 0x10, or 0x11 at the first check that failed.
+%include "picovmm.inc"
+%include "pc.inc"
+
+[BITS 16]
+[ORG 0x7C00]
+
+start:
+    cli
+    xor ax, ax
+    mov ds, ax
+    mov ss, ax
+    mov sp, 0x7C00
+    PIT_CHANNEL0 2, 0           ; mode 2, count 65536 (55 ms a period)
+    call latch_read
+    mov si, ax                  ; first count
+    mov cx, 200
+.delay:
+    in al, PORT_B               ; about 10 us an access
+    loop .delay
+    call latch_read
+    mov dx, si
+    sub dx, ax                  ; how far it fell (mod 65536)
+    jz .bad
+    cmp dx, 0x8000              ; a short while, not a wrap backwards
+    jae .bad
+    PRINT falls
+
+    ; Channel 2: gate on, speaker off, mode 0 with 1193 counts (1 ms).
+    mov al, 0x01
+    out PORT_B, al
+    mov al, 0xB0                ; channel 2, LSB then MSB, mode 0
+    out PIT_CMD, al
+    mov al, 1193 & 0xFF
+    out PIT_CH2, al
+    mov al, 1193 >> 8
+    out PIT_CH2, al
+    in al, PORT_B
+    test al, 0x20               ; output low right after the count is written
+    jnz .bad
+    mov cx, 0xFFFF
+.poll:
+    in al, PORT_B
+    test al, 0x20
+    jnz .rose
+    loop .poll
+    jmp .bad
+.rose:
+    PRINT rose
+    in al, PORT_B
+    mov ah, al
+    in al, PORT_B
+    xor al, ah
+    test al, 0x10               ; the refresh bit changed between two reads
+    jz .bad
+    PRINT toggles
+    EXIT 0x10
+.bad:
+    PRINT bad
+    EXIT 0x11
+
+; latch_read: channel 0's count, latched (AX).
+latch_read:
+    mov al, 0x00                ; latch channel 0
+    out PIT_CMD, al
+    in al, PIT_CH0
+    mov ah, al
+    in al, PIT_CH0
+    xchg al, ah
+    ret
+
+DEBUGCON_PRINT_ROUTINE
+
+falls:   db "channel 0 counts down", 10, 0
+rose:    db "channel 2 output rose", 10, 0
+toggles: db "refresh bit toggles", 10, 0
+bad:     db "PIT check failed", 10, 0
+
+BOOT_SIGNATURE
