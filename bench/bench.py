@@ -28,13 +28,18 @@ PORT_WRITES = 100_000
 DISPATCH = os.path.join(ROOT, "target/release/examples/dispatch")
 LATCH_PLUGIN = os.path.join(ROOT, "target/bench/liblatch.so")
 PORT_LOOP_PLUGIN = os.path.join(ROOT, "bench/machines/port-loop-plugin.toml")
+IRQCHIP = os.path.join(ROOT, "target/bench/irqchip")
+PIT_1KHZ = os.path.join(ROOT, "guests/irq/pit-1khz.bin")
+PIT_TICKS = 600
+IRQ_LATENCY = os.path.join(ROOT, "guests/bench/irq-latency.bin")
+PIT_HZ = 1_193_182
 
 
 class Sample:
     """One run: wall time and user-space CPU time, in seconds."""
 
-    def __init__(self, wall, user):
-        self.wall, self.user = wall, user
+    def __init__(self, wall, user, sys_=0.0):
+        self.wall, self.user, self.sys = wall, user, sys_
 
 
 def run_once(argv, expect_status):
@@ -48,7 +53,7 @@ def run_once(argv, expect_status):
     if code != expect_status:
         sys.exit(f"bench: {' '.join(argv)} exited {code}, expected {expect_status}\n"
                  + stderr.decode(errors="replace"))
-    return Sample(wall, usage.ru_utime)
+    return Sample(wall, usage.ru_utime, usage.ru_stime)
 
 
 def peak_rss_kib(argv, runs=5):
@@ -78,6 +83,16 @@ def median_ms(samples):
 
 def median_user_us(samples):
     return statistics.median(s.user for s in samples) * 1e6
+
+
+def latency_us(argv):
+    """Runs the irq-latency guest; returns {idle,busy: (avg, max)} in microseconds."""
+    out = subprocess.run(argv, capture_output=True, text=True, check=False).stdout.split()
+    values = {}
+    for i in (0, 3):
+        avg, mx = int(out[i + 1], 16), int(out[i + 2], 16)
+        values[out[i]] = (avg / PIT_HZ * 1e6, mx / PIT_HZ * 1e6)
+    return values
 
 
 def stats_json(argv):
@@ -200,6 +215,34 @@ def main():
           f"plugin {pl_ms:.1f} ms ({pl_ms / b_ms:.3f}x); user CPU per exit {b_user:.2f} us vs {pl_user:.2f} us")
     rows.append(("guest: 100,000 port writes, plugin vs built-in", f"{pl_ms:.1f} ms vs {b_ms:.1f} ms",
                  f"{pl_ms / b_ms:.3f}x; user CPU per exit {pl_user:.2f} us vs {b_user:.2f} us"))
+
+    # 5. Timer interrupts: picovmm's userspace PIC and PIT against KVM's in-kernel ones.
+    irq_rounds = 3 if args.quick else 7
+    ticks = alternate([
+        ("picovmm", [PICOVMM, "run", "--image", PIT_1KHZ], 0x21, None),
+        ("in-kernel irqchip", [IRQCHIP, PIT_1KHZ], 0x21, None),
+    ], irq_rounds)
+    irq_stats = stats_json([PICOVMM, "run", "--image", PIT_1KHZ])
+    print(f"\n{PIT_TICKS} timer interrupts at 1 kHz idling in sti; hlt, {irq_rounds} alternating rounds "
+          "(whole process, median; CPU = user + system):")
+    for name, samples in ticks.items():
+        wall = median_ms(samples)
+        cpu = statistics.median(s.user + s.sys for s in samples) * 1e3 / PIT_TICKS * 1000
+        print(f"  {name:18} {wall:8.1f} ms wall  {cpu:6.1f} ms CPU per 1,000 ticks")
+        rows.append((f"1,000 timer ticks in sti; hlt: {name}", f"{cpu:.1f} ms CPU",
+                     f"{wall / PIT_TICKS * 1000:.0f} ms wall per 1,000 ticks"))
+    print(f"  picovmm exits for {PIT_TICKS} ticks: {irq_stats['exits']['total']} "
+          f"({irq_stats['exits']['hlt']} hlt, {irq_stats['exits']['io_out']} port writes); "
+          f"interrupts injected {irq_stats['interrupts']}")
+    for name, argv in (("picovmm", [PICOVMM, "run", "--image", IRQ_LATENCY]),
+                       ("in-kernel irqchip", [IRQCHIP, IRQ_LATENCY])):
+        runs = [latency_us(argv) for _ in range(3 if args.quick else 5)]
+        for state in ("idle", "busy"):
+            avg = statistics.median(r[state][0] for r in runs)
+            mx = max(r[state][1] for r in runs)
+            print(f"  IRQ 0 edge to handler, {name}, guest {state}: {avg:.0f} us average, {mx:.0f} us worst")
+            rows.append((f"timer interrupt latency, guest {state}: {name}", f"{avg:.0f} us average",
+                         f"{mx:.0f} us worst of {len(runs)} x 100"))
 
     print("\n| measurement | result | comparison |\n| --- | --- | --- |")
     for row in rows:

@@ -145,6 +145,7 @@ fn check_example(machine: &str) -> common::Run {
         "plugins/rtc.bin",
         "modes/long.bin",
         "modes/multiboot.bin",
+        "irq/keyboard-irq.bin",
     ] {
         let to = dir.path().join("guests").join(guest);
         std::fs::create_dir_all(to.parent().unwrap_or(Path::new("."))).expect("mkdir");
@@ -189,7 +190,7 @@ fn test_machine_format_toml_examples_check_as_documented() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 12);
+    assert_eq!(checked, 14);
 }
 
 #[test]
@@ -200,6 +201,11 @@ fn test_machine_format_console_examples_print_as_documented() {
 #[test]
 fn test_cpu_console_examples_print_as_documented() {
     assert_console_examples("docs/cpu.md");
+}
+
+#[test]
+fn test_interrupts_console_examples_print_as_documented() {
+    assert_console_examples("docs/interrupts.md");
 }
 
 #[test]

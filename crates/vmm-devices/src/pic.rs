@@ -308,26 +308,34 @@ impl PicPair {
     /// The INTA cycle: the vector the CPU takes. With nothing requested (the request went away),
     /// the spurious vector of line 7, as the hardware gives.
     pub fn acknowledge(&mut self) -> u8 {
-        let vector = match self.master.requested(true) {
+        self.acknowledge_line().0
+    }
+
+    /// The INTA cycle: the vector, and the line (0-15) it serves, `None` when spurious.
+    pub fn acknowledge_line(&mut self) -> (u8, Option<u8>) {
+        let taken = match self.master.requested(true) {
             Some(CASCADE_IRQ) => {
-                let irq = match self.slave.requested(false) {
+                let line = match self.slave.requested(false) {
                     Some(irq) => {
                         self.slave.intack(irq);
-                        irq
+                        Some(irq)
                     }
-                    None => 7,
+                    None => None,
                 };
                 self.master.intack(CASCADE_IRQ);
-                self.slave.irq_base.wrapping_add(irq)
+                (
+                    self.slave.irq_base.wrapping_add(line.unwrap_or(7)),
+                    line.map(|l| l + 8),
+                )
             }
             Some(irq) => {
                 self.master.intack(irq);
-                self.master.irq_base.wrapping_add(irq)
+                (self.master.irq_base.wrapping_add(irq), Some(irq))
             }
-            None => self.master.irq_base.wrapping_add(7),
+            None => (self.master.irq_base.wrapping_add(7), None),
         };
         self.update_cascade();
-        vector
+        taken
     }
 
     /// Puts both chips where a PC BIOS leaves them: vectors 0x08 and 0x70, edge-triggered,

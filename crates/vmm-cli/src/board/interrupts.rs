@@ -7,13 +7,24 @@ use vmm_core::{InterruptController, VcpuControl};
 use vmm_devices::irq::{IrqLine, NoLine};
 use vmm_devices::pic::{PicLine, PicPair};
 
+/// Called when the CPU acknowledges an interrupt of one line (KVM's irq ack notifier).
+pub type AckNotifier = Arc<dyn Fn() + Send + Sync>;
+
 /// The PIC pair as the CPU sees it.
-pub struct PicController(pub Arc<Mutex<PicPair>>);
+pub struct PicController {
+    pic: Arc<Mutex<PicPair>>,
+    notifiers: Vec<(u8, AckNotifier)>,
+}
 
 impl PicController {
+    /// The CPU's side of `pic`; `notifiers` hear of acknowledged lines.
+    pub fn new(pic: Arc<Mutex<PicPair>>, notifiers: Vec<(u8, AckNotifier)>) -> Self {
+        PicController { pic, notifiers }
+    }
+
     fn pic(&self) -> MutexGuard<'_, PicPair> {
         // The registers are plain bytes: a panic elsewhere cannot leave them half-written.
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.pic.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -23,7 +34,13 @@ impl InterruptController for PicController {
     }
 
     fn acknowledge(&self) -> u8 {
-        self.pic().acknowledge()
+        let (vector, line) = self.pic().acknowledge_line();
+        for (irq, notify) in &self.notifiers {
+            if line == Some(*irq) {
+                notify();
+            }
+        }
+        vector
     }
 
     fn can_interrupt(&self) -> bool {

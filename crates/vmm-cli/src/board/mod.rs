@@ -30,7 +30,7 @@ use vmm_devices::plugin::{PluginDevice, PluginHost};
 use vmm_devices::serial::{self, Uart16550};
 use vmm_devices::vga_text::{VgaText, WINDOW_SIZE};
 
-pub use interrupts::{Lines, PicController};
+pub use interrupts::{AckNotifier, Lines, PicController};
 pub use pit_clock::{ClockedPit, PitState, PitTimer};
 
 pub use plugin_host::{BoardPluginHost, LOG_ENV_VAR};
@@ -111,10 +111,7 @@ impl Board {
                     (kind.to_owned(), DeviceHandle::Pic(dev))
                 }
                 DeviceKind::Pit => {
-                    let timer = PitTimer::start(lines.line(0)).map_err(|source| Error::Thread {
-                        name: "pit",
-                        source,
-                    })?;
+                    let timer = PitTimer::new(lines.line(0));
                     let dev = timer.device();
                     vm.register_pio(pit::PIT_PORT, pit::PORTS, dev.clone())?;
                     vm.register_pio(pit::SPEAKER_PORT, 1, dev.clone())?;
@@ -189,7 +186,11 @@ impl Board {
         vcpu.set_boot_cpu(&valid.boot)?;
         vcpu.set_unclaimed_policy(spec.unclaimed);
         if let Some(pic) = pic {
-            vcpu.set_interrupt_controller(Arc::new(PicController(pic)));
+            let notifiers = pit_timer
+                .iter()
+                .map(|t: &PitTimer| (0, t.ack_notifier()))
+                .collect();
+            vcpu.set_interrupt_controller(Arc::new(PicController::new(pic, notifiers)));
         }
         Ok(Board {
             _typist: typist,

@@ -1,17 +1,26 @@
 //! The PIT on the board: the 8254 model on the host's monotonic clock, and the thread that
 //! raises IRQ 0 when channel 0's output rises.
 //!
-//! The model computes counts from time; only the interrupt needs a thread. It sleeps until the
+//! The model computes counts from time; only the interrupt needs a thread, started when the
+//! guest first programs the PIT (a guest that never does, like the sample, costs no thread
+//! start). It sleeps until the
 //! next edge [`Pit::next_irq`] gives (timer slack 1 ns, so it wakes within tens of
-//! microseconds), raises the line, and starts over; a guest write to the PIT wakes it to
-//! recompute. Edges are raised at their scheduled times, so a late wake-up does not change the
-//! rate; after a long stall (the process stopped), at most [`MAX_CATCH_UP`] of missed edges are
-//! raised, which the PIC merges into one request as the hardware would.
+//! microseconds), counts it as due, and starts over; a guest write to the PIT wakes it to
+//! recompute. Edges are counted at their scheduled times, so a late wake-up does not change the
+//! rate.
+//!
+//! Ticks are not lost, as with KVM's in-kernel PIT (its default "reinject" policy): a due tick
+//! is raised only once the CPU has acknowledged the previous one (the PIC's INTA for IRQ 0
+//! calls the timer's [`AckNotifier`]), so a vCPU kept off its CPU for longer than a period (a
+//! busy host) gets every tick late rather than some never; the PIC alone would merge them.
+//! At most [`MAX_PENDING`] ticks wait, and a tick not acknowledged within [`ACK_TIMEOUT`]
+//! (masked, or taken by the PIC's poll command) no longer holds the next one back.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use super::interrupts::AckNotifier;
 use serde::{Deserialize, Serialize};
 use vm_device::bus::{PioAddress, PioAddressOffset};
 use vm_device::MutDevicePio;
@@ -19,8 +28,12 @@ use vmm_devices::irq::IrqLine;
 use vmm_devices::pit::{Pit, SPEAKER_PORT};
 use vmm_devices::state::{StateError, Stateful};
 
-/// How far behind the timer thread replays missed edges.
-const MAX_CATCH_UP: u64 = 10_000_000;
+/// How far behind the timer thread replays missed edges (the process was stopped, say).
+const MAX_CATCH_UP: u64 = 100_000_000;
+/// Ticks due and not yet raised, at most.
+pub const MAX_PENDING: u32 = 1_000;
+/// How long a raised tick waits for its acknowledgement before the next is raised anyway.
+pub const ACK_TIMEOUT: Duration = Duration::from_millis(50);
 
 /// The clock everything here reads, in nanoseconds since the board was built.
 #[derive(Clone, Copy)]
@@ -37,12 +50,20 @@ struct Wakeup {
     /// Bumped on every guest write: the schedule may have changed.
     generation: u64,
     shutdown: bool,
+    /// Ticks due and not yet raised.
+    pending: u32,
+    /// When the last raised tick was raised, while it waits for the CPU's acknowledgement.
+    unacknowledged: Option<Instant>,
 }
 
-#[derive(Default)]
 struct TimerShared {
     state: Mutex<Wakeup>,
     cond: Condvar,
+    clock: Clock,
+    irq0: Arc<dyn IrqLine>,
+    /// The device the thread reads (weak: the device holds this).
+    pit: Mutex<Weak<Mutex<ClockedPit>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl TimerShared {
@@ -50,11 +71,37 @@ impl TimerShared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn poke(&self, shutdown: bool) {
+    /// The schedule may have changed: start the thread if it is not running, wake it if it is.
+    fn poke(self: &Arc<Self>) {
+        let mut thread = self.thread.lock().unwrap_or_else(|p| p.into_inner());
+        if thread.is_none() {
+            let pit = self.pit.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let timer = self.clone();
+            // Without the thread the guest gets no timer interrupt, which it sees as a PIT
+            // with its interrupt line cut; nothing better can be done mid-run, and the next
+            // write tries again.
+            *thread = thread::Builder::new()
+                .name("pit".into())
+                .stack_size(64 * 1024)
+                .spawn(move || {
+                    if let Some(pit) = pit.upgrade() {
+                        raise_edges(&pit, &timer)
+                    }
+                })
+                .ok();
+        }
         let mut w = self.lock();
         w.generation = w.generation.wrapping_add(1);
-        w.shutdown |= shutdown;
         self.cond.notify_all();
+    }
+
+    fn shutdown(&self) {
+        self.lock().shutdown = true;
+        self.cond.notify_all();
+        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -92,7 +139,7 @@ impl MutDevicePio for ClockedPit {
                 self.pit.speaker_write(value, now);
             } else {
                 self.pit.write(offset, value, now);
-                self.timer.poke(false);
+                self.timer.poke();
             }
         }
     }
@@ -129,7 +176,7 @@ impl Stateful for ClockedPit {
             c.load_time = now.saturating_sub(age);
         }
         self.pit.restore(pit)?;
-        self.timer.poke(false);
+        self.timer.poke();
         Ok(())
     }
 }
@@ -138,49 +185,54 @@ impl Stateful for ClockedPit {
 pub struct PitTimer {
     pit: Arc<Mutex<ClockedPit>>,
     timer: Arc<TimerShared>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl PitTimer {
-    /// A PIT at power-on raising `irq0`; its thread starts at once.
-    pub fn start(irq0: Arc<dyn IrqLine>) -> std::io::Result<PitTimer> {
-        let timer = Arc::new(TimerShared::default());
+    /// A PIT at power-on raising `irq0`; its thread starts when the guest first writes it.
+    pub fn new(irq0: Arc<dyn IrqLine>) -> PitTimer {
         let clock = Clock(Instant::now());
+        let timer = Arc::new(TimerShared {
+            state: Mutex::default(),
+            cond: Condvar::new(),
+            clock,
+            irq0,
+            pit: Mutex::new(Weak::new()),
+            thread: Mutex::new(None),
+        });
         let pit = Arc::new(Mutex::new(ClockedPit {
             pit: Pit::new(),
             clock,
             timer: timer.clone(),
         }));
-        let thread = {
-            let (pit, timer) = (pit.clone(), timer.clone());
-            thread::Builder::new()
-                .name("pit".into())
-                .stack_size(64 * 1024)
-                .spawn(move || raise_edges(&pit, &timer, clock, irq0.as_ref()))?
-        };
-        Ok(PitTimer {
-            pit,
-            timer,
-            thread: Some(thread),
-        })
+        *timer.pit.lock().unwrap_or_else(|p| p.into_inner()) = Arc::downgrade(&pit);
+        PitTimer { pit, timer }
     }
 
     /// The bus device.
     pub fn device(&self) -> Arc<Mutex<ClockedPit>> {
         self.pit.clone()
     }
+
+    /// What the PIC calls when the CPU acknowledges IRQ 0: the next due tick may be raised.
+    pub fn ack_notifier(&self) -> AckNotifier {
+        let timer = self.timer.clone();
+        Arc::new(move || {
+            let mut w = timer.lock();
+            if w.unacknowledged.take().is_some() && w.pending > 0 {
+                timer.cond.notify_all();
+            }
+        })
+    }
 }
 
 impl Drop for PitTimer {
     fn drop(&mut self) {
-        self.timer.poke(true);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.timer.shutdown();
     }
 }
 
-fn raise_edges(pit: &Mutex<ClockedPit>, timer: &TimerShared, clock: Clock, irq0: &dyn IrqLine) {
+fn raise_edges(pit: &Mutex<ClockedPit>, timer: &TimerShared) {
+    let clock = timer.clock;
     // SAFETY: PR_SET_TIMERSLACK takes an integer argument and only affects this thread.
     unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong) };
     let mut last: Option<u64> = None;
@@ -197,19 +249,42 @@ fn raise_edges(pit: &Mutex<ClockedPit>, timer: &TimerShared, clock: Clock, irq0:
             if wake.shutdown {
                 return;
             }
+            let acked = match wake.unacknowledged {
+                Some(at) => at.elapsed() >= ACK_TIMEOUT,
+                None => true,
+            };
+            if acked && wake.pending > 0 {
+                wake.pending -= 1;
+                wake.unacknowledged = Some(Instant::now());
+                drop(wake);
+                timer.irq0.pulse();
+                wake = timer.lock();
+                continue;
+            }
             if wake.generation != generation {
                 break;
             }
             let now = clock.now();
-            wake = match next {
+            // Sleep until the next edge, or until the raised tick's acknowledgement is overdue.
+            let overdue = wake
+                .unacknowledged
+                .filter(|_| wake.pending > 0)
+                .map(|at| ACK_TIMEOUT.saturating_sub(at.elapsed()));
+            let until_edge = match next {
                 Some(at) if at <= now => {
-                    drop(wake);
-                    irq0.pulse();
+                    wake.pending = (wake.pending + 1).min(MAX_PENDING);
                     last = Some(at);
                     break;
                 }
-                Some(at) => {
-                    let wait = Duration::from_nanos(at - now);
+                Some(at) => Some(Duration::from_nanos(at - now)),
+                None => None,
+            };
+            let wait = match (until_edge, overdue) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            wake = match wait {
+                Some(wait) => {
                     timer
                         .cond
                         .wait_timeout(wake, wait)
