@@ -125,4 +125,5 @@ guest_source_tests! {
     test_masked_halt_binary_matches_source => "irq/masked-halt",
     test_reset_binary_matches_source => "irq/reset",
     test_storm_binary_matches_source => "irq/storm",
+    test_irq_latency_binary_matches_source => "bench/irq-latency",
 }

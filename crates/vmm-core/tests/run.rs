@@ -538,3 +538,109 @@ impl MutDevicePio for LateStop {
     }
     fn pio_write(&mut self, _: PioAddress, _: PioAddressOffset, _: &[u8]) {}
 }
+
+/// An interrupt controller with one request line, asserted from the test.
+struct OneLine {
+    asserted: std::sync::atomic::AtomicBool,
+    can_interrupt: bool,
+}
+
+impl vmm_core::InterruptController for OneLine {
+    fn pending(&self) -> bool {
+        self.asserted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn acknowledge(&self) -> u8 {
+        self.asserted
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        0x40
+    }
+
+    fn can_interrupt(&self) -> bool {
+        self.can_interrupt
+    }
+}
+
+/// Points vector 0x40 at 0000:7C20 (`mov bx, 0xbeef; iret`), then `sti; hlt; cli; hlt`.
+const STI_HLT_WITH_HANDLER: [u8; 36] = {
+    let mut code = [0x90u8; 36];
+    let head = [
+        0xC7, 0x06, 0x00, 0x01, 0x20, 0x7C, // mov word [0x100], 0x7c20
+        0xC7, 0x06, 0x02, 0x01, 0x00, 0x00, // mov word [0x102], 0
+        0xFB, 0xF4, 0xFA, 0xF4, // sti; hlt; cli; hlt
+    ];
+    let mut i = 0;
+    while i < head.len() {
+        code[i] = head[i];
+        i += 1;
+    }
+    let handler = [0xBB, 0xEF, 0xBE, 0xCF]; // mov bx, 0xbeef; iret
+    let mut j = 0;
+    while j < handler.len() {
+        code[0x20 + j] = handler[j];
+        j += 1;
+    }
+    code
+};
+
+#[test]
+fn test_sti_hlt_waits_for_an_interrupt_and_runs_its_handler() {
+    if !kvm_available() {
+        return;
+    }
+    let mut vcpu = boot(&STI_HLT_WITH_HANDLER);
+    let line = Arc::new(OneLine {
+        asserted: false.into(),
+        can_interrupt: true,
+    });
+    vcpu.set_interrupt_controller(line.clone());
+    let control = vcpu.control();
+    let raiser = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(50));
+        line.asserted
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        control.interrupt();
+    });
+    let started = std::time::Instant::now();
+    assert_eq!(vcpu.run(), VcpuEvent::Halted);
+    assert!(started.elapsed() >= Duration::from_millis(50), "it waited");
+    raiser.join().expect("raiser");
+    let regs = vcpu.regs().expect("regs");
+    assert_eq!(regs.rbx, 0xBEEF, "the handler ran");
+    assert_eq!(vcpu.exits().injected, 1);
+}
+
+#[test]
+fn test_sti_hlt_with_nothing_to_wake_it_is_halted() {
+    if !kvm_available() {
+        return;
+    }
+    let mut vcpu = boot(&STI_HLT_WITH_HANDLER);
+    vcpu.set_interrupt_controller(Arc::new(OneLine {
+        asserted: false.into(),
+        can_interrupt: false,
+    }));
+    let started = std::time::Instant::now();
+    assert_eq!(vcpu.run(), VcpuEvent::Halted);
+    assert!(started.elapsed() < Duration::from_millis(20));
+    assert_eq!(vcpu.regs().expect("regs").rbx, 0);
+}
+
+#[test]
+fn test_waiting_in_hlt_is_stopped_from_another_thread() {
+    if !kvm_available() {
+        return;
+    }
+    let mut vcpu = boot(&STI_HLT_WITH_HANDLER);
+    vcpu.set_interrupt_controller(Arc::new(OneLine {
+        asserted: false.into(),
+        can_interrupt: true,
+    }));
+    let control = vcpu.control();
+    let stopper = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(30));
+        control.stop(StopReason::Timeout);
+    });
+    assert_eq!(vcpu.run(), VcpuEvent::Stopped(StopReason::Timeout));
+    stopper.join().expect("stopper");
+}
