@@ -161,3 +161,30 @@ fn test_board_serial_state_round_trips_while_built() {
         .expect("restore");
     assert_eq!(board.devices().save_state("serial0").expect("save"), saved);
 }
+
+#[test]
+fn test_board_keys_typed_through_the_api_reach_an_irq_guest() {
+    if !kvm_available() {
+        return;
+    }
+    let out = Captured::default();
+    let mut board = board_for("guests/irq/keyboard-irq.bin", &out);
+    let keys = vmm_devices::keymap::type_text("api\n").expect("keys");
+    assert_eq!(board.type_keys(&[]), 0);
+    // Type once the guest has set up its PIC, as a person types after the boot: from another
+    // thread, through the keyboard's handle, while the board runs on this one.
+    let keyboard = board.devices().keyboard().cloned().expect("an i8042");
+    let typist = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        keyboard
+            .lock()
+            .map(|mut k| k.type_ahead(&keys))
+            .unwrap_or(0)
+    });
+    let report = board.run_to_completion();
+    assert_eq!(typist.join().expect("typist"), 8);
+    assert_eq!(report.outcome, RunOutcome::GuestExit(0x10));
+    let printed = out.0.lock().map(|v| v.clone()).unwrap_or_default();
+    assert_eq!(String::from_utf8_lossy(&printed), "api\n");
+    assert_eq!(report.exits.injected, 8, "one IRQ 1 per scancode byte");
+}
