@@ -106,6 +106,12 @@ pub struct RunArgs {
     /// Look for plugins in DIR first (repeatable); then PICOVMM_PLUGIN_PATH, then next to picovmm
     #[arg(long = "plugin-dir", value_name = "DIR")]
     pub plugin_dirs: Vec<PathBuf>,
+    /// Serve gdb's remote protocol on [HOST:]PORT (QEMU's -gdb; PORT alone is 127.0.0.1:PORT)
+    #[arg(long, value_name = "[HOST:]PORT", value_parser = crate::gdb::listen_address)]
+    pub gdb: Option<String>,
+    /// Stop before the first instruction until gdb continues (QEMU's -S)
+    #[arg(long, requires = "gdb")]
+    pub gdb_wait: bool,
 }
 
 fn parse_address(text: &str) -> Result<u64, String> {

@@ -40,6 +40,15 @@ pub enum Error {
     /// picovmm broke one of its own rules: a bug to report.
     #[error("internal error: {0}")]
     Internal(&'static str),
+    /// The gdb stub cannot listen where it was asked to.
+    #[error("cannot listen for gdb on {address}")]
+    GdbListen {
+        /// The address.
+        address: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// An output file could not be written.
     #[error("cannot write {path}")]
     Output {
@@ -60,7 +69,8 @@ impl Error {
             | Error::LoadElf(_)
             | Error::LoadMultiboot(_)
             | Error::Usage(_)
-            | Error::Output { .. } => status::USAGE,
+            | Error::Output { .. }
+            | Error::GdbListen { .. } => status::USAGE,
             Error::Host(vmm_core::Error::Memory(_)) => status::USAGE,
             Error::Host(_) | Error::Thread { .. } | Error::Signals(_) | Error::Internal(_) => {
                 status::HOST

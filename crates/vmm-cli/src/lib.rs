@@ -22,6 +22,7 @@ pub mod config;
 pub mod console;
 pub mod diagnostic;
 pub mod error;
+pub mod gdb;
 pub mod named;
 pub mod output;
 pub mod plugin_path;

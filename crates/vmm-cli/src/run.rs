@@ -17,6 +17,7 @@ use crate::board::{Board, ConsoleOutput};
 use crate::cli::{RunArgs, ScreenFormat};
 use crate::diagnostic::Report;
 use crate::error::Error;
+use crate::gdb::{GdbServer, Hub};
 use crate::output::GuestStdout;
 use crate::plugin_path::PluginPath;
 use crate::spec::{Located, MachineSpec};
@@ -72,6 +73,17 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
         .as_deref()
         .map(|values| MemorySave::parse(values, &valid))
         .transpose()?;
+    // The gdb port is taken before the guest starts, so a busy port never costs a run.
+    let gdb_listener = args
+        .gdb
+        .as_ref()
+        .map(|address| {
+            std::net::TcpListener::bind(address).map_err(|source| Error::GdbListen {
+                address: address.clone(),
+                source,
+            })
+        })
+        .transpose()?;
     let guest_stdout = GuestStdout::new();
     let console = guest_stdout.clone();
     let mut board = Board::build(&valid, || Box::new(console.clone()))?;
@@ -96,7 +108,34 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
                 source,
             })?;
     }
-    let report = board.run_to_completion();
+    let report = match gdb_listener {
+        Some(listener) => {
+            let hub = Arc::new(Hub::new().map_err(|source| Error::Thread {
+                name: "gdb",
+                source,
+            })?);
+            let address = listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            let server =
+                GdbServer::start(listener, board.control(), hub.clone(), board.vga_window())
+                    .map_err(|source| Error::Thread {
+                        name: "gdb",
+                        source,
+                    })?;
+            let waiting = if args.gdb_wait {
+                "; the guest waits for gdb to continue"
+            } else {
+                ""
+            };
+            crate::errln!("picovmm: gdb stub listening on {address}{waiting}");
+            let report = board.run_debugged(&hub, args.gdb_wait);
+            server.finish();
+            report
+        }
+        None => board.run_to_completion(),
+    };
     // The outcome is known: say it now, even if stdout's reader is not reading.
     report_outcome(&report, args);
 

@@ -39,6 +39,7 @@ pub use screen::Screen;
 
 use crate::diagnostic::{Diagnostic, Report};
 use crate::error::Error;
+use crate::gdb::{Hub, Stop};
 use crate::spec::{DeviceKind, DeviceRange, VgaMode, DEBUG_EXIT_PORTS};
 use crate::validate::{LoadPlan, ValidMachine};
 
@@ -252,6 +253,57 @@ impl Board {
             setup_time,
             run_time: start.elapsed(),
         }
+    }
+
+    /// Runs the guest under a debugger: as [`Board::run_to_completion`], but every pause and,
+    /// while a gdb client is attached, every debug event stops the vCPU and is reported to
+    /// `hub`; the vCPU then waits, serving the debugger's requests, until it is resumed.
+    /// `wait` pauses before the first instruction (`--gdb-wait`). The end of the run is
+    /// reported too, with its exit status.
+    pub fn run_debugged(&mut self, hub: &Hub, wait: bool) -> RunReport {
+        let start = Instant::now();
+        let setup_time = start.duration_since(self.vm.created());
+        let control = self.vcpu.control();
+        if wait {
+            control.pause();
+        }
+        let outcome = loop {
+            let stop = match self.vcpu.run() {
+                VcpuEvent::Halted => break RunOutcome::Halted,
+                VcpuEvent::Stopped(reason) => break self.outcome_of(reason),
+                VcpuEvent::Fault(fault) => break RunOutcome::Fault(fault),
+                VcpuEvent::Paused => Stop::Paused,
+                VcpuEvent::Debug(_) if !hub.attached() => continue,
+                VcpuEvent::Debug(event) => {
+                    control.pause();
+                    Stop::Debug(event)
+                }
+            };
+            // Reported before `paused` is set: a debugger that sees the vCPU paused finds its
+            // report already queued (and clears it), never one arriving later.
+            hub.report(stop);
+            hub.set_paused(true);
+            self.vcpu.wait_while_paused();
+            hub.set_paused(false);
+        };
+        hub.report(Stop::Ended(crate::status::for_outcome(&outcome)));
+        RunReport {
+            outcome,
+            registers: self.vcpu.registers(),
+            exits: self.vcpu.exits(),
+            setup_time,
+            run_time: start.elapsed(),
+        }
+    }
+
+    /// The VGA text window's base and screen, if the board has one.
+    pub fn vga_window(&self) -> Option<(u64, Screen)> {
+        let entry = self.devices.iter().find(|e| e.kind == "vga-text")?;
+        let base = match entry.ranges.first()? {
+            DeviceRange::Mmio { base, .. } => *base,
+            DeviceRange::Port { .. } => return None,
+        };
+        Some((base, self.devices.screen()?))
     }
 
     /// What a stop request means for the run, with a failed device's name and message.

@@ -15,6 +15,28 @@ pub enum Screen {
 }
 
 impl Screen {
+    /// Bytes of the 32 KiB window from `offset` (0xFF past its end).
+    pub fn read(&self, offset: u64, buf: &mut [u8]) {
+        match self {
+            Screen::Trapped(vga) => match vga.lock() {
+                Ok(vga) => vga.read(offset, buf),
+                Err(_) => buf.fill(0xFF),
+            },
+            Screen::Mapped(memory) => memory.read(offset, buf),
+        }
+    }
+
+    /// Writes `buf` into the window at `offset`; false, with nothing written, past its end.
+    pub fn write(&self, offset: u64, buf: &[u8]) -> bool {
+        match self {
+            Screen::Trapped(vga) => vga
+                .lock()
+                .map(|mut v| v.write(offset, buf))
+                .unwrap_or(false),
+            Screen::Mapped(memory) => memory.write(offset, buf),
+        }
+    }
+
     /// The visible page's bytes (80x25 cells of character, attribute).
     pub fn page(&self) -> Vec<u8> {
         let mut page = vec![0u8; PAGE_BYTES];

@@ -1,0 +1,613 @@
+//! picovmm as a gdbstub target: every register and memory access is a request the paused
+//! vCPU serves on its own thread (`VcpuControl::call`); resume and step set the vCPU's debug
+//! state and let it go on.
+//!
+//! Breakpoints of both kinds gdb asks for (`Z0` software, `Z1` hardware) and watchpoints
+//! (`Z2`-`Z4`) use the CPU's four debug registers, so no breakpoint ever changes a byte of
+//! guest memory (the guest cannot see one by reading its code) and they work in real mode,
+//! where this host's KVM does not intercept `int3`. A fifth is refused: gdb says it cannot
+//! insert it. x86 watches reads only together with writes, so `rwatch` also stops on writes.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use gdbstub::arch::Arch;
+use gdbstub::common::Signal;
+use gdbstub::stub::SingleThreadStopReason;
+use gdbstub::target::ext::base::singlethread::{
+    SingleThreadBase, SingleThreadResume, SingleThreadResumeOps, SingleThreadSingleStep,
+    SingleThreadSingleStepOps,
+};
+use gdbstub::target::ext::base::BaseOps;
+use gdbstub::target::ext::breakpoints::{
+    Breakpoints, BreakpointsOps, HwBreakpoint as GdbHwBreakpoint, HwBreakpointOps, HwWatchpoint,
+    HwWatchpointOps, SwBreakpoint, SwBreakpointOps, WatchKind,
+};
+use gdbstub::target::ext::monitor_cmd::{outputln, ConsoleOutput, MonitorCmd, MonitorCmdOps};
+use gdbstub::target::ext::target_description_xml_override::{
+    TargetDescriptionXmlOverride, TargetDescriptionXmlOverrideOps,
+};
+use gdbstub::target::{Target, TargetError, TargetResult};
+use num_traits::{FromPrimitive, Zero};
+use vm_memory::{Bytes, GuestAddress};
+use vmm_core::vcpu::{BreakOn, HW_BREAKPOINT_SLOTS};
+use vmm_core::{DebugEvent, GuestDebug, HwBreakpoint, Vcpu, VcpuControl};
+use vmm_devices::screen::TextScreen;
+
+use super::hub::{Hub, Stop};
+use super::regs::{self, GdbRegs, Mode};
+use crate::board::Screen;
+
+/// What went wrong serving gdb.
+pub type Error = &'static str;
+
+/// A breakpoint or watchpoint in a debug register.
+#[derive(Clone, Copy)]
+struct Slot {
+    bp: HwBreakpoint,
+    watch: Option<WatchKind>,
+}
+
+/// The guest, for one gdb session.
+pub struct GdbTarget<A> {
+    control: VcpuControl,
+    hub: Arc<Hub>,
+    window: Option<(u64, Screen)>,
+    /// The CPU was in real mode when gdb attached: the target description says i8086.
+    real_mode: bool,
+    slots: Vec<Slot>,
+    _arch: PhantomData<A>,
+}
+
+impl<A> GdbTarget<A> {
+    /// A target over the paused vCPU behind `control`.
+    pub fn new(
+        control: VcpuControl,
+        hub: Arc<Hub>,
+        window: Option<(u64, Screen)>,
+        real_mode: bool,
+    ) -> Self {
+        GdbTarget {
+            control,
+            hub,
+            window,
+            real_mode,
+            slots: Vec::new(),
+            _arch: PhantomData,
+        }
+    }
+
+    /// Where the vCPU reports its stops.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// The vCPU's control handle.
+    pub fn control(&self) -> &VcpuControl {
+        &self.control
+    }
+
+    /// Runs `work` on the vCPU thread.
+    fn call<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Vcpu) -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        self.control.call(work).ok_or("the vCPU is gone")
+    }
+
+    /// [`GdbTarget::call`] for gdbstub's target methods: a vCPU that is gone is fatal.
+    fn served<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Vcpu) -> T + Send + 'static,
+    ) -> Result<T, TargetError<Error>> {
+        self.call(work).map_err(TargetError::Fatal)
+    }
+
+    /// Lets the vCPU run, single-stepping or not, with the breakpoints set.
+    fn go(&mut self, single_step: bool) -> Result<(), Error> {
+        let debug = GuestDebug {
+            single_step,
+            breakpoints: self.slots.iter().map(|s| s.bp).collect(),
+        };
+        self.call(move |vcpu| vcpu.set_guest_debug(&debug).is_ok())?
+            .then_some(())
+            .ok_or("KVM refused the debug registers")?;
+        self.hub.clear();
+        self.control.resume();
+        Ok(())
+    }
+
+    /// The stop reason gdb is told for what the vCPU reported.
+    pub fn stop_reason<U: FromPrimitive + Zero>(&self, stop: Stop) -> SingleThreadStopReason<U> {
+        match stop {
+            Stop::Paused => SingleThreadStopReason::Signal(Signal::SIGINT),
+            Stop::Ended(status) => SingleThreadStopReason::Exited(status as u8),
+            Stop::Debug(event) => self.debug_reason(&event),
+        }
+    }
+
+    fn debug_reason<U: FromPrimitive + Zero>(
+        &self,
+        event: &DebugEvent,
+    ) -> SingleThreadStopReason<U> {
+        let slot = event.breakpoint_slot().and_then(|i| self.slots.get(i));
+        match slot {
+            Some(Slot {
+                watch: Some(kind),
+                bp,
+            }) => SingleThreadStopReason::Watch {
+                tid: (),
+                kind: *kind,
+                addr: U::from_u64(bp.addr).unwrap_or_else(U::zero),
+            },
+            Some(_) => SingleThreadStopReason::HwBreak(()),
+            None if event.is_single_step() => SingleThreadStopReason::DoneStep,
+            None => SingleThreadStopReason::Signal(Signal::SIGTRAP),
+        }
+    }
+
+    fn add_slot(&mut self, slot: Slot) -> bool {
+        if self.slots.len() >= HW_BREAKPOINT_SLOTS {
+            return false;
+        }
+        self.slots.push(slot);
+        true
+    }
+
+    fn remove_slot(&mut self, addr: u64, on: BreakOn) -> bool {
+        match self
+            .slots
+            .iter()
+            .position(|s| s.bp.addr == addr && s.bp.on == on)
+        {
+            Some(i) => {
+                self.slots.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The VGA window's part of `[addr, addr + len)`, as (offset in the window, offset in the
+    /// request, length), when it has one.
+    fn in_window(&self, addr: u64, len: usize) -> Option<(u64, usize, usize)> {
+        let (base, screen) = self.window.as_ref()?;
+        let end = addr.checked_add(len as u64)?;
+        let window_end = base + vmm_devices::vga_text::WINDOW_SIZE;
+        let _ = screen;
+        let from = addr.max(*base);
+        let to = end.min(window_end);
+        (from < to).then(|| (from - base, (from - addr) as usize, (to - from) as usize))
+    }
+}
+
+/// Reads guest memory at a linear address, page by page through the guest's paging.
+fn read_linear(vcpu: &mut Vcpu, addr: u64, len: usize) -> Vec<u8> {
+    let paging = vcpu
+        .sregs()
+        .map(|s| s.cr0 & (1 << 31) != 0)
+        .unwrap_or(false);
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        let linear = addr + out.len() as u64;
+        let in_page = (0x1000 - (linear & 0xFFF)) as usize;
+        let n = in_page.min(len - out.len());
+        let physical = if paging {
+            match vcpu.translate(linear) {
+                Some(p) => p,
+                None => break,
+            }
+        } else {
+            linear
+        };
+        let mut chunk = vec![0u8; n];
+        if vcpu
+            .memory()
+            .read_slice(&mut chunk, GuestAddress(physical))
+            .is_err()
+        {
+            break;
+        }
+        out.extend_from_slice(&chunk);
+    }
+    out
+}
+
+/// Writes guest memory at a linear address; false if any of it is not RAM.
+fn write_linear(vcpu: &mut Vcpu, addr: u64, data: &[u8]) -> bool {
+    let paging = vcpu
+        .sregs()
+        .map(|s| s.cr0 & (1 << 31) != 0)
+        .unwrap_or(false);
+    let mut done = 0;
+    while done < data.len() {
+        let linear = addr + done as u64;
+        let in_page = (0x1000 - (linear & 0xFFF)) as usize;
+        let n = in_page.min(data.len() - done);
+        let physical = if paging {
+            match vcpu.translate(linear) {
+                Some(p) => p,
+                None => return false,
+            }
+        } else {
+            linear
+        };
+        if vcpu
+            .memory()
+            .write_slice(&data[done..done + n], GuestAddress(physical))
+            .is_err()
+        {
+            return false;
+        }
+        done += n;
+    }
+    true
+}
+
+impl<A> Target for GdbTarget<A>
+where
+    A: Arch<BreakpointKind = usize>,
+    A::Registers: GdbRegs,
+    A::Usize: Into<u64>,
+{
+    type Arch = A;
+    type Error = Error;
+
+    fn base_ops(&mut self) -> BaseOps<'_, Self::Arch, Self::Error> {
+        BaseOps::SingleThread(self)
+    }
+
+    fn support_breakpoints(&mut self) -> Option<BreakpointsOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_monitor_cmd(&mut self) -> Option<MonitorCmdOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_target_description_xml_override(
+        &mut self,
+    ) -> Option<TargetDescriptionXmlOverrideOps<'_, Self>> {
+        self.real_mode.then_some(self)
+    }
+}
+
+impl<A> SingleThreadBase for GdbTarget<A>
+where
+    A: Arch<BreakpointKind = usize>,
+    A::Registers: GdbRegs,
+    A::Usize: Into<u64>,
+{
+    fn read_registers(&mut self, out: &mut A::Registers) -> TargetResult<(), Self> {
+        let (regs, sregs) = self
+            .served(|vcpu| Some((vcpu.regs().ok()?, vcpu.sregs().ok()?)))?
+            .ok_or(TargetError::NonFatal)?;
+        *out = A::Registers::from_kvm(&regs, &sregs);
+        Ok(())
+    }
+
+    fn write_registers(&mut self, new: &A::Registers) -> TargetResult<(), Self> {
+        let (mut regs, mut sregs) = self
+            .served(|vcpu| Some((vcpu.regs().ok()?, vcpu.sregs().ok()?)))?
+            .ok_or(TargetError::NonFatal)?;
+        new.to_kvm(&mut regs, &mut sregs);
+        let written = self
+            .served(move |vcpu| vcpu.set_sregs(&sregs).is_ok() && vcpu.set_regs(&regs).is_ok())?;
+        written.then_some(()).ok_or(TargetError::NonFatal)
+    }
+
+    fn read_addrs(&mut self, start: A::Usize, data: &mut [u8]) -> TargetResult<usize, Self> {
+        let addr: u64 = start.into();
+        let len = data.len();
+        if let Some((offset, at, n)) = self.in_window(addr, len) {
+            if at == 0 {
+                if let Some((_, screen)) = &self.window {
+                    screen.read(offset, &mut data[..n]);
+                    return Ok(n);
+                }
+            }
+            // Read the RAM before the window; gdb asks again for the rest.
+            let bytes = self.served(move |vcpu| read_linear(vcpu, addr, at))?;
+            data[..bytes.len()].copy_from_slice(&bytes);
+            return Ok(bytes.len());
+        }
+        let bytes = self.served(move |vcpu| read_linear(vcpu, addr, len))?;
+        data[..bytes.len()].copy_from_slice(&bytes);
+        if bytes.is_empty() && len > 0 {
+            return Err(TargetError::NonFatal);
+        }
+        Ok(bytes.len())
+    }
+
+    fn write_addrs(&mut self, start: A::Usize, data: &[u8]) -> TargetResult<(), Self> {
+        let addr: u64 = start.into();
+        if let Some((offset, 0, n)) = self.in_window(addr, data.len()) {
+            if n == data.len() {
+                if let Some((_, screen)) = &self.window {
+                    return screen
+                        .write(offset, data)
+                        .then_some(())
+                        .ok_or(TargetError::NonFatal);
+                }
+            }
+        }
+        let data = data.to_vec();
+        self.served(move |vcpu| write_linear(vcpu, addr, &data))?
+            .then_some(())
+            .ok_or(TargetError::NonFatal)
+    }
+
+    fn support_resume(&mut self) -> Option<SingleThreadResumeOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl<A> SingleThreadResume for GdbTarget<A>
+where
+    A: Arch<BreakpointKind = usize>,
+    A::Registers: GdbRegs,
+    A::Usize: Into<u64>,
+{
+    fn resume(&mut self, _signal: Option<Signal>) -> Result<(), Self::Error> {
+        self.go(false)
+    }
+
+    fn support_single_step(&mut self) -> Option<SingleThreadSingleStepOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl<A> SingleThreadSingleStep for GdbTarget<A>
+where
+    A: Arch<BreakpointKind = usize>,
+    A::Registers: GdbRegs,
+    A::Usize: Into<u64>,
+{
+    fn step(&mut self, _signal: Option<Signal>) -> Result<(), Self::Error> {
+        self.go(true)
+    }
+}
+
+impl<A> Breakpoints for GdbTarget<A>
+where
+    A: Arch<BreakpointKind = usize>,
+    A::Registers: GdbRegs,
+    A::Usize: Into<u64>,
+{
+    fn support_sw_breakpoint(&mut self) -> Option<SwBreakpointOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_hw_breakpoint(&mut self) -> Option<HwBreakpointOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_hw_watchpoint(&mut self) -> Option<HwWatchpointOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+fn execute(addr: u64) -> HwBreakpoint {
+    HwBreakpoint {
+        addr,
+        on: BreakOn::Execute,
+        len: 1,
+    }
+}
+
+impl<A> SwBreakpoint for GdbTarget<A>
+where
+    A: Arch<BreakpointKind = usize>,
+    A::Registers: GdbRegs,
+    A::Usize: Into<u64>,
+{
+    fn add_sw_breakpoint(&mut self, addr: A::Usize, _kind: usize) -> TargetResult<bool, Self> {
+        Ok(self.add_slot(Slot {
+            bp: execute(addr.into()),
+            watch: None,
+        }))
+    }
+
+    fn remove_sw_breakpoint(&mut self, addr: A::Usize, _kind: usize) -> TargetResult<bool, Self> {
+        Ok(self.remove_slot(addr.into(), BreakOn::Execute))
+    }
+}
+
+impl<A> GdbHwBreakpoint for GdbTarget<A>
+where
+    A: Arch<BreakpointKind = usize>,
+    A::Registers: GdbRegs,
+    A::Usize: Into<u64>,
+{
+    fn add_hw_breakpoint(&mut self, addr: A::Usize, _kind: usize) -> TargetResult<bool, Self> {
+        Ok(self.add_slot(Slot {
+            bp: execute(addr.into()),
+            watch: None,
+        }))
+    }
+
+    fn remove_hw_breakpoint(&mut self, addr: A::Usize, _kind: usize) -> TargetResult<bool, Self> {
+        Ok(self.remove_slot(addr.into(), BreakOn::Execute))
+    }
+}
+
+fn watch_on(kind: WatchKind) -> BreakOn {
+    match kind {
+        WatchKind::Write => BreakOn::Write,
+        WatchKind::Read | WatchKind::ReadWrite => BreakOn::Access,
+    }
+}
+
+impl<A> HwWatchpoint for GdbTarget<A>
+where
+    A: Arch<BreakpointKind = usize>,
+    A::Registers: GdbRegs,
+    A::Usize: Into<u64>,
+{
+    fn add_hw_watchpoint(
+        &mut self,
+        addr: A::Usize,
+        len: A::Usize,
+        kind: WatchKind,
+    ) -> TargetResult<bool, Self> {
+        let addr: u64 = addr.into();
+        let len: u64 = len.into();
+        // A debug register watches 1, 2, 4 or 8 bytes aligned to their size.
+        if !matches!(len, 1 | 2 | 4 | 8) || addr % len != 0 {
+            return Ok(false);
+        }
+        Ok(self.add_slot(Slot {
+            bp: HwBreakpoint {
+                addr,
+                on: watch_on(kind),
+                len: len as u8,
+            },
+            watch: Some(kind),
+        }))
+    }
+
+    fn remove_hw_watchpoint(
+        &mut self,
+        addr: A::Usize,
+        _len: A::Usize,
+        kind: WatchKind,
+    ) -> TargetResult<bool, Self> {
+        Ok(self.remove_slot(addr.into(), watch_on(kind)))
+    }
+}
+
+impl<A> MonitorCmd for GdbTarget<A>
+where
+    A: Arch<BreakpointKind = usize>,
+    A::Registers: GdbRegs,
+    A::Usize: Into<u64>,
+{
+    fn handle_monitor_cmd(&mut self, cmd: &[u8], mut out: ConsoleOutput<'_>) -> Result<(), Error> {
+        let cmd = String::from_utf8_lossy(cmd);
+        let mut words = cmd.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("screen"), None) => match &self.window {
+                Some((_, screen)) => {
+                    let page = screen.page();
+                    let text = TextScreen::new(&page).to_text();
+                    if text.is_empty() {
+                        outputln!(out, "(the screen is blank)");
+                    }
+                    for line in text.lines() {
+                        outputln!(out, "{line}");
+                    }
+                }
+                None => outputln!(out, "this machine has no vga-text device"),
+            },
+            (Some("regs"), None) => {
+                let (r, s) = self
+                    .call(|vcpu| Some((vcpu.regs().ok()?, vcpu.sregs().ok()?)))?
+                    .ok_or("cannot read the registers")?;
+                outputln!(
+                    out,
+                    "mode {:?}  cs:ip={:04x}:{:04x}  linear pc {:#x}",
+                    Mode::of(&s),
+                    s.cs.selector,
+                    r.rip,
+                    regs::pc(&r, &s)
+                );
+                outputln!(
+                    out,
+                    "ss:sp={:04x}:{:04x} ds={:04x} es={:04x} fs={:04x} gs={:04x}",
+                    s.ss.selector,
+                    r.rsp,
+                    s.ds.selector,
+                    s.es.selector,
+                    s.fs.selector,
+                    s.gs.selector
+                );
+                outputln!(
+                    out,
+                    "cr0={:#x} cr3={:#x} cr4={:#x} efer={:#x}",
+                    s.cr0,
+                    s.cr3,
+                    s.cr4,
+                    s.efer
+                );
+            }
+            (Some("exits"), None) => {
+                let c = self.call(|vcpu| vcpu.exits())?;
+                outputln!(
+                    out,
+                    "exits {} (interrupts injected {})",
+                    c.total,
+                    c.injected
+                );
+                for (name, n) in c.by_reason().iter().filter(|(_, n)| *n > 0) {
+                    outputln!(out, "  {name} {n}");
+                }
+            }
+            (Some("linear"), Some(segoff)) => match parse_segoff(segoff) {
+                Some((seg, off)) => {
+                    let linear = (u64::from(seg) << 4) + u64::from(off);
+                    outputln!(out, "{seg:04x}:{off:04x} = {linear:#x}");
+                }
+                None => outputln!(out, "usage: monitor linear SEG:OFF (hex), e.g. 07c0:0010"),
+            },
+            _ => {
+                outputln!(out, "picovmm monitor commands:");
+                outputln!(out, "  screen          the VGA text screen now");
+                outputln!(
+                    out,
+                    "  regs            CS:IP and the segment and control registers"
+                );
+                outputln!(out, "  exits           the vCPU's exits so far, by reason");
+                outputln!(
+                    out,
+                    "  linear SEG:OFF  the linear address of a real-mode SEG:OFF"
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_segoff(text: &str) -> Option<(u16, u16)> {
+    let (seg, off) = text.split_once(':')?;
+    let hex = |t: &str| u16::from_str_radix(t.trim_start_matches("0x"), 16).ok();
+    Some((hex(seg)?, hex(off)?))
+}
+
+/// gdb's target description for real mode: i386's registers, disassembled as 8086 code.
+const I8086_XML: &str = r#"<?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd"><target version="1.0"><architecture>i8086</architecture><feature name="org.gnu.gdb.i386.sse"></feature></target>"#;
+
+impl<A> TargetDescriptionXmlOverride for GdbTarget<A>
+where
+    A: Arch<BreakpointKind = usize>,
+    A::Registers: GdbRegs,
+    A::Usize: Into<u64>,
+{
+    fn target_description_xml(
+        &self,
+        annex: &[u8],
+        offset: u64,
+        length: usize,
+        buf: &mut [u8],
+    ) -> TargetResult<usize, Self> {
+        if annex != b"target.xml" {
+            return Err(TargetError::NonFatal);
+        }
+        let xml = I8086_XML.as_bytes();
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(xml.len());
+        let n = length.min(buf.len()).min(xml.len() - start);
+        buf[..n].copy_from_slice(&xml[start..start + n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_parse_segoff() {
+        assert_eq!(parse_segoff("07c0:0010"), Some((0x07C0, 0x10)));
+        assert_eq!(parse_segoff("0x07c0:0x10"), Some((0x07C0, 0x10)));
+        assert_eq!(parse_segoff("nope"), None);
+    }
+}
