@@ -126,4 +126,5 @@ guest_source_tests! {
     test_reset_binary_matches_source => "irq/reset",
     test_storm_binary_matches_source => "irq/storm",
     test_irq_latency_binary_matches_source => "bench/irq-latency",
+    test_segments_binary_matches_source => "debug/segments",
 }

@@ -274,6 +274,20 @@ impl Board {
                 VcpuEvent::Fault(fault) => break RunOutcome::Fault(fault),
                 VcpuEvent::Paused => Stop::Paused,
                 VcpuEvent::Debug(_) if !hub.attached() => continue,
+                VcpuEvent::Debug(event) if event.breakpoint_slot().is_none() && hub.watching() => {
+                    // Stepping for the watchpoints: stop only where watched memory changed.
+                    let window = self.vga_window();
+                    let vcpu = &mut self.vcpu;
+                    match hub.changed_watch(|addr, len| {
+                        crate::gdb::read_guest(vcpu, window.as_ref(), addr, len)
+                    }) {
+                        Some(i) => {
+                            control.pause();
+                            Stop::Watch(i)
+                        }
+                        None => continue,
+                    }
+                }
                 VcpuEvent::Debug(event) => {
                     control.pause();
                     Stop::Debug(event)

@@ -16,8 +16,19 @@ pub enum Stop {
     Paused,
     /// A single step or a hardware breakpoint.
     Debug(DebugEvent),
+    /// Watched memory changed: the index of the watch.
+    Watch(usize),
     /// The run is over, with this exit status.
     Ended(i32),
+}
+
+/// Guest memory watched for writes: the vCPU steps and compares it after every instruction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Watch {
+    /// Linear address.
+    pub addr: u64,
+    /// Its value when the guest was last resumed, or last seen changed.
+    pub value: Vec<u8>,
 }
 
 /// Shared by the vCPU's run policy and the gdb thread.
@@ -26,6 +37,7 @@ pub struct Hub {
     ready: EventFd,
     attached: AtomicBool,
     paused: AtomicBool,
+    watches: Mutex<Vec<Watch>>,
 }
 
 impl Hub {
@@ -36,6 +48,7 @@ impl Hub {
             ready: EventFd::new(EFD_NONBLOCK)?,
             attached: AtomicBool::new(false),
             paused: AtomicBool::new(false),
+            watches: Mutex::default(),
         })
     }
 
@@ -95,6 +108,35 @@ impl Hub {
     /// Records whether a client is attached.
     pub fn set_attached(&self, attached: bool) {
         self.attached.store(attached, Ordering::SeqCst);
+    }
+
+    /// Sets the watches the vCPU checks while it steps for them (empty: it does not).
+    pub fn set_watches(&self, watches: Vec<Watch>) {
+        *self.watches.lock().unwrap_or_else(|p| p.into_inner()) = watches;
+    }
+
+    /// The index of the first watch whose memory differs from its value, as `read` gives the
+    /// memory now; that watch takes the new value.
+    pub fn changed_watch(&self, mut read: impl FnMut(u64, usize) -> Vec<u8>) -> Option<usize> {
+        let mut watches = self.watches.lock().unwrap_or_else(|p| p.into_inner());
+        watches.iter_mut().position(|w| {
+            let now = read(w.addr, w.value.len());
+            if now != w.value {
+                w.value = now;
+                true
+            } else {
+                false
+            }
+        })
+    }
+
+    /// Whether the vCPU steps to check watches.
+    pub fn watching(&self) -> bool {
+        !self
+            .watches
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
     }
 
     /// Whether the vCPU waits paused now.

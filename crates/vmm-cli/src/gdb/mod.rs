@@ -35,6 +35,7 @@ use vmm_core::{GuestDebug, StopReason, VcpuControl};
 
 pub use hub::{Hub, Stop};
 pub use regs::Mode;
+pub use target::read_guest;
 use target::GdbTarget;
 
 use crate::board::Screen;
@@ -138,8 +139,9 @@ fn serve(
             }
             Err(e) => crate::errln!("picovmm: gdb connection ended ({e}); the guest runs on"),
         }
-        // Detach: no breakpoint or step may stop the guest any more.
+        // Detach: no breakpoint, watch or step may stop the guest any more.
         let _ = control.call(|vcpu| vcpu.set_guest_debug(&GuestDebug::default()));
+        hub.set_watches(Vec::new());
         hub.set_attached(false);
         hub.clear();
         control.resume();

@@ -2,11 +2,17 @@
 //! vCPU serves on its own thread (`VcpuControl::call`); resume and step set the vCPU's debug
 //! state and let it go on.
 //!
-//! Breakpoints of both kinds gdb asks for (`Z0` software, `Z1` hardware) and watchpoints
-//! (`Z2`-`Z4`) use the CPU's four debug registers, so no breakpoint ever changes a byte of
-//! guest memory (the guest cannot see one by reading its code) and they work in real mode,
-//! where this host's KVM does not intercept `int3`. A fifth is refused: gdb says it cannot
-//! insert it. x86 watches reads only together with writes, so `rwatch` also stops on writes.
+//! Breakpoints of both kinds gdb asks for (`Z0` software, `Z1` hardware) use the CPU's four
+//! debug registers, so no breakpoint ever changes a byte of guest memory (the guest cannot see
+//! one by reading its code) and they work in real mode, where this host's KVM does not
+//! intercept `int3`. A fifth is refused: gdb says it cannot insert it.
+//!
+//! Write watchpoints (`Z2`, gdb's `watch`) are checked by the vCPU itself: while one is set, a
+//! `continue` single-steps the guest and compares the watched bytes after every instruction,
+//! on the vCPU thread, without a round trip to gdb. The debug registers' data breakpoints are
+//! not used: KVM emulates real-mode and ring-0 code on this project's host, and its emulator
+//! does not check them, so they never fire. Read and access watchpoints (`rwatch`, `awatch`)
+//! cannot be checked by comparing values and are refused.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -34,18 +40,24 @@ use vmm_core::vcpu::{BreakOn, HW_BREAKPOINT_SLOTS};
 use vmm_core::{DebugEvent, GuestDebug, HwBreakpoint, Vcpu, VcpuControl};
 use vmm_devices::screen::TextScreen;
 
-use super::hub::{Hub, Stop};
+use super::hub::{Hub, Stop, Watch};
 use super::regs::{self, GdbRegs, Mode};
 use crate::board::Screen;
 
 /// What went wrong serving gdb.
 pub type Error = &'static str;
 
-/// A breakpoint or watchpoint in a debug register.
+/// A breakpoint in a debug register.
 #[derive(Clone, Copy)]
 struct Slot {
     bp: HwBreakpoint,
-    watch: Option<WatchKind>,
+}
+
+/// A write watchpoint: linear address and length.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Watched {
+    addr: u64,
+    len: usize,
 }
 
 /// The guest, for one gdb session.
@@ -56,6 +68,7 @@ pub struct GdbTarget<A> {
     /// The CPU was in real mode when gdb attached: the target description says i8086.
     real_mode: bool,
     slots: Vec<Slot>,
+    watches: Vec<Watched>,
     _arch: PhantomData<A>,
 }
 
@@ -73,6 +86,7 @@ impl<A> GdbTarget<A> {
             window,
             real_mode,
             slots: Vec::new(),
+            watches: Vec::new(),
             _arch: PhantomData,
         }
     }
@@ -105,10 +119,22 @@ impl<A> GdbTarget<A> {
 
     /// Lets the vCPU run, single-stepping or not, with the breakpoints set.
     fn go(&mut self, single_step: bool) -> Result<(), Error> {
+        // Watches are checked while continuing; a step the user asked for is reported as such.
+        let mut watches = Vec::new();
+        if !single_step {
+            for w in self.watches.clone() {
+                let value = self.read_memory(w.addr, w.len)?;
+                watches.push(Watch {
+                    addr: w.addr,
+                    value,
+                });
+            }
+        }
         let debug = GuestDebug {
-            single_step,
+            single_step: single_step || !watches.is_empty(),
             breakpoints: self.slots.iter().map(|s| s.bp).collect(),
         };
+        self.hub.set_watches(watches);
         self.call(move |vcpu| vcpu.set_guest_debug(&debug).is_ok())?
             .then_some(())
             .ok_or("KVM refused the debug registers")?;
@@ -122,6 +148,14 @@ impl<A> GdbTarget<A> {
         match stop {
             Stop::Paused => SingleThreadStopReason::Signal(Signal::SIGINT),
             Stop::Ended(status) => SingleThreadStopReason::Exited(status as u8),
+            Stop::Watch(i) => match self.watches.get(i) {
+                Some(w) => SingleThreadStopReason::Watch {
+                    tid: (),
+                    kind: WatchKind::Write,
+                    addr: U::from_u64(w.addr).unwrap_or_else(U::zero),
+                },
+                None => SingleThreadStopReason::Signal(Signal::SIGTRAP),
+            },
             Stop::Debug(event) => self.debug_reason(&event),
         }
     }
@@ -132,14 +166,6 @@ impl<A> GdbTarget<A> {
     ) -> SingleThreadStopReason<U> {
         let slot = event.breakpoint_slot().and_then(|i| self.slots.get(i));
         match slot {
-            Some(Slot {
-                watch: Some(kind),
-                bp,
-            }) => SingleThreadStopReason::Watch {
-                tid: (),
-                kind: *kind,
-                addr: U::from_u64(bp.addr).unwrap_or_else(U::zero),
-            },
             Some(_) => SingleThreadStopReason::HwBreak(()),
             None if event.is_single_step() => SingleThreadStopReason::DoneStep,
             None => SingleThreadStopReason::Signal(Signal::SIGTRAP),
@@ -154,18 +180,20 @@ impl<A> GdbTarget<A> {
         true
     }
 
-    fn remove_slot(&mut self, addr: u64, on: BreakOn) -> bool {
-        match self
-            .slots
-            .iter()
-            .position(|s| s.bp.addr == addr && s.bp.on == on)
-        {
+    fn remove_slot(&mut self, addr: u64) -> bool {
+        match self.slots.iter().position(|s| s.bp.addr == addr) {
             Some(i) => {
                 self.slots.remove(i);
                 true
             }
             None => false,
         }
+    }
+
+    /// Guest memory at a linear address (the VGA window included), read on the vCPU thread.
+    fn read_memory(&self, addr: u64, len: usize) -> Result<Vec<u8>, Error> {
+        let window = self.window.clone();
+        self.call(move |vcpu| read_guest(vcpu, window.as_ref(), addr, len))
     }
 
     /// The VGA window's part of `[addr, addr + len)`, as (offset in the window, offset in the
@@ -179,6 +207,23 @@ impl<A> GdbTarget<A> {
         let to = end.min(window_end);
         (from < to).then(|| (from - base, (from - addr) as usize, (to - from) as usize))
     }
+}
+
+/// Guest memory at a linear address, reading the VGA window from its screen.
+pub fn read_guest(
+    vcpu: &mut Vcpu,
+    window: Option<&(u64, Screen)>,
+    addr: u64,
+    len: usize,
+) -> Vec<u8> {
+    if let Some((base, screen)) = window {
+        if addr >= *base && addr + len as u64 <= base + vmm_devices::vga_text::WINDOW_SIZE {
+            let mut bytes = vec![0u8; len];
+            screen.read(addr - base, &mut bytes);
+            return bytes;
+        }
+    }
+    read_linear(vcpu, addr, len)
 }
 
 /// Reads guest memory at a linear address, page by page through the guest's paging.
@@ -404,12 +449,11 @@ where
     fn add_sw_breakpoint(&mut self, addr: A::Usize, _kind: usize) -> TargetResult<bool, Self> {
         Ok(self.add_slot(Slot {
             bp: execute(addr.into()),
-            watch: None,
         }))
     }
 
     fn remove_sw_breakpoint(&mut self, addr: A::Usize, _kind: usize) -> TargetResult<bool, Self> {
-        Ok(self.remove_slot(addr.into(), BreakOn::Execute))
+        Ok(self.remove_slot(addr.into()))
     }
 }
 
@@ -422,19 +466,11 @@ where
     fn add_hw_breakpoint(&mut self, addr: A::Usize, _kind: usize) -> TargetResult<bool, Self> {
         Ok(self.add_slot(Slot {
             bp: execute(addr.into()),
-            watch: None,
         }))
     }
 
     fn remove_hw_breakpoint(&mut self, addr: A::Usize, _kind: usize) -> TargetResult<bool, Self> {
-        Ok(self.remove_slot(addr.into(), BreakOn::Execute))
-    }
-}
-
-fn watch_on(kind: WatchKind) -> BreakOn {
-    match kind {
-        WatchKind::Write => BreakOn::Write,
-        WatchKind::Read | WatchKind::ReadWrite => BreakOn::Access,
+        Ok(self.remove_slot(addr.into()))
     }
 }
 
@@ -450,31 +486,39 @@ where
         len: A::Usize,
         kind: WatchKind,
     ) -> TargetResult<bool, Self> {
-        let addr: u64 = addr.into();
         let len: u64 = len.into();
-        // A debug register watches 1, 2, 4 or 8 bytes aligned to their size.
-        if !matches!(len, 1 | 2 | 4 | 8) || addr % len != 0 {
+        if kind != WatchKind::Write || len == 0 || len > MAX_WATCH_LEN {
             return Ok(false);
         }
-        Ok(self.add_slot(Slot {
-            bp: HwBreakpoint {
-                addr,
-                on: watch_on(kind),
-                len: len as u8,
-            },
-            watch: Some(kind),
-        }))
+        self.watches.push(Watched {
+            addr: addr.into(),
+            len: len as usize,
+        });
+        Ok(true)
     }
 
     fn remove_hw_watchpoint(
         &mut self,
         addr: A::Usize,
-        _len: A::Usize,
-        kind: WatchKind,
+        len: A::Usize,
+        _kind: WatchKind,
     ) -> TargetResult<bool, Self> {
-        Ok(self.remove_slot(addr.into(), watch_on(kind)))
+        let w = Watched {
+            addr: addr.into(),
+            len: Into::<u64>::into(len) as usize,
+        };
+        match self.watches.iter().position(|x| *x == w) {
+            Some(i) => {
+                self.watches.remove(i);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 }
+
+/// The longest range one watchpoint covers.
+const MAX_WATCH_LEN: u64 = 64;
 
 impl<A> MonitorCmd for GdbTarget<A>
 where

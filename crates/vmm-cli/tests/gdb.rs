@@ -1,0 +1,253 @@
+//! End-to-end: the real gdb against picovmm's stub (`--gdb`), in real, protected and long mode,
+//! and clients that misbehave. Needs gdb; without it the tests skip and say why, except under
+//! `CI=true` (where .ci/run installs it).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{kvm_available, picovmm};
+
+fn gdb_available() -> bool {
+    if Command::new("gdb").arg("--version").output().is_ok() {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI=true and gdb is not installed");
+    }
+    eprintln!("skipping: gdb is not installed");
+    false
+}
+
+/// A picovmm run serving gdb.
+struct Stub {
+    child: Child,
+    address: String,
+    stderr: thread::JoinHandle<String>,
+}
+
+/// Starts `picovmm run ARGS --gdb 127.0.0.1:0` and reads the address it listens on.
+fn start(args: &[&str]) -> Stub {
+    let mut child = picovmm()
+        .args(["run"])
+        .args(args)
+        .args(["--gdb", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start picovmm");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    stderr.read_line(&mut first).expect("read stderr");
+    let address = first
+        .strip_prefix("picovmm: gdb stub listening on ")
+        .and_then(|rest| rest.split(';').next())
+        .map(|a| a.trim().to_owned())
+        .unwrap_or_else(|| panic!("no listening line: {first:?}"));
+    let stderr = thread::spawn(move || {
+        let mut rest = first;
+        let _ = stderr.read_to_string(&mut rest);
+        rest
+    });
+    Stub {
+        child,
+        address,
+        stderr,
+    }
+}
+
+/// Runs gdb in batch mode against the stub with `commands`; returns what it printed.
+fn gdb(stub: &Stub, commands: &[&str]) -> String {
+    gdb_interrupted(stub, commands, None)
+}
+
+/// [`gdb`], sending gdb a SIGINT (what Ctrl-C in its terminal does) after `interrupt_after`.
+fn gdb_interrupted(stub: &Stub, commands: &[&str], interrupt_after: Option<Duration>) -> String {
+    let mut cmd = Command::new("gdb");
+    cmd.args(["-batch", "-nx", "-ex", "set confirm off"]);
+    cmd.args(["-ex", &format!("target remote {}", stub.address)]);
+    for c in commands {
+        cmd.args(["-ex", c]);
+    }
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start gdb");
+    if let Some(after) = interrupt_after {
+        thread::sleep(after);
+        // SAFETY: kill(2) on our own child's pid, which has not been waited for yet.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    }
+    let out = wait(&mut child, Duration::from_secs(60));
+    let mut text = String::new();
+    let _ = child.stdout.take().map(|mut o| o.read_to_string(&mut text));
+    let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut text));
+    assert!(out.is_some(), "gdb did not finish:\n{text}");
+    text
+}
+
+/// Waits for `child` at most `limit`; kills it after that.
+fn wait(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits for picovmm to end; returns its status, stdout and stderr.
+fn finish(mut stub: Stub) -> (i32, String, String) {
+    let status = wait(&mut stub.child, Duration::from_secs(30)).expect("picovmm ended");
+    let mut stdout = String::new();
+    let _ = stub
+        .child
+        .stdout
+        .take()
+        .map(|mut o| o.read_to_string(&mut stdout));
+    let stderr = stub.stderr.join().unwrap_or_default();
+    (status.code().unwrap_or(-1), stdout, stderr)
+}
+
+fn assert_contains(text: &str, part: &str) {
+    assert!(text.contains(part), "expected {part:?} in:\n{text}");
+}
+
+#[test]
+fn test_real_mode_session_with_cs_not_zero() {
+    if !kvm_available() || !gdb_available() {
+        return;
+    }
+    let stub = start(&["--image", "guests/debug/segments.bin", "--gdb-wait"]);
+    let out = gdb(
+        &stub,
+        &[
+            "x/3i $pc",
+            "break *0x7c0b",
+            "continue",
+            "info registers eip",
+            "monitor regs",
+            "set $ebx = 0x21",
+            "stepi",
+            "monitor regs",
+            "delete",
+            "watch *(char *)0xb8000",
+            "continue",
+            "monitor screen",
+            "detach",
+        ],
+    );
+    // Stopped before the first instruction, disassembled as 16-bit code.
+    assert_contains(&out, "=> 0x7c00:\tljmp   $0x7c0,$0x5");
+    assert_contains(&out, "0x7c05:\tmov    %cs,%ax");
+    // A breakpoint at a linear address reached with CS = 0x07C0.
+    assert_contains(&out, "Breakpoint 1, 0x00007c0b in ?? ()");
+    assert_contains(&out, "eip            0x7c0b");
+    assert_contains(&out, "cs:ip=07c0:000b  linear pc 0x7c0b");
+    // stepi advances IP as the guest does (mov ax, 0xb800 is 3 bytes).
+    assert_contains(&out, "cs:ip=07c0:000e  linear pc 0x7c0e");
+    // The watchpoint on the VGA cell stops the write of "G".
+    assert_contains(&out, "Hardware watchpoint 2: *(char *)0xb8000");
+    assert_contains(&out, "New value = 71 'G'");
+    assert_contains(&out, "\nG\n");
+    let (status, stdout, stderr) = finish(stub);
+    // BL, written from gdb, is what the guest exits with: (0x21 << 1) | 1.
+    assert_eq!(status, 67, "{stderr}");
+    assert_eq!(stdout, "G\n");
+    assert_contains(&stderr, "picovmm: gdb detached; the guest runs on");
+}
+
+#[test]
+fn test_protected_mode_session_steps_32_bit_code() {
+    if !kvm_available() || !gdb_available() {
+        return;
+    }
+    let stub = start(&["machines/protected.toml", "--gdb-wait"]);
+    let out = gdb(
+        &stub,
+        &["x/2i $pc", "stepi", "info registers eip", "continue"],
+    );
+    assert_contains(&out, "=> 0x7c00:\tmov    %cr0,%eax");
+    assert_contains(&out, "eip            0x7c03");
+    assert_contains(&out, "[Inferior 1 (process 1) exited with code 0145]");
+    let (status, stdout, _) = finish(stub);
+    assert_eq!(
+        (status, stdout.as_str()),
+        (101, "protected mode: CR0.PE=1 CR0.PG=0, 32-bit registers\n")
+    );
+}
+
+#[test]
+fn test_long_mode_session_steps_64_bit_code() {
+    if !kvm_available() || !gdb_available() {
+        return;
+    }
+    let stub = start(&["machines/long.toml", "--gdb-wait"]);
+    let out = gdb(
+        &stub,
+        &["x/2i $pc", "stepi", "info registers rip", "continue"],
+    );
+    assert_contains(&out, "=> 0x7c00:\tmov    %cr0,%rax");
+    assert_contains(&out, "rip            0x7c03");
+    assert_contains(&out, "[Inferior 1 (process 1) exited with code 0311]");
+    let (status, _, _) = finish(stub);
+    assert_eq!(status, 201);
+}
+
+#[test]
+fn test_interrupt_then_kill_ends_the_run() {
+    if !kvm_available() || !gdb_available() {
+        return;
+    }
+    let stub = start(&["--image", "guests/hostile/spin.bin", "--gdb-wait"]);
+    let out = gdb_interrupted(
+        &stub,
+        &["continue", "info registers eip", "kill"],
+        Some(Duration::from_millis(800)),
+    );
+    // Ctrl-C stops the spinning guest where it spins: `jmp $` at 0x7c00 + its offset.
+    assert_contains(&out, "Program received signal SIGINT");
+    assert_contains(&out, "eip            0x7c");
+    let (status, _, stderr) = finish(stub);
+    assert_eq!(status, 130, "{stderr}");
+    assert_contains(&stderr, "picovmm: gdb killed the guest");
+}
+
+#[test]
+fn test_garbage_and_a_second_client_leave_the_guest_to_finish() {
+    if !kvm_available() {
+        return;
+    }
+    let stub = start(&["--image", "guests/irq/pit-100hz.bin"]);
+    // A second client queues behind the first and is served after it: neither stops picovmm.
+    let mut first = TcpStream::connect(&stub.address).expect("connect");
+    let mut second = TcpStream::connect(&stub.address).expect("connect again");
+    first
+        .write_all(b"\x00\xff$qSupported:garbage\xfe#zz+++$m7c00,ffffffffffffffff#00$")
+        .expect("send garbage");
+    thread::sleep(Duration::from_millis(100));
+    drop(first); // disconnect mid-packet
+    second.write_all(b"$g#67").expect("send");
+    thread::sleep(Duration::from_millis(100));
+    drop(second);
+    let (status, stdout, stderr) = finish(stub);
+    assert_eq!(
+        (status, stdout.as_str()),
+        (0x21, "ticks counted\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
