@@ -84,5 +84,13 @@ pub fn describe(valid: &ValidMachine) -> String {
         let _ = writeln!(out, "  {:<15} {range}{mode}", d.value.type_name());
     }
     let _ = writeln!(out, "unclaimed accesses: {}", spec.unclaimed.name());
+    if let Some(gdb) = &spec.gdb {
+        let wait = if spec.gdb_wait {
+            ", waiting before the first instruction"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "gdb stub: {}{wait}", gdb.value);
+    }
     out
 }

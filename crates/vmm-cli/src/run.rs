@@ -45,6 +45,10 @@ fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
     if let Some(mode) = args.vga_mode {
         spec.set_vga_mode(mode);
     }
+    if let Some(address) = &args.gdb {
+        spec.gdb = Some(Located::flag(address.clone(), "--gdb"));
+    }
+    spec.gdb_wait |= args.gdb_wait;
 }
 
 /// Runs `picovmm run`; returns the exit status.
@@ -74,16 +78,18 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
         .map(|values| MemorySave::parse(values, &valid))
         .transpose()?;
     // The gdb port is taken before the guest starts, so a busy port never costs a run.
-    let gdb_listener = args
+    let gdb_listener = valid
+        .spec
         .gdb
         .as_ref()
         .map(|address| {
-            std::net::TcpListener::bind(address).map_err(|source| Error::GdbListen {
-                address: address.clone(),
+            std::net::TcpListener::bind(&address.value).map_err(|source| Error::GdbListen {
+                address: address.value.clone(),
                 source,
             })
         })
         .transpose()?;
+    let gdb_wait = valid.spec.gdb_wait;
     let guest_stdout = GuestStdout::new();
     let console = guest_stdout.clone();
     let mut board = Board::build(&valid, || Box::new(console.clone()))?;
@@ -124,13 +130,13 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
                         name: "gdb",
                         source,
                     })?;
-            let waiting = if args.gdb_wait {
+            let waiting = if gdb_wait {
                 "; the guest waits for gdb to continue"
             } else {
                 ""
             };
             crate::errln!("picovmm: gdb stub listening on {address}{waiting}");
-            let report = board.run_debugged(&hub, args.gdb_wait);
+            let report = board.run_debugged(&hub, gdb_wait);
             server.finish();
             report
         }

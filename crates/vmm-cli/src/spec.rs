@@ -307,6 +307,10 @@ pub struct MachineSpec {
     pub devices: Vec<Located<DeviceKind>>,
     /// What an unclaimed access does.
     pub unclaimed: UnclaimedPolicy,
+    /// Where to serve gdb (`[HOST:]PORT` resolved to `HOST:PORT`), if anywhere.
+    pub gdb: Option<Located<String>>,
+    /// Whether the guest waits for gdb before its first instruction.
+    pub gdb_wait: bool,
 }
 
 impl MachineSpec {
@@ -349,6 +353,8 @@ impl MachineSpec {
                 Located::default(DeviceKind::I8042 { keys: Vec::new() }),
             ],
             unclaimed: UnclaimedPolicy::default(),
+            gdb: None,
+            gdb_wait: false,
         }
     }
 

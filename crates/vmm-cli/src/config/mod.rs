@@ -208,6 +208,22 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<MachineSpec, Diagnostic> {
         .iter()
         .map(|d| device(d, base_dir))
         .collect::<Result<_, _>>()?;
+    if let Some(debug) = &file.debug {
+        if let Some(gdb) = &debug.gdb {
+            let address =
+                crate::gdb::listen_address(gdb.get_ref()).map_err(|message| at(gdb, message))?;
+            spec.gdb = Some(located(address, gdb.span()));
+        }
+        if let Some(wait) = &debug.wait {
+            if *wait.get_ref() && debug.gdb.is_none() {
+                return Err(at(
+                    wait,
+                    "wait = true needs gdb = \"[HOST:]PORT\" in [debug]: nothing could continue the guest",
+                ));
+            }
+            spec.gdb_wait = *wait.get_ref();
+        }
+    }
     Ok(spec)
 }
 

@@ -25,6 +25,18 @@ pub struct MachineFile {
     /// Devices.
     #[serde(default, rename = "device")]
     pub devices: Vec<Spanned<DeviceTable>>,
+    /// The gdb stub.
+    pub debug: Option<DebugTable>,
+}
+
+/// The `[debug]` table: what `--gdb` and `--gdb-wait` say.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DebugTable {
+    /// `[HOST:]PORT` to serve gdb on.
+    pub gdb: Option<Spanned<String>>,
+    /// Stop before the first instruction until gdb continues.
+    pub wait: Option<Spanned<bool>>,
 }
 
 /// One `[[memory]]` region.

@@ -618,7 +618,7 @@ fn parse_segoff(text: &str) -> Option<(u16, u16)> {
 }
 
 /// gdb's target description for real mode: i386's registers, disassembled as 8086 code.
-const I8086_XML: &str = r#"<?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd"><target version="1.0"><architecture>i8086</architecture><feature name="org.gnu.gdb.i386.sse"></feature></target>"#;
+const I8086_XML: &str = r#"<?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd"><target version="1.0"><architecture>i8086</architecture><osabi>none</osabi><feature name="org.gnu.gdb.i386.sse"></feature></target>"#;
 
 impl<A> TargetDescriptionXmlOverride for GdbTarget<A>
 where
