@@ -170,41 +170,77 @@ fn test_real_mode_session_with_cs_not_zero() {
     assert_contains(&stderr, "picovmm: gdb detached; the guest runs on");
 }
 
-#[test]
-fn test_protected_mode_session_steps_32_bit_code() {
-    if !kvm_available() || !gdb_available() {
-        return;
-    }
-    let stub = start(&["machines/protected.toml", "--gdb-wait"]);
-    let out = gdb(
+/// Steps, breaks, watches the return address a `call` pushes, changes the exit value in a
+/// register, and detaches: the same session in protected and long mode.
+fn flat_mode_session(
+    machine: &str,
+    call: u64,
+    push: u64,
+    out: u64,
+    width: &str,
+    acc: &str,
+) -> (String, i32) {
+    let stub = start(&[machine, "--gdb-wait"]);
+    let gdb_out = gdb(
         &stub,
-        &["x/2i $pc", "stepi", "info registers eip", "continue"],
+        &[
+            "x/2i $pc",
+            "stepi",
+            &format!(
+                "info registers {}",
+                if acc == "rax" { "rip" } else { "eip" }
+            ),
+            &format!("break *{call:#x}"),
+            "continue",
+            &format!("watch *({width} *){push:#x}"),
+            "continue",
+            "delete",
+            &format!("break *{out:#x}"),
+            "continue",
+            &format!("set ${acc} = 0x10"),
+            "detach",
+        ],
     );
-    assert_contains(&out, "=> 0x7c00:\tmov    %cr0,%eax");
-    assert_contains(&out, "eip            0x7c03");
-    assert_contains(&out, "[Inferior 1 (process 1) exited with code 0145]");
-    let (status, stdout, _) = finish(stub);
-    assert_eq!(
-        (status, stdout.as_str()),
-        (101, "protected mode: CR0.PE=1 CR0.PG=0, 32-bit registers\n")
-    );
+    let (status, _, stderr) = finish(stub);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (gdb_out, status)
 }
 
 #[test]
-fn test_long_mode_session_steps_64_bit_code() {
+fn test_protected_mode_session() {
     if !kvm_available() || !gdb_available() {
         return;
     }
-    let stub = start(&["machines/long.toml", "--gdb-wait"]);
-    let out = gdb(
-        &stub,
-        &["x/2i $pc", "stepi", "info registers rip", "continue"],
+    let (out, status) = flat_mode_session(
+        "machines/protected.toml",
+        0x7c25,
+        0x7bfc,
+        0x7c2c,
+        "int",
+        "eax",
     );
+    assert_contains(&out, "=> 0x7c00:\tmov    %cr0,%eax");
+    assert_contains(&out, "eip            0x7c03");
+    assert_contains(&out, "Breakpoint 1, 0x00007c25 in ?? ()");
+    // The call's push of its return address, 0x7c2a.
+    assert_contains(&out, "New value = 31786");
+    assert_contains(&out, "Breakpoint 3, 0x00007c2c in ?? ()");
+    assert_eq!(status, 0x21, "the exit value gdb put in EAX");
+}
+
+#[test]
+fn test_long_mode_session() {
+    if !kvm_available() || !gdb_available() {
+        return;
+    }
+    let (out, status) =
+        flat_mode_session("machines/long.toml", 0x7c3d, 0x7bf8, 0x7c44, "long", "rax");
     assert_contains(&out, "=> 0x7c00:\tmov    %cr0,%rax");
     assert_contains(&out, "rip            0x7c03");
-    assert_contains(&out, "[Inferior 1 (process 1) exited with code 0311]");
-    let (status, _, _) = finish(stub);
-    assert_eq!(status, 201);
+    assert_contains(&out, "Breakpoint 1, 0x0000000000007c3d in ?? ()");
+    assert_contains(&out, "New value = 31810");
+    assert_contains(&out, "Breakpoint 3, 0x0000000000007c44 in ?? ()");
+    assert_eq!(status, 0x21, "the exit value gdb put in RAX");
 }
 
 #[test]

@@ -285,6 +285,11 @@ impl Board {
                             control.pause();
                             Stop::Watch(i)
                         }
+                        // The step gdb asked for, with no watch changed.
+                        None if hub.user_step() => {
+                            control.pause();
+                            Stop::Debug(event)
+                        }
                         None => continue,
                     }
                 }

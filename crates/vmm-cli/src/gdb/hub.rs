@@ -38,6 +38,8 @@ pub struct Hub {
     attached: AtomicBool,
     paused: AtomicBool,
     watches: Mutex<Vec<Watch>>,
+    /// gdb asked for one step (not a continue that steps for the watches).
+    user_step: AtomicBool,
 }
 
 impl Hub {
@@ -49,6 +51,7 @@ impl Hub {
             attached: AtomicBool::new(false),
             paused: AtomicBool::new(false),
             watches: Mutex::default(),
+            user_step: AtomicBool::new(false),
         })
     }
 
@@ -110,9 +113,16 @@ impl Hub {
         self.attached.store(attached, Ordering::SeqCst);
     }
 
-    /// Sets the watches the vCPU checks while it steps for them (empty: it does not).
-    pub fn set_watches(&self, watches: Vec<Watch>) {
+    /// Sets the watches the vCPU checks after every step (empty: none), and whether gdb asked
+    /// for a single step (reported as a step when no watch changed) or a continue.
+    pub fn set_watches(&self, watches: Vec<Watch>, user_step: bool) {
         *self.watches.lock().unwrap_or_else(|p| p.into_inner()) = watches;
+        self.user_step.store(user_step, Ordering::SeqCst);
+    }
+
+    /// Whether gdb asked for a single step.
+    pub fn user_step(&self) -> bool {
+        self.user_step.load(Ordering::SeqCst)
     }
 
     /// The index of the first watch whose memory differs from its value, as `read` gives the

@@ -141,7 +141,7 @@ fn serve(
         }
         // Detach: no breakpoint, watch or step may stop the guest any more.
         let _ = control.call(|vcpu| vcpu.set_guest_debug(&GuestDebug::default()));
-        hub.set_watches(Vec::new());
+        hub.set_watches(Vec::new(), false);
         hub.set_attached(false);
         hub.clear();
         control.resume();

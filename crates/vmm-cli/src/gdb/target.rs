@@ -119,22 +119,20 @@ impl<A> GdbTarget<A> {
 
     /// Lets the vCPU run, single-stepping or not, with the breakpoints set.
     fn go(&mut self, single_step: bool) -> Result<(), Error> {
-        // Watches are checked while continuing; a step the user asked for is reported as such.
+        // Watches are checked after every instruction, of a continue or of a step.
         let mut watches = Vec::new();
-        if !single_step {
-            for w in self.watches.clone() {
-                let value = self.read_memory(w.addr, w.len)?;
-                watches.push(Watch {
-                    addr: w.addr,
-                    value,
-                });
-            }
+        for w in self.watches.clone() {
+            let value = self.read_memory(w.addr, w.len)?;
+            watches.push(Watch {
+                addr: w.addr,
+                value,
+            });
         }
         let debug = GuestDebug {
             single_step: single_step || !watches.is_empty(),
             breakpoints: self.slots.iter().map(|s| s.bp).collect(),
         };
-        self.hub.set_watches(watches);
+        self.hub.set_watches(watches, single_step);
         self.call(move |vcpu| vcpu.set_guest_debug(&debug).is_ok())?
             .then_some(())
             .ok_or("KVM refused the debug registers")?;
