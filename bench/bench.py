@@ -244,6 +244,19 @@ def main():
             rows.append((f"timer interrupt latency, guest {state}: {name}", f"{avg:.0f} us average",
                          f"{mx:.0f} us worst of {len(runs)} x 100"))
 
+    # 6. Single-step latency through the gdb stub, picovmm's against QEMU's.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import gdb_step  # noqa: E402 (bench/gdb_step.py, beside this file)
+
+    rates = gdb_step.measure(2000, 1 if args.quick else 3)
+    print("\nsingle-step through the gdb stub, 2,000 `s` packets on a spinning boot sector (median):")
+    for name, rate in rates.items():
+        print(f"  {name:24} {rate:8.0f} steps/s  {1e6 / rate:7.1f} us per step")
+    pico_rate = rates.get("picovmm --gdb")
+    qemu_rate = rates.get("QEMU -gdb (-accel kvm)")
+    rows.append(("gdb single-step: picovmm", f"{pico_rate:.0f} steps/s",
+                 f"QEMU {qemu_rate:.0f} steps/s ({pico_rate / qemu_rate:.1f}x)" if qemu_rate else "QEMU not installed"))
+
     print("\n| measurement | result | comparison |\n| --- | --- | --- |")
     for row in rows:
         print(f"| {row[0]} | {row[1]} | {row[2]} |")
