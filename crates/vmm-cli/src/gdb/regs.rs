@@ -210,8 +210,8 @@ mod tests {
     #[test]
     fn test_pc_written_outside_cs_moves_cs() {
         let (mut r, mut s) = real(0x07C0, 0);
-        set_pc(&mut r, &mut s, 0x1_2345);
-        assert_eq!((s.cs.selector, s.cs.base, r.rip), (0x1234, 0x1_2340, 0x5));
+        set_pc(&mut r, &mut s, 0x2_0005); // past 07C0's 64 KiB, which ends at 0x17bff
+        assert_eq!((s.cs.selector, s.cs.base, r.rip), (0x2000, 0x2_0000, 0x5));
     }
 
     #[test]
