@@ -373,6 +373,66 @@ fn test_descriptor_smaller_than_abi_is_refused() {
 }
 
 #[test]
+fn test_descriptor_name_running_past_mapped_memory_is_refused() {
+    if !cc_available() {
+        return;
+    }
+    // A name 4 KiB long at 2 MiB past the descriptor, beyond the library's mappings: read
+    // through the kernel, it is refused instead of faulting.
+    let out = check_bad_descriptor(&[
+        "-DNAME_LEN=4096",
+        "-DNAME_PTR=((const char *)&picovmm_plugin_entry + 0x200000)",
+    ]);
+    assert!(
+        out.stderr.contains(
+            "libbad.so: invalid plugin descriptor: its name points at memory that cannot be read"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.status, 2);
+    let plugins = {
+        let lib_dir = tempfile::tempdir().expect("tempdir");
+        build_c_plugin(
+            "crates/vmm-cli/tests/fixtures/plugins/descriptor.c",
+            lib_dir.path(),
+            "bad",
+            &["-DNAME_PTR=((const char *)0x1000)"],
+        );
+        run(&["plugins", "--plugin-dir", &lib_dir.path().to_string_lossy()])
+    };
+    // One stray library on the plugin path does not take `picovmm plugins` down.
+    assert!(
+        plugins
+            .stderr
+            .contains("its name points at memory that cannot be read"),
+        "{}",
+        plugins.stderr
+    );
+    assert!(
+        plugins.status == 0 || plugins.status == 2,
+        "{}",
+        plugins.status
+    );
+}
+
+#[test]
+fn test_descriptor_name_longer_than_the_abi_allows_is_refused() {
+    if !cc_available() {
+        return;
+    }
+    let out = check_bad_descriptor(&["-DNAME_LEN=0x10000000000ULL"]);
+    assert!(
+        out.stderr.contains(
+            "libbad.so: invalid plugin descriptor: its name is 1099511627776 bytes long, more than the 4096 the ABI allows"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.status, 2);
+}
+
+#[test]
 fn test_descriptor_without_port_functions_is_refused() {
     if !cc_available() {
         return;

@@ -87,12 +87,18 @@ typedef struct picovmm_host {
 } picovmm_host;
 
 /* The plugin's exported description of itself. Static data owned by the library. */
+/* The longest name, version or description a descriptor may give, in bytes. */
+#define PICOVMM_MAX_STRING_LEN 4096
+
 typedef struct picovmm_plugin_descriptor {
     uint32_t magic;       /* PICOVMM_PLUGIN_MAGIC */
     uint32_t struct_size; /* sizeof(picovmm_plugin_descriptor) as the plugin was built */
     uint16_t abi_major;   /* PICOVMM_PLUGIN_ABI_MAJOR the plugin was built against */
     uint16_t abi_minor;   /* PICOVMM_PLUGIN_ABI_MINOR the plugin was built against */
     uint32_t accesses;    /* PICOVMM_ACCESS_* bits */
+    /* The descriptor's strings: static data of the library, at most 4096 bytes each
+     * (PICOVMM_MAX_STRING_LEN). picovmm refuses a longer one, or one whose bytes are not all
+     * readable, at load time, with a message; it never reads past them. */
     picovmm_str name;        /* short name, e.g. "cmos-rtc" */
     picovmm_str version;     /* the plugin's own version, e.g. "1.2.0" */
     picovmm_str description; /* one line */

@@ -34,7 +34,7 @@ use gdbstub_arch::x86::{X86_64_SSE, X86_SSE};
 use vmm_core::{GuestDebug, StopReason, VcpuControl};
 
 pub use hub::{Hub, Stop};
-pub use regs::Mode;
+pub use regs::{pc, set_pc, GdbRegs, Mode};
 pub use target::read_guest;
 use target::GdbTarget;
 

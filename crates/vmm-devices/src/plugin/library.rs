@@ -129,17 +129,51 @@ pub struct PluginLibrary {
     info: PluginInfo,
 }
 
+/// The longest name, version or description a descriptor may give, in bytes (the header says
+/// so).
+pub const MAX_STRING_LEN: u64 = 4096;
+
+/// Copies `len` bytes at `ptr` of this process's memory without trusting the pointer: through
+/// `process_vm_readv`, which fails with EFAULT where a plain read would fault. `None` when any
+/// of it is not readable.
+fn read_own_memory(ptr: *const u8, len: usize) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    if len == 0 {
+        return Some(buf);
+    }
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: len,
+    };
+    let remote = libc::iovec {
+        iov_base: ptr as *mut libc::c_void,
+        iov_len: len,
+    };
+    // SAFETY: process_vm_readv writes at most `len` bytes into `buf`, which `local` describes
+    // and which lives across the call; `remote` is only read by the kernel, which checks it
+    // and returns EFAULT for memory that is not mapped readable, instead of faulting.
+    let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+    (usize::try_from(n).ok() == Some(len)).then_some(buf)
+}
+
 fn string(path: &Path, field: &str, s: &abi::Str) -> Result<String, LoadError> {
-    // SAFETY: the descriptor's strings are static data of the loaded library, which is never
-    // unloaded; a null pointer or a bad length is caught by `as_bytes`/from_utf8.
-    let bytes = unsafe { s.as_bytes() };
-    bytes
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .map(str::to_owned)
-        .ok_or_else(|| LoadError::Invalid {
-            path: path.to_owned(),
-            what: format!("its {field} is not UTF-8"),
-        })
+    let invalid = |what: String| LoadError::Invalid {
+        path: path.to_owned(),
+        what,
+    };
+    if s.len > MAX_STRING_LEN {
+        return Err(invalid(format!(
+            "its {field} is {} bytes long, more than the {MAX_STRING_LEN} the ABI allows",
+            s.len
+        )));
+    }
+    if s.ptr.is_null() && s.len > 0 {
+        return Err(invalid(format!("its {field} is a null pointer")));
+    }
+    // The pointer and length come from the library: read through the kernel, not blindly.
+    let bytes = read_own_memory(s.ptr.cast(), s.len as usize)
+        .ok_or_else(|| invalid(format!("its {field} points at memory that cannot be read")))?;
+    String::from_utf8(bytes).map_err(|_| invalid(format!("its {field} is not UTF-8")))
 }
 
 impl fmt::Debug for PluginLibrary {
@@ -175,8 +209,16 @@ impl PluginLibrary {
                 path: path.to_owned(),
             });
         }
-        // SAFETY: a picovmm plugin's entry starts with a u32 magic; any exported symbol of
-        // that name is at least 4 bytes in practice, and nothing else is read until it matches.
+        // The symbol may be smaller than a descriptor (any object can have the name): make sure
+        // the 1.0 descriptor's bytes can be read before reading a field of it.
+        if read_own_memory(entry.cast(), abi::DESCRIPTOR_SIZE_1_0 as usize).is_none() {
+            return Err(LoadError::Invalid {
+                path: path.to_owned(),
+                what: "its descriptor lies partly outside readable memory".to_owned(),
+            });
+        }
+        // SAFETY: the bytes of a 1.0 descriptor at `entry` were just read without fault;
+        // nothing else is read until the magic matches.
         let magic = unsafe { std::ptr::read_unaligned(entry as *const u32) };
         if magic != abi::MAGIC {
             return Err(LoadError::BadMagic {
@@ -222,6 +264,15 @@ impl PluginLibrary {
         };
         let port = descriptor.accesses & abi::ACCESS_PORT != 0;
         let mmio = descriptor.accesses & abi::ACCESS_MMIO != 0;
+        // Its strings first: they name the plugin in every later message.
+        let info = PluginInfo {
+            name: string(path, "name", &descriptor.name)?,
+            version: string(path, "version", &descriptor.version)?,
+            description: string(path, "description", &descriptor.description)?,
+            abi: (major, minor),
+            port,
+            mmio,
+        };
         if descriptor.create.is_none() || descriptor.destroy.is_none() {
             return Err(invalid("create and destroy are required"));
         }
@@ -235,14 +286,6 @@ impl PluginLibrary {
                 "it serves MMIO accesses but has no mmio_read or mmio_write",
             ));
         }
-        let info = PluginInfo {
-            name: string(path, "name", &descriptor.name)?,
-            version: string(path, "version", &descriptor.version)?,
-            description: string(path, "description", &descriptor.description)?,
-            abi: (major, minor),
-            port,
-            mmio,
-        };
         if info.name.is_empty() {
             return Err(invalid("its name is empty"));
         }
