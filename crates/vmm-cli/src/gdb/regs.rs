@@ -53,9 +53,13 @@ pub fn set_pc(regs: &mut kvm_regs, sregs: &mut kvm_sregs, linear: u64) {
     }
     match linear.checked_sub(sregs.cs.base) {
         Some(ip) if ip <= 0xFFFF => regs.rip = ip,
+        // Above 1 MiB only FFFF:xxxx reaches (the high memory area, up to 0x10FFEF).
+        _ if linear > 0xF_FFFF => {
+            load_real_segment(&mut sregs.cs, 0xFFFF);
+            regs.rip = (linear - 0xF_FFF0).min(0xFFFF);
+        }
         _ => {
-            let selector = ((linear >> 4) & 0xFFFF) as u16;
-            load_real_segment(&mut sregs.cs, selector);
+            load_real_segment(&mut sregs.cs, (linear >> 4) as u16);
             regs.rip = linear & 0xF;
         }
     }
@@ -212,6 +216,15 @@ mod tests {
         let (mut r, mut s) = real(0x07C0, 0);
         set_pc(&mut r, &mut s, 0x2_0005); // past 07C0's 64 KiB, which ends at 0x17bff
         assert_eq!((s.cs.selector, s.cs.base, r.rip), (0x2000, 0x2_0000, 0x5));
+    }
+
+    #[test]
+    fn test_pc_above_1_mib_uses_ffff() {
+        // Found by the gdb_inputs fuzz target: 1 MiB read back as 0.
+        let (mut r, mut s) = real(0x07C0, 0);
+        set_pc(&mut r, &mut s, 0x10_0000);
+        assert_eq!((s.cs.selector, r.rip), (0xFFFF, 0x10));
+        assert_eq!(pc(&r, &s), 0x10_0000);
     }
 
     #[test]
