@@ -30,6 +30,14 @@ struct Stub {
     stderr: thread::JoinHandle<String>,
 }
 
+impl Drop for Stub {
+    /// A test that fails before `finish` must not leave a guest spinning.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Starts `picovmm run ARGS --gdb 127.0.0.1:0` and reads the address it listens on.
 fn start(args: &[&str]) -> Stub {
     let mut child = picovmm()
@@ -118,7 +126,9 @@ fn finish(mut stub: Stub) -> (i32, String, String) {
         .stdout
         .take()
         .map(|mut o| o.read_to_string(&mut stdout));
-    let stderr = stub.stderr.join().unwrap_or_default();
+    let stderr = std::mem::replace(&mut stub.stderr, thread::spawn(String::new))
+        .join()
+        .unwrap_or_default();
     (status.code().unwrap_or(-1), stdout, stderr)
 }
 
