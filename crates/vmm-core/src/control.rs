@@ -249,6 +249,23 @@ impl VcpuControl {
         rx.recv().ok()
     }
 
+    /// Queues `work` for the vCPU thread and returns at once, without its result: for work
+    /// that must happen before the vCPU next enters the guest (a paused vCPU runs it before it
+    /// resumes). Returns `false` when the vCPU is gone.
+    pub fn post(&self, work: impl FnOnce(&mut Vcpu) + Send + 'static) -> bool {
+        {
+            let mut queue = self.lock_queue();
+            if queue.closed {
+                return false;
+            }
+            queue.requests.push_back(Box::new(work));
+            self.shared.pending.store(true, Ordering::SeqCst);
+        }
+        self.shared.wake.notify_all();
+        self.kick();
+        true
+    }
+
     fn lock_queue(&self) -> MutexGuard<'_, Queue> {
         // The queue holds no invariant a panic could break: recover it.
         self.shared
