@@ -18,6 +18,7 @@ fn exits_json(c: &ExitCounters) -> serde_json::Map<String, serde_json::Value> {
 struct Stats {
     exits: serde_json::Map<String, serde_json::Value>,
     interrupts: u64,
+    iret_emulated: u64,
     setup_ns: u64,
     run_ns: u64,
     outcome: &'static str,
@@ -45,6 +46,7 @@ pub fn to_json(report: &RunReport, exit_status: i32) -> String {
     let stats = Stats {
         exits: exits_json(&report.exits),
         interrupts: report.exits.injected,
+        iret_emulated: report.exits.iret_emulated,
         setup_ns: u64::try_from(report.setup_time.as_nanos()).unwrap_or(u64::MAX),
         run_ns: u64::try_from(report.run_time.as_nanos()).unwrap_or(u64::MAX),
         outcome: report.outcome.name(),
@@ -77,6 +79,12 @@ pub fn summary(report: &RunReport) -> String {
     );
     if c.injected > 0 {
         text.push_str(&format!("picovmm: interrupts injected {}\n", c.injected));
+    }
+    if c.iret_emulated > 0 {
+        text.push_str(&format!(
+            "picovmm: IRETs KVM could not emulate, done by picovmm {}\n",
+            c.iret_emulated
+        ));
     }
     if let Some(registers) = &report.registers {
         for line in registers.to_string().lines() {

@@ -125,6 +125,8 @@ guest_source_tests! {
     test_masked_halt_binary_matches_source => "irq/masked-halt",
     test_reset_binary_matches_source => "irq/reset",
     test_storm_binary_matches_source => "irq/storm",
+    test_pm_ticks_binary_matches_source => "irq/pm-ticks",
+    test_lm_ticks_binary_matches_source => "irq/lm-ticks",
     test_irq_latency_binary_matches_source => "bench/irq-latency",
     test_segments_binary_matches_source => "debug/segments",
 }

@@ -130,6 +130,8 @@ pub struct ExitCounters {
     pub other: u64,
     /// Interrupts injected into the guest (not exits: each rides on an entry).
     pub injected: u64,
+    /// IRETs outside real mode that KVM could not emulate and picovmm did (counted in `other`).
+    pub iret_emulated: u64,
 }
 
 impl ExitCounters {

@@ -17,6 +17,7 @@
 
 mod debug;
 mod event;
+mod iret;
 mod state;
 
 use std::collections::HashSet;
@@ -231,6 +232,9 @@ impl Vcpu {
                     if let Some(fault) = self.on_unclaimed(access) {
                         return self.idle(VcpuEvent::Fault(fault));
                     }
+                }
+                ExitAction::Stop(GuestStop::InternalError) if self.emulate_iret() => {
+                    self.exits.iret_emulated += 1;
                 }
                 ExitAction::Debug(event) => return VcpuEvent::Debug(event),
                 ExitAction::Stop(guest_stop) => return self.guest_stop_event(guest_stop),
