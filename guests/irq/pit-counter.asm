@@ -9,11 +9,7 @@
 [ORG 0x7C00]
 
 start:
-    cli
-    xor ax, ax
-    mov ds, ax
-    mov ss, ax
-    mov sp, 0x7C00
+    REAL_MODE_START
     PIT_CHANNEL0 2, 0           ; mode 2, count 65536 (55 ms a period)
     ; Eight latched reads in a row: each must be a little below the one before (by less than
     ; half a period; a read the host delays by more may wrap, so most, not all, must fall).

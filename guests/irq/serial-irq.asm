@@ -8,11 +8,7 @@
 [ORG 0x7C00]
 
 start:
-    cli
-    xor ax, ax
-    mov ds, ax
-    mov ss, ax
-    mov sp, 0x7C00
+    REAL_MODE_START
     PIC_INIT 0x08, 0x70
     SET_VECTOR 0x0C, serial_isr
     mov dx, COM1_PORT + 1       ; IER: received data available

@@ -9,11 +9,7 @@
 [ORG 0x7C00]
 
 start:
-    cli
-    xor ax, ax
-    mov ds, ax
-    mov ss, ax
-    mov sp, 0x7C00
+    REAL_MODE_START
     mov si, ports
 .port:
     lodsw

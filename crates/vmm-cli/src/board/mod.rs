@@ -235,7 +235,6 @@ impl Board {
     /// Runs the guest until it halts, exits, faults or is stopped; a pause is waited out.
     pub fn run_to_completion(&mut self) -> RunReport {
         let start = Instant::now();
-        let setup_time = start.duration_since(self.vm.created());
         let outcome = loop {
             match self.vcpu.run() {
                 VcpuEvent::Halted => break RunOutcome::Halted,
@@ -246,11 +245,16 @@ impl Board {
                 VcpuEvent::Fault(fault) => break RunOutcome::Fault(fault),
             }
         };
+        self.report(outcome, start)
+    }
+
+    /// The report of a run that started at `start` and ended with `outcome`.
+    fn report(&self, outcome: RunOutcome, start: Instant) -> RunReport {
         RunReport {
             outcome,
             registers: self.vcpu.registers(),
             exits: self.vcpu.exits(),
-            setup_time,
+            setup_time: start.duration_since(self.vm.created()),
             run_time: start.elapsed(),
         }
     }
@@ -262,7 +266,6 @@ impl Board {
     /// reported too, with its exit status.
     pub fn run_debugged(&mut self, hub: &Hub, wait: bool) -> RunReport {
         let start = Instant::now();
-        let setup_time = start.duration_since(self.vm.created());
         let control = self.vcpu.control();
         if wait {
             control.pause();
@@ -306,13 +309,7 @@ impl Board {
             hub.set_paused(false);
         };
         hub.report(Stop::Ended(crate::status::for_outcome(&outcome)));
-        RunReport {
-            outcome,
-            registers: self.vcpu.registers(),
-            exits: self.vcpu.exits(),
-            setup_time,
-            run_time: start.elapsed(),
-        }
+        self.report(outcome, start)
     }
 
     /// The VGA text window's base and screen, if the board has one.

@@ -231,34 +231,17 @@ pub fn read_guest(
     read_linear(vcpu, addr, len)
 }
 
-/// Reads guest memory at a linear address, page by page through the guest's paging.
+/// Reads guest memory at a linear address: as much as is readable from the start, page by page
+/// through the guest's paging.
 fn read_linear(vcpu: &mut Vcpu, addr: u64, len: usize) -> Vec<u8> {
-    let paging = vcpu
-        .sregs()
-        .map(|s| s.cr0 & (1 << 31) != 0)
-        .unwrap_or(false);
     let mut out = Vec::with_capacity(len);
     while out.len() < len {
         let linear = addr + out.len() as u64;
-        let in_page = (0x1000 - (linear & 0xFFF)) as usize;
-        let n = in_page.min(len - out.len());
-        let physical = if paging {
-            match vcpu.translate(linear) {
-                Some(p) => p,
-                None => break,
-            }
-        } else {
-            linear
-        };
-        let mut chunk = vec![0u8; n];
-        if vcpu
-            .memory()
-            .read_slice(&mut chunk, GuestAddress(physical))
-            .is_err()
-        {
-            break;
+        let n = ((0x1000 - (linear & 0xFFF)) as usize).min(len - out.len());
+        match vcpu.read_linear(linear, n) {
+            Some(chunk) => out.extend_from_slice(&chunk),
+            None => break,
         }
-        out.extend_from_slice(&chunk);
     }
     out
 }

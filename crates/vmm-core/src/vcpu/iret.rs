@@ -89,8 +89,9 @@ impl Vcpu {
         Some((regs, sregs))
     }
 
-    /// Guest memory at a linear address, through the guest's paging when it is on.
-    fn read_linear(&self, linear: u64, len: usize) -> Option<Vec<u8>> {
+    /// Guest RAM at a linear address, through the guest's paging when it is on; `None` when any
+    /// byte is unmapped or not RAM.
+    pub fn read_linear(&self, linear: u64, len: usize) -> Option<Vec<u8>> {
         let paging = self.sregs().ok()?.cr0 & CR0_PG != 0;
         let mut out = Vec::with_capacity(len);
         while out.len() < len {
