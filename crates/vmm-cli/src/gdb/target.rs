@@ -236,7 +236,7 @@ pub fn read_guest(
 fn read_linear(vcpu: &mut Vcpu, addr: u64, len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(len);
     while out.len() < len {
-        let linear = addr + out.len() as u64;
+        let linear = addr.wrapping_add(out.len() as u64);
         let n = ((0x1000 - (linear & 0xFFF)) as usize).min(len - out.len());
         match vcpu.read_linear(linear, n) {
             Some(chunk) => out.extend_from_slice(&chunk),
@@ -254,7 +254,7 @@ fn write_linear(vcpu: &mut Vcpu, addr: u64, data: &[u8]) -> bool {
         .unwrap_or(false);
     let mut done = 0;
     while done < data.len() {
-        let linear = addr + done as u64;
+        let linear = addr.wrapping_add(done as u64);
         let in_page = (0x1000 - (linear & 0xFFF)) as usize;
         let n = in_page.min(data.len() - done);
         let physical = if paging {

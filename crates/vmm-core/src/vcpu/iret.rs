@@ -116,7 +116,7 @@ impl Vcpu {
         if index + 7 > u64::from(sregs.gdt.limit) {
             return None;
         }
-        let raw = self.read_linear(sregs.gdt.base + index, 8)?;
+        let raw = self.read_linear(sregs.gdt.base.wrapping_add(index), 8)?;
         let d = u64::from_le_bytes(raw.try_into().ok()?);
         let access = (d >> 40) as u8;
         let flags = (d >> 52) as u8 & 0xF;
