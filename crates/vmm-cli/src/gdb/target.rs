@@ -204,10 +204,9 @@ impl<A> GdbTarget<A> {
     /// The VGA window's part of `[addr, addr + len)`, as (offset in the window, offset in the
     /// request, length), when it has one.
     fn in_window(&self, addr: u64, len: usize) -> Option<(u64, usize, usize)> {
-        let (base, screen) = self.window.as_ref()?;
+        let (base, _) = self.window.as_ref()?;
         let end = addr.checked_add(len as u64)?;
         let window_end = base + vmm_devices::vga_text::WINDOW_SIZE;
-        let _ = screen;
         let from = addr.max(*base);
         let to = end.min(window_end);
         (from < to).then(|| (from - base, (from - addr) as usize, (to - from) as usize))
