@@ -12,7 +12,7 @@ use crate::units;
 
 const EXIT_STATUSES: &str = "\
 Exit status:
-  0        the guest halted
+  0        the guest halted (or reset the machine through the i8042)
   (v<<1)|1 the guest wrote v to isa-debug-exit (QEMU's convention)
   2        bad usage, machine file, image or plugin
   4        guest fault: triple fault, KVM internal error, a plugin failing an access,
@@ -109,8 +109,9 @@ pub struct RunArgs {
     /// Serve gdb's remote protocol on [HOST:]PORT (QEMU's -gdb; PORT alone is 127.0.0.1:PORT)
     #[arg(long, value_name = "[HOST:]PORT", value_parser = crate::gdb::listen_address)]
     pub gdb: Option<String>,
-    /// Stop before the first instruction until gdb continues (QEMU's -S)
-    #[arg(long, requires = "gdb")]
+    /// Stop before the first instruction until gdb continues (QEMU's -S); needs --gdb or the
+    /// machine file's [debug] gdb
+    #[arg(long)]
     pub gdb_wait: bool,
 }
 

@@ -90,6 +90,11 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
         })
         .transpose()?;
     let gdb_wait = valid.spec.gdb_wait;
+    if gdb_wait && gdb_listener.is_none() {
+        return Err(Error::Usage(
+            "--gdb-wait needs a gdb stub to wait for: add --gdb [HOST:]PORT, or gdb = \"[HOST:]PORT\" in the machine file's [debug]".into(),
+        ));
+    }
     let guest_stdout = GuestStdout::new();
     let console = guest_stdout.clone();
     let mut board = Board::build(&valid, || Box::new(console.clone()))?;
