@@ -23,7 +23,7 @@ pub trait InterruptController: Send + Sync {
     fn acknowledge(&self) -> u8;
 
     /// Whether any interrupt can still reach the CPU; `false` means a halted CPU with
-    /// interrupts enabled would never wake (every line masked).
+    /// interrupts enabled would never wake (every line a device drives is masked).
     fn can_interrupt(&self) -> bool;
 }
 

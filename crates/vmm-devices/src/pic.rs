@@ -299,10 +299,16 @@ impl PicPair {
         self.master.requested(true).is_some()
     }
 
-    /// Whether any line can still reach the CPU: `false` when the master masks all eight and
-    /// nothing is asserted, so a halted CPU could never be woken.
-    pub fn can_interrupt(&self) -> bool {
-        self.master.imr != 0xFF || self.intr()
+    /// Whether an interrupt can still reach the CPU, when the lines in `connected` (bit n for
+    /// IRQ n) are the ones a device drives: INT is asserted, or a connected line is unmasked
+    /// all the way to the CPU (a slave line also through the master's IRQ 2). `false` means a
+    /// CPU halted with interrupts enabled would never wake.
+    pub fn can_interrupt(&self, connected: u16) -> bool {
+        let [master_lines, slave_lines] = connected.to_le_bytes();
+        let master_open = master_lines & !(1 << CASCADE_IRQ) & !self.master.imr != 0;
+        let slave_open =
+            slave_lines & !self.slave.imr != 0 && self.master.imr & (1 << CASCADE_IRQ) == 0;
+        self.intr() || master_open || slave_open
     }
 
     /// The INTA cycle: the vector the CPU takes. With nothing requested (the request went away),
@@ -472,7 +478,26 @@ mod tests {
         let mut pic = PicPair::new();
         pic.set_irq(0, true);
         assert!(!pic.intr());
-        assert!(!pic.can_interrupt());
+        assert!(!pic.can_interrupt(0xFFFF));
+    }
+
+    #[test]
+    fn test_can_interrupt_only_through_a_connected_unmasked_line() {
+        let mut pic = PicPair::new();
+        pic.bios_setup(); // all masked but the cascade
+        assert!(
+            !pic.can_interrupt(0x0013),
+            "the cascade alone wakes nothing"
+        );
+        pic.write(MASTER_PORT, 1, 0xDB); // IRQ 5 unmasked, but nothing drives it
+        assert!(!pic.can_interrupt(0x0013));
+        pic.write(MASTER_PORT, 1, 0xFA); // IRQ 0 unmasked: the timer is connected
+        assert!(pic.can_interrupt(0x0013));
+        pic.write(MASTER_PORT, 1, 0xFB);
+        pic.write(SLAVE_PORT, 1, 0xEF); // IRQ 12 unmasked through the cascade
+        assert!(pic.can_interrupt(0x1000));
+        pic.write(MASTER_PORT, 1, 0xFF); // the cascade masked
+        assert!(!pic.can_interrupt(0x1000));
     }
 
     #[test]

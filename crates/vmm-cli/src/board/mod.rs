@@ -191,7 +191,8 @@ impl Board {
                 .iter()
                 .map(|t: &PitTimer| (0, t.ack_notifier()))
                 .collect();
-            vcpu.set_interrupt_controller(Arc::new(PicController::new(pic, notifiers)));
+            let controller = PicController::new(pic, notifiers, lines.connected());
+            vcpu.set_interrupt_controller(Arc::new(controller));
         }
         Ok(Board {
             _typist: typist,
