@@ -211,12 +211,32 @@ impl VcpuControl {
     /// Blocks a vCPU halted with interrupts enabled until an interrupt notice, a stop, a pause
     /// or a request arrives, or [`PAUSED_POLL`] passes.
     pub(crate) fn wait_for_interrupt(&self) {
+        self.idle(PAUSED_POLL);
+    }
+
+    /// Wakes a vCPU idling in firmware ([`VcpuControl::idle`]) because something it may be
+    /// waiting for arrived (input on the console): a notice like [`VcpuControl::interrupt`],
+    /// for any thread.
+    pub fn wake(&self) {
+        self.interrupt();
+    }
+
+    /// Forgets earlier notices: the firmware calls this before it looks for what it waits
+    /// for, then [`VcpuControl::idle`]s, so a notice in between is never lost.
+    pub fn clear_notice(&self) {
+        self.take_interrupt();
+    }
+
+    /// Blocks the vCPU thread while its firmware waits on the guest's behalf (a key, a delay)
+    /// until a notice ([`VcpuControl::interrupt`], [`VcpuControl::wake`]), a stop, a pause or a
+    /// request arrives, or `timeout` passes. Called on the vCPU thread only.
+    pub fn idle(&self, timeout: std::time::Duration) {
         let shared = &self.shared;
         let queue = self.lock_queue();
         shared.halted.store(true, Ordering::SeqCst);
         let _unused = shared
             .wake
-            .wait_timeout_while(queue, PAUSED_POLL, |q| {
+            .wait_timeout_while(queue, timeout.min(PAUSED_POLL), |q| {
                 q.requests.is_empty()
                     && !shared.interrupt.load(Ordering::SeqCst)
                     && !shared.pause.load(Ordering::SeqCst)

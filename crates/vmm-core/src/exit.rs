@@ -132,6 +132,8 @@ pub struct ExitCounters {
     pub injected: u64,
     /// IRETs outside real mode that KVM could not emulate and picovmm did (counted in `other`).
     pub iret_emulated: u64,
+    /// Calls to the firmware (the BIOS): port writes, counted in `io_out` too.
+    pub firmware_calls: u64,
 }
 
 impl ExitCounters {

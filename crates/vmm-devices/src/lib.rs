@@ -25,4 +25,5 @@ pub mod plugin;
 pub mod screen;
 pub mod serial;
 pub mod state;
+pub mod vga_regs;
 pub mod vga_text;

@@ -37,6 +37,7 @@ use crate::control::{set_immediate_exit, VcpuControl};
 use crate::cpu::{self, BootCpu, CpuMode};
 use crate::device_memory::DeviceMemory;
 use crate::exit::{handle_exit, Access, ExitAction, ExitCounters, GuestStop, Space};
+use crate::firmware::{Firmware, FirmwareAction, FirmwareCall};
 use crate::interrupt::{self, InterruptController};
 use crate::layout::{BOOT_GDT, BOOT_PAGE_TABLES};
 use crate::outcome::Registers;
@@ -92,6 +93,8 @@ pub struct Vcpu {
     interrupts: Option<Arc<dyn InterruptController>>,
     /// The guest executed `hlt` with interrupts enabled and waits for one.
     halted: bool,
+    /// Firmware the guest calls through a port (the BIOS).
+    firmware: Option<Box<dyn Firmware>>,
 }
 
 impl Vcpu {
@@ -116,6 +119,7 @@ impl Vcpu {
             pending_io: false,
             interrupts: None,
             halted: false,
+            firmware: None,
         })
     }
 
@@ -143,6 +147,11 @@ impl Vcpu {
     /// interrupt, and interrupts the controller asserts are injected.
     pub fn set_interrupt_controller(&mut self, controller: Arc<dyn InterruptController>) {
         self.interrupts = Some(controller);
+    }
+
+    /// Connects firmware: from now on an `out` to its port from its own code is a call to it.
+    pub fn set_firmware(&mut self, firmware: Box<dyn Firmware>) {
+        self.firmware = Some(firmware);
     }
 
     /// Where warnings (unclaimed accesses under [`UnclaimedPolicy::Log`]) go; stderr by default.
@@ -228,6 +237,17 @@ impl Vcpu {
                     // `sti; hlt`: wait for an interrupt at the top of the loop.
                     self.halted = true;
                 }
+                ExitAction::Unclaimed(access) if self.is_firmware_port(&access) => {
+                    match self.firmware_call() {
+                        Some(FirmwareAction::Halt) => return self.idle(VcpuEvent::Halted),
+                        Some(FirmwareAction::Resume) => {}
+                        None => {
+                            if let Some(fault) = self.on_unclaimed(access) {
+                                return self.idle(VcpuEvent::Fault(fault));
+                            }
+                        }
+                    }
+                }
                 ExitAction::Unclaimed(access) => {
                     if let Some(fault) = self.on_unclaimed(access) {
                         return self.idle(VcpuEvent::Fault(fault));
@@ -259,6 +279,54 @@ impl Vcpu {
             window = interrupts.pending();
         }
         self.fd.get_kvm_run().request_interrupt_window = u8::from(window);
+    }
+
+    fn is_firmware_port(&self, access: &Access) -> bool {
+        self.firmware.as_ref().is_some_and(|f| {
+            access.space == Space::Port && access.write && access.addr == u64::from(f.port())
+        })
+    }
+
+    /// Serves a firmware call: finishes the `out`, checks that the firmware's own code made
+    /// it, lets the firmware work on the registers and writes back what changed. `None` when
+    /// the write did not come from the firmware (or its registers could not be read): it is
+    /// then an ordinary unclaimed write.
+    fn firmware_call(&mut self) -> Option<FirmwareAction> {
+        self.complete_pending_io();
+        let regs = self.fd.get_regs().ok()?;
+        let sregs = self.fd.get_sregs().ok()?;
+        let Vcpu {
+            firmware,
+            keep_alive,
+            io,
+            control,
+            fd,
+            exits,
+            ..
+        } = self;
+        let firmware = firmware.as_mut()?;
+        // `out imm8, al` is two bytes long and RIP is past it.
+        if !firmware.owns(sregs.cs.base.wrapping_add(regs.rip).wrapping_sub(2)) {
+            return None;
+        }
+        exits.firmware_calls += 1;
+        let mut call = FirmwareCall {
+            regs,
+            sregs,
+            memory: &keep_alive.memory,
+            io,
+            control,
+        };
+        let action = firmware.call(&mut call);
+        // A register KVM refuses leaves the guest as it was: the call's effect is lost, and
+        // the guest sees the service's failure, never a half-written state.
+        if !same_bytes(&call.sregs, &sregs) {
+            let _ = fd.set_sregs(&call.sregs);
+        }
+        if !same_bytes(&call.regs, &regs) {
+            let _ = fd.set_regs(&call.regs);
+        }
+        Some(action)
     }
 
     /// Serves requests while a pause is asked for; returns on resume or on a stop request.
@@ -410,6 +478,22 @@ impl Vcpu {
         code.truncate(n);
         code
     }
+}
+
+/// Whether two plain-data KVM structures hold the same bytes.
+fn same_bytes<T: Copy>(a: &T, b: &T) -> bool {
+    let size = std::mem::size_of::<T>();
+    // SAFETY: `T` is a `Copy` KVM structure of plain integers with no padding bytes that could
+    // be uninitialised (kvm_regs and kvm_sregs are arrays of u64/u32/u16/u8 fields laid out by
+    // the kernel ABI and fully written by the ioctls or copied from such values); both
+    // references are valid for `size` bytes.
+    let (a, b) = unsafe {
+        (
+            std::slice::from_raw_parts((a as *const T).cast::<u8>(), size),
+            std::slice::from_raw_parts((b as *const T).cast::<u8>(), size),
+        )
+    };
+    a == b
 }
 
 /// IA32_MISC_ENABLE bit 0: fast string operations, on at power-on on every modern CPU.

@@ -1,0 +1,149 @@
+//! The BIOS ROM at F000:0000 (0xF0000-0xFFFFF): the stubs assembled from `rom/bios.asm`, and
+//! the data tables picovmm adds at power-on where PC software looks for them.
+
+use crate::font;
+
+/// The ROM's segment.
+pub const SEGMENT: u16 = 0xF000;
+/// The ROM's guest-physical base.
+pub const BASE: u32 = 0xF_0000;
+/// The ROM's size.
+pub const SIZE: u32 = 0x1_0000;
+/// The port the stubs write to (`out 0xEF, al`).
+pub const PORT: u16 = 0xEF;
+
+/// Offset of the 256 vector stubs, 8 bytes each.
+pub const VECTOR_STUBS: u16 = 0x1000;
+/// Bytes per vector stub.
+pub const STUB_SIZE: u16 = 8;
+/// Offset, within a stub, of the wait-and-retry path (`sti; nop; cli; jmp stub`).
+pub const RETRY: u16 = 3;
+/// Offset of the IRQ 0 stub (tick, then `int 1Ch`).
+pub const TIMER_IRQ: u16 = 0x1800;
+/// Offset of a lone `iret`.
+pub const DUMMY_IRET: u16 = 0x1808;
+/// Offset of the full 8x8 font (256 glyphs): int 43h.
+pub const FONT_8X8: u16 = 0x2000;
+/// Offset of the 8x8 font's upper half (codes 128-255): int 1Fh.
+pub const FONT_8X8_HIGH: u16 = 0x2400;
+/// Where the reset vector leads (F000:E05B, as on the IBM PC).
+pub const POST: u16 = 0xE05B;
+/// The system configuration table (int 15h AH=C0h), at the IBM PC's address.
+pub const CONFIG_TABLE: u16 = 0xE6F5;
+/// The diskette parameter table (int 1Eh), at the IBM PC's address.
+pub const DISKETTE_PARAMETERS: u16 = 0xEFC7;
+/// The lower half of the 8x8 font, at the IBM PC's address.
+pub const FONT_8X8_PC: u16 = 0xFA6E;
+/// The BIOS date string ("MM/DD/YY").
+pub const DATE: u16 = 0xFFF5;
+/// The model byte (0xFC: AT).
+pub const MODEL: u16 = 0xFFFE;
+
+/// The stubs, as assembled from `rom/bios.asm`.
+const CODE: &[u8; SIZE as usize] = include_bytes!("../rom/bios.bin");
+
+/// The system configuration table: length, model, submodel, revision, feature bytes (second
+/// PIC, real-time clock, extended BIOS data area absent).
+const CONFIG: [u8; 10] = [8, 0, 0xFC, 0x00, 0x01, 0x70, 0x00, 0x00, 0x00, 0x00];
+
+/// The diskette parameter table of a 1.44 MB drive (SeaBIOS's values).
+const DISKETTE: [u8; 11] = [
+    0xAF, 0x02, 0x25, 0x02, 18, 0x1B, 0xFF, 0x6C, 0xF6, 0x0F, 0x08,
+];
+
+/// The whole 64 KiB ROM image.
+pub fn image() -> Vec<u8> {
+    let mut rom = CODE.to_vec();
+    let mut put = |at: u16, bytes: &[u8]| {
+        let at = usize::from(at);
+        rom[at..at + bytes.len()].copy_from_slice(bytes);
+    };
+    let font = font::font8x8_table();
+    put(FONT_8X8, &font);
+    put(FONT_8X8_PC, &font[..128 * 8]);
+    put(CONFIG_TABLE, &CONFIG);
+    put(DISKETTE_PARAMETERS, &DISKETTE);
+    put(DATE, b"11/30/26");
+    put(MODEL, &[0xFC]);
+    rom
+}
+
+/// The offset of vector `v`'s stub.
+pub fn stub(vector: u8) -> u16 {
+    VECTOR_STUBS + u16::from(vector) * STUB_SIZE
+}
+
+/// What a trap at linear address `at` (the `out`'s) is a call of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trap {
+    /// `int vector` reached the BIOS's stub.
+    Vector(u8),
+    /// IRQ 0's handler.
+    TimerTick,
+    /// The reset vector's code: a jump to FFFF:0000.
+    Reset,
+}
+
+impl Trap {
+    /// The trap made by the `out` at linear address `at`, if it is one of the ROM's.
+    pub fn at(at: u32) -> Option<Trap> {
+        let offset = u16::try_from(at.checked_sub(BASE)?).ok()?;
+        let stubs = VECTOR_STUBS..VECTOR_STUBS + 256 * STUB_SIZE;
+        if stubs.contains(&offset) && (offset - VECTOR_STUBS) % STUB_SIZE == 0 {
+            return Some(Trap::Vector(((offset - VECTOR_STUBS) / STUB_SIZE) as u8));
+        }
+        match offset {
+            TIMER_IRQ => Some(Trap::TimerTick),
+            POST => Some(Trap::Reset),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `out 0xEF, al`.
+    const OUT: [u8; 2] = [0xE6, PORT as u8];
+
+    #[test]
+    fn test_every_vector_stub_traps_returns_and_retries() {
+        let rom = image();
+        for v in 0..=255u8 {
+            let at = usize::from(stub(v));
+            // out; iret; sti; nop; cli; jmp short stub
+            assert_eq!(
+                &rom[at..at + 8],
+                &[OUT[0], OUT[1], 0xCF, 0xFB, 0x90, 0xFA, 0xEB, 0xF8]
+            );
+            assert_eq!(Trap::at(BASE + u32::from(stub(v))), Some(Trap::Vector(v)));
+        }
+    }
+
+    #[test]
+    fn test_fixed_entry_points_match_the_assembled_rom() {
+        let rom = image();
+        let at = |o: u16| usize::from(o);
+        assert_eq!(
+            &rom[at(TIMER_IRQ)..at(TIMER_IRQ) + 5],
+            &[OUT[0], OUT[1], 0xCD, 0x1C, 0xCF]
+        );
+        assert_eq!(rom[at(DUMMY_IRET)], 0xCF);
+        assert_eq!(&rom[at(POST)..at(POST) + 2], &OUT);
+        // jmp far F000:E05B
+        assert_eq!(&rom[0xFFF0..0xFFF5], &[0xEA, 0x5B, 0xE0, 0x00, 0xF0]);
+        assert_eq!(&rom[at(DATE)..at(DATE) + 8], b"11/30/26");
+        assert_eq!(rom[at(MODEL)], 0xFC);
+        assert_eq!(rom.len(), SIZE as usize);
+    }
+
+    #[test]
+    fn test_only_the_roms_own_outs_are_traps() {
+        assert_eq!(Trap::at(BASE + u32::from(TIMER_IRQ)), Some(Trap::TimerTick));
+        assert_eq!(Trap::at(BASE + u32::from(POST)), Some(Trap::Reset));
+        assert_eq!(Trap::at(BASE + u32::from(stub(3)) + 3), None);
+        assert_eq!(Trap::at(0x7C00), None);
+        assert_eq!(Trap::at(BASE - 8), None);
+    }
+}

@@ -1,0 +1,823 @@
+//! int 10h: video services on the VGA, text modes 0-3 at 0xB8000 and mode 13h (320x200, 256
+//! colours) at 0xA0000. The state lives where a PC BIOS keeps it (BDA mode, columns, page,
+//! cursors; CRTC cursor registers; the DAC), so a guest that reads or writes it directly
+//! agrees with the services.
+
+use crate::bda;
+use crate::cpu::Cpu;
+use crate::font;
+use crate::machine::Machine;
+use crate::palette;
+use crate::Unsupported;
+
+/// The colour text window.
+pub const TEXT_BASE: u32 = 0xB_8000;
+/// The graphics window.
+pub const GRAPHICS_BASE: u32 = 0xA_0000;
+/// Mode 13h's width in pixels.
+pub const WIDTH_13H: u32 = 320;
+/// Mode 13h's height in pixels.
+pub const HEIGHT_13H: u32 = 200;
+/// Text rows in every mode picovmm has.
+pub const ROWS: u8 = 25;
+
+const CRTC_INDEX: u16 = 0x3D4;
+const CRTC_DATA: u16 = 0x3D5;
+const DAC_WRITE_INDEX: u16 = 0x3C8;
+const DAC_READ_INDEX: u16 = 0x3C7;
+const DAC_DATA: u16 = 0x3C9;
+const ATTRIBUTE: u16 = 0x3C0;
+const ATTRIBUTE_READ: u16 = 0x3C1;
+const INPUT_STATUS: u16 = 0x3DA;
+
+/// What a video mode is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Text, `columns` x 25.
+    Text {
+        /// 40 or 80.
+        columns: u8,
+    },
+    /// 320x200 with 256 colours, one byte per pixel.
+    Vga256,
+}
+
+impl Mode {
+    /// The mode a mode number selects, if picovmm has it.
+    pub fn from_number(number: u8) -> Option<Mode> {
+        match number {
+            0 | 1 => Some(Mode::Text { columns: 40 }),
+            2 | 3 => Some(Mode::Text { columns: 80 }),
+            0x13 => Some(Mode::Vga256),
+            _ => None,
+        }
+    }
+
+    /// The current mode, from the BDA.
+    pub fn current(m: &mut dyn Machine) -> Mode {
+        Mode::from_number(m.read_u8(bda::VIDEO_MODE) & 0x7F).unwrap_or(Mode::Text { columns: 80 })
+    }
+
+    fn columns(self) -> u8 {
+        match self {
+            Mode::Text { columns } => columns,
+            Mode::Vga256 => 40,
+        }
+    }
+
+    fn page_size(self) -> u16 {
+        match self {
+            Mode::Text { columns: 40 } => 0x800,
+            Mode::Text { .. } => 0x1000,
+            Mode::Vga256 => 0xFA00,
+        }
+    }
+}
+
+/// A character and its attribute (or colour in graphics modes).
+#[derive(Clone, Copy)]
+struct Cell {
+    ch: u8,
+    attr: u8,
+}
+
+/// Serves int 10h.
+pub fn int10(cpu: &mut Cpu, m: &mut dyn Machine) -> Result<(), Unsupported> {
+    match cpu.ah() {
+        0x00 => set_mode(cpu, m)?,
+        0x01 => set_cursor_shape(m, cpu.ch(), cpu.cl()),
+        0x02 => set_cursor(m, cpu.bh() & 7, cpu.dh(), cpu.dl()),
+        0x03 => {
+            let (row, col) = cursor(m, cpu.bh() & 7);
+            cpu.set_dh(row);
+            cpu.set_dl(col);
+            cpu.set_cx(m.read_u16(bda::CURSOR_SHAPE).swap_bytes());
+            cpu.set_ax(0);
+        }
+        0x05 => set_page(m, cpu.al()),
+        0x06 | 0x07 => {
+            let window = Window {
+                top: cpu.ch(),
+                left: cpu.cl(),
+                bottom: cpu.dh(),
+                right: cpu.dl(),
+            };
+            scroll(m, window, cpu.al(), cpu.bh(), cpu.ah() == 0x06);
+        }
+        0x08 => {
+            let page = cpu.bh() & 7;
+            let (row, col) = cursor(m, page);
+            let cell = read_cell(m, page, row, col);
+            cpu.set_ah(cell.attr);
+            cpu.set_al(cell.ch);
+        }
+        0x09 | 0x0A => {
+            let page = cpu.bh() & 7;
+            let (row, col) = cursor(m, page);
+            let with_attr = cpu.ah() == 0x09 || Mode::current(m) == Mode::Vga256;
+            let cols = u32::from(Mode::current(m).columns());
+            let first = u32::from(row) * cols + u32::from(col);
+            for i in 0..u32::from(cpu.cx()) {
+                // Repeats continue on the next rows, as they would in video memory.
+                let (r, c) = ((first + i) / cols, (first + i) % cols);
+                if r >= u32::from(ROWS) {
+                    break;
+                }
+                let cell = Cell {
+                    ch: cpu.al(),
+                    attr: cpu.bl(),
+                };
+                write_cell(m, page, r as u8, c as u8, cell, with_attr);
+            }
+        }
+        0x0C => {
+            if Mode::current(m) == Mode::Vga256 {
+                put_pixel(m, u32::from(cpu.cx()), u32::from(cpu.dx()), cpu.al());
+            }
+        }
+        0x0D => {
+            let colour = match Mode::current(m) {
+                Mode::Vga256 => get_pixel(m, u32::from(cpu.cx()), u32::from(cpu.dx())),
+                Mode::Text { .. } => 0,
+            };
+            cpu.set_al(colour);
+        }
+        0x0E => {
+            let page = m.read_u8(bda::ACTIVE_PAGE);
+            teletype(m, page, cpu.al(), cpu.bl());
+        }
+        0x0F => {
+            cpu.set_al(m.read_u8(bda::VIDEO_MODE));
+            cpu.set_ah(m.read_u16(bda::COLUMNS) as u8);
+            cpu.set_bh(m.read_u8(bda::ACTIVE_PAGE));
+        }
+        0x10 => palette_service(cpu, m)?,
+        0x11 if cpu.al() == 0x30 => font_info(cpu, m),
+        0x12 if cpu.bl() == 0x10 => {
+            // EGA/VGA information: colour, 256 KiB.
+            cpu.set_bh(0);
+            cpu.set_bl(3);
+            cpu.set_cx(0);
+        }
+        0x13 => write_string(cpu, m),
+        0x1A if cpu.al() == 0x00 => {
+            // Display combination: VGA with colour display.
+            cpu.set_al(0x1A);
+            cpu.set_bx(0x0008);
+        }
+        _ => return Err(Unsupported),
+    }
+    Ok(())
+}
+
+/// Sets a video mode from AL (bit 7: keep the screen's contents).
+fn set_mode(cpu: &mut Cpu, m: &mut dyn Machine) -> Result<(), Unsupported> {
+    let number = cpu.al() & 0x7F;
+    let keep = cpu.al() & 0x80 != 0;
+    let mode = Mode::from_number(number).ok_or(Unsupported)?;
+    enter_mode(m, number, mode, !keep);
+    cpu.set_al(match mode {
+        Mode::Text { .. } => 0x30,
+        Mode::Vga256 => 0x20,
+    });
+    Ok(())
+}
+
+/// Puts the machine in `mode` (number `number`), clearing the screen when `clear`: what POST
+/// does for mode 3 and int 10h AH=00h for any mode.
+pub fn enter_mode(m: &mut dyn Machine, number: u8, mode: Mode, clear: bool) {
+    m.write_u8(bda::VIDEO_MODE, number);
+    m.write_u16(bda::COLUMNS, u16::from(mode.columns()));
+    m.write_u16(bda::PAGE_SIZE, mode.page_size());
+    m.write_u16(bda::PAGE_START, 0);
+    m.write(bda::CURSOR_POS, &[0; 16]);
+    m.write_u8(bda::ACTIVE_PAGE, 0);
+    m.write_u16(bda::CRTC_PORT, CRTC_INDEX);
+    m.write_u8(bda::ROWS, ROWS - 1);
+    m.write_u16(
+        bda::CHAR_HEIGHT,
+        match mode {
+            Mode::Text { .. } => 16,
+            Mode::Vga256 => 8,
+        },
+    );
+    set_cursor_shape(m, 0x06, 0x07);
+    crtc(m, 0x0C, 0);
+    crtc(m, 0x0D, 0);
+    update_hardware_cursor(m);
+    if clear {
+        match mode {
+            Mode::Text { .. } => {
+                let blank: Vec<u8> = [0x20, 0x07].repeat(0x4000);
+                m.write(TEXT_BASE, &blank);
+            }
+            Mode::Vga256 => m.write(GRAPHICS_BASE, &vec![0u8; 0x1_0000]),
+        }
+    }
+    if mode == Mode::Vga256 || clear {
+        load_default_palette(m);
+    }
+}
+
+/// Loads the VGA's default 256-colour palette into the DAC.
+fn load_default_palette(m: &mut dyn Machine) {
+    m.outb(DAC_WRITE_INDEX, 0);
+    for rgb in palette::DEFAULT_VGA {
+        for c in rgb {
+            m.outb(DAC_DATA, c);
+        }
+    }
+}
+
+fn crtc(m: &mut dyn Machine, index: u8, value: u8) {
+    m.outb(CRTC_INDEX, index);
+    m.outb(CRTC_DATA, value);
+}
+
+fn set_cursor_shape(m: &mut dyn Machine, start: u8, end: u8) {
+    m.write_u16(bda::CURSOR_SHAPE, u16::from_le_bytes([end, start]));
+    crtc(m, 0x0A, start);
+    crtc(m, 0x0B, end);
+}
+
+/// Row and column of `page`'s cursor.
+pub fn cursor(m: &mut dyn Machine, page: u8) -> (u8, u8) {
+    let [col, row] = m
+        .read_u16(bda::CURSOR_POS + 2 * u32::from(page & 7))
+        .to_le_bytes();
+    (row, col)
+}
+
+fn set_cursor(m: &mut dyn Machine, page: u8, row: u8, col: u8) {
+    m.write_u16(
+        bda::CURSOR_POS + 2 * u32::from(page & 7),
+        u16::from_le_bytes([col, row]),
+    );
+    if page == m.read_u8(bda::ACTIVE_PAGE) {
+        update_hardware_cursor(m);
+    }
+}
+
+/// Points the CRTC's cursor location at the active page's cursor.
+fn update_hardware_cursor(m: &mut dyn Machine) {
+    let page = m.read_u8(bda::ACTIVE_PAGE);
+    let (row, col) = cursor(m, page);
+    let cols = u16::from(Mode::current(m).columns());
+    let start = m.read_u16(bda::PAGE_START) / 2;
+    let at = start
+        .wrapping_add(u16::from(row) * cols)
+        .wrapping_add(u16::from(col));
+    crtc(m, 0x0E, (at >> 8) as u8);
+    crtc(m, 0x0F, at as u8);
+}
+
+fn set_page(m: &mut dyn Machine, page: u8) {
+    let mode = Mode::current(m);
+    if mode == Mode::Vga256 || page > 7 {
+        return;
+    }
+    let start = u16::from(page) * mode.page_size();
+    m.write_u8(bda::ACTIVE_PAGE, page);
+    m.write_u16(bda::PAGE_START, start);
+    crtc(m, 0x0C, ((start / 2) >> 8) as u8);
+    crtc(m, 0x0D, (start / 2) as u8);
+    update_hardware_cursor(m);
+}
+
+/// The text cell's address in `page`.
+fn cell_address(m: &mut dyn Machine, page: u8, row: u8, col: u8) -> u32 {
+    let mode = Mode::current(m);
+    let page_start = u32::from(page) * u32::from(mode.page_size());
+    TEXT_BASE + page_start + (u32::from(row) * u32::from(mode.columns()) + u32::from(col)) * 2
+}
+
+fn read_cell(m: &mut dyn Machine, page: u8, row: u8, col: u8) -> Cell {
+    match Mode::current(m) {
+        Mode::Text { .. } => {
+            let at = cell_address(m, page, row, col);
+            let [ch, attr] = m.read_u16(at).to_le_bytes();
+            Cell { ch, attr }
+        }
+        Mode::Vga256 => read_glyph(m, row, col),
+    }
+}
+
+/// Writes a cell; `with_attr` false keeps the attribute already there (text modes).
+fn write_cell(m: &mut dyn Machine, page: u8, row: u8, col: u8, cell: Cell, with_attr: bool) {
+    match Mode::current(m) {
+        Mode::Text { .. } => {
+            let at = cell_address(m, page, row, col);
+            m.write_u8(at, cell.ch);
+            if with_attr {
+                m.write_u8(at + 1, cell.attr);
+            }
+        }
+        Mode::Vga256 => draw_glyph(m, row, col, cell.ch, cell.attr),
+    }
+}
+
+fn put_pixel(m: &mut dyn Machine, x: u32, y: u32, colour: u8) {
+    if x >= WIDTH_13H || y >= HEIGHT_13H {
+        return;
+    }
+    let at = GRAPHICS_BASE + y * WIDTH_13H + x;
+    // Bit 7 XORs the colour onto the screen, as the PC BIOS does.
+    let value = if colour & 0x80 != 0 {
+        m.read_u8(at) ^ (colour & 0x7F)
+    } else {
+        colour
+    };
+    m.write_u8(at, value);
+}
+
+fn get_pixel(m: &mut dyn Machine, x: u32, y: u32) -> u8 {
+    if x >= WIDTH_13H || y >= HEIGHT_13H {
+        return 0;
+    }
+    m.read_u8(GRAPHICS_BASE + y * WIDTH_13H + x)
+}
+
+/// Draws `ch` in the 8x8 font at text cell (row, col) of mode 13h: foreground `colour`,
+/// background 0 (colour bit 7: XOR onto the screen).
+fn draw_glyph(m: &mut dyn Machine, row: u8, col: u8, ch: u8, colour: u8) {
+    let glyph = font::glyph8x8(ch);
+    let (x0, y0) = (u32::from(col) * 8, u32::from(row) * 8);
+    if x0 >= WIDTH_13H || y0 >= HEIGHT_13H {
+        return;
+    }
+    for (dy, bits) in glyph.iter().enumerate() {
+        let at = GRAPHICS_BASE + (y0 + dy as u32) * WIDTH_13H + x0;
+        let mut line = [0u8; 8];
+        if colour & 0x80 != 0 {
+            m.read(at, &mut line);
+        }
+        for (dx, pixel) in line.iter_mut().enumerate() {
+            let on = bits & (0x80 >> dx) != 0;
+            *pixel = match (colour & 0x80 != 0, on) {
+                (true, true) => *pixel ^ (colour & 0x7F),
+                (true, false) => *pixel,
+                (false, true) => colour,
+                (false, false) => 0,
+            };
+        }
+        m.write(at, &line);
+    }
+}
+
+/// The character drawn at a mode 13h cell: the glyph whose lit pixels are exactly the
+/// non-zero ones (0 when none matches), with the first lit pixel's colour.
+fn read_glyph(m: &mut dyn Machine, row: u8, col: u8) -> Cell {
+    let (x0, y0) = (u32::from(col) * 8, u32::from(row) * 8);
+    let mut bits = [0u8; 8];
+    let mut colour = 0;
+    for (dy, b) in bits.iter_mut().enumerate() {
+        let mut line = [0u8; 8];
+        m.read(GRAPHICS_BASE + (y0 + dy as u32) * WIDTH_13H + x0, &mut line);
+        for (dx, &p) in line.iter().enumerate() {
+            if p != 0 {
+                *b |= 0x80 >> dx;
+                if colour == 0 {
+                    colour = p;
+                }
+            }
+        }
+    }
+    let ch = (0..=255u8)
+        .find(|&c| font::glyph8x8(c) == bits)
+        .unwrap_or(0);
+    Cell { ch, attr: colour }
+}
+
+/// A rectangle of text cells, corners included.
+#[derive(Clone, Copy)]
+struct Window {
+    top: u8,
+    left: u8,
+    bottom: u8,
+    right: u8,
+}
+
+/// Scrolls the active page's `window` by `lines` (0: clears it), filling with `attr` (text) or
+/// colour `attr` (mode 13h).
+fn scroll(m: &mut dyn Machine, window: Window, lines: u8, attr: u8, up: bool) {
+    let mode = Mode::current(m);
+    let cols = mode.columns();
+    let w = Window {
+        top: window.top,
+        left: window.left,
+        bottom: window.bottom.min(ROWS - 1),
+        right: window.right.min(cols - 1),
+    };
+    if w.top > w.bottom || w.left > w.right {
+        return;
+    }
+    let height = w.bottom - w.top + 1;
+    let lines = if lines == 0 || lines > height {
+        height
+    } else {
+        lines
+    };
+    let page = m.read_u8(bda::ACTIVE_PAGE);
+    let rows: Vec<u8> = if up {
+        (w.top..=w.bottom).collect()
+    } else {
+        (w.top..=w.bottom).rev().collect()
+    };
+    for (i, &row) in rows.iter().enumerate() {
+        let source = rows.get(i + usize::from(lines)).copied();
+        match mode {
+            Mode::Text { .. } => {
+                let width = usize::from(w.right - w.left + 1) * 2;
+                let to = cell_address(m, page, row, w.left);
+                let mut line = [0x20, attr].repeat(width / 2);
+                if let Some(from) = source {
+                    let from = cell_address(m, page, from, w.left);
+                    m.read(from, &mut line);
+                }
+                m.write(to, &line);
+            }
+            Mode::Vga256 => {
+                let width = usize::from(w.right - w.left + 1) * 8;
+                let x = u32::from(w.left) * 8;
+                for dy in 0..8 {
+                    let to = GRAPHICS_BASE + (u32::from(row) * 8 + dy) * WIDTH_13H + x;
+                    let mut line = vec![attr; width];
+                    if let Some(from) = source {
+                        let from = GRAPHICS_BASE + (u32::from(from) * 8 + dy) * WIDTH_13H + x;
+                        m.read(from, &mut line);
+                    }
+                    m.write(to, &line);
+                }
+            }
+        }
+    }
+}
+
+/// Writes `ch` as a terminal would at `page`'s cursor: CR, LF, backspace and bell move the
+/// cursor (or do nothing), other characters are written and the cursor advances, wrapping and
+/// scrolling the page at the bottom. `colour` is the foreground in graphics modes.
+pub fn teletype(m: &mut dyn Machine, page: u8, ch: u8, colour: u8) {
+    let mode = Mode::current(m);
+    let cols = mode.columns();
+    let (mut row, mut col) = cursor(m, page);
+    match ch {
+        0x07 => {}
+        0x08 => col = col.saturating_sub(1),
+        b'\n' => row = row.saturating_add(1),
+        b'\r' => col = 0,
+        _ => {
+            let cell = Cell { ch, attr: colour };
+            write_cell(m, page, row.min(ROWS - 1), col.min(cols - 1), cell, false);
+            col = col.saturating_add(1);
+            if col >= cols {
+                col = 0;
+                row = row.saturating_add(1);
+            }
+        }
+    }
+    if row >= ROWS {
+        row = ROWS - 1;
+        // The new line takes the attribute of the cell at the cursor, as on the PC.
+        let fill = match mode {
+            Mode::Text { .. } => read_cell(m, page, row, col.min(cols - 1)).attr,
+            Mode::Vga256 => 0,
+        };
+        let all = Window {
+            top: 0,
+            left: 0,
+            bottom: ROWS - 1,
+            right: cols - 1,
+        };
+        scroll(m, all, 1, fill, true);
+    }
+    set_cursor(m, page, row, col);
+}
+
+/// AH=13h: writes ES:BP's CX characters (AL bit 1: character, attribute pairs) at row DH,
+/// column DL of page BH with attribute BL; AL bit 0 leaves the cursor after the string.
+fn write_string(cpu: &mut Cpu, m: &mut dyn Machine) {
+    let page = cpu.bh() & 7;
+    let (saved_row, saved_col) = cursor(m, page);
+    let with_attrs = cpu.al() & 2 != 0;
+    set_cursor(m, page, cpu.dh(), cpu.dl());
+    let mut at = Cpu::linear(cpu.es, cpu.bp());
+    for _ in 0..cpu.cx() {
+        let ch = m.read_u8(at);
+        at += 1;
+        let attr = if with_attrs {
+            at += 1;
+            m.read_u8(at - 1)
+        } else {
+            cpu.bl()
+        };
+        if matches!(ch, 0x07 | 0x08 | b'\n' | b'\r') {
+            teletype(m, page, ch, attr);
+            continue;
+        }
+        let (row, col) = cursor(m, page);
+        write_cell(m, page, row, col, Cell { ch, attr }, true);
+        // Advance as teletype does, over the character just written.
+        let cols = Mode::current(m).columns();
+        let (mut row, mut col) = (row, col + 1);
+        if col >= cols {
+            col = 0;
+            row += 1;
+        }
+        if row >= ROWS {
+            let all = Window {
+                top: 0,
+                left: 0,
+                bottom: ROWS - 1,
+                right: cols - 1,
+            };
+            scroll(m, all, 1, attr, true);
+            row = ROWS - 1;
+        }
+        set_cursor(m, page, row, col);
+    }
+    if cpu.al() & 1 == 0 {
+        set_cursor(m, page, saved_row, saved_col);
+    }
+}
+
+/// AH=10h: palette registers and the DAC.
+fn palette_service(cpu: &mut Cpu, m: &mut dyn Machine) -> Result<(), Unsupported> {
+    match cpu.al() {
+        0x00 => attribute_write(m, cpu.bl() & 0x1F, cpu.bh()),
+        0x01 => attribute_write(m, 0x11, cpu.bh()),
+        0x02 | 0x09 => {
+            // 16 palette registers and the overscan colour from ES:DX (09h reads them back).
+            let table = Cpu::linear(cpu.es, cpu.dx());
+            for i in 0..17u8 {
+                let index = if i == 16 { 0x11 } else { i };
+                if cpu.al() == 0x02 {
+                    let value = m.read_u8(table + u32::from(i));
+                    attribute_write(m, index, value);
+                } else {
+                    let value = attribute_read(m, index);
+                    m.write_u8(table + u32::from(i), value);
+                }
+            }
+        }
+        0x03 => {
+            // Blink (BL=1) or bright backgrounds (BL=0): attribute mode control bit 3.
+            let control = attribute_read(m, 0x10);
+            let control = (control & !0x08) | ((cpu.bl() & 1) << 3);
+            attribute_write(m, 0x10, control);
+        }
+        0x07 => {
+            let value = attribute_read(m, cpu.bl() & 0x1F);
+            cpu.set_bh(value);
+        }
+        0x10 => {
+            m.outb(DAC_WRITE_INDEX, cpu.bl());
+            for c in [cpu.dh(), cpu.ch(), cpu.cl()] {
+                m.outb(DAC_DATA, c);
+            }
+        }
+        0x12 => {
+            let table = Cpu::linear(cpu.es, cpu.dx());
+            m.outb(DAC_WRITE_INDEX, cpu.bl());
+            for i in 0..u32::from(cpu.cx()).min(256) * 3 {
+                let c = m.read_u8(table + i);
+                m.outb(DAC_DATA, c);
+            }
+        }
+        0x15 => {
+            m.outb(DAC_READ_INDEX, cpu.bl());
+            let (r, g, b) = (m.inb(DAC_DATA), m.inb(DAC_DATA), m.inb(DAC_DATA));
+            cpu.set_dh(r);
+            cpu.set_ch(g);
+            cpu.set_cl(b);
+        }
+        0x17 => {
+            let table = Cpu::linear(cpu.es, cpu.dx());
+            m.outb(DAC_READ_INDEX, cpu.bl());
+            for i in 0..u32::from(cpu.cx()).min(256) * 3 {
+                let c = m.inb(DAC_DATA);
+                m.write_u8(table + i, c);
+            }
+        }
+        _ => return Err(Unsupported),
+    }
+    Ok(())
+}
+
+fn attribute_write(m: &mut dyn Machine, index: u8, value: u8) {
+    m.inb(INPUT_STATUS); // resets the address/data flip-flop
+    m.outb(ATTRIBUTE, index);
+    m.outb(ATTRIBUTE, value);
+    m.outb(ATTRIBUTE, 0x20); // palette address source: the display sees the palette again
+}
+
+fn attribute_read(m: &mut dyn Machine, index: u8) -> u8 {
+    m.inb(INPUT_STATUS);
+    m.outb(ATTRIBUTE, index);
+    let value = m.inb(ATTRIBUTE_READ);
+    m.inb(INPUT_STATUS);
+    m.outb(ATTRIBUTE, 0x20);
+    value
+}
+
+/// AX=1130h: where the fonts are. picovmm has the 8x8 font (BH=03h, 04h for its upper half);
+/// the others are answered with it too, with its height.
+fn font_info(cpu: &mut Cpu, m: &mut dyn Machine) {
+    use crate::rom;
+    let offset = match cpu.bh() {
+        0x00 => m.read_u16(0x1F * 4),
+        0x01 => m.read_u16(0x43 * 4),
+        0x04 => rom::FONT_8X8_HIGH,
+        _ => rom::FONT_8X8,
+    };
+    let segment = match cpu.bh() {
+        0x00 => m.read_u16(0x1F * 4 + 2),
+        0x01 => m.read_u16(0x43 * 4 + 2),
+        _ => rom::SEGMENT,
+    };
+    cpu.es = segment;
+    cpu.set_bp(offset);
+    cpu.set_cx(8);
+    cpu.set_dl(ROWS - 1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakeMachine;
+
+    fn text_screen(m: &mut FakeMachine, row: u8) -> String {
+        (0..80)
+            .map(|c| m.mem[(TEXT_BASE + (u32::from(row) * 80 + c) * 2) as usize] as char)
+            .collect::<String>()
+            .trim_end()
+            .to_owned()
+    }
+
+    fn call(m: &mut FakeMachine, ax: u16, bx: u16, cx: u16, dx: u16) -> Cpu {
+        let mut cpu = Cpu {
+            eax: ax.into(),
+            ebx: bx.into(),
+            ecx: cx.into(),
+            edx: dx.into(),
+            ..Cpu::default()
+        };
+        int10(&mut cpu, m).expect("implemented");
+        cpu
+    }
+
+    fn mode3() -> FakeMachine {
+        let mut m = FakeMachine::new();
+        enter_mode(&mut m, 3, Mode::Text { columns: 80 }, true);
+        m
+    }
+
+    #[test]
+    fn test_teletype_writes_moves_and_wraps() {
+        let mut m = mode3();
+        for &b in b"hi\r\nthere" {
+            call(&mut m, 0x0E00 | u16::from(b), 0, 0, 0);
+        }
+        assert_eq!(text_screen(&mut m, 0), "hi");
+        assert_eq!(text_screen(&mut m, 1), "there");
+        assert_eq!(cursor(&mut m, 0), (1, 5));
+        // The CRTC cursor follows: row 1 column 5 = cell 85.
+        assert_eq!(m.crtc[0x0E], 0);
+        assert_eq!(m.crtc[0x0F], 85);
+    }
+
+    #[test]
+    fn test_teletype_on_the_last_row_scrolls_the_page() {
+        let mut m = mode3();
+        for i in 0..30u8 {
+            call(&mut m, 0x0E00 | u16::from(b'a' + i % 26), 0, 0, 0);
+            call(&mut m, 0x0E0D, 0, 0, 0);
+            call(&mut m, 0x0E0A, 0, 0, 0);
+        }
+        // 30 lines written, the last one's LF scrolled: row 0 shows line 7 ('g').
+        assert_eq!(text_screen(&mut m, 0), "g");
+        assert_eq!(text_screen(&mut m, 23), "d");
+        assert_eq!(text_screen(&mut m, 24), "");
+        assert_eq!(cursor(&mut m, 0), (24, 0));
+    }
+
+    #[test]
+    fn test_backspace_moves_left_without_erasing() {
+        let mut m = mode3();
+        for &b in b"ab\x08" {
+            call(&mut m, 0x0E00 | u16::from(b), 0, 0, 0);
+        }
+        assert_eq!(text_screen(&mut m, 0), "ab");
+        assert_eq!(cursor(&mut m, 0), (0, 1));
+    }
+
+    #[test]
+    fn test_scroll_window_up_and_clear() {
+        let mut m = mode3();
+        for (row, text) in ["one", "two", "three"].iter().enumerate() {
+            call(&mut m, 0x0200, 0, 0, (row as u16) << 8);
+            for &b in text.as_bytes() {
+                call(&mut m, 0x0E00 | u16::from(b), 0, 0, 0);
+            }
+        }
+        // Scroll rows 0-2 up by one with attribute 0x1F.
+        call(&mut m, 0x0601, 0x1F00, 0x0000, 0x024F);
+        assert_eq!(text_screen(&mut m, 0), "two");
+        assert_eq!(text_screen(&mut m, 1), "three");
+        assert_eq!(text_screen(&mut m, 2), "");
+        assert_eq!(m.mem[(TEXT_BASE + 2 * 160 + 1) as usize], 0x1F);
+        // AL=0 clears the whole window.
+        call(&mut m, 0x0600, 0x0700, 0x0000, 0x184F);
+        assert_eq!(text_screen(&mut m, 0), "");
+    }
+
+    #[test]
+    fn test_write_char_and_attribute_repeats_without_moving() {
+        let mut m = mode3();
+        call(&mut m, 0x0200, 0, 0, 0x0102);
+        call(&mut m, 0x0900 | u16::from(b'*'), 0x004E, 3, 0);
+        assert_eq!(text_screen(&mut m, 1), "  ***");
+        assert_eq!(m.mem[(TEXT_BASE + 160 + 2 * 2 + 1) as usize], 0x4E);
+        let cpu = call(&mut m, 0x0300, 0, 0, 0);
+        assert_eq!(cpu.dx(), 0x0102);
+        let cpu = call(&mut m, 0x0800, 0, 0, 0);
+        assert_eq!(cpu.ax(), 0x4E2A);
+    }
+
+    #[test]
+    fn test_forty_column_mode_and_get_mode() {
+        let mut m = FakeMachine::new();
+        call(&mut m, 0x0001, 0, 0, 0);
+        let cpu = call(&mut m, 0x0F00, 0, 0, 0);
+        assert_eq!((cpu.ah(), cpu.al(), cpu.bh()), (40, 1, 0));
+        for &b in b"x" {
+            call(&mut m, 0x0E00 | u16::from(b), 0, 0, 0);
+        }
+        call(&mut m, 0x0200, 0, 0, 0x0100);
+        call(&mut m, 0x0E00 | u16::from(b'y'), 0, 0, 0);
+        // Row 1 of a 40-column screen starts 80 bytes in.
+        assert_eq!(m.mem[(TEXT_BASE + 80) as usize], b'y');
+    }
+
+    #[test]
+    fn test_mode_13h_pixels_text_and_palette() {
+        let mut m = FakeMachine::new();
+        let cpu = call(&mut m, 0x0013, 0, 0, 0);
+        assert_eq!(cpu.al(), 0x20);
+        call(&mut m, 0x0C00 | 0x2C, 0, 10, 20);
+        assert_eq!(m.mem[(GRAPHICS_BASE + 20 * 320 + 10) as usize], 0x2C);
+        assert_eq!(call(&mut m, 0x0D00, 0, 10, 20).al(), 0x2C);
+        // Teletype draws 'A' in colour 0x0F from the font.
+        call(&mut m, 0x0E00 | u16::from(b'A'), 0x000F, 0, 0);
+        let row0: Vec<u8> = (0..8)
+            .map(|x| m.mem[(GRAPHICS_BASE + x) as usize])
+            .collect();
+        let expected: Vec<u8> = (0..8)
+            .map(|x| {
+                if font::glyph8x8(b'A')[0] & (0x80 >> x) != 0 {
+                    0x0F
+                } else {
+                    0
+                }
+            })
+            .collect();
+        assert_eq!(row0, expected);
+        assert_eq!(call(&mut m, 0x0800, 0, 0, 0).al(), 0);
+        call(&mut m, 0x0200, 0, 0, 0);
+        assert_eq!(call(&mut m, 0x0800, 0, 0, 0).al(), b'A');
+        // The default palette: colour 0x2C's DAC entry.
+        assert_eq!(m.dac[0x2C], palette::DEFAULT_VGA[0x2C]);
+    }
+
+    #[test]
+    fn test_write_string_with_and_without_moving_the_cursor() {
+        let mut m = mode3();
+        m.mem[0x600..0x605].copy_from_slice(b"hello");
+        let mut cpu = Cpu {
+            eax: 0x1301,
+            ebx: 0x0007,
+            ecx: 5,
+            edx: 0x0203,
+            ebp: 0x600,
+            ..Cpu::default()
+        };
+        int10(&mut cpu, &mut m).expect("implemented");
+        assert_eq!(text_screen(&mut m, 2), "   hello");
+        assert_eq!(cursor(&mut m, 0), (2, 8));
+        cpu.set_ax(0x1300);
+        cpu.set_dx(0x0400);
+        int10(&mut cpu, &mut m).expect("implemented");
+        assert_eq!(text_screen(&mut m, 4), "hello");
+        assert_eq!(cursor(&mut m, 0), (2, 8));
+    }
+
+    #[test]
+    fn test_unsupported_mode_is_reported_not_entered() {
+        let mut m = mode3();
+        let mut cpu = Cpu {
+            eax: 0x0012,
+            ..Cpu::default()
+        };
+        assert!(int10(&mut cpu, &mut m).is_err());
+        assert_eq!(m.mem[bda::VIDEO_MODE as usize], 3);
+    }
+}
