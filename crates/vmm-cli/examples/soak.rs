@@ -39,7 +39,7 @@ fn main() {
     );
     let mut spec = MachineSpec::default_machine();
     spec.image = Some(Located::default(image));
-    let valid = match validate(spec, &PluginPath::new(&[])) {
+    let mut valid = match validate(spec, &PluginPath::new(&[])) {
         Ok(valid) => valid,
         Err(e) => {
             eprintln!("soak: {}", e.message);
@@ -48,7 +48,7 @@ fn main() {
     };
     println!("run  open-files  rss-KiB  threads  outcome");
     for run in 1..=runs {
-        let mut board = match Board::build(&valid, || Box::new(std::io::sink()) as ConsoleOutput) {
+        let mut board = match Board::build(&mut valid, || Box::new(std::io::sink()) as ConsoleOutput) {
             Ok(board) => board,
             Err(e) => {
                 eprintln!("soak: run {run}: {e}");

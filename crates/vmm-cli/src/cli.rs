@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::named;
-use crate::spec::{EntryAddress, VgaMode};
+use crate::spec::{DriveSpec, EntryAddress, VgaMode};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use vmm_core::CpuMode;
 
@@ -72,6 +72,11 @@ pub struct RunArgs {
     /// Boot image to load (overrides the machine file's)
     #[arg(long, value_name = "FILE")]
     pub image: Option<PathBuf>,
+    /// Raw disk image for the BIOS (repeatable): floppies up to 2.88 MB are drives 00h, 01h,
+    /// larger images hard disks 80h, 81h...; without --image the machine boots the first one.
+    /// Options after commas: readonly, snapshot (writes kept in memory), floppy, hd
+    #[arg(long = "drive", value_name = "FILE[,OPTION...]", value_parser = parse_drive)]
+    pub drives: Vec<DriveSpec>,
     /// Guest-physical address to load the image at [default: 0x7c00]
     #[arg(long, value_name = "ADDR", value_parser = parse_address)]
     pub load: Option<u64>,
@@ -113,6 +118,32 @@ pub struct RunArgs {
     /// machine file's [debug] gdb
     #[arg(long)]
     pub gdb_wait: bool,
+}
+
+/// `FILE[,readonly][,snapshot][,floppy|,hd]`: options are the known words after the last
+/// commas, so a file name with a comma still works.
+fn parse_drive(text: &str) -> Result<DriveSpec, String> {
+    let mut drive = DriveSpec {
+        path: PathBuf::new(),
+        kind: None,
+        mode: vmm_bios::WriteMode::Write,
+    };
+    let mut rest = text;
+    while let Some((head, option)) = rest.rsplit_once(',') {
+        match option {
+            "readonly" => drive.mode = vmm_bios::WriteMode::ReadOnly,
+            "snapshot" => drive.mode = vmm_bios::WriteMode::Snapshot,
+            "floppy" => drive.kind = Some(vmm_bios::DriveKind::Floppy),
+            "hd" => drive.kind = Some(vmm_bios::DriveKind::Hard),
+            _ => break,
+        }
+        rest = head;
+    }
+    if rest.is_empty() {
+        return Err("expected FILE[,readonly|,snapshot|,floppy|,hd]".into());
+    }
+    drive.path = PathBuf::from(rest);
+    Ok(drive)
 }
 
 fn parse_address(text: &str) -> Result<u64, String> {

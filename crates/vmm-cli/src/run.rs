@@ -30,6 +30,14 @@ fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
     if let Some(image) = &args.image {
         spec.image = Some(Located::flag(image.clone(), "--image"));
     }
+    if !args.drives.is_empty() {
+        // Flags replace the machine file's drives, as --image replaces its image.
+        spec.drives = args
+            .drives
+            .iter()
+            .map(|d| Located::flag(d.clone(), "--drive"))
+            .collect();
+    }
     if let Some(load) = args.load {
         spec.load = Located::flag(load, "--load");
     }
@@ -55,16 +63,16 @@ fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
 pub fn run(args: &RunArgs) -> Result<i32, Error> {
     let mut spec = match &args.machine {
         Some(path) => config::load(path)?,
-        None if args.image.is_some() => MachineSpec::default_machine(),
+        None if args.image.is_some() || !args.drives.is_empty() => MachineSpec::default_machine(),
         None => {
             return Err(Error::Usage(
-                "nothing to run: give a machine file, or --image FILE".into(),
+                "nothing to run: give a machine file, --image FILE or --drive FILE".into(),
             ))
         }
     };
     apply_flags(&mut spec, args);
     let source = spec.source.clone();
-    let valid = validate(spec, &PluginPath::new(&args.plugin_dirs))
+    let mut valid = validate(spec, &PluginPath::new(&args.plugin_dirs))
         .map_err(|d| Report::new(d, source.as_ref()))?;
     // Every output is opened before the guest starts, so a bad path never costs a run.
     let mut stats_file = args
@@ -97,7 +105,7 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
     }
     let guest_stdout = GuestStdout::new();
     let console = guest_stdout.clone();
-    let mut board = Board::build(&valid, || Box::new(console.clone()))?;
+    let mut board = Board::build(&mut valid, || Box::new(console.clone()))?;
     let control = board.control();
     guest_stdout.stop_waiting_on(control.clone());
     signals::stop_on_signals(control.clone()).map_err(Error::Signals)?;

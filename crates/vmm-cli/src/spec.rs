@@ -9,7 +9,7 @@ use vmm_core::layout::{
     BOOT_SECTOR_LOAD, HIGH_RAM_START, LOW_RAM_END, REAL_MODE_STACK, VGA_TEXT_BASE,
 };
 use vmm_core::{CpuMode, RamRegion, RealAddress, UnclaimedPolicy};
-use vmm_devices::{debug_exit, debugcon, i8042, pic, pit, serial, vga_text};
+use vmm_devices::{debug_exit, debugcon, i8042, pic, pit, serial, vga_regs, vga_text};
 
 /// An entry point as given: real-mode `SEG:OFF`, or an address (whose meaning depends on the
 /// CPU mode: in real mode, the segment:offset that reaches it).
@@ -159,9 +159,42 @@ pub enum DeviceKind {
         /// Key events typed as the machine starts (from the machine file's `keys`).
         keys: Vec<vmm_devices::keymap::KeyEvent>,
     },
+    /// picovmm's BIOS: its ROM, the VGA's registers and graphics window, its call port.
+    Bios,
     /// A device from a plugin library.
     Plugin(Box<PluginSpec>),
 }
+
+/// A disk image the BIOS serves as a drive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DriveSpec {
+    /// The image file.
+    pub path: PathBuf,
+    /// Floppy or hard disk; by the image's size when `None`.
+    pub kind: Option<vmm_bios::DriveKind>,
+    /// How writes are treated.
+    pub mode: vmm_bios::WriteMode,
+}
+
+/// The BIOS's port, VGA registers, graphics window and ROM.
+pub const BIOS_RANGES: [DeviceRange; 4] = [
+    DeviceRange::Port {
+        base: vmm_bios::rom::PORT,
+        len: 1,
+    },
+    DeviceRange::Port {
+        base: vga_regs::BASE_PORT,
+        len: vga_regs::PORTS,
+    },
+    DeviceRange::Mmio {
+        base: 0xA_0000,
+        len: 0x1_0000,
+    },
+    DeviceRange::Mmio {
+        base: vmm_bios::rom::BASE as u64,
+        len: vmm_bios::rom::SIZE as u64,
+    },
+];
 
 /// Ports isa-debug-exit spans, so 8-, 16- and 32-bit writes all reach it (QEMU's iosize=4).
 pub const DEBUG_EXIT_PORTS: u16 = 4;
@@ -214,6 +247,7 @@ impl DeviceKind {
             DeviceKind::Pic => "pic",
             DeviceKind::Pit => "pit",
             DeviceKind::I8042 { .. } => "i8042",
+            DeviceKind::Bios => "bios",
             DeviceKind::Plugin(_) => "plugin",
         }
     }
@@ -234,6 +268,7 @@ impl DeviceKind {
             DeviceKind::I8042 { .. } => {
                 vec![ports(i8042::DATA_PORT, 1), ports(i8042::COMMAND_PORT, 1)]
             }
+            DeviceKind::Bios => BIOS_RANGES.to_vec(),
             other => vec![other.range()],
         }
     }
@@ -253,6 +288,7 @@ impl DeviceKind {
                 base: i8042::DATA_PORT,
                 len: 1,
             },
+            DeviceKind::Bios => BIOS_RANGES[0],
             DeviceKind::VgaText { mmio, .. } => DeviceRange::Mmio {
                 base: mmio,
                 len: vga_text::WINDOW_SIZE,
@@ -305,6 +341,8 @@ pub struct MachineSpec {
     pub cmdline: Located<String>,
     /// Devices.
     pub devices: Vec<Located<DeviceKind>>,
+    /// Disk images for the BIOS, in drive order.
+    pub drives: Vec<Located<DriveSpec>>,
     /// What an unclaimed access does.
     pub unclaimed: UnclaimedPolicy,
     /// Where to serve gdb (`[HOST:]PORT` resolved to `HOST:PORT`), if anywhere.
@@ -316,7 +354,7 @@ pub struct MachineSpec {
 impl MachineSpec {
     /// The built-in default machine: 640 KiB of RAM at 0, VGA text at 0xB8000, the debug
     /// console at 0xE9, isa-debug-exit at 0xF4, COM1 at 0x3F8 on IRQ 4, the PIC pair, the PIT
-    /// and the i8042, the image at 0x7C00 in real mode.
+    /// the i8042 and the BIOS, the image at 0x7C00 in real mode.
     pub fn default_machine() -> Self {
         MachineSpec {
             name: "default".to_owned(),
@@ -351,7 +389,9 @@ impl MachineSpec {
                 Located::default(DeviceKind::Pic),
                 Located::default(DeviceKind::Pit),
                 Located::default(DeviceKind::I8042 { keys: Vec::new() }),
+                Located::default(DeviceKind::Bios),
             ],
+            drives: Vec::new(),
             unclaimed: UnclaimedPolicy::default(),
             gdb: None,
             gdb_wait: false,

@@ -35,9 +35,9 @@ impl std::io::Write for Captured {
 fn board_for(image: &str, out: &Captured) -> Board {
     let mut spec = MachineSpec::default_machine();
     spec.image = Some(Located::default(repo_root().join(image)));
-    let valid = validate(spec, &PluginPath::new(&[])).expect("valid machine");
+    let mut valid = validate(spec, &PluginPath::new(&[])).expect("valid machine");
     let out = out.clone();
-    Board::build(&valid, move || Box::new(out.clone()) as ConsoleOutput).expect("board")
+    Board::build(&mut valid, move || Box::new(out.clone()) as ConsoleOutput).expect("board")
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! [`Board::run_to_completion`] is the CLI's policy over the resumable vCPU: run until the
 //! guest halts, exits, faults or is stopped, waiting out pauses.
 
+mod bios;
 mod interrupts;
 mod pit_clock;
 mod plugin_host;
@@ -28,6 +29,7 @@ use vmm_devices::pic::{self, PicPair};
 use vmm_devices::pit;
 use vmm_devices::plugin::{PluginDevice, PluginHost};
 use vmm_devices::serial::{self, Uart16550};
+use vmm_devices::vga_regs::{self, VgaRegisters};
 use vmm_devices::vga_text::{VgaText, WINDOW_SIZE};
 
 pub use interrupts::{AckNotifier, Lines, PicController};
@@ -59,10 +61,13 @@ pub struct Board {
 impl Board {
     /// Creates the VM, loads the image, registers every device and sets the vCPU's entry
     /// state. `console_output` makes the sink of each debug console and stdout serial port.
+    /// The machine's drives move into its BIOS.
     pub fn build(
-        valid: &ValidMachine,
+        valid: &mut ValidMachine,
         mut console_output: impl FnMut() -> ConsoleOutput,
     ) -> Result<Board, Error> {
+        let drives = std::mem::take(&mut valid.drives);
+        let valid: &ValidMachine = valid;
         let spec = &valid.spec;
         let regions: Vec<_> = spec.memory.iter().map(|r| r.value).collect();
         let mut vm = Vm::new(&regions)?;
@@ -76,6 +81,7 @@ impl Board {
         let lines = Lines::new(pic.clone(), control.clone());
         let mut pit_timer = None;
         let mut typist = None;
+        let mut bios_hardware = None;
         let mut devices = DeviceRegistry::default();
         for (index, device) in spec.devices.iter().enumerate() {
             let kind = device.value.type_name();
@@ -153,6 +159,17 @@ impl Board {
                     vm.register_pio(*port, serial::PORTS, dev.clone())?;
                     (kind.to_owned(), DeviceHandle::Serial(dev))
                 }
+                DeviceKind::Bios => {
+                    let graphics = vm.map_device_memory(0xA_0000, 0x1_0000)?;
+                    let rom = vm.map_device_memory(
+                        u64::from(vmm_bios::rom::BASE),
+                        u64::from(vmm_bios::rom::SIZE),
+                    )?;
+                    let vga = Arc::new(Mutex::new(VgaRegisters::new()));
+                    vm.register_pio(vga_regs::BASE_PORT, vga_regs::PORTS, vga.clone())?;
+                    bios_hardware = Some((graphics.clone(), rom));
+                    (kind.to_owned(), DeviceHandle::Bios { vga, graphics })
+                }
                 DeviceKind::Plugin(plugin) => {
                     let library = valid.library(index).ok_or(Error::Internal(
                         "a plugin device was validated without its library",
@@ -193,6 +210,16 @@ impl Board {
                 .collect();
             let controller = PicController::new(pic, notifiers, lines.connected());
             vcpu.set_interrupt_controller(Arc::new(controller));
+        }
+        if let Some((graphics, rom)) = bios_hardware {
+            let windows = bios::Windows {
+                text: text_window(&devices),
+                graphics,
+                rom,
+            };
+            start_bios(&mut vcpu, valid, drives, windows)?;
+            // The image wins where it overlaps what POST wrote (a boot sector loaded at 0).
+            load_image(&vm, valid, &regions)?;
         }
         Ok(Board {
             _typist: typist,
@@ -315,12 +342,7 @@ impl Board {
 
     /// The VGA text window's base and screen, if the board has one.
     pub fn vga_window(&self) -> Option<(u64, Screen)> {
-        let entry = self.devices.iter().find(|e| e.kind == "vga-text")?;
-        let base = match entry.ranges.first()? {
-            DeviceRange::Mmio { base, .. } => *base,
-            DeviceRange::Port { .. } => return None,
-        };
-        Some((base, self.devices.screen()?))
+        text_window(&self.devices)
     }
 
     /// What a stop request means for the run, with a failed device's name and message.
@@ -361,6 +383,68 @@ impl Board {
         }
         mid_line
     }
+}
+
+/// The VGA text window's base and screen among `devices`.
+fn text_window(devices: &DeviceRegistry) -> Option<(u64, Screen)> {
+    let entry = devices.iter().find(|e| e.kind == "vga-text")?;
+    let base = match entry.ranges.first()? {
+        DeviceRange::Mmio { base, .. } => *base,
+        DeviceRange::Port { .. } => return None,
+    };
+    Some((base, devices.screen()?))
+}
+
+/// Runs the BIOS's power-on self test, gives the vCPU its entry state as a BIOS leaves it
+/// (DL = the boot drive; interrupts on when it boots a drive) and makes the BIOS its firmware.
+fn start_bios(
+    vcpu: &mut Vcpu,
+    valid: &ValidMachine,
+    drives: Vec<vmm_bios::Drive>,
+    windows: bios::Windows,
+) -> Result<(), Error> {
+    let spec = &valid.spec;
+    let serial_ports: Vec<u16> = spec
+        .devices
+        .iter()
+        .filter_map(|d| match d.value {
+            DeviceKind::Serial { port, .. } => Some(port),
+            _ => None,
+        })
+        .collect();
+    let first_drive = drives.first().map(|d| d.number);
+    let mut bios = vmm_bios::Bios::new(vmm_bios::BiosConfig {
+        ram: spec
+            .memory
+            .iter()
+            .map(|r| vmm_bios::RamRange {
+                base: r.value.base,
+                size: r.value.size,
+            })
+            .collect(),
+        drives,
+        serial_keys: serial_ports
+            .first()
+            .map_or(vmm_bios::SerialKeys::Off, |&p| vmm_bios::SerialKeys::On(p)),
+        serial_ports,
+    });
+    let mut machine = bios::GuestMachine {
+        memory: vcpu.memory(),
+        io: vcpu.io(),
+        windows: &windows,
+        control: None,
+    };
+    bios.post(&mut machine);
+    if let Some(number) = valid.boot_drive.or(first_drive) {
+        let mut regs = vcpu.regs()?;
+        regs.rdx = (regs.rdx & !0xFF) | u64::from(number);
+        if valid.boot_drive.is_some() {
+            regs.rflags |= 0x200;
+        }
+        vcpu.set_regs(&regs)?;
+    }
+    vcpu.set_firmware(Box::new(bios::BiosFirmware::new(bios, windows)));
+    Ok(())
 }
 
 /// Puts the boot image (and a multiboot kernel's information page) into guest memory.

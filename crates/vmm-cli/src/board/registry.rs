@@ -11,6 +11,8 @@ use vmm_devices::pic::PicPair;
 use vmm_devices::plugin::PluginDevice;
 use vmm_devices::serial::Uart16550;
 use vmm_devices::state::{StateError, Stateful};
+use vmm_core::DeviceMemory;
+use vmm_devices::vga_regs::VgaRegisters;
 use vmm_devices::vga_text::VgaTextState;
 
 use super::pit_clock::ClockedPit;
@@ -35,6 +37,14 @@ pub enum DeviceHandle {
     Pit(Arc<Mutex<ClockedPit>>),
     /// The keyboard controller.
     I8042(Arc<Mutex<I8042>>),
+    /// The BIOS's hardware: the VGA registers and the graphics window (the ROM and the
+    /// services are the vCPU's firmware).
+    Bios {
+        /// The VGA's registers.
+        vga: Arc<Mutex<VgaRegisters>>,
+        /// The 64 KiB window at 0xA0000 (mode 13h).
+        graphics: DeviceMemory,
+    },
     /// A plugin device and its host.
     Plugin {
         /// The device.
@@ -183,6 +193,7 @@ impl DeviceRegistry {
             DeviceHandle::Pic(p) => json(save(p)),
             DeviceHandle::Pit(p) => json(save(p)),
             DeviceHandle::I8042(k) => json(save(k)),
+            DeviceHandle::Bios { .. } => Err(unsupported("the BIOS")),
             DeviceHandle::Plugin { .. } => Err(unsupported(&format!("plugin device {name}"))),
         }
     }
@@ -211,6 +222,7 @@ impl DeviceRegistry {
             DeviceHandle::Pic(p) => restore(p, state),
             DeviceHandle::Pit(p) => restore(p, state),
             DeviceHandle::I8042(k) => restore(k, state),
+            DeviceHandle::Bios { .. } => Err(Ok(StateError::Unsupported("the BIOS".to_owned()))),
             DeviceHandle::Plugin { .. } => {
                 Err(Ok(StateError::Unsupported(format!("plugin device {name}"))))
             }

@@ -13,14 +13,14 @@ use vmm_devices::{debug_exit, debugcon, keymap, pic, serial};
 use crate::diagnostic::Diagnostic;
 use crate::named::Named;
 use crate::spec::{
-    DeviceKind, DeviceRange, EntryAddress, ImageFormat, Located, MachineSpec, Origin, PluginSpec,
-    SourceFile, VgaMode,
+    DeviceKind, DeviceRange, DriveSpec, EntryAddress, ImageFormat, Located, MachineSpec, Origin,
+    PluginSpec, SourceFile, VgaMode,
 };
-use schema::{BootTable, DeviceTable, EntryValue, MachineFile, Unsigned};
+use schema::{BootTable, DeviceTable, DriveTable, EntryValue, MachineFile, Unsigned};
 
 /// The device types a machine file may name.
 pub const DEVICE_TYPES: &str =
-    "vga-text, debugcon, isa-debug-exit, serial, pic, pit, i8042, plugin";
+    "vga-text, debugcon, isa-debug-exit, serial, pic, pit, i8042, bios, plugin";
 
 /// Errors reading a machine file.
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +208,11 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<MachineSpec, Diagnostic> {
         .iter()
         .map(|d| device(d, base_dir))
         .collect::<Result<_, _>>()?;
+    spec.drives = file
+        .drives
+        .iter()
+        .map(|d| drive(d, base_dir))
+        .collect::<Result<_, _>>()?;
     if let Some(debug) = &file.debug {
         if let Some(gdb) = &debug.gdb {
             let address =
@@ -257,6 +262,43 @@ fn apply_boot(spec: &mut MachineSpec, boot: &BootTable, base_dir: &Path) -> Resu
         spec.stack = located(stack.get_ref().0, stack.span());
     }
     Ok(())
+}
+
+fn drive(table: &Spanned<DriveTable>, base_dir: &Path) -> Result<Located<DriveSpec>, Diagnostic> {
+    let d = table.get_ref();
+    let kind = match &d.kind {
+        None => None,
+        Some(k) => Some(match k.get_ref().as_str() {
+            "floppy" => vmm_bios::DriveKind::Floppy,
+            "hd" => vmm_bios::DriveKind::Hard,
+            other => {
+                return Err(at(
+                    k,
+                    format!("unknown drive kind \"{other}\"; allowed: floppy, hd"),
+                ))
+            }
+        }),
+    };
+    let flag = |f: &Option<Spanned<bool>>| f.as_ref().is_some_and(|b| *b.get_ref());
+    let mode = match (flag(&d.readonly), flag(&d.snapshot)) {
+        (true, true) => {
+            return Err(at(
+                table,
+                "a drive is readonly or snapshot, not both (snapshot already keeps the file as it is)",
+            ))
+        }
+        (true, false) => vmm_bios::WriteMode::ReadOnly,
+        (false, true) => vmm_bios::WriteMode::Snapshot,
+        (false, false) => vmm_bios::WriteMode::Write,
+    };
+    Ok(located(
+        DriveSpec {
+            path: base_dir.join(d.image.get_ref()),
+            kind,
+            mode,
+        },
+        d.image.span(),
+    ))
 }
 
 /// An interrupt line of the PIC pair: 0-15, but not 2, where the slave is cascaded.
@@ -471,12 +513,12 @@ fn device(
                     .map(|o| located(base_dir.join(o.get_ref()), o.span())),
             }
         }
-        "pic" | "pit" => {
+        "pic" | "pit" | "bios" => {
             only_keys(d, kind_name, &[])?;
-            if kind_name == "pic" {
-                DeviceKind::Pic
-            } else {
-                DeviceKind::Pit
+            match kind_name {
+                "pic" => DeviceKind::Pic,
+                "pit" => DeviceKind::Pit,
+                _ => DeviceKind::Bios,
             }
         }
         "i8042" => {

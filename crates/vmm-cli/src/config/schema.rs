@@ -27,6 +27,23 @@ pub struct MachineFile {
     pub devices: Vec<Spanned<DeviceTable>>,
     /// The gdb stub.
     pub debug: Option<DebugTable>,
+    /// Disk images for the BIOS.
+    #[serde(default, rename = "drive")]
+    pub drives: Vec<Spanned<DriveTable>>,
+}
+
+/// One `[[drive]]`: a raw disk image the BIOS serves.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriveTable {
+    /// The image, relative to the machine file.
+    pub image: Spanned<String>,
+    /// "floppy" or "hd"; by size when absent.
+    pub kind: Option<Spanned<String>>,
+    /// Refuse writes (the BIOS's write-protect error).
+    pub readonly: Option<Spanned<bool>>,
+    /// Keep writes in memory (QEMU's -snapshot).
+    pub snapshot: Option<Spanned<bool>>,
 }
 
 /// The `[debug]` table: what `--gdb` and `--gdb-wait` say.

@@ -8,6 +8,7 @@
 //! pure checks, each once.
 
 mod boot;
+mod drives;
 mod image;
 mod layout;
 mod plugins;
@@ -33,6 +34,10 @@ pub struct ValidMachine {
     pub libraries: Vec<Option<PluginLibrary>>,
     /// How the image is loaded.
     pub plan: LoadPlan,
+    /// The BIOS's drives, opened and locked, numbered.
+    pub drives: Vec<vmm_bios::Drive>,
+    /// The drive the machine boots from through the BIOS (its sector 0 is the image).
+    pub boot_drive: Option<u8>,
 }
 
 /// How the boot image goes into guest memory.
@@ -98,13 +103,20 @@ fn host_memory() -> Option<u64> {
 pub fn validate(spec: MachineSpec, plugin_path: &PluginPath) -> Result<ValidMachine, Diagnostic> {
     check_layout(&spec)?;
     let libraries = plugins::load_plugins(&spec, plugin_path)?;
-    let image_path = spec.image.as_ref().ok_or_else(|| {
-        Diagnostic::new(
-            Origin::Default,
-            "no boot image: set `image` in the machine file's [boot] table, or pass --image FILE",
-        )
-    })?;
-    let image = image::read_image(image_path, &spec)?;
+    let drives = drives::open(&spec)?;
+    let (image, boot_drive) = match &spec.image {
+        Some(path) => (image::read_image(path, &spec)?, None),
+        None if drives.is_empty() => {
+            return Err(Diagnostic::new(
+                Origin::Default,
+                "no boot image: set `image` in the machine file's [boot] table, or pass --image FILE",
+            ))
+        }
+        None => (
+            drives::boot_sector(&drives, &Origin::Default)?,
+            drives.first().map(|d| d.number),
+        ),
+    };
     let mut spec = spec;
     let plan = image::load_plan(&mut spec, &image)?;
     let image_len = image.len() as u64;
@@ -138,6 +150,8 @@ pub fn validate(spec: MachineSpec, plugin_path: &PluginPath) -> Result<ValidMach
         boot,
         libraries,
         plan,
+        drives,
+        boot_drive,
     })
 }
 

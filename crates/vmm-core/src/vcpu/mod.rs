@@ -133,6 +133,11 @@ impl Vcpu {
         &self.keep_alive.memory
     }
 
+    /// The port and MMIO bus.
+    pub fn io(&self) -> &IoManager {
+        &self.io
+    }
+
     /// Exits taken so far, by reason, over every run.
     pub fn exits(&self) -> ExitCounters {
         self.exits
