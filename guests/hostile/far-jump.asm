@@ -1,5 +1,5 @@
-; far-jump.asm -- jumps to F000:FFF0, the reset vector, where a PC has its BIOS ROM and
-; picovmm's default machine has nothing: the CPU cannot fetch an instruction there.
+; far-jump.asm -- jumps to C000:0000, where a PC may have an option ROM and picovmm's default
+; machine has nothing: the CPU cannot fetch an instruction there.
 %include "picovmm.inc"
 
 [BITS 16]
@@ -9,10 +9,10 @@ start:
     xor ax, ax
     mov ds, ax
     PRINT jumping
-    jmp 0xF000:0xFFF0
+    jmp 0xC000:0x0000
 
 DEBUGCON_PRINT_ROUTINE
 
-jumping: db "jumping to f000:fff0", 10, 0
+jumping: db "jumping to c000:0000", 10, 0
 
 BOOT_SIGNATURE

@@ -1,5 +1,6 @@
 ; mmio-sweep.asm -- writes and then reads one byte every 64 bytes of the legacy hole that the
-; default machine leaves unmapped: 0xA0000-0xB7FFF (below the VGA window) and 0xC0000-0xFFFFF
+; default machine leaves unmapped: 0xB0000-0xB7FFF (between the BIOS's graphics window and the
+; VGA text window) and 0xC0000-0xEFFFF (below the BIOS ROM)
 ; (where a PC has its ROMs). Every read must give 0xFF. Exits with 0x10 (all 0xFF) or 0x11.
 %include "picovmm.inc"
 
@@ -48,7 +49,7 @@ start:
 
 DEBUGCON_PRINT_ROUTINE
 
-ranges: dw 0xA000, 0x18, 0xC000, 0x40, 0   ; (first segment, 4 KiB blocks)
+ranges: dw 0xB000, 0x08, 0xC000, 0x30, 0   ; (first segment, 4 KiB blocks)
 good: db "unmapped MMIO swept; reads gave 0xff", 10, 0
 bad:  db "an unmapped MMIO read did not give 0xff", 10, 0
 

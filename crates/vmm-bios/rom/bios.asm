@@ -18,24 +18,23 @@ BIOS_PORT equ 0xEF
 signature:
     db "picovmm BIOS", 0
 
-; One stub per vector, 8 bytes each, at F000:1000 + 8 * vector.
-;   +0  out BIOS_PORT, al   the call; picovmm sees IP = stub + 2
-;   +2  iret
-;   +3  sti                 picovmm sends IP here when the service waits (a key, a delay):
-;   +4  nop                 interrupts are taken here, then the call is made again
-;   +5  cli
-;   +6  jmp short +0
+; One stub per vector, 8 bytes each, at F000:1000 + 8 * vector. Interrupts are enabled during
+; a service, as the IBM PC BIOS does (its int 10h, 13h, 16h and 1Ah start with STI): a timer
+; tick that comes due during a call is taken at once.
+;   +0  sti
+;   +1  nop                 (ends STI's one-instruction shadow before the call)
+;   +2  out BIOS_PORT, al   the call; picovmm sees IP = stub + 4
+;   +4  iret
+; A service that must wait (a key, a delay) sends IP back to +0: pending interrupts are taken,
+; then the call is made again with the same registers.
 times 0x1000 - ($ - $$) db 0
 vector_stubs:
-%assign v 0
 %rep 256
-    out BIOS_PORT, al
-    iret
     sti
     nop
-    cli
-    jmp short $ - 6
-%assign v v + 1
+    out BIOS_PORT, al
+    iret
+    times 3 db 0
 %endrep
 
 ; IRQ 0 (int 08h): the tick is counted by picovmm, then the user's int 1Ch hook runs, as on
@@ -50,6 +49,16 @@ timer_irq:
 times 0x1808 - ($ - $$) db 0
 dummy_iret:
     iret
+
+; Hardware interrupt handlers (IRQ 1-7: int 09h-0Fh; IRQ 8-15: int 70h-77h), 4 bytes each at
+; F000:1810 + 4 * (IRQ - 1): the call acknowledges the interrupt; no STI before the EOI.
+times 0x1810 - ($ - $$) db 0
+irq_stubs:
+%rep 15
+    out BIOS_PORT, al
+    iret
+    db 0
+%endrep
 
 ; F000:E05B, where the reset vector leads (a guest that jumps to FFFF:0000 to reboot):
 ; picovmm ends the run as a reset.

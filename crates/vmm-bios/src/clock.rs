@@ -75,7 +75,7 @@ impl DateTime {
 
 /// A number 0-99 in BCD.
 fn bcd(n: u32) -> u8 {
-    ((n / 10 % 10) << 4 | n % 10) as u8
+    (((n / 10 % 10) << 4) | (n % 10)) as u8
 }
 
 /// Serves int 1Ah.

@@ -58,7 +58,7 @@ pub fn int13(cpu: &mut Cpu, m: &mut dyn Machine, drives: &mut [Drive]) {
             status::BAD_COMMAND
         }),
         (0x00 | 0x0D | 0x10 | 0x11 | 0x14 | 0x0C | 0x47, Some(_)) => Ok(()),
-        (0x02 | 0x03 | 0x04, Some(d)) => chs_transfer(cpu, m, d),
+        (0x02..=0x04, Some(d)) => chs_transfer(cpu, m, d),
         (0x08, Some(d)) => {
             parameters(cpu, m, d, if number < 0x80 { floppies } else { hards });
             Ok(())
@@ -85,7 +85,7 @@ pub fn int13(cpu: &mut Cpu, m: &mut dyn Machine, drives: &mut [Drive]) {
             cpu.set_carry(m, false);
             return;
         }
-        (0x42 | 0x43 | 0x44, Some(d)) => lba_transfer(cpu, m, d),
+        (0x42..=0x44, Some(d)) => lba_transfer(cpu, m, d),
         (0x48, Some(d)) => drive_parameters(cpu, m, d),
         _ => Err(status::BAD_COMMAND),
     };

@@ -176,6 +176,9 @@ impl Bios {
             set(m, v, rom::SEGMENT, rom::stub(v));
         }
         set(m, 0x08, rom::SEGMENT, rom::TIMER_IRQ);
+        for irq in 1..=15 {
+            set(m, rom::irq_vector(irq), rom::SEGMENT, rom::irq_stub(irq));
+        }
         for v in [0x02, 0x05, 0x1C, 0x4A] {
             set(m, v, rom::SEGMENT, rom::DUMMY_IRET);
         }
@@ -387,11 +390,11 @@ impl Bios {
 /// vector cannot flood the log.
 const MAX_REPORTED: usize = 64;
 
-/// Sends the vector's stub to its wait-and-retry path: interrupts are taken, then the call is
-/// made again with the same registers.
+/// Sends the guest back to the start of the vector's stub: pending interrupts are taken, then
+/// the call is made again with the same registers.
 fn retry(cpu: &mut Cpu, v: u8) {
     cpu.cs = rom::SEGMENT;
-    cpu.ip = rom::stub(v) + rom::RETRY;
+    cpu.ip = rom::stub(v);
 }
 
 fn exception_name(v: u8) -> &'static str {
@@ -431,7 +434,7 @@ mod tests {
         Cpu {
             eax: ax.into(),
             cs: rom::SEGMENT,
-            ip: rom::stub(v) + 2,
+            ip: rom::stub(v) + rom::STUB_OUT + 2,
             esp: u32::from(m.frame_sp),
             ..Cpu::default()
         }
@@ -480,13 +483,13 @@ mod tests {
         b.post(&mut m);
         let mut cpu = at_stub(&mut m, 0x16, 0x0000);
         b.call(&mut cpu, &mut m);
-        assert_eq!(cpu.ip, rom::stub(0x16) + rom::RETRY);
+        assert_eq!(cpu.ip, rom::stub(0x16));
         assert_eq!(m.waits, 1);
         m.serial.push_back(b'q');
         let mut cpu = at_stub(&mut m, 0x16, 0x0000);
         b.call(&mut cpu, &mut m);
         assert_eq!(cpu.ax(), 0x1071);
-        assert_eq!(cpu.ip, rom::stub(0x16) + 2);
+        assert_eq!(cpu.ip, rom::stub(0x16) + rom::STUB_OUT + 2);
     }
 
     #[test]
@@ -499,8 +502,8 @@ mod tests {
         let start = Instant::now();
         b.call(&mut cpu, &mut m);
         let mut rounds = 0;
-        while cpu.ip == rom::stub(0x15) + rom::RETRY {
-            cpu.ip = rom::stub(0x15) + 2;
+        while cpu.ip == rom::stub(0x15) {
+            cpu.ip = rom::stub(0x15) + rom::STUB_OUT + 2;
             b.call(&mut cpu, &mut m);
             rounds += 1;
             assert!(rounds < 1000, "the wait never ends");

@@ -16,12 +16,14 @@ pub const PORT: u16 = 0xEF;
 pub const VECTOR_STUBS: u16 = 0x1000;
 /// Bytes per vector stub.
 pub const STUB_SIZE: u16 = 8;
-/// Offset, within a stub, of the wait-and-retry path (`sti; nop; cli; jmp stub`).
-pub const RETRY: u16 = 3;
+/// Offset, within a stub, of its `out`.
+pub const STUB_OUT: u16 = 2;
 /// Offset of the IRQ 0 stub (tick, then `int 1Ch`).
 pub const TIMER_IRQ: u16 = 0x1800;
 /// Offset of a lone `iret`.
 pub const DUMMY_IRET: u16 = 0x1808;
+/// Offset of the hardware interrupt stubs for IRQ 1-15, 4 bytes each.
+pub const IRQ_STUBS: u16 = 0x1810;
 /// Offset of the full 8x8 font (256 glyphs): int 43h.
 pub const FONT_8X8: u16 = 0x2000;
 /// Offset of the 8x8 font's upper half (codes 128-255): int 1Fh.
@@ -73,6 +75,20 @@ pub fn stub(vector: u8) -> u16 {
     VECTOR_STUBS + u16::from(vector) * STUB_SIZE
 }
 
+/// The offset of IRQ `irq`'s stub (1-15; IRQ 0 has [`TIMER_IRQ`]).
+pub fn irq_stub(irq: u8) -> u16 {
+    IRQ_STUBS + 4 * u16::from(irq.clamp(1, 15) - 1)
+}
+
+/// The vector IRQ `irq` raises with the PC's PIC bases (08h, 70h).
+pub fn irq_vector(irq: u8) -> u8 {
+    if irq < 8 {
+        0x08 + irq
+    } else {
+        0x70 + irq - 8
+    }
+}
+
 /// What a trap at linear address `at` (the `out`'s) is a call of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Trap {
@@ -89,8 +105,14 @@ impl Trap {
     pub fn at(at: u32) -> Option<Trap> {
         let offset = u16::try_from(at.checked_sub(BASE)?).ok()?;
         let stubs = VECTOR_STUBS..VECTOR_STUBS + 256 * STUB_SIZE;
-        if stubs.contains(&offset) && (offset - VECTOR_STUBS) % STUB_SIZE == 0 {
+        if stubs.contains(&offset) && (offset - VECTOR_STUBS) % STUB_SIZE == STUB_OUT {
             return Some(Trap::Vector(((offset - VECTOR_STUBS) / STUB_SIZE) as u8));
+        }
+        let irqs = IRQ_STUBS..IRQ_STUBS + 15 * 4;
+        if irqs.contains(&offset) && (offset - IRQ_STUBS) % 4 == 0 {
+            return Some(Trap::Vector(irq_vector(
+                ((offset - IRQ_STUBS) / 4) as u8 + 1,
+            )));
         }
         match offset {
             TIMER_IRQ => Some(Trap::TimerTick),
@@ -108,17 +130,28 @@ mod tests {
     const OUT: [u8; 2] = [0xE6, PORT as u8];
 
     #[test]
-    fn test_every_vector_stub_traps_returns_and_retries() {
+    fn test_every_vector_stub_enables_interrupts_traps_and_returns() {
         let rom = image();
         for v in 0..=255u8 {
             let at = usize::from(stub(v));
-            // out; iret; sti; nop; cli; jmp short stub
-            assert_eq!(
-                &rom[at..at + 8],
-                &[OUT[0], OUT[1], 0xCF, 0xFB, 0x90, 0xFA, 0xEB, 0xF8]
-            );
-            assert_eq!(Trap::at(BASE + u32::from(stub(v))), Some(Trap::Vector(v)));
+            // sti; nop; out; iret
+            assert_eq!(&rom[at..at + 5], &[0xFB, 0x90, OUT[0], OUT[1], 0xCF]);
+            let out = BASE + u32::from(stub(v) + STUB_OUT);
+            assert_eq!(Trap::at(out), Some(Trap::Vector(v)));
         }
+    }
+
+    #[test]
+    fn test_irq_stubs_trap_as_their_vectors_without_sti() {
+        let rom = image();
+        for irq in 1..=15u8 {
+            let at = usize::from(irq_stub(irq));
+            assert_eq!(&rom[at..at + 3], &[OUT[0], OUT[1], 0xCF]);
+            let vector = irq_vector(irq);
+            assert_eq!(Trap::at(BASE + at as u32), Some(Trap::Vector(vector)));
+        }
+        assert_eq!(irq_vector(1), 0x09);
+        assert_eq!(irq_vector(12), 0x74);
     }
 
     #[test]
@@ -142,7 +175,7 @@ mod tests {
     fn test_only_the_roms_own_outs_are_traps() {
         assert_eq!(Trap::at(BASE + u32::from(TIMER_IRQ)), Some(Trap::TimerTick));
         assert_eq!(Trap::at(BASE + u32::from(POST)), Some(Trap::Reset));
-        assert_eq!(Trap::at(BASE + u32::from(stub(3)) + 3), None);
+        assert_eq!(Trap::at(BASE + u32::from(stub(3))), None);
         assert_eq!(Trap::at(0x7C00), None);
         assert_eq!(Trap::at(BASE - 8), None);
     }

@@ -48,13 +48,14 @@ fn main() {
     };
     println!("run  open-files  rss-KiB  threads  outcome");
     for run in 1..=runs {
-        let mut board = match Board::build(&mut valid, || Box::new(std::io::sink()) as ConsoleOutput) {
-            Ok(board) => board,
-            Err(e) => {
-                eprintln!("soak: run {run}: {e}");
-                std::process::exit(6);
-            }
-        };
+        let mut board =
+            match Board::build(&mut valid, || Box::new(std::io::sink()) as ConsoleOutput) {
+                Ok(board) => board,
+                Err(e) => {
+                    eprintln!("soak: run {run}: {e}");
+                    std::process::exit(6);
+                }
+            };
         let report = board.run_to_completion();
         drop(board);
         if report.outcome != RunOutcome::Halted && report.outcome != RunOutcome::GuestExit(0x10) {

@@ -166,10 +166,22 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
         .screen()
         .filter(|_| args.screen != ScreenFormat::None)
     {
-        let page = screen.page();
-        let text = match args.screen {
-            ScreenFormat::Ansi => TextScreen::new(&page).to_ansi(),
-            _ => TextScreen::new(&page).to_text(),
+        let text = match board.text_layout() {
+            Some((start, columns)) => {
+                let mut page = vec![0u8; columns * vmm_devices::vga_text::ROWS * 2];
+                screen.read(start, &mut page);
+                let page = TextScreen::with_columns(&page, columns);
+                match args.screen {
+                    ScreenFormat::Ansi => page.to_ansi(),
+                    _ => page.to_text(),
+                }
+            }
+            None => {
+                crate::errln!(
+                    "picovmm: the screen is in graphics mode 13h (320x200): not printed as text"
+                );
+                String::new()
+            }
         };
         if mid_line && !text.is_empty() {
             let _ = stdout.write_all(b"\n");

@@ -117,7 +117,7 @@ fn test_run_without_machine_or_image_is_usage_error() {
     let out = run(&["run"]);
     assert_eq!(
         out.stderr,
-        "Error: nothing to run: give a machine file, or --image FILE\n"
+        "Error: nothing to run: give a machine file, --image FILE or --drive FILE\n"
     );
     assert_eq!(out.status, 2);
 }

@@ -81,6 +81,22 @@ fn test_board_lists_default_devices_with_their_ranges() {
                 "i8042",
                 vec![port(0x60, 1), port(0x64, 1)]
             ),
+            (
+                "bios0".to_owned(),
+                "bios",
+                vec![
+                    port(0xEF, 1),
+                    port(0x3C0, 0x20),
+                    DeviceRange::Mmio {
+                        base: 0xA0000,
+                        len: 0x10000
+                    },
+                    DeviceRange::Mmio {
+                        base: 0xF0000,
+                        len: 0x10000
+                    }
+                ]
+            ),
         ]
     );
 }

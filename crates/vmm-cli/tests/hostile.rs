@@ -17,7 +17,7 @@ fn test_port_sweep_every_unclaimed_read_is_open_bus() {
     let out = run(&["run", "--image", "guests/hostile/port-sweep.bin"]);
     assert_eq!(
         out.stdout,
-        "all 65510 ports swept; unclaimed reads gave 0xff\n"
+        "all 65478 ports swept; unclaimed reads gave 0xff\n"
     );
     let warnings: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(warnings.len(), 17);
@@ -45,13 +45,13 @@ fn test_far_jump_to_unmapped_memory_is_a_guest_fault() {
         return;
     }
     let out = run(&["run", "--image", "guests/hostile/far-jump.bin"]);
-    assert_eq!(out.stdout, "jumping to f000:fff0\n");
+    assert_eq!(out.stdout, "jumping to c000:0000\n");
     let mut lines = out.stderr.lines();
     assert!(lines.next().is_some_and(|l| l.starts_with("Error: ")));
     assert!(lines
         .next()
-        .is_some_and(|l| l.starts_with("  cs:ip=f000:fff0 ")));
-    assert!(out.stderr.contains("  note: CS:IP (0xffff0) is not in guest RAM: the guest jumped where there is no memory\n")
+        .is_some_and(|l| l.starts_with("  cs:ip=c000:0000 ")));
+    assert!(out.stderr.contains("  note: CS:IP (0xc0000) is not in guest RAM: the guest jumped where there is no memory\n")
         || out.stderr.starts_with("Error: the guest triple-faulted"));
     assert_eq!(out.status, 4);
 }

@@ -16,19 +16,28 @@ const ATTR_FG_MASK: u8 = 0b0000_0111;
 const ATTR_BG_SHIFT: u8 = 4;
 const ATTR_BG_MASK: u8 = 0b0000_0111;
 
-/// A borrowed text page: `rows * COLUMNS` cells of (character, attribute).
+/// A borrowed text page: rows of `columns` cells of (character, attribute).
 pub struct TextScreen<'a> {
     cells: &'a [u8],
+    columns: usize,
 }
 
 impl<'a> TextScreen<'a> {
-    /// Wraps a page of cells; a trailing partial cell or row is ignored.
+    /// Wraps a page of 80-column cells; a trailing partial cell or row is ignored.
     pub fn new(cells: &'a [u8]) -> Self {
-        TextScreen { cells }
+        Self::with_columns(cells, COLUMNS)
+    }
+
+    /// Wraps a page of `columns`-column cells (40 in video modes 0 and 1).
+    pub fn with_columns(cells: &'a [u8], columns: usize) -> Self {
+        TextScreen {
+            cells,
+            columns: columns.max(1),
+        }
     }
 
     fn rows(&self) -> impl Iterator<Item = &'a [u8]> {
-        self.cells.chunks_exact(COLUMNS * CELL_BYTES)
+        self.cells.chunks_exact(self.columns * CELL_BYTES)
     }
 
     /// The page as Unicode text: one line per row, trailing spaces trimmed, trailing blank rows

@@ -44,11 +44,19 @@ impl GuestMachine<'_> {
     fn window_at(&self, addr: u64) -> Option<(Backing<'_>, u64, u64)> {
         let w = self.windows;
         let mut windows: Vec<(Backing<'_>, u64, u64)> = vec![
-            (Backing::Device(&w.graphics), w.graphics.base(), w.graphics.len()),
+            (
+                Backing::Device(&w.graphics),
+                w.graphics.base(),
+                w.graphics.len(),
+            ),
             (Backing::Device(&w.rom), w.rom.base(), w.rom.len()),
         ];
         if let Some((base, screen)) = &w.text {
-            windows.push((Backing::Screen(screen), *base, vmm_devices::vga_text::WINDOW_SIZE));
+            windows.push((
+                Backing::Screen(screen),
+                *base,
+                vmm_devices::vga_text::WINDOW_SIZE,
+            ));
         }
         windows
             .into_iter()

@@ -345,6 +345,24 @@ impl Board {
         text_window(&self.devices)
     }
 
+    /// Where the visible text page is and how wide, as the BIOS's data area says (video mode
+    /// and page); `None` in a graphics mode. Without a BIOS: 80 columns from the window's start.
+    pub fn text_layout(&self) -> Option<(u64, usize)> {
+        if !self.devices.iter().any(|e| e.kind == "bios") {
+            return Some((0, vmm_devices::vga_text::COLUMNS));
+        }
+        let mut bda = [0u8; 8];
+        // Mode at 0x449, columns at 0x44A, page start at 0x44E.
+        let memory = self.vm.memory();
+        vm_memory::Bytes::read_slice(memory, &mut bda, vm_memory::GuestAddress(0x449)).ok()?;
+        let start = u64::from(u16::from_le_bytes([bda[5], bda[6]]));
+        match bda[0] & 0x7F {
+            0 | 1 => Some((start, 40)),
+            2 | 3 => Some((start, 80)),
+            _ => None,
+        }
+    }
+
     /// What a stop request means for the run, with a failed device's name and message.
     fn outcome_of(&self, reason: StopReason) -> RunOutcome {
         match reason {

@@ -5,13 +5,13 @@ use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use vmm_core::DeviceMemory;
 use vmm_devices::debugcon::DebugConsole;
 use vmm_devices::i8042::I8042;
 use vmm_devices::pic::PicPair;
 use vmm_devices::plugin::PluginDevice;
 use vmm_devices::serial::Uart16550;
 use vmm_devices::state::{StateError, Stateful};
-use vmm_core::DeviceMemory;
 use vmm_devices::vga_regs::VgaRegisters;
 use vmm_devices::vga_text::VgaTextState;
 

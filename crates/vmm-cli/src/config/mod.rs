@@ -281,12 +281,10 @@ fn drive(table: &Spanned<DriveTable>, base_dir: &Path) -> Result<Located<DriveSp
     };
     let flag = |f: &Option<Spanned<bool>>| f.as_ref().is_some_and(|b| *b.get_ref());
     let mode = match (flag(&d.readonly), flag(&d.snapshot)) {
-        (true, true) => {
-            return Err(at(
-                table,
-                "a drive is readonly or snapshot, not both (snapshot already keeps the file as it is)",
-            ))
-        }
+        (true, true) => return Err(at(
+            table,
+            "a drive is readonly or snapshot, not both (snapshot already keeps the file as it is)",
+        )),
         (true, false) => vmm_bios::WriteMode::ReadOnly,
         (false, true) => vmm_bios::WriteMode::Snapshot,
         (false, false) => vmm_bios::WriteMode::Write,
@@ -623,7 +621,7 @@ port = 0xe9
         let text = VALID.replace("type = \"debugcon\"", "type = \"floppy\"");
         assert_eq!(
             error_of(&text),
-            "m.toml:17:8: unknown device type \"floppy\"; allowed: vga-text, debugcon, isa-debug-exit, serial, pic, pit, i8042, plugin"
+            "m.toml:17:8: unknown device type \"floppy\"; allowed: vga-text, debugcon, isa-debug-exit, serial, pic, pit, i8042, bios, plugin"
         );
     }
 

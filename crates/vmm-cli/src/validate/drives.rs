@@ -81,7 +81,10 @@ pub fn boot_sector(drives: &[Drive], origin: &Origin) -> Result<Vec<u8>, Diagnos
     first.disk.read_sector(0, &mut sector).map_err(|_| {
         Diagnostic::new(
             origin.clone(),
-            format!("cannot read the boot sector of {}", first.disk.path().display()),
+            format!(
+                "cannot read the boot sector of {}",
+                first.disk.path().display()
+            ),
         )
     })?;
     if sector[510..] != [0x55, 0xAA] {

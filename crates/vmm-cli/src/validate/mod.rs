@@ -103,19 +103,18 @@ fn host_memory() -> Option<u64> {
 pub fn validate(spec: MachineSpec, plugin_path: &PluginPath) -> Result<ValidMachine, Diagnostic> {
     check_layout(&spec)?;
     let libraries = plugins::load_plugins(&spec, plugin_path)?;
-    let drives = drives::open(&spec)?;
-    let (image, boot_drive) = match &spec.image {
-        Some(path) => (image::read_image(path, &spec)?, None),
-        None if drives.is_empty() => {
-            return Err(Diagnostic::new(
-                Origin::Default,
-                "no boot image: set `image` in the machine file's [boot] table, or pass --image FILE",
-            ))
+    let (image, boot_drive, drives) = match &spec.image {
+        Some(path) => (image::read_image(path, &spec)?, None, None),
+        None if spec.drives.is_empty() => return Err(Diagnostic::new(
+            Origin::Default,
+            "no boot image: set `image` in the machine file's [boot] table, or pass --image FILE",
+        )),
+        None => {
+            let drives = drives::open(&spec)?;
+            let sector = drives::boot_sector(&drives, &Origin::Default)?;
+            let number = drives.first().map(|d| d.number);
+            (sector, number, Some(drives))
         }
-        None => (
-            drives::boot_sector(&drives, &Origin::Default)?,
-            drives.first().map(|d| d.number),
-        ),
     };
     let mut spec = spec;
     let plan = image::load_plan(&mut spec, &image)?;
@@ -137,6 +136,11 @@ pub fn validate(spec: MachineSpec, plugin_path: &PluginPath) -> Result<ValidMach
     boot::check_entry_in_ram(&spec, &plan, entry)?;
     boot::check_boot_structures(&spec, &plan, image_len)?;
     boot::check_stack(&spec)?;
+    // After the image's own checks, whose messages say more about an image that does not fit.
+    let drives = match drives {
+        Some(d) => d,
+        None => drives::open(&spec)?,
+    };
     let boot = BootCpu {
         mode: spec.mode.value,
         entry,
