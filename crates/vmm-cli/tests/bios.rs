@@ -1,0 +1,260 @@
+//! The BIOS end to end: boot sectors that call int 10h, 13h, 15h, 16h and 1Ah, booted from
+//! disk images (--drive) and placed with --image; stdin as keys; the disk file's bytes after
+//! the guest wrote them; what is refused and how.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::{kvm_available, picovmm, repo_root, run, run_with_stats, Run};
+
+/// Runs picovmm with `args`, feeding `input` on stdin.
+fn run_with_input(args: &[&str], input: &[u8]) -> Run {
+    let mut child = picovmm()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start picovmm");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input).expect("feed stdin");
+    drop(stdin);
+    child.wait_with_output().expect("picovmm ends").into()
+}
+
+/// A 1.44 MB floppy image whose boot sector is `guest`.
+fn floppy_with(guest: &str, dir: &tempfile::TempDir) -> String {
+    let mut bytes = std::fs::read(repo_root().join(guest)).expect("guest");
+    bytes.resize(1_474_560, 0);
+    let path = dir.path().join("floppy.img");
+    std::fs::write(&path, bytes).expect("write image");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn test_teletype_prints_and_scrolls_the_screen() {
+    if !kvm_available() {
+        return;
+    }
+    let out = run(&["run", "--drive", "guests/bios/teletype.bin,readonly"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    // 30 lines on 25 rows: the screen scrolled; lines 7-30 are left, the cursor on row 24.
+    assert_eq!(lines.len(), 24, "{}", out.stdout);
+    assert_eq!(lines[0], "line 7");
+    assert_eq!(lines[23], "line 30");
+}
+
+#[test]
+fn test_repl_reads_stdin_as_keys_and_powers_off() {
+    if !kvm_available() {
+        return;
+    }
+    let out = run_with_input(
+        &["run", "--drive", "guests/bios/repl.bin,readonly", "--timeout", "10s"],
+        b"hello\nab\x7fc\nquit\n",
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "> hello\nHELLO (5)\n> ac\nAC (2)\n> quit\nbye\n",
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("turned the machine off (APM)"));
+}
+
+#[test]
+fn test_repl_gets_every_key_of_a_long_paste() {
+    if !kvm_available() {
+        return;
+    }
+    let line: String = (0..600).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let input = format!("{line}\nquit\n");
+    let out = run_with_input(
+        &["run", "--drive", "guests/bios/repl.bin,readonly", "--timeout", "20s"],
+        input.as_bytes(),
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("(600)"), "{}", out.stdout);
+}
+
+#[test]
+fn test_disk_writes_persist_across_runs_and_readonly_refuses() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let image = floppy_with("guests/bios/disk.bin", &dir);
+    let first = run(&["run", "--drive", &image]);
+    assert_eq!(first.status, 0, "{}", first.stderr);
+    assert_eq!(
+        first.stdout,
+        "boot 1\nsectors per track 18\nread by LBA 1\n"
+    );
+    let second = run(&["run", "--drive", &image]);
+    assert!(second.stdout.starts_with("boot 2\n"), "{}", second.stdout);
+    let bytes = std::fs::read(&image).expect("image");
+    assert_eq!(&bytes[512..514], &[2, 0], "the count the guest wrote is in the file");
+    assert_eq!(bytes.len(), 1_474_560);
+    // Write-protected: the BIOS's status 03h; the file is untouched.
+    let readonly = run(&["run", "--drive", &format!("{image},readonly")]);
+    assert_eq!(readonly.stdout, "disk error 3\n");
+    // Snapshot: the guest sees its write, the file does not.
+    let snapshot = run(&["run", "--drive", &format!("{image},snapshot")]);
+    assert!(snapshot.stdout.starts_with("boot 3\n"));
+    assert_eq!(&std::fs::read(&image).expect("image")[512..514], &[2, 0]);
+}
+
+#[test]
+fn test_an_image_in_use_is_locked_against_a_second_writer() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let image = floppy_with("guests/bios/repl.bin", &dir);
+    // The REPL waits for input, holding its writable image.
+    let mut holder = Command::new(env!("CARGO_BIN_EXE_picovmm"))
+        .current_dir(repo_root())
+        .args(["run", "--drive", &image, "--timeout", "10s"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the holder");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let second = run(&["run", "--drive", &image]);
+    let _ = holder.stdin.take().map(|mut s| s.write_all(b"quit\n"));
+    let _ = holder.wait();
+    assert_eq!(second.status, 2);
+    assert!(
+        second.stderr.contains("is in use by another program (locked)"),
+        "{}",
+        second.stderr
+    );
+}
+
+#[test]
+fn test_mode_13h_drawing_and_graphics_screen() {
+    if !kvm_available() {
+        return;
+    }
+    let out = run(&["run", "--drive", "guests/bios/mode13.bin,readonly"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "mode 13h drawn\n");
+    assert!(out.stderr.contains("graphics mode 13h"), "{}", out.stderr);
+}
+
+#[test]
+fn test_game_loop_timed_by_the_bios_clock_and_a_real_wait() {
+    if !kvm_available() {
+        return;
+    }
+    let (out, stats) = run_with_stats(&["run", "--drive", "guests/bios/ticks.bin,readonly"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("moved 18 cells"), "{}", out.stdout);
+    assert!(out.stdout.contains("waited 220 ms"), "{}", out.stdout);
+    // 18 ticks at 18.2 Hz and a 220 ms wait: a second and more of the guest's time.
+    let run_ns = stats["run_ns"].as_u64().unwrap_or(0);
+    assert!(run_ns > 1_150_000_000, "run took {run_ns} ns");
+}
+
+#[test]
+fn test_tutorial_boot_sector_with_image_and_a_key_from_stdin() {
+    if !kvm_available() {
+        return;
+    }
+    let out = run_with_input(&["run", "--image", "guests/bios/tutorial.bin"], b"x");
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "Hello, World! Press a key: x\n");
+}
+
+#[test]
+fn test_sample_still_takes_one_exit_with_the_bios_underneath() {
+    if !kvm_available() {
+        return;
+    }
+    let (out, stats) = run_with_stats(&["run", "--image", "guests/hello/hello.bin"]);
+    assert_eq!(out.status, 0);
+    assert_eq!(stats["exits"]["total"], 1);
+}
+
+#[test]
+fn test_unimplemented_service_is_reported_once_and_fails_with_carry() {
+    if !kvm_available() {
+        return;
+    }
+    // int 21h (DOS) three times, then the carry flag to the debug console.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut code = vec![
+        0xB4, 0x09, 0xCD, 0x21, 0xCD, 0x21, 0xCD, 0x21, // mov ah, 9; int 21h x3
+        0xB0, b'0', 0x14, 0x00, // mov al, '0'; adc al, 0
+        0xE6, 0xE9, 0xFA, 0xF4, // out 0xE9, al; cli; hlt
+    ];
+    code.resize(512, 0);
+    let path = dir.path().join("dos.bin");
+    std::fs::write(&path, code).expect("write");
+    let out = run(&["run", "--image", &path.to_string_lossy()]);
+    assert_eq!(out.stdout, "1");
+    assert_eq!(
+        out.stderr.matches("picovmm: int 21h AH=09h is not implemented").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn test_jump_to_the_reset_vector_ends_the_run_as_a_reset() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut code = vec![0xEA, 0x00, 0x00, 0xFF, 0xFF]; // jmp 0xFFFF:0x0000
+    code.resize(512, 0);
+    let path = dir.path().join("reboot.bin");
+    std::fs::write(&path, code).expect("write");
+    let (out, stats) = run_with_stats(&["run", "--image", &path.to_string_lossy()]);
+    assert_eq!(out.status, 0);
+    assert_eq!(stats["outcome"], "reset");
+}
+
+#[test]
+fn test_bad_drives_are_refused_before_the_run() {
+    let missing = run(&["run", "--drive", "no/such/disk.img"]);
+    assert_eq!(missing.status, 2);
+    assert!(
+        missing.stderr.contains("cannot open disk image no/such/disk.img"),
+        "{}",
+        missing.stderr
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big = dir.path().join("big.img");
+    std::fs::write(&big, vec![0u8; 3_000_000]).expect("write");
+    let floppy = run(&["run", "--drive", &format!("{},floppy", big.display())]);
+    assert_eq!(floppy.status, 2);
+    assert!(floppy.stderr.contains("too large for a floppy"), "{}", floppy.stderr);
+    let empty = dir.path().join("empty.img");
+    std::fs::write(&empty, b"").expect("write");
+    let out = run(&["run", "--drive", &empty.to_string_lossy()]);
+    assert_eq!(out.status, 2);
+    assert!(out.stderr.contains("is empty"), "{}", out.stderr);
+}
+
+#[test]
+fn test_boot_sector_without_signature_boots_with_a_warning() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut code = vec![0xB0, b'k', 0xE6, 0xE9, 0xFA, 0xF4];
+    code.resize(512, 0);
+    let path = dir.path().join("nosig.img");
+    std::fs::write(&path, code).expect("write");
+    let out = run(&["run", "--drive", &format!("{},readonly", path.display())]);
+    assert_eq!(out.status, 0);
+    assert_eq!(out.stdout, "k");
+    assert!(out.stderr.contains("has no boot signature"), "{}", out.stderr);
+}
