@@ -53,13 +53,18 @@ fn test_repl_reads_stdin_as_keys_and_powers_off() {
         return;
     }
     let out = run_with_input(
-        &["run", "--drive", "guests/bios/repl.bin,readonly", "--timeout", "10s"],
+        &[
+            "run",
+            "--drive",
+            "guests/bios/repl.bin,readonly",
+            "--timeout",
+            "10s",
+        ],
         b"hello\nab\x7fc\nquit\n",
     );
     assert_eq!(out.status, 0, "{}", out.stderr);
     assert_eq!(
-        out.stdout,
-        "> hello\nHELLO (5)\n> ac\nAC (2)\n> quit\nbye\n",
+        out.stdout, "> hello\nHELLO (5)\n> ac\nAC (2)\n> quit\nbye\n",
         "{}",
         out.stderr
     );
@@ -74,7 +79,13 @@ fn test_repl_gets_every_key_of_a_long_paste() {
     let line: String = (0..600).map(|i| (b'a' + (i % 26) as u8) as char).collect();
     let input = format!("{line}\nquit\n");
     let out = run_with_input(
-        &["run", "--drive", "guests/bios/repl.bin,readonly", "--timeout", "20s"],
+        &[
+            "run",
+            "--drive",
+            "guests/bios/repl.bin,readonly",
+            "--timeout",
+            "20s",
+        ],
         input.as_bytes(),
     );
     assert_eq!(out.status, 0, "{}", out.stderr);
@@ -97,7 +108,11 @@ fn test_disk_writes_persist_across_runs_and_readonly_refuses() {
     let second = run(&["run", "--drive", &image]);
     assert!(second.stdout.starts_with("boot 2\n"), "{}", second.stdout);
     let bytes = std::fs::read(&image).expect("image");
-    assert_eq!(&bytes[512..514], &[2, 0], "the count the guest wrote is in the file");
+    assert_eq!(
+        &bytes[512..514],
+        &[2, 0],
+        "the count the guest wrote is in the file"
+    );
     assert_eq!(bytes.len(), 1_474_560);
     // Write-protected: the BIOS's status 03h; the file is untouched.
     let readonly = run(&["run", "--drive", &format!("{image},readonly")]);
@@ -130,7 +145,9 @@ fn test_an_image_in_use_is_locked_against_a_second_writer() {
     let _ = holder.wait();
     assert_eq!(second.status, 2);
     assert!(
-        second.stderr.contains("is in use by another program (locked)"),
+        second
+            .stderr
+            .contains("is in use by another program (locked)"),
         "{}",
         second.stderr
     );
@@ -199,7 +216,9 @@ fn test_unimplemented_service_is_reported_once_and_fails_with_carry() {
     let out = run(&["run", "--image", &path.to_string_lossy()]);
     assert_eq!(out.stdout, "1");
     assert_eq!(
-        out.stderr.matches("picovmm: int 21h AH=09h is not implemented").count(),
+        out.stderr
+            .matches("picovmm: int 21h AH=09h is not implemented")
+            .count(),
         1,
         "{}",
         out.stderr
@@ -226,7 +245,9 @@ fn test_bad_drives_are_refused_before_the_run() {
     let missing = run(&["run", "--drive", "no/such/disk.img"]);
     assert_eq!(missing.status, 2);
     assert!(
-        missing.stderr.contains("cannot open disk image no/such/disk.img"),
+        missing
+            .stderr
+            .contains("cannot open disk image no/such/disk.img"),
         "{}",
         missing.stderr
     );
@@ -235,7 +256,11 @@ fn test_bad_drives_are_refused_before_the_run() {
     std::fs::write(&big, vec![0u8; 3_000_000]).expect("write");
     let floppy = run(&["run", "--drive", &format!("{},floppy", big.display())]);
     assert_eq!(floppy.status, 2);
-    assert!(floppy.stderr.contains("too large for a floppy"), "{}", floppy.stderr);
+    assert!(
+        floppy.stderr.contains("too large for a floppy"),
+        "{}",
+        floppy.stderr
+    );
     let empty = dir.path().join("empty.img");
     std::fs::write(&empty, b"").expect("write");
     let out = run(&["run", "--drive", &empty.to_string_lossy()]);
@@ -256,5 +281,23 @@ fn test_boot_sector_without_signature_boots_with_a_warning() {
     let out = run(&["run", "--drive", &format!("{},readonly", path.display())]);
     assert_eq!(out.status, 0);
     assert_eq!(out.stdout, "k");
-    assert!(out.stderr.contains("has no boot signature"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("has no boot signature"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn test_instructions_boot_sectors_rely_on() {
+    if !kvm_available() {
+        return;
+    }
+    let out = run(&["run", "--image", "guests/bios/instructions.bin"]);
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (0, "ok"),
+        "{}",
+        out.stderr
+    );
 }

@@ -129,12 +129,15 @@ guest_source_tests! {
     test_lm_ticks_binary_matches_source => "irq/lm-ticks",
     test_irq_latency_binary_matches_source => "bench/irq-latency",
     test_segments_binary_matches_source => "debug/segments",
+    test_bios_hello_binary_matches_source => "bench/bios-hello",
+    test_teletype_loop_binary_matches_source => "bench/teletype-loop",
     test_bios_teletype_binary_matches_source => "bios/teletype",
     test_bios_repl_binary_matches_source => "bios/repl",
     test_bios_disk_binary_matches_source => "bios/disk",
     test_bios_mode13_binary_matches_source => "bios/mode13",
     test_bios_ticks_binary_matches_source => "bios/ticks",
     test_bios_tutorial_binary_matches_source => "bios/tutorial",
+    test_bios_instructions_binary_matches_source => "bios/instructions",
 }
 
 /// The BIOS ROM committed in vmm-bios is what its source assembles to.
@@ -155,5 +158,8 @@ fn test_bios_rom_matches_source() {
     assert!(status.success(), "nasm failed on the BIOS ROM");
     let built = std::fs::read(&out).expect("assembled ROM");
     let committed = std::fs::read(root.join("crates/vmm-bios/rom/bios.bin")).expect("ROM");
-    assert!(built == committed, "crates/vmm-bios/rom/bios.bin differs from its source; reassemble it");
+    assert!(
+        built == committed,
+        "crates/vmm-bios/rom/bios.bin differs from its source; reassemble it"
+    );
 }

@@ -119,27 +119,34 @@ impl ClockedPit {
     }
 }
 
+/// A wide access to 8-bit ports is split into byte accesses at consecutive ports, as the ISA
+/// bus does (QEMU too): `in ax, 0x40` reads channel 0 into AL and channel 1 into AH.
 impl MutDevicePio for ClockedPit {
     fn pio_read(&mut self, base: PioAddress, offset: PioAddressOffset, data: &mut [u8]) {
-        data.fill(0xFF);
         let now = self.clock.now();
-        if let Some(first) = data.first_mut() {
-            *first = if base.0 == SPEAKER_PORT {
-                self.pit.speaker_read(now)
-            } else {
-                self.pit.read(offset, now)
+        for (i, byte) in data.iter_mut().enumerate() {
+            let port = offset + i as u16;
+            *byte = match (base.0, port) {
+                (SPEAKER_PORT, 0) => self.pit.speaker_read(now),
+                (SPEAKER_PORT, _) => 0xFF,
+                (_, 0..=3) => self.pit.read(port, now),
+                _ => 0xFF,
             };
         }
     }
 
     fn pio_write(&mut self, base: PioAddress, offset: PioAddressOffset, data: &[u8]) {
         let now = self.clock.now();
-        if let Some(&value) = data.first() {
-            if base.0 == SPEAKER_PORT {
-                self.pit.speaker_write(value, now);
-            } else {
-                self.pit.write(offset, value, now);
-                self.timer.poke();
+        for (i, &value) in data.iter().enumerate() {
+            let port = offset + i as u16;
+            match (base.0, port) {
+                (SPEAKER_PORT, 0) => self.pit.speaker_write(value, now),
+                (SPEAKER_PORT, _) => {}
+                (_, 0..=3) => {
+                    self.pit.write(port, value, now);
+                    self.timer.poke();
+                }
+                _ => {}
             }
         }
     }

@@ -95,6 +95,9 @@ pub struct Vcpu {
     halted: bool,
     /// Firmware the guest calls through a port (the BIOS).
     firmware: Option<Box<dyn Firmware>>,
+    /// KVM copies the registers into `kvm_run` on every exit (KVM_CAP_SYNC_REGS): a firmware
+    /// call reads them without two ioctls.
+    sync_regs: bool,
 }
 
 impl Vcpu {
@@ -106,6 +109,7 @@ impl Vcpu {
         keep_alive: KeepAlive,
     ) -> Result<Self> {
         crate::cpuid::set_cpuid(kvm, &fd)?;
+        let sync_regs = kvm.check_extension(kvm_ioctls::Cap::SyncRegs);
         set_power_on_msrs(&fd)?;
         Ok(Vcpu {
             fd,
@@ -120,6 +124,7 @@ impl Vcpu {
             interrupts: None,
             halted: false,
             firmware: None,
+            sync_regs,
         })
     }
 
@@ -157,6 +162,11 @@ impl Vcpu {
     /// Connects firmware: from now on an `out` to its port from its own code is a call to it.
     pub fn set_firmware(&mut self, firmware: Box<dyn Firmware>) {
         self.firmware = Some(firmware);
+        if self.sync_regs {
+            self.fd.set_sync_valid_reg(kvm_ioctls::SyncReg::Register);
+            self.fd
+                .set_sync_valid_reg(kvm_ioctls::SyncReg::SystemRegister);
+        }
     }
 
     /// Where warnings (unclaimed accesses under [`UnclaimedPolicy::Log`]) go; stderr by default.
@@ -292,28 +302,44 @@ impl Vcpu {
         })
     }
 
-    /// Serves a firmware call: finishes the `out`, checks that the firmware's own code made
-    /// it, lets the firmware work on the registers and writes back what changed. `None` when
-    /// the write did not come from the firmware (or its registers could not be read): it is
-    /// then an ordinary unclaimed write.
+    /// Serves a firmware call: checks that the firmware's own code made it, lets the firmware
+    /// work on the registers and writes back what changed. `None` when the write did not come
+    /// from the firmware (or its registers could not be read): it is then an ordinary
+    /// unclaimed write.
+    ///
+    /// Where RIP is depends on how KVM ran the `out`. Emulated (real mode on hosts without
+    /// unrestricted guests), the `out` is finished and RIP is past it. Run natively, KVM moves
+    /// RIP past it on the next entry: a call that leaves RIP alone then writes its registers
+    /// back with RIP on the `out`; a call that moves RIP (a retry, a boot) lets KVM finish the
+    /// `out` first, or KVM would move RIP again. Either way no `KVM_RUN` is spent on it.
     fn firmware_call(&mut self) -> Option<FirmwareAction> {
-        self.complete_pending_io();
-        let regs = self.fd.get_regs().ok()?;
-        let sregs = self.fd.get_sregs().ok()?;
+        let (mut regs, sregs) = if self.sync_regs {
+            let synced = self.fd.sync_regs();
+            (synced.regs, synced.sregs)
+        } else {
+            (self.fd.get_regs().ok()?, self.fd.get_sregs().ok()?)
+        };
+        let firmware = self.firmware.as_ref()?;
+        let base = sregs.cs.base;
+        // `out imm8, al` is two bytes long.
+        let (out_at, skip_pending) = if firmware.owns(base.wrapping_add(regs.rip).wrapping_sub(2)) {
+            (regs.rip.wrapping_sub(2), false)
+        } else if firmware.owns(base.wrapping_add(regs.rip)) {
+            (regs.rip, true)
+        } else {
+            return None;
+        };
+        let past_out = out_at.wrapping_add(2);
+        regs.rip = past_out;
         let Vcpu {
             firmware,
             keep_alive,
             io,
             control,
-            fd,
             exits,
             ..
         } = self;
         let firmware = firmware.as_mut()?;
-        // `out imm8, al` is two bytes long and RIP is past it.
-        if !firmware.owns(sregs.cs.base.wrapping_add(regs.rip).wrapping_sub(2)) {
-            return None;
-        }
         exits.firmware_calls += 1;
         let mut call = FirmwareCall {
             regs,
@@ -323,13 +349,23 @@ impl Vcpu {
             control,
         };
         let action = firmware.call(&mut call);
+        let (mut new_regs, new_sregs) = (call.regs, call.sregs);
+        if skip_pending {
+            if new_regs.rip == past_out {
+                new_regs.rip = out_at;
+                regs.rip = out_at;
+            } else {
+                self.complete_pending_io();
+                regs = self.fd.get_regs().ok()?;
+            }
+        }
         // A register KVM refuses leaves the guest as it was: the call's effect is lost, and
         // the guest sees the service's failure, never a half-written state.
-        if !same_bytes(&call.sregs, &sregs) {
-            let _ = fd.set_sregs(&call.sregs);
+        if !same_bytes(&new_sregs, &sregs) {
+            let _ = self.fd.set_sregs(&new_sregs);
         }
-        if !same_bytes(&call.regs, &regs) {
-            let _ = fd.set_regs(&call.regs);
+        if !same_bytes(&new_regs, &regs) {
+            let _ = self.fd.set_regs(&new_regs);
         }
         Some(action)
     }
