@@ -342,6 +342,13 @@ impl Disk {
     }
 }
 
+/// The written data reaches the host's disk when the drive goes away (the end of the run).
+impl Drop for Disk {
+    fn drop(&mut self) {
+        let _ = self.sync();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,14 +30,33 @@ pub fn glyph8x8(code: u8) -> [u8; 8] {
     }
 }
 
-/// The whole font, 256 glyphs of 8 bytes, as it sits in ROM.
+/// The whole font, 256 glyphs of 8 bytes, as it sits in ROM: built from font8x8 when
+/// `rom/font8x8.bin` is made (a test checks the committed file against this).
 pub fn font8x8_table() -> Vec<u8> {
     (0..=255u8).flat_map(glyph8x8).collect()
 }
 
+/// The font as committed in `rom/font8x8.bin`, so that power-on copies it instead of looking
+/// up 256 glyphs.
+pub const FONT8X8: &[u8; 2048] = include_bytes!("../rom/font8x8.bin");
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `PICOVMM_WRITE_FONT=1 cargo test -p vmm-bios font` rewrites the file.
+    #[test]
+    fn test_committed_font_is_what_font8x8_gives() {
+        let built = font8x8_table();
+        if std::env::var("PICOVMM_WRITE_FONT").as_deref() == Ok("1") {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/rom/font8x8.bin");
+            std::fs::write(path, &built).expect("write rom/font8x8.bin");
+        }
+        assert!(
+            built[..] == FONT8X8[..],
+            "rom/font8x8.bin is stale: PICOVMM_WRITE_FONT=1 cargo test -p vmm-bios font"
+        );
+    }
 
     #[test]
     fn test_letter_a_is_drawn_leftmost_bit_high() {

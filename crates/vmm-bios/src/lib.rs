@@ -21,7 +21,6 @@ pub mod font;
 pub mod int13;
 pub mod keyboard;
 pub mod machine;
-pub mod palette;
 pub mod rom;
 pub mod system;
 #[cfg(test)]
@@ -122,7 +121,7 @@ impl Bios {
     /// Power-on self test, as far as the guest can see it: the ROM, the vector table, the BIOS
     /// Data Area, video mode 3, the PIC (vectors 08h and 70h) and the PIT at 18.2 Hz.
     pub fn post(&mut self, m: &mut dyn Machine) {
-        m.write(rom::BASE, &rom::image());
+        rom::load(m);
         self.set_vectors(m);
         m.write(bda::BASE, &[0u8; 0x100]);
         for (i, &port) in self.serial_ports.iter().take(4).enumerate() {
@@ -168,27 +167,30 @@ impl Bios {
     }
 
     fn set_vectors(&self, m: &mut dyn Machine) {
-        let set = |m: &mut dyn Machine, v: u8, segment: u16, offset: u16| {
-            m.write_u16(u32::from(v) * 4, offset);
-            m.write_u16(u32::from(v) * 4 + 2, segment);
+        let mut ivt = [0u8; 1024];
+        let mut set = |v: u8, segment: u16, offset: u16| {
+            let at = usize::from(v) * 4;
+            ivt[at..at + 2].copy_from_slice(&offset.to_le_bytes());
+            ivt[at + 2..at + 4].copy_from_slice(&segment.to_le_bytes());
         };
         for v in 0..=255u8 {
-            set(m, v, rom::SEGMENT, rom::stub(v));
+            set(v, rom::SEGMENT, rom::stub(v));
         }
-        set(m, 0x08, rom::SEGMENT, rom::TIMER_IRQ);
+        set(0x08, rom::SEGMENT, rom::TIMER_IRQ);
         for irq in 1..=15 {
-            set(m, rom::irq_vector(irq), rom::SEGMENT, rom::irq_stub(irq));
+            set(rom::irq_vector(irq), rom::SEGMENT, rom::irq_stub(irq));
         }
         for v in [0x02, 0x05, 0x1C, 0x4A] {
-            set(m, v, rom::SEGMENT, rom::DUMMY_IRET);
+            set(v, rom::SEGMENT, rom::DUMMY_IRET);
         }
-        set(m, 0x1E, rom::SEGMENT, rom::DISKETTE_PARAMETERS);
-        set(m, 0x1F, rom::SEGMENT, rom::FONT_8X8_HIGH);
-        set(m, 0x43, rom::SEGMENT, rom::FONT_8X8);
+        set(0x1E, rom::SEGMENT, rom::DISKETTE_PARAMETERS);
+        set(0x1F, rom::SEGMENT, rom::FONT_8X8_HIGH);
+        set(0x43, rom::SEGMENT, rom::FONT_8X8);
         // Tables picovmm does not have, and the vectors left to programs, are null as on a PC.
         for v in [0x1D, 0x41, 0x46].into_iter().chain(0x60..=0x67) {
-            set(m, v, 0, 0);
+            set(v, 0, 0);
         }
+        m.write(0, &ivt);
     }
 
     /// Loads the first drive's sector 0 at 0000:7C00 and points the CPU there, DL = the drive,

@@ -53,20 +53,33 @@ const DISKETTE: [u8; 11] = [
     0xAF, 0x02, 0x25, 0x02, 18, 0x1B, 0xFF, 0x6C, 0xF6, 0x0F, 0x08,
 ];
 
+/// Writes the ROM into guest memory: the assembled stubs, then the data tables over them.
+pub fn load(m: &mut dyn crate::Machine) {
+    m.write(BASE, CODE);
+    for (at, bytes) in tables() {
+        m.write(BASE + u32::from(at), bytes);
+    }
+}
+
+/// The data tables and where they go.
+fn tables() -> [(u16, &'static [u8]); 6] {
+    [
+        (FONT_8X8, font::FONT8X8),
+        (FONT_8X8_PC, &font::FONT8X8[..128 * 8]),
+        (CONFIG_TABLE, &CONFIG),
+        (DISKETTE_PARAMETERS, &DISKETTE),
+        (DATE, b"11/30/26"),
+        (MODEL, &[0xFC]),
+    ]
+}
+
 /// The whole 64 KiB ROM image.
 pub fn image() -> Vec<u8> {
     let mut rom = CODE.to_vec();
-    let mut put = |at: u16, bytes: &[u8]| {
+    for (at, bytes) in tables() {
         let at = usize::from(at);
         rom[at..at + bytes.len()].copy_from_slice(bytes);
-    };
-    let font = font::font8x8_table();
-    put(FONT_8X8, &font);
-    put(FONT_8X8_PC, &font[..128 * 8]);
-    put(CONFIG_TABLE, &CONFIG);
-    put(DISKETTE_PARAMETERS, &DISKETTE);
-    put(DATE, b"11/30/26");
-    put(MODEL, &[0xFC]);
+    }
     rom
 }
 

@@ -7,8 +7,8 @@ use crate::bda;
 use crate::cpu::Cpu;
 use crate::font;
 use crate::machine::Machine;
-use crate::palette;
 use crate::Unsupported;
+use vmm_devices::vga_palette as palette;
 
 /// The colour text window.
 pub const TEXT_BASE: u32 = 0xB_8000;
@@ -214,7 +214,7 @@ pub fn enter_mode(m: &mut dyn Machine, number: u8, mode: Mode, clear: bool) {
             Mode::Vga256 => m.write(GRAPHICS_BASE, &vec![0u8; 0x1_0000]),
         }
     }
-    if mode == Mode::Vga256 || clear {
+    if mode == Mode::Vga256 {
         load_default_palette(m);
     }
 }

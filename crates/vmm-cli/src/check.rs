@@ -51,6 +51,9 @@ pub fn describe(valid: &ValidMachine) -> String {
             valid.image.len()
         );
     }
+    if let Some(drive) = valid.boot_drive {
+        let _ = writeln!(out, "  drive  {drive:02x}h's boot sector, through the BIOS");
+    }
     let _ = writeln!(out, "  format {}", valid.plan.name());
     if matches!(valid.plan, crate::validate::LoadPlan::Flat) {
         let _ = writeln!(out, "  load   {:#x}", spec.load.value);
@@ -82,6 +85,28 @@ pub fn describe(valid: &ValidMachine) -> String {
             _ => String::new(),
         };
         let _ = writeln!(out, "  {:<15} {range}{mode}", d.value.type_name());
+    }
+    if !valid.drives.is_empty() {
+        let _ = writeln!(out, "drives:");
+        for d in &valid.drives {
+            let g = d.disk.geometry();
+            let mode = match d.disk.mode() {
+                vmm_bios::WriteMode::Write => "",
+                vmm_bios::WriteMode::ReadOnly => ", read-only",
+                vmm_bios::WriteMode::Snapshot => ", snapshot (writes kept in memory)",
+            };
+            let _ = writeln!(
+                out,
+                "  {:02x}h  {} {} ({} sectors, CHS {}/{}/{}{mode})",
+                d.number,
+                d.disk.kind().name(),
+                d.disk.path().display(),
+                d.disk.sectors(),
+                g.cylinders,
+                g.heads,
+                g.sectors
+            );
+        }
     }
     let _ = writeln!(out, "unclaimed accesses: {}", spec.unclaimed.name());
     if let Some(gdb) = &spec.gdb {

@@ -76,14 +76,30 @@ fn run_documented(command: &str) -> String {
         Some(c) => (c, true),
         None => (command, false),
     };
+    // `printf 'TEXT' | picovmm ...`: TEXT (with \n escapes) is picovmm's stdin.
+    let (input, command) = match command
+        .strip_prefix("printf '")
+        .and_then(|rest| rest.split_once("' | "))
+    {
+        Some((text, rest)) => (text.replace("\\n", "\n"), rest),
+        None => (String::new(), command),
+    };
     let args = command
         .strip_prefix("picovmm ")
         .or_else(|| command.strip_prefix("cargo run --release -p vmm-cli -- "))
         .unwrap_or_else(|| panic!("documented command is not picovmm: {command}"));
-    let out = picovmm()
+    let mut child = picovmm()
         .args(args.split_whitespace())
-        .output()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("run picovmm");
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write as _;
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let out = child.wait_with_output().expect("picovmm ends");
     let mut shown = String::from_utf8_lossy(&out.stdout).into_owned();
     shown.push_str(&String::from_utf8_lossy(&out.stderr));
     if echo_status {
@@ -146,6 +162,7 @@ fn check_example(machine: &str) -> common::Run {
         "modes/long.bin",
         "modes/multiboot.bin",
         "irq/keyboard-irq.bin",
+        "bios/repl.bin",
     ] {
         let to = dir.path().join("guests").join(guest);
         std::fs::create_dir_all(to.parent().unwrap_or(Path::new("."))).expect("mkdir");
@@ -190,7 +207,7 @@ fn test_machine_format_toml_examples_check_as_documented() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 16);
+    assert_eq!(checked, 18);
 }
 
 #[test]
@@ -206,6 +223,11 @@ fn test_cpu_console_examples_print_as_documented() {
 #[test]
 fn test_interrupts_console_examples_print_as_documented() {
     assert_console_examples("docs/interrupts.md");
+}
+
+#[test]
+fn test_bios_console_examples_print_as_documented() {
+    assert_console_examples("docs/bios.md");
 }
 
 #[test]

@@ -25,5 +25,6 @@ pub mod plugin;
 pub mod screen;
 pub mod serial;
 pub mod state;
+pub mod vga_palette;
 pub mod vga_regs;
 pub mod vga_text;

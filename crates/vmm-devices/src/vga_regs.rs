@@ -57,7 +57,7 @@ impl Default for VgaRegisters {
             dac_read: 0,
             dac_component: 0,
             dac_reading: false,
-            dac: [[0; 3]; 256],
+            dac: crate::vga_palette::DEFAULT_VGA,
             retrace: false,
         }
     }
@@ -69,15 +69,17 @@ const CRTC_MODE3: [u8; 32] = [
     0x9C, 0x8E, 0x8F, 0x28, 0x1F, 0x96, 0xB9, 0xA3, 0xFF, 0, 0, 0, 0, 0, 0, 0,
 ];
 
-/// Mode 3's attribute registers: palette 0-15 as the EGA colours, mode control, overscan,
-/// plane enable, panning, colour select.
+/// The attribute registers: palette 0-15 onto DAC entries 0-15 (which hold the EGA colours in
+/// the default palette, so text looks as on a VGA in mode 3, whose BIOS maps them through a
+/// 64-colour DAC instead), mode control (blink on), overscan, plane enable, panning, colour
+/// select.
 const ATTR_MODE3: [u8; 32] = [
-    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, 0x38, 0x39, 0x3A, 0x3B, 0x3C, 0x3D, 0x3E, 0x3F,
+    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F,
     0x0C, 0x00, 0x0F, 0x08, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 ];
 
 impl VgaRegisters {
-    /// A VGA as the BIOS leaves it in mode 3 (the DAC is loaded by the BIOS).
+    /// A VGA as the BIOS leaves it in mode 3, the default palette in its DAC.
     pub fn new() -> Self {
         Self::default()
     }

@@ -43,24 +43,20 @@ impl GuestMachine<'_> {
     /// closure-free description of where it is.
     fn window_at(&self, addr: u64) -> Option<(Backing<'_>, u64, u64)> {
         let w = self.windows;
-        let mut windows: Vec<(Backing<'_>, u64, u64)> = vec![
-            (
-                Backing::Device(&w.graphics),
-                w.graphics.base(),
-                w.graphics.len(),
-            ),
-            (Backing::Device(&w.rom), w.rom.base(), w.rom.len()),
-        ];
-        if let Some((base, screen)) = &w.text {
-            windows.push((
+        let inside = |base: u64, len: u64| (base..base + len).contains(&addr);
+        for device in [&w.graphics, &w.rom] {
+            if inside(device.base(), device.len()) {
+                return Some((Backing::Device(device), device.base(), device.len()));
+            }
+        }
+        match &w.text {
+            Some((base, screen)) if inside(*base, vmm_devices::vga_text::WINDOW_SIZE) => Some((
                 Backing::Screen(screen),
                 *base,
                 vmm_devices::vga_text::WINDOW_SIZE,
-            ));
+            )),
+            _ => None,
         }
-        windows
-            .into_iter()
-            .find(|(_, base, len)| (*base..base + len).contains(&addr))
     }
 }
 

@@ -1,4 +1,5 @@
-//! The VGA's default 256-colour palette (6-bit DAC values), as the BIOS loads it for mode 13h:
+//! The VGA's default 256-colour palette (6-bit DAC values), as the BIOS loads it at power-on and
+//! for mode 13h:
 //! the 16 EGA colours, 16 greys, 9 hue wheels of 24 colours (three intensities, three
 //! saturations each), and 8 blacks.
 
