@@ -302,7 +302,7 @@ fn pull_serial(m: &mut dyn Machine, serial: SerialKeys) -> bool {
         return false;
     };
     // Line status: data ready.
-    if m.inb(port + 5) & 0x01 == 0 {
+    if m.inb(port.wrapping_add(5)) & 0x01 == 0 {
         return false;
     }
     let byte = m.inb(port);

@@ -187,19 +187,19 @@ pub fn int14(cpu: &mut Cpu, m: &mut dyn Machine, timed_out: bool) -> Result<Int1
             // AL: baud (bits 5-7), parity, stop bits, word length, as the PC BIOS takes them.
             const DIVISORS: [u16; 8] = [0x417, 0x300, 0x180, 0xC0, 0x60, 0x30, 0x18, 0x0C];
             let divisor = DIVISORS[usize::from(cpu.al() >> 5)];
-            m.outb(port + 3, 0x80);
+            m.outb(port.wrapping_add(3), 0x80);
             m.outb(port, divisor as u8);
-            m.outb(port + 1, (divisor >> 8) as u8);
-            m.outb(port + 3, cpu.al() & 0x1F);
+            m.outb(port.wrapping_add(1), (divisor >> 8) as u8);
+            m.outb(port.wrapping_add(3), cpu.al() & 0x1F);
             status(cpu, m, port);
         }
         0x01 => {
             m.outb(port, cpu.al());
-            let lsr = m.inb(port + 5);
+            let lsr = m.inb(port.wrapping_add(5));
             cpu.set_ah(lsr);
         }
         0x02 => {
-            let lsr = m.inb(port + 5);
+            let lsr = m.inb(port.wrapping_add(5));
             if lsr & 0x01 != 0 {
                 let byte = m.inb(port);
                 cpu.set_al(byte);
@@ -217,8 +217,8 @@ pub fn int14(cpu: &mut Cpu, m: &mut dyn Machine, timed_out: bool) -> Result<Int1
 }
 
 fn status(cpu: &mut Cpu, m: &mut dyn Machine, port: u16) {
-    let lsr = m.inb(port + 5);
-    let msr = m.inb(port + 6);
+    let lsr = m.inb(port.wrapping_add(5));
+    let msr = m.inb(port.wrapping_add(6));
     cpu.set_ah(lsr);
     cpu.set_al(msr);
 }

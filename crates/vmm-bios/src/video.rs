@@ -518,10 +518,10 @@ fn write_string(cpu: &mut Cpu, m: &mut dyn Machine) {
         write_cell(m, page, row, col, Cell { ch, attr }, true);
         // Advance as teletype does, over the character just written.
         let cols = Mode::current(m).columns();
-        let (mut row, mut col) = (row, col + 1);
+        let (mut row, mut col) = (row, col.saturating_add(1));
         if col >= cols {
             col = 0;
-            row += 1;
+            row = row.saturating_add(1);
         }
         if row >= ROWS {
             let all = Window {
