@@ -21,7 +21,11 @@ start:
     xor di, di                  ; characters in the line
 .key:
     xor ah, ah
-    int 0x16                    ; AL = ASCII
+    int 0x16                    ; AL = ASCII, AH = scan code
+    test al, al                 ; arrows, F-keys...: no character
+    jz .key
+    cmp al, 0xE0                ; the grey keys of a 101-key keyboard
+    je .key
     cmp al, 13
     je .enter
     cmp al, 8

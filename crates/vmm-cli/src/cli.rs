@@ -36,7 +36,7 @@ pub struct Cli {
 pub enum Command {
     /// Boot a machine and run it until the guest halts, exits, faults or is stopped
     #[command(after_help = EXIT_STATUSES)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Validate a machine file and print its resolved memory map and devices
     Check {
         /// The machine description (TOML)
@@ -95,6 +95,14 @@ pub struct RunArgs {
     /// How the VGA text window reaches the guest (overrides the machine file) [default: memory]
     #[arg(long, value_name = "MODE", value_parser = named::value_parser::<VgaMode>())]
     pub vga_mode: Option<VgaMode>,
+    /// Show the guest's screen live in this terminal, its keys going to the guest's keyboard
+    /// (Ctrl-a x leaves, Ctrl-a s saves a screenshot) [default: none]
+    #[arg(long, value_enum, value_name = "none|terminal")]
+    pub display: Option<crate::display::DisplayKind>,
+    /// Save the screen as a PNG when the run ends (text with the VGA's 8x16 font, mode 13h
+    /// pixel for pixel)
+    #[arg(long, value_name = "FILE.png")]
+    pub screenshot: Option<PathBuf>,
     /// How to print the VGA text screen when the run ends
     #[arg(long, value_enum, default_value_t = ScreenFormat::Text)]
     pub screen: ScreenFormat,

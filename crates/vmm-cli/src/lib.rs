@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod diagnostic;
+pub mod display;
 pub mod error;
 pub mod gdb;
 pub mod named;

@@ -16,6 +16,8 @@ use vmm_devices::serial::Uart16550;
 use crate::board::{Board, ConsoleOutput};
 use crate::cli::{RunArgs, ScreenFormat};
 use crate::diagnostic::Report;
+use crate::display::snapshot::ScreenSources;
+use crate::display::{save_screenshot, DisplayKind, HeldOutput, LiveDisplay};
 use crate::error::Error;
 use crate::gdb::{GdbServer, Hub};
 use crate::output::GuestStdout;
@@ -57,6 +59,9 @@ fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
         spec.gdb = Some(Located::flag(address.clone(), "--gdb"));
     }
     spec.gdb_wait |= args.gdb_wait;
+    if let Some(display) = args.display {
+        spec.display = display;
+    }
 }
 
 /// Runs `picovmm run`; returns the exit status.
@@ -97,6 +102,12 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
             })
         })
         .transpose()?;
+    let live = valid.spec.display == DisplayKind::Terminal;
+    if live && !(is_terminal(libc::STDIN_FILENO) && is_terminal(libc::STDOUT_FILENO)) {
+        return Err(Error::Usage(
+            "--display terminal needs a terminal on stdin and stdout (run it in a terminal, or use --screenshot)".into(),
+        ));
+    }
     let gdb_wait = valid.spec.gdb_wait;
     if gdb_wait && gdb_listener.is_none() {
         return Err(Error::Usage(
@@ -105,15 +116,57 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
     }
     let guest_stdout = GuestStdout::new();
     let console = guest_stdout.clone();
-    let mut board = Board::build(&mut valid, || Box::new(console.clone()))?;
+    // While the live display owns the terminal, console output waits in memory.
+    let held = HeldOutput::default();
+    let held_sink = held.clone();
+    let mut board = Board::build(&mut valid, || -> ConsoleOutput {
+        if live {
+            Box::new(held_sink.clone())
+        } else {
+            Box::new(console.clone())
+        }
+    })?;
     let control = board.control();
     guest_stdout.stop_waiting_on(control.clone());
     signals::stop_on_signals(control.clone()).map_err(Error::Signals)?;
     // The first serial port reads stdin, raw when it is a terminal; restored when `_raw` drops.
-    let _raw = board.devices().serials().next().and_then(|uart| {
-        feed_stdin(uart.clone());
-        RawMode::enable()
-    });
+    // With the live display, stdin is the keyboard instead.
+    let _raw = board
+        .devices()
+        .serials()
+        .next()
+        .filter(|_| !live)
+        .and_then(|uart| {
+            feed_stdin(uart.clone());
+            RawMode::enable()
+        });
+    let sources = ScreenSources::of(&board);
+    if args.screenshot.is_some() && sources.is_none() {
+        return Err(Error::Usage(
+            "--screenshot needs a screen: this machine has no vga-text device and no BIOS".into(),
+        ));
+    }
+    // Created before the guest starts, so a bad path never costs a run.
+    let screenshot = args
+        .screenshot
+        .as_ref()
+        .map(|path| create_output(path).map(|file| (path.clone(), file)))
+        .transpose()?;
+    let display = match (&sources, live) {
+        (Some(sources), true) => Some(
+            LiveDisplay::start(
+                sources.clone(),
+                board.devices().keyboard().cloned(),
+                board.control(),
+                args.screenshot.clone(),
+            )
+            .map_err(|source| Error::Thread {
+                name: "display",
+                source,
+            })?,
+        ),
+        _ => None,
+    };
     if let Some(limit) = args.timeout {
         // The vCPU runs on this thread; only a time limit needs a second one.
         thread::Builder::new()
@@ -155,6 +208,24 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
         }
         None => board.run_to_completion(),
     };
+    // The terminal is the user's again before anything more is printed.
+    drop(display);
+    let (held_bytes, dropped) = held.take();
+    if !held_bytes.is_empty() {
+        let mut out = std::io::stdout();
+        let _ = out.write_all(&held_bytes);
+        let _ = out.flush();
+    }
+    if dropped > 0 {
+        crate::errln!(
+            "picovmm: {dropped} bytes of console output past the first {} MiB were dropped while the display was live",
+            crate::display::HELD_OUTPUT_LIMIT >> 20
+        );
+    }
+    if let (Some((path, file)), Some(sources)) = (screenshot, &sources) {
+        drop(file);
+        save_screenshot(sources, &path).map_err(|source| Error::Output { path, source })?;
+    }
     // The outcome is known: say it now, even if stdout's reader is not reading.
     report_outcome(&report, args);
 
@@ -212,6 +283,11 @@ fn create_output(path: &Path) -> Result<File, Error> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+fn is_terminal(fd: i32) -> bool {
+    // SAFETY: isatty has no preconditions.
+    unsafe { libc::isatty(fd) == 1 }
 }
 
 /// `--pmemsave ADDR SIZE FILE`: checked and opened before the run, written after it.

@@ -343,6 +343,8 @@ pub struct MachineSpec {
     pub devices: Vec<Located<DeviceKind>>,
     /// Disk images for the BIOS, in drive order.
     pub drives: Vec<Located<DriveSpec>>,
+    /// Whether a live display owns the terminal (and with it the keyboard).
+    pub display: crate::display::DisplayKind,
     /// What an unclaimed access does.
     pub unclaimed: UnclaimedPolicy,
     /// Where to serve gdb (`[HOST:]PORT` resolved to `HOST:PORT`), if anywhere.
@@ -392,6 +394,7 @@ impl MachineSpec {
                 Located::default(DeviceKind::Bios),
             ],
             drives: Vec::new(),
+            display: crate::display::DisplayKind::None,
             unclaimed: UnclaimedPolicy::default(),
             gdb: None,
             gdb_wait: false,

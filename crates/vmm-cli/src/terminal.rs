@@ -11,6 +11,16 @@ impl RawMode {
     /// Puts stdin's terminal in raw mode, keeping signal keys (Ctrl-C) and output processing
     /// (newline as CR LF). `None` when stdin is not a terminal: then nothing changes.
     pub fn enable() -> Option<RawMode> {
+        Self::with_signals(true)
+    }
+
+    /// Raw mode with every key going to the program, Ctrl-C included (the live display's:
+    /// it has its own key to leave). Signals from elsewhere still stop the run.
+    pub fn enable_all_keys() -> Option<RawMode> {
+        Self::with_signals(false)
+    }
+
+    fn with_signals(signal_keys: bool) -> Option<RawMode> {
         // SAFETY: isatty has no preconditions.
         if unsafe { libc::isatty(libc::STDIN_FILENO) } != 1 {
             return None;
@@ -24,7 +34,9 @@ impl RawMode {
         let mut raw = saved;
         // SAFETY: `raw` is a valid termios copied from the terminal's settings.
         unsafe { libc::cfmakeraw(&mut raw) };
-        raw.c_lflag |= libc::ISIG;
+        if signal_keys {
+            raw.c_lflag |= libc::ISIG;
+        }
         raw.c_oflag |= libc::OPOST;
         // SAFETY: stdin is a terminal and `raw` is a valid termios.
         if unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &raw) } != 0 {

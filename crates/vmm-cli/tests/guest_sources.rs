@@ -138,6 +138,8 @@ guest_source_tests! {
     test_bios_ticks_binary_matches_source => "bios/ticks",
     test_bios_tutorial_binary_matches_source => "bios/tutorial",
     test_bios_instructions_binary_matches_source => "bios/instructions",
+    test_display_colours_binary_matches_source => "display/colours",
+    test_display_palette_binary_matches_source => "display/palette",
 }
 
 /// The BIOS ROM committed in vmm-bios is what its source assembles to.

@@ -108,6 +108,11 @@ impl VgaRegisters {
         self.colour(entry)
     }
 
+    /// Attribute palette register `index` (0-15): the DAC entry text colour `index` shows.
+    pub fn attribute_palette(&self, index: u8) -> u8 {
+        self.attr[usize::from(index & 0x0F)] & 0x3F
+    }
+
     /// Whether attribute bit 7 blinks (true) or selects bright backgrounds.
     pub fn blink(&self) -> bool {
         self.attr[0x10] & 0x08 != 0

@@ -441,9 +441,11 @@ fn start_bios(
             })
             .collect(),
         drives,
-        serial_keys: serial_ports
-            .first()
-            .map_or(vmm_bios::SerialKeys::Off, |&p| vmm_bios::SerialKeys::On(p)),
+        // stdin is the live display's keyboard when there is one, else keys through COM1.
+        serial_keys: match (serial_ports.first(), spec.display) {
+            (Some(&port), crate::display::DisplayKind::None) => vmm_bios::SerialKeys::On(port),
+            _ => vmm_bios::SerialKeys::Off,
+        },
         serial_ports,
     });
     let mut machine = bios::GuestMachine {

@@ -1,0 +1,289 @@
+//! A snapshot in a terminal: text modes cell for cell in the 16 ANSI colours, mode 13h with
+//! half-block characters (the upper pixel in the foreground, the lower in the background) in
+//! true colour, scaled to the terminal; and the escape sequences that turn one frame into the
+//! next, touching only the cells that changed.
+
+use std::fmt::Write as _;
+
+use vmm_devices::cp437;
+
+use super::snapshot::{Contents, Snapshot, GRAPHICS_HEIGHT, GRAPHICS_WIDTH, ROWS};
+
+/// VGA colour (IRGB) to ANSI colour number, low three bits.
+const VGA_TO_ANSI: [u8; 8] = [0, 4, 2, 6, 1, 5, 3, 7];
+/// The upper half block.
+const UPPER_HALF: char = '\u{2580}';
+
+/// A terminal cell's colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Colour {
+    /// One of the 16 ANSI colours, by VGA number.
+    Vga(u8),
+    /// True colour.
+    Rgb([u8; 3]),
+}
+
+/// One terminal cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cell {
+    /// The character.
+    pub ch: char,
+    /// Foreground.
+    pub fg: Colour,
+    /// Background.
+    pub bg: Colour,
+}
+
+/// What the terminal shows: a grid of cells and the cursor, or a note.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// Cells, row by row.
+    Grid {
+        /// Columns.
+        width: usize,
+        /// Rows.
+        height: usize,
+        /// The cells.
+        cells: Vec<Cell>,
+        /// Row and column of the cursor, when shown.
+        cursor: Option<(usize, usize)>,
+    },
+    /// The terminal is too small for the screen.
+    Note(String),
+}
+
+/// The smallest terminal a mode 13h picture is drawn in.
+const MIN_GRAPHICS: (usize, usize) = (32, 10);
+
+/// The frame `snapshot` makes in a terminal of `size` (columns, rows).
+pub fn frame(snapshot: &Snapshot, size: (usize, usize)) -> Frame {
+    match &snapshot.contents {
+        Contents::Text {
+            columns,
+            cells,
+            cursor,
+        } => {
+            if size.0 < *columns || size.1 < ROWS {
+                return too_small(
+                    format!("{columns}x{ROWS} text screen"),
+                    *columns,
+                    ROWS,
+                    size,
+                );
+            }
+            let cells = cells
+                .chunks_exact(2)
+                .map(|c| {
+                    let (fg, bg) = snapshot.attribute_colours(c[1]);
+                    Cell {
+                        ch: cp437::to_char(c[0]),
+                        fg: Colour::Vga(fg),
+                        bg: Colour::Vga(bg),
+                    }
+                })
+                .collect();
+            Frame::Grid {
+                width: *columns,
+                height: ROWS,
+                cells,
+                cursor: *cursor,
+            }
+        }
+        Contents::Graphics { pixels } => {
+            if size.0 < MIN_GRAPHICS.0 || size.1 < MIN_GRAPHICS.1 {
+                let (w, h) = MIN_GRAPHICS;
+                return too_small("320x200 graphics screen".into(), w, h, size);
+            }
+            // Each cell is two pixels tall; keep the picture's 8:5 shape.
+            let mut width = size.0.min(GRAPHICS_WIDTH);
+            let mut height = (width * GRAPHICS_HEIGHT).div_ceil(GRAPHICS_WIDTH * 2);
+            if height > size.1 {
+                height = size.1;
+                width = (height * 2 * GRAPHICS_WIDTH / GRAPHICS_HEIGHT).min(size.0);
+            }
+            let colour = |x: usize, y: usize| {
+                let px = x * GRAPHICS_WIDTH / width;
+                let py = (y * GRAPHICS_HEIGHT / (height * 2)).min(GRAPHICS_HEIGHT - 1);
+                Colour::Rgb(snapshot.palette[usize::from(pixels[py * GRAPHICS_WIDTH + px])])
+            };
+            let cells = (0..height)
+                .flat_map(|row| (0..width).map(move |col| (row, col)))
+                .map(|(row, col)| Cell {
+                    ch: UPPER_HALF,
+                    fg: colour(col, row * 2),
+                    bg: colour(col, row * 2 + 1),
+                })
+                .collect();
+            Frame::Grid {
+                width,
+                height,
+                cells,
+                cursor: None,
+            }
+        }
+    }
+}
+
+fn too_small(what: String, w: usize, h: usize, size: (usize, usize)) -> Frame {
+    Frame::Note(format!(
+        "picovmm: the guest shows a {what}; this terminal is {}x{}, make it at least {w}x{h} (Ctrl-a x leaves)",
+        size.0, size.1
+    ))
+}
+
+/// The escape sequences that change the terminal from `previous` (`None`: unknown, redraw
+/// everything) to `next`.
+pub fn draw(previous: Option<&Frame>, next: &Frame, out: &mut String) {
+    let Frame::Grid {
+        width,
+        height,
+        cells,
+        cursor,
+    } = next
+    else {
+        if previous != Some(next) {
+            if let Frame::Note(text) = next {
+                let _ = write!(out, "\x1b[0m\x1b[2J\x1b[H\x1b[?25l{text}");
+            }
+        }
+        return;
+    };
+    let old = match previous {
+        Some(Frame::Grid {
+            width: w,
+            height: h,
+            cells,
+            ..
+        }) if w == width && h == height => Some(cells),
+        _ => {
+            out.push_str("\x1b[0m\x1b[2J");
+            None
+        }
+    };
+    out.push_str("\x1b[?25l");
+    let mut colours: Option<(Colour, Colour)> = None;
+    let mut at: Option<(usize, usize)> = None;
+    for row in 0..*height {
+        for col in 0..*width {
+            let i = row * width + col;
+            let cell = cells[i];
+            if old.is_some_and(|o| o[i] == cell) {
+                continue;
+            }
+            if at != Some((row, col)) {
+                let _ = write!(out, "\x1b[{};{}H", row + 1, col + 1);
+            }
+            if colours != Some((cell.fg, cell.bg)) {
+                out.push_str("\x1b[");
+                sgr(cell.fg, true, out);
+                out.push(';');
+                sgr(cell.bg, false, out);
+                out.push('m');
+                colours = Some((cell.fg, cell.bg));
+            }
+            out.push(cell.ch);
+            at = (col + 1 < *width).then_some((row, col + 1));
+        }
+    }
+    out.push_str("\x1b[0m");
+    if let Some((row, col)) = cursor {
+        let _ = write!(out, "\x1b[{};{}H\x1b[?25h", row + 1, col + 1);
+    }
+}
+
+fn sgr(colour: Colour, foreground: bool, out: &mut String) {
+    match colour {
+        Colour::Vga(c) => {
+            let base = match (foreground, c >= 8) {
+                (true, false) => 30,
+                (true, true) => 90,
+                (false, false) => 40,
+                (false, true) => 100,
+            };
+            let _ = write!(out, "{}", base + VGA_TO_ANSI[usize::from(c & 7)]);
+        }
+        Colour::Rgb([r, g, b]) => {
+            let _ = write!(out, "{};2;{r};{g};{b}", if foreground { 38 } else { 48 });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(contents: Contents) -> Snapshot {
+        Snapshot {
+            contents,
+            palette: vec![[0x10, 0x20, 0x30]; 256],
+            text_palette: std::array::from_fn(|i| i as u8),
+            blink: true,
+        }
+    }
+
+    fn text(chars: &[u8], attr: u8) -> Snapshot {
+        let mut cells = vec![0u8; 80 * 25 * 2];
+        for (i, &c) in chars.iter().enumerate() {
+            cells[2 * i] = c;
+            cells[2 * i + 1] = attr;
+        }
+        snapshot(Contents::Text {
+            columns: 80,
+            cells,
+            cursor: Some((0, chars.len())),
+        })
+    }
+
+    #[test]
+    fn test_first_frame_draws_everything_then_only_changes() {
+        let a = frame(&text(b"hi", 0x1E), (80, 25));
+        let mut out = String::new();
+        draw(None, &a, &mut out);
+        assert!(out.starts_with("\x1b[0m\x1b[2J"));
+        assert!(out.contains("\x1b[1;1H\x1b[93;44mhi"), "{out:?}");
+        assert!(out.ends_with("\x1b[1;3H\x1b[?25h"));
+        let b = frame(&text(b"ho", 0x1E), (80, 25));
+        let mut out = String::new();
+        draw(Some(&a), &b, &mut out);
+        assert_eq!(
+            out,
+            "\x1b[?25l\x1b[1;2H\x1b[93;44mo\x1b[0m\x1b[1;3H\x1b[?25h"
+        );
+    }
+
+    #[test]
+    fn test_small_terminal_gets_a_note() {
+        let f = frame(&text(b"x", 7), (60, 20));
+        let Frame::Note(note) = &f else {
+            panic!("expected a note, got {f:?}")
+        };
+        assert!(note.contains("this terminal is 60x20, make it at least 80x25"));
+    }
+
+    #[test]
+    fn test_graphics_become_half_blocks_scaled_to_the_terminal() {
+        let mut pixels = vec![0u8; 320 * 200];
+        pixels[320] = 1; // pixel (0, 1): the lower half of the first cell
+        let mut s = snapshot(Contents::Graphics { pixels });
+        s.palette[1] = [255, 0, 0];
+        let f = frame(&s, (80, 50));
+        let Frame::Grid {
+            width,
+            height,
+            cells,
+            ..
+        } = f
+        else {
+            panic!("expected a grid")
+        };
+        assert_eq!((width, height), (80, 25));
+        // 80 columns show every 4th pixel; rows of 8 pixels: the first cell samples rows 0, 4.
+        assert_eq!(cells[0].ch, UPPER_HALF);
+        let full = frame(&s, (320, 100));
+        let Frame::Grid { cells, .. } = full else {
+            panic!("expected a grid")
+        };
+        assert_eq!(cells[0].bg, Colour::Rgb([255, 0, 0]));
+        assert_eq!(cells[0].fg, Colour::Rgb([0x10, 0x20, 0x30]));
+    }
+}

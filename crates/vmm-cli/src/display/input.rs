@@ -1,0 +1,286 @@
+//! Keys typed in the live view: terminal bytes (characters, control characters, escape
+//! sequences for arrows, Home, End, function keys and their Ctrl/Alt/Shift forms) turned into
+//! PC key presses and releases, and the display's own commands after Ctrl-a (QEMU's escape
+//! key): `x` leaves, `s` saves a screenshot, Ctrl-a sends Ctrl-a to the guest.
+
+use vmm_devices::keymap::{self, Key, KeyEvent};
+
+/// What typed bytes ask for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Key events for the guest's keyboard.
+    Keys(Vec<KeyEvent>),
+    /// Leave: end the run.
+    Quit,
+    /// Save a screenshot.
+    Screenshot,
+}
+
+/// The command prefix: Ctrl-a.
+pub const PREFIX: u8 = 0x01;
+
+/// Turns terminal input into actions, keeping what a read cut in half.
+#[derive(Debug, Default)]
+pub struct InputParser {
+    /// Ctrl-a was typed; the next byte is a command.
+    prefix: bool,
+    /// An escape sequence in progress.
+    pending: Vec<u8>,
+}
+
+impl InputParser {
+    /// The actions `bytes` (one read from the terminal) ask for. An ESC that ends a read is
+    /// the Esc key: terminals send a sequence in one write.
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let mut keys = Vec::new();
+        let flush = |keys: &mut Vec<KeyEvent>, actions: &mut Vec<Action>| {
+            if !keys.is_empty() {
+                actions.push(Action::Keys(std::mem::take(keys)));
+            }
+        };
+        for &b in bytes {
+            if self.prefix {
+                self.prefix = false;
+                match b {
+                    b'x' | b'X' => {
+                        flush(&mut keys, &mut actions);
+                        actions.push(Action::Quit);
+                    }
+                    b's' | b'S' => {
+                        flush(&mut keys, &mut actions);
+                        actions.push(Action::Screenshot);
+                    }
+                    PREFIX => type_char(0x01, &mut keys),
+                    _ => {}
+                }
+                continue;
+            }
+            if !self.pending.is_empty() {
+                self.pending.push(b);
+                if let Some(done) = sequence(&self.pending) {
+                    if let Some((modifiers, key)) = done {
+                        stroke(&modifiers, key, &mut keys);
+                    }
+                    self.pending.clear();
+                }
+                continue;
+            }
+            match b {
+                PREFIX => self.prefix = true,
+                0x1B => self.pending.push(b),
+                _ => type_char(b, &mut keys),
+            }
+        }
+        if self.pending == [0x1B] {
+            self.pending.clear();
+            if let Some(esc) = keymap::named("Esc") {
+                stroke(&[], esc, &mut keys);
+            }
+        }
+        flush(&mut keys, &mut actions);
+        actions
+    }
+}
+
+/// A byte typed as itself: characters with Shift where needed, CR as Enter, control
+/// characters as Ctrl+letter, DEL as Backspace. Bytes no key types (non-ASCII) are dropped.
+fn type_char(b: u8, keys: &mut Vec<KeyEvent>) {
+    if let Some((modifier, key)) = keymap::key_for_char(char::from(b)) {
+        let modifiers: Vec<Key> = modifier.into_iter().collect();
+        stroke(&modifiers, key, keys);
+    }
+}
+
+/// Presses the modifiers, the key, and releases them in reverse.
+fn stroke(modifiers: &[Key], key: Key, keys: &mut Vec<KeyEvent>) {
+    let ev = |key, release| KeyEvent { key, release };
+    keys.extend(modifiers.iter().map(|&m| ev(m, false)));
+    keys.push(ev(key, false));
+    keys.push(ev(key, true));
+    keys.extend(modifiers.iter().rev().map(|&m| ev(m, true)));
+}
+
+/// An escape sequence so far: `None` while incomplete, `Some(None)` when complete and meaning
+/// nothing picovmm knows, `Some(Some((modifiers, key)))` for a key.
+#[allow(clippy::type_complexity)]
+fn sequence(seq: &[u8]) -> Option<Option<(Vec<Key>, Key)>> {
+    let named = |n: &str| keymap::named(n);
+    match seq {
+        [0x1B] => None,
+        // Alt + a character.
+        [0x1B, c] if *c != b'[' && *c != b'O' => {
+            let alt = named("Alt")?;
+            let (m, key) = keymap::key_for_char(char::from(*c))?;
+            let mut mods = vec![alt];
+            mods.extend(m);
+            Some(Some((mods, key)))
+        }
+        [0x1B, b'O'] | [0x1B, b'['] => None,
+        [0x1B, b'O', f] => Some(
+            match f {
+                b'P' => named("F1"),
+                b'Q' => named("F2"),
+                b'R' => named("F3"),
+                b'S' => named("F4"),
+                b'A' => named("Up"),
+                b'B' => named("Down"),
+                b'C' => named("Right"),
+                b'D' => named("Left"),
+                b'H' => named("Home"),
+                b'F' => named("End"),
+                _ => None,
+            }
+            .map(|k| (Vec::new(), k)),
+        ),
+        [0x1B, b'[', rest @ ..] => {
+            let last = *rest.last()?;
+            if rest.len() > 16 {
+                return Some(None);
+            }
+            if !(0x40..=0x7E).contains(&last) {
+                return None;
+            }
+            let params: Vec<u32> = std::str::from_utf8(&rest[..rest.len() - 1])
+                .ok()?
+                .split(';')
+                .map(|p| p.parse().unwrap_or(0))
+                .collect();
+            let key = match (last, params.first().copied().unwrap_or(0)) {
+                (b'A', _) => named("Up"),
+                (b'B', _) => named("Down"),
+                (b'C', _) => named("Right"),
+                (b'D', _) => named("Left"),
+                (b'H', _) | (b'~', 1) | (b'~', 7) => named("Home"),
+                (b'F', _) | (b'~', 4) | (b'~', 8) => named("End"),
+                (b'~', 2) => named("Insert"),
+                (b'~', 3) => named("Delete"),
+                (b'~', 5) => named("PageUp"),
+                (b'~', 6) => named("PageDown"),
+                (b'~', n @ 11..=15) => named(&format!("F{}", n - 10)),
+                (b'~', n @ 17..=21) => named(&format!("F{}", n - 11)),
+                (b'~', n @ 23..=24) => named(&format!("F{}", n - 12)),
+                (b'P', _) => named("F1"),
+                (b'Q', _) => named("F2"),
+                (b'R', _) => named("F3"),
+                (b'S', _) => named("F4"),
+                (b'Z', _) => {
+                    // Shift-Tab.
+                    return Some(named("Tab").and_then(|t| Some((vec![named("Shift")?], t))));
+                }
+                _ => None,
+            };
+            // xterm's modifier parameter: 1 + (Shift 1 | Alt 2 | Ctrl 4).
+            let bits = params.get(1).copied().unwrap_or(1).saturating_sub(1);
+            let mods: Vec<Key> = [(1, "Shift"), (2, "Alt"), (4, "Ctrl")]
+                .iter()
+                .filter(|(bit, _)| bits & bit != 0)
+                .filter_map(|(_, n)| named(n))
+                .collect();
+            Some(key.map(|k| (mods, k)))
+        }
+        _ => Some(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(actions: &[Action]) -> Vec<(u8, bool, bool)> {
+        actions
+            .iter()
+            .flat_map(|a| match a {
+                Action::Keys(k) => k.clone(),
+                _ => Vec::new(),
+            })
+            .map(|e| (e.key.set1, e.key.extended, e.release))
+            .collect()
+    }
+
+    #[test]
+    fn test_characters_and_shift() {
+        let mut p = InputParser::default();
+        let a = p.feed(b"aB");
+        assert_eq!(
+            keys(&a),
+            [
+                (0x1E, false, false),
+                (0x1E, false, true),
+                (0x2A, false, false),
+                (0x30, false, false),
+                (0x30, false, true),
+                (0x2A, false, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn test_arrows_function_keys_and_modified_keys() {
+        let mut p = InputParser::default();
+        assert_eq!(
+            keys(&p.feed(b"\x1b[A")),
+            [(0x48, true, false), (0x48, true, true)]
+        );
+        assert_eq!(
+            keys(&p.feed(b"\x1bOP")),
+            [(0x3B, false, false), (0x3B, false, true)]
+        );
+        assert_eq!(
+            keys(&p.feed(b"\x1b[15~")),
+            [(0x3F, false, false), (0x3F, false, true)]
+        );
+        // Ctrl+Right: Ctrl down, Right, Ctrl up.
+        assert_eq!(
+            keys(&p.feed(b"\x1b[1;5C")),
+            [
+                (0x1D, false, false),
+                (0x4D, true, false),
+                (0x4D, true, true),
+                (0x1D, false, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn test_a_sequence_split_across_reads() {
+        let mut p = InputParser::default();
+        assert!(p.feed(b"\x1b[").is_empty());
+        assert_eq!(
+            keys(&p.feed(b"B")),
+            [(0x50, true, false), (0x50, true, true)]
+        );
+    }
+
+    #[test]
+    fn test_lone_escape_is_the_esc_key_and_ctrl_c_goes_to_the_guest() {
+        let mut p = InputParser::default();
+        assert_eq!(
+            keys(&p.feed(b"\x1b")),
+            [(0x01, false, false), (0x01, false, true)]
+        );
+        assert_eq!(
+            keys(&p.feed(b"\x03")),
+            [
+                (0x1D, false, false),
+                (0x2E, false, false),
+                (0x2E, false, true),
+                (0x1D, false, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn test_ctrl_a_commands() {
+        let mut p = InputParser::default();
+        assert_eq!(p.feed(b"\x01x"), [Action::Quit]);
+        assert_eq!(p.feed(b"\x01s"), [Action::Screenshot]);
+        let twice = p.feed(b"\x01\x01");
+        assert_eq!(keys(&twice).len(), 4, "Ctrl-a Ctrl-a types Ctrl-a");
+        assert_eq!(
+            p.feed(b"q\x01"),
+            [Action::Keys(keymap::type_text("q").unwrap_or_default())]
+        );
+        assert_eq!(p.feed(b"x"), [Action::Quit]);
+    }
+}

@@ -1,0 +1,175 @@
+//! What the screen shows at one moment, read without stopping the guest: the video mode and
+//! page from the BIOS Data Area, the text or graphics window's bytes (memory the guest writes
+//! directly, so reading it adds no exits), the cursor and the palette from the VGA's registers.
+
+use std::sync::{Arc, Mutex};
+
+use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
+use vmm_core::DeviceMemory;
+use vmm_devices::vga_palette::DEFAULT_VGA;
+use vmm_devices::vga_regs::VgaRegisters;
+
+use crate::board::{Board, DeviceHandle, Screen};
+
+/// Text rows on every screen picovmm shows.
+pub const ROWS: usize = 25;
+/// Mode 13h's size.
+pub const GRAPHICS_WIDTH: usize = 320;
+/// Mode 13h's size.
+pub const GRAPHICS_HEIGHT: usize = 200;
+
+/// The screen's contents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Contents {
+    /// A text page: `columns` x 25 cells of (character, attribute), and the cursor's cell.
+    Text {
+        /// 40 or 80.
+        columns: usize,
+        /// The cells, row by row.
+        cells: Vec<u8>,
+        /// Row and column of the hardware cursor, when it is shown and on the page.
+        cursor: Option<(usize, usize)>,
+    },
+    /// Mode 13h: 320x200 colour indexes.
+    Graphics {
+        /// The pixels, row by row.
+        pixels: Vec<u8>,
+    },
+}
+
+/// One picture of the screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// What is on it.
+    pub contents: Contents,
+    /// The DAC's 256 colours, 8 bits per component.
+    pub palette: Vec<[u8; 3]>,
+    /// The attribute controller's 16 palette registers: DAC entries of the text colours.
+    pub text_palette: [u8; 16],
+    /// Attribute bit 7 blinks (true) or brightens the background.
+    pub blink: bool,
+}
+
+impl Snapshot {
+    /// The RGB colour of text colour `c` (0-15).
+    pub fn text_colour(&self, c: u8) -> [u8; 3] {
+        self.palette[usize::from(self.text_palette[usize::from(c & 0x0F)])]
+    }
+
+    /// The foreground and background colours (0-15) of a text attribute.
+    pub fn attribute_colours(&self, attr: u8) -> (u8, u8) {
+        let bg = if self.blink {
+            (attr >> 4) & 0x07
+        } else {
+            attr >> 4
+        };
+        (attr & 0x0F, bg)
+    }
+}
+
+/// Where a board's screen is, to be read again and again.
+#[derive(Clone)]
+pub struct ScreenSources {
+    text: Option<(u64, Screen)>,
+    graphics: Option<DeviceMemory>,
+    vga: Option<Arc<Mutex<VgaRegisters>>>,
+    ram: GuestMemoryMmap,
+    bios: bool,
+}
+
+impl ScreenSources {
+    /// The board's screen; `None` when it has no VGA at all.
+    pub fn of(board: &Board) -> Option<ScreenSources> {
+        let (graphics, vga) = board
+            .devices()
+            .iter()
+            .find_map(|e| match &e.handle {
+                DeviceHandle::Bios { vga, graphics } => Some((graphics.clone(), vga.clone())),
+                _ => None,
+            })
+            .map_or((None, None), |(g, v)| (Some(g), Some(v)));
+        let text = board.vga_window();
+        if text.is_none() && graphics.is_none() {
+            return None;
+        }
+        Some(ScreenSources {
+            text,
+            bios: vga.is_some(),
+            graphics,
+            vga,
+            ram: board.vm().memory().clone(),
+        })
+    }
+
+    /// The screen now.
+    pub fn capture(&self) -> Snapshot {
+        let (mode, page_start) = if self.bios {
+            let mut bda = [0u8; 7];
+            let _ = self.ram.read_slice(&mut bda, GuestAddress(0x449));
+            (
+                bda[0] & 0x7F,
+                u64::from(u16::from_le_bytes([bda[5], bda[6]])),
+            )
+        } else {
+            (3, 0)
+        };
+        let (palette, text_palette, blink, cursor_at, start) = match &self.vga {
+            Some(vga) => {
+                let vga = vga.lock().unwrap_or_else(|p| p.into_inner());
+                let palette = (0..=255u8).map(|i| vga.colour(i)).collect();
+                let text_palette = std::array::from_fn(|i| vga.attribute_palette(i as u8));
+                let (at, shown) = vga.cursor();
+                (
+                    palette,
+                    text_palette,
+                    vga.blink(),
+                    shown.then_some(at),
+                    vga.start_address(),
+                )
+            }
+            None => (
+                DEFAULT_VGA
+                    .iter()
+                    .map(|c| c.map(|v| (v << 2) | (v >> 4)))
+                    .collect(),
+                std::array::from_fn(|i| i as u8),
+                true,
+                None,
+                0,
+            ),
+        };
+        let contents = match (mode, &self.graphics, &self.text) {
+            (0x13, Some(graphics), _) => {
+                let mut pixels = vec![0u8; GRAPHICS_WIDTH * GRAPHICS_HEIGHT];
+                graphics.read(0, &mut pixels);
+                Contents::Graphics { pixels }
+            }
+            (_, _, Some((_, screen))) => {
+                let columns = if mode <= 1 { 40 } else { 80 };
+                let mut cells = vec![0u8; columns * ROWS * 2];
+                screen.read(page_start, &mut cells);
+                // The CRTC counts cells from the display start; the page starts there too.
+                let cursor = cursor_at.and_then(|at| {
+                    let cell = usize::from(at.wrapping_sub(start));
+                    (cell < columns * ROWS).then_some((cell / columns, cell % columns))
+                });
+                Contents::Text {
+                    columns,
+                    cells,
+                    cursor,
+                }
+            }
+            _ => Contents::Text {
+                columns: 80,
+                cells: vec![0u8; 80 * ROWS * 2],
+                cursor: None,
+            },
+        };
+        Snapshot {
+            contents,
+            palette,
+            text_palette,
+            blink,
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! The live display in a real terminal (tmux: send-keys to type, capture-pane to read, the
+//! terminal's settings compared before and after), and screenshots compared with golden PNGs.
+//! Needs tmux: without it the terminal tests skip, saying why, except under `CI=true`.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{kvm_available, repo_root, run};
+
+fn tmux_available() -> bool {
+    match Command::new("tmux").arg("-V").output() {
+        Ok(out) if out.status.success() => true,
+        _ if std::env::var("CI").as_deref() == Ok("true") => panic!("CI=true and tmux is missing"),
+        _ => {
+            eprintln!("skipping: tmux is not installed (apt-get install tmux)");
+            false
+        }
+    }
+}
+
+/// A tmux session of its own (its own server socket), killed when dropped.
+struct Terminal {
+    socket: String,
+    dir: tempfile::TempDir,
+}
+
+impl Terminal {
+    /// A `width` x `height` terminal running a shell in the repository's root.
+    fn new(width: u16, height: u16) -> Terminal {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("tmux.sock").to_string_lossy().into_owned();
+        let t = Terminal { socket, dir };
+        let status = t
+            .tmux(&[
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ])
+            .arg("bash --norc --noprofile")
+            .env("PS1", "$ ")
+            .current_dir(repo_root())
+            .status()
+            .expect("start tmux");
+        assert!(status.success());
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("tmux");
+        cmd.args(["-S", &self.socket, "-f", "/dev/null"]).args(args);
+        cmd
+    }
+
+    /// Types `keys` (tmux key names, or literal text with `literal`).
+    fn send(&self, keys: &[&str], literal: bool) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        if literal {
+            args.push("-l");
+        }
+        args.extend(keys);
+        assert!(self.tmux(&args).status().expect("send-keys").success());
+    }
+
+    /// What the terminal shows.
+    fn screen(&self) -> String {
+        let out = self
+            .tmux(&["capture-pane", "-t", "t", "-p"])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen contains `text`; panics with the screen after `limit`.
+    fn wait_for(&self, text: &str, limit: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "waited for {text:?}; the terminal shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until the live view is up (the shell's command line is gone from the screen) and
+    /// shows `text`.
+    fn wait_for_view(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) && !screen.contains("stty -a") {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < LONG,
+                "waited for the view; the terminal shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A file in the session's folder.
+    fn file(&self, name: &str) -> String {
+        self.dir.path().join(name).to_string_lossy().into_owned()
+    }
+
+    /// The pid of the picovmm the shell runs.
+    fn picovmm_pid(&self) -> String {
+        let out = self
+            .tmux(&["list-panes", "-t", "t", "-F", "#{pane_pid}"])
+            .output()
+            .expect("list-panes");
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let out = Command::new("pgrep")
+            .args(["-P", &shell, "picovmm"])
+            .output()
+            .expect("pgrep");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]).status();
+    }
+}
+
+const LONG: Duration = Duration::from_secs(10);
+
+/// Starts `picovmm run --display terminal ARGS` in `t` between two `stty -a` records, and the
+/// exit status after it.
+fn start_live(t: &Terminal, args: &str) {
+    let picovmm = env!("CARGO_BIN_EXE_picovmm");
+    let (before, after, status) = (
+        t.file("stty-before"),
+        t.file("stty-after"),
+        t.file("status"),
+    );
+    t.send(
+        &[&format!(
+            "stty -a > {before}; {picovmm} run --display terminal {args}; echo $? > {status}; stty -a > {after}; echo FIN''ISHED"
+        )],
+        true,
+    );
+    t.send(&["Enter"], false);
+}
+
+/// After the run: its exit status, and whether the terminal's settings are as before.
+fn finished(t: &Terminal) -> (String, bool) {
+    t.wait_for("FINISHED", LONG);
+    let read = |n: &str| std::fs::read_to_string(t.file(n)).unwrap_or_default();
+    let same = read("stty-before") == read("stty-after") && !read("stty-before").is_empty();
+    (read("status").trim().to_owned(), same)
+}
+
+#[test]
+fn test_keys_reach_the_guest_and_the_screen_is_drawn_live() {
+    if !kvm_available() || !tmux_available() {
+        return;
+    }
+    let t = Terminal::new(100, 30);
+    start_live(&t, "--drive guests/bios/repl.bin,readonly");
+    t.wait_for_view(">");
+    t.send(&["hello there"], true);
+    t.send(&["Enter"], false);
+    let screen = t.wait_for("HELLO THERE (11)", LONG);
+    // The alternate screen shows the guest alone: no shell prompt on it.
+    assert!(!screen.contains("stty -a"), "{screen}");
+    // Backspace and an arrow key (ignored by the REPL) on the way.
+    t.send(&["abx"], true);
+    t.send(&["BSpace", "Left", "c", "Enter"], false);
+    t.wait_for("ABC (3)", LONG);
+    t.send(&["quit"], true);
+    t.send(&["Enter"], false);
+    let (status, same) = finished(&t);
+    assert_eq!(status, "0");
+    assert!(same, "the terminal's settings changed");
+    // The final screen is printed after the view closed, as without it.
+    assert!(t.screen().contains("HELLO THERE (11)"));
+}
+
+#[test]
+fn test_ctrl_a_x_leaves_and_restores_the_terminal() {
+    if !kvm_available() || !tmux_available() {
+        return;
+    }
+    let t = Terminal::new(100, 30);
+    start_live(&t, "--drive guests/bios/repl.bin,readonly");
+    t.wait_for_view(">");
+    // Ctrl-C goes to the guest (the REPL ignores it), it does not end the run.
+    t.send(&["C-c"], false);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!t.screen().contains("FINISHED"));
+    t.send(&["C-a", "x"], false);
+    let (status, same) = finished(&t);
+    assert_eq!(status, "130");
+    assert!(same, "the terminal's settings changed");
+}
+
+fn signal_restores_terminal(signal: &str, expected_status: &str) {
+    let t = Terminal::new(100, 30);
+    start_live(&t, "--drive guests/bios/repl.bin,readonly");
+    t.wait_for_view(">");
+    let pid = t.picovmm_pid();
+    assert!(!pid.is_empty(), "picovmm is not running");
+    assert!(Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let (status, same) = finished(&t);
+    assert_eq!(status, expected_status);
+    assert!(same, "the terminal's settings changed after {signal}");
+}
+
+#[test]
+fn test_sigterm_restores_the_terminal() {
+    if kvm_available() && tmux_available() {
+        signal_restores_terminal("-TERM", "143");
+    }
+}
+
+#[test]
+fn test_sighup_restores_the_terminal() {
+    if kvm_available() && tmux_available() {
+        signal_restores_terminal("-HUP", "129");
+    }
+}
+
+#[test]
+fn test_a_small_terminal_gets_a_note() {
+    if !kvm_available() || !tmux_available() {
+        return;
+    }
+    let t = Terminal::new(60, 20);
+    start_live(&t, "--drive guests/bios/repl.bin,readonly");
+    t.wait_for("make it at least 80x25", LONG);
+    t.send(&["C-a", "x"], false);
+    let (_, same) = finished(&t);
+    assert!(same);
+}
+
+#[test]
+fn test_mode_13h_is_drawn_with_half_blocks() {
+    if !kvm_available() || !tmux_available() {
+        return;
+    }
+    let t = Terminal::new(160, 50);
+    start_live(&t, "--image guests/display/palette.bin --timeout 20s");
+    let screen = t.wait_for("\u{2580}", LONG);
+    // 160 columns by 50 rows of half blocks: most of the terminal is the picture.
+    assert!(screen.matches('\u{2580}').count() > 4000, "{screen}");
+    t.send(&["C-a", "x"], false);
+    let (status, same) = finished(&t);
+    assert_eq!(status, "130");
+    assert!(same);
+}
+
+/// The pixels of a PNG.
+fn decode(path: &Path) -> (u32, u32, Vec<u8>) {
+    let file = std::fs::File::open(path).expect("open PNG");
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .expect("PNG header");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut pixels).expect("PNG data");
+    (info.width, info.height, pixels)
+}
+
+fn assert_screenshot_matches(args: &[&str], golden: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shot = dir.path().join("shot.png");
+    let again = dir.path().join("again.png");
+    for path in [&shot, &again] {
+        let mut all = args.to_vec();
+        let p = path.to_string_lossy().into_owned();
+        all.extend(["--screenshot", &p, "--screen", "none"]);
+        let out = run(&all);
+        assert_eq!(out.status, 0, "{}", out.stderr);
+    }
+    let golden = repo_root().join(golden);
+    assert!(
+        decode(&shot) == decode(&golden),
+        "{} differs from {}",
+        shot.display(),
+        golden.display()
+    );
+    assert_eq!(
+        std::fs::read(&shot).expect("shot"),
+        std::fs::read(&again).expect("again"),
+        "the same screen gave different bytes"
+    );
+}
+
+#[test]
+fn test_text_screenshot_matches_the_golden_picture() {
+    if kvm_available() {
+        assert_screenshot_matches(
+            &["run", "--image", "guests/display/colours.bin"],
+            "crates/vmm-cli/tests/golden/colours.png",
+        );
+    }
+}
+
+#[test]
+fn test_mode_13h_screenshot_matches_the_golden_picture() {
+    if kvm_available() {
+        assert_screenshot_matches(
+            &["run", "--drive", "guests/bios/mode13.bin,readonly"],
+            "crates/vmm-cli/tests/golden/mode13.png",
+        );
+    }
+}
+
+#[test]
+fn test_display_needs_a_terminal_and_screenshot_a_screen() {
+    let out = run(&[
+        "run",
+        "--display",
+        "terminal",
+        "--image",
+        "guests/hello/hello.bin",
+    ]);
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr.contains("--display terminal needs a terminal"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&[
+        "run",
+        "machines/long.toml",
+        "--screenshot",
+        "/tmp/never.png",
+    ]);
+    assert!(
+        out.status == 2 || out.stderr.contains("screenshot"),
+        "{}",
+        out.stderr
+    );
+}
