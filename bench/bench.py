@@ -36,6 +36,8 @@ PIT_HZ = 1_193_182
 BIOS_HELLO = os.path.join(ROOT, "guests/bench/bios-hello.bin")
 TELETYPE_LOOP = os.path.join(ROOT, "guests/bench/teletype-loop.bin")
 TELETYPE_CALLS = 4000
+PALETTE = os.path.join(ROOT, "guests/display/palette.bin")
+SCREEN_WRITER = os.path.join(ROOT, "guests/bench/screen-writer.bin")
 
 
 class Sample:
@@ -286,6 +288,28 @@ def main():
     )
     print(f"  one int 10h teletype call, {TELETYPE_CALLS} in a loop (run time / calls, median of 5): {per_call:.1f} us")
     rows.append(("int 10h teletype, one call (guest loop included)", f"{per_call:.1f} us", "a port exit alone: see port exits above"))
+
+    # 8. The live display: its CPU while the guest idles and while it rewrites the screen, and
+    # the guest's own speed with and without it (in a 100x30 pseudo-terminal).
+    import display  # noqa: E402 (bench/display.py, beside this file)
+
+    view_rounds = 3 if args.quick else 5
+    cost = display.measure(PICOVMM, PALETTE, SCREEN_WRITER, view_rounds)
+    print(f"\nlive display, {view_rounds} alternating rounds in a 100x30 pty (whole process, median):")
+    for name, (wall, cpu) in cost.items():
+        print(f"  {name:40} {wall:8.1f} ms wall  {cpu:7.1f} ms CPU")
+    idle_view = cost["idle 3 s, --display terminal"][1] - cost["idle 3 s, no display"][1]
+    busy_view = cost["screen rewriting, --display terminal"][1] - cost["screen rewriting, no display"][1]
+    plain = statistics.median(display.guest_run_ms(PICOVMM, SCREEN_WRITER, False, 1) for _ in range(view_rounds))
+    viewed = statistics.median(display.guest_run_ms(PICOVMM, SCREEN_WRITER, True, 1) for _ in range(view_rounds))
+    print(f"  the view's CPU: {idle_view:.1f} ms over 3 s of an idle mode 13h guest; "
+          f"{busy_view:.1f} ms while 500 screens are rewritten")
+    print(f"  guest rewriting 500 screens: {plain:.1f} ms without the view, {viewed:.1f} ms with it "
+          f"({(viewed / plain - 1) * 100:+.1f}%)")
+    rows.append(("live display CPU, guest idle 3 s (mode 13h)", f"{idle_view:.1f} ms", "whole process, with minus without"))
+    rows.append(("live display CPU, guest rewriting the screen", f"{busy_view:.1f} ms", "over 500 full screens"))
+    rows.append(("guest speed under the live display", f"{(viewed / plain - 1) * 100:+.1f}%",
+                 f"{viewed:.1f} ms vs {plain:.1f} ms for 500 screens"))
 
     print("\n| measurement | result | comparison |\n| --- | --- | --- |")
     for row in rows:

@@ -131,6 +131,7 @@ guest_source_tests! {
     test_segments_binary_matches_source => "debug/segments",
     test_bios_hello_binary_matches_source => "bench/bios-hello",
     test_teletype_loop_binary_matches_source => "bench/teletype-loop",
+    test_screen_writer_binary_matches_source => "bench/screen-writer",
     test_bios_teletype_binary_matches_source => "bios/teletype",
     test_bios_repl_binary_matches_source => "bios/repl",
     test_bios_disk_binary_matches_source => "bios/disk",
