@@ -137,7 +137,7 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
         .next()
         .filter(|_| !live)
         .and_then(|uart| {
-            feed_stdin(uart.clone());
+            feed_stdin(uart.clone(), board.control());
             RawMode::enable()
         });
     let sources = ScreenSources::of(&board);
@@ -344,9 +344,10 @@ impl MemorySave {
     }
 }
 
-/// Copies stdin into `uart`'s receive FIFO, waiting while the FIFO is full, until stdin ends.
-/// The thread is not joined: it may be blocked reading a terminal when the run ends.
-fn feed_stdin(uart: Arc<Mutex<Uart16550<ConsoleOutput>>>) {
+/// Copies stdin into `uart`'s receive FIFO, waiting while the FIFO is full, until stdin ends;
+/// each arrival wakes a vCPU idling in the BIOS for a key. The thread is not joined: it may be
+/// blocked reading a terminal when the run ends.
+fn feed_stdin(uart: Arc<Mutex<Uart16550<ConsoleOutput>>>, control: vmm_core::VcpuControl) {
     let _ = thread::Builder::new()
         .name("serial-input".into())
         .stack_size(INPUT_THREAD_STACK)
@@ -370,6 +371,8 @@ fn feed_stdin(uart: Arc<Mutex<Uart16550<ConsoleOutput>>>) {
                     rest = &rest[taken..];
                     if taken == 0 {
                         thread::sleep(FIFO_FULL_WAIT);
+                    } else {
+                        control.wake();
                     }
                 }
             }
