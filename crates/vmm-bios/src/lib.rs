@@ -376,6 +376,11 @@ impl Bios {
     fn report(&mut self, m: &mut dyn Machine, v: u8, ah: u8, text: &str) {
         if self.reported.len() < MAX_REPORTED && self.reported.insert((v, ah)) {
             m.log(text);
+            if self.reported.len() == MAX_REPORTED {
+                m.log(&format!(
+                    "{MAX_REPORTED} BIOS functions the BIOS does not have were called; not reporting further ones"
+                ));
+            }
         }
     }
 

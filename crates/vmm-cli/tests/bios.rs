@@ -309,8 +309,8 @@ fn test_forty_column_mode_is_printed_forty_columns_wide() {
     }
     // mov ax, 0001h; int 10h; mov cx, 45; l: mov ax, 0E78h; int 10h; loop l; cli; hlt
     let mut code = vec![
-        0xB8, 0x01, 0x00, 0xCD, 0x10, 0xB9, 0x2D, 0x00, 0xB8, 0x78, 0x0E, 0xCD, 0x10, 0xE2,
-        0xF9, 0xFA, 0xF4,
+        0xB8, 0x01, 0x00, 0xCD, 0x10, 0xB9, 0x2D, 0x00, 0xB8, 0x78, 0x0E, 0xCD, 0x10, 0xE2, 0xF9,
+        0xFA, 0xF4,
     ];
     code.resize(512, 0);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -318,5 +318,8 @@ fn test_forty_column_mode_is_printed_forty_columns_wide() {
     std::fs::write(&path, code).expect("write");
     let out = run(&["run", "--image", &path.to_string_lossy()]);
     assert_eq!(out.status, 0, "{}", out.stderr);
-    assert_eq!(out.stdout, format!("{}\n{}\n", "x".repeat(40), "x".repeat(5)));
+    assert_eq!(
+        out.stdout,
+        format!("{}\n{}\n", "x".repeat(40), "x".repeat(5))
+    );
 }

@@ -106,6 +106,7 @@ guest_source_tests! {
     test_serial_echo_binary_matches_source => "tests/serial-echo",
     test_spin_binary_matches_source => "hostile/spin",
     test_far_jump_binary_matches_source => "hostile/far-jump",
+    test_bios_sweep_binary_matches_source => "hostile/bios-sweep",
     test_port_sweep_binary_matches_source => "hostile/port-sweep",
     test_mmio_sweep_binary_matches_source => "hostile/mmio-sweep",
     test_debugcon_flood_binary_matches_source => "hostile/debugcon-flood",

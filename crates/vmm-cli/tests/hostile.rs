@@ -362,3 +362,26 @@ fn test_ctrl_c_wins_while_stdout_is_blocked() {
     assert_eq!(stdout.len() as u64, written);
     assert_eq!(status, Some(130));
 }
+
+#[test]
+fn test_bios_sweep_every_vector_survives_and_reports_at_most_64_functions() {
+    if !kvm_available() {
+        return;
+    }
+    let out = run(&[
+        "run",
+        "--image",
+        "guests/hostile/bios-sweep.bin",
+        "--timeout",
+        "20s",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("swept vectors 10h-7Fh\n"),
+        "{}",
+        out.stdout
+    );
+    let reports = out.stderr.matches("is not implemented").count();
+    assert_eq!(reports, 64, "{}", out.stderr);
+    assert!(out.stderr.contains("not reporting further ones"));
+}
