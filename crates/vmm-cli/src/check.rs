@@ -3,8 +3,14 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::Report;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use vmm_devices::plugin::{ConfigValue, EventCallback, LogLevel, PluginDevice, PluginHost};
+
+use crate::diagnostic::{Diagnostic, Report};
 use crate::error::Error;
+use crate::plugin_config::PluginSurroundings;
 use crate::plugin_path::PluginPath;
 use crate::spec::DeviceKind;
 use crate::units::format_size;
@@ -17,8 +23,89 @@ pub fn check(path: &Path, plugin_dirs: &[PathBuf]) -> Result<i32, Error> {
     let source = spec.source.clone();
     let valid = validate(spec, &PluginPath::new(plugin_dirs))
         .map_err(|d| Report::new(d, source.as_ref()))?;
+    try_plugins(&valid).map_err(|d| Report::new(d, source.as_ref()))?;
     crate::out!("{}", describe(&valid));
     Ok(status::HALTED)
+}
+
+/// Creates and destroys each plugin device, so that a configuration its plugin refuses is
+/// caught here, pointing at the `config` table, and not when the machine runs.
+fn try_plugins(valid: &ValidMachine) -> Result<(), Diagnostic> {
+    let mut names = std::collections::HashMap::<String, usize>::new();
+    for (i, d) in valid.spec.devices.iter().enumerate() {
+        let (DeviceKind::Plugin(plugin), Some(library)) = (&d.value, valid.library(i)) else {
+            continue;
+        };
+        let base = library.info().name.clone();
+        let n = names.entry(base.clone()).or_default();
+        let host = CheckHost {
+            lines: plugin.irqs.len() as u32,
+            next_id: AtomicU64::new(1),
+            surroundings: PluginSurroundings::new(
+                format!("{base}{n}"),
+                &plugin.base_dir,
+                &plugin.config_toml,
+            ),
+        };
+        *n += 1;
+        PluginDevice::create(library, Arc::new(host), &plugin.config_toml)
+            .map_err(|e| Diagnostic::new(plugin.config_origin.clone(), e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// The host a plugin sees during `check`: its surroundings are real; there is no guest (reads
+/// and writes fail), lines and events are accepted and never fire.
+struct CheckHost {
+    lines: u32,
+    next_id: AtomicU64,
+    surroundings: PluginSurroundings,
+}
+
+impl PluginHost for CheckHost {
+    fn log(&self, plugin: &str, level: LogLevel, message: &str) {
+        crate::errln!("picovmm: plugin {plugin}: {}: {message}", level.name());
+    }
+    fn read_guest(&self, _addr: u64, _buf: &mut [u8]) -> bool {
+        false
+    }
+    fn write_guest(&self, _addr: u64, _buf: &[u8]) -> bool {
+        false
+    }
+    fn request_stop(&self, _value: u32) {}
+    fn device_failed(&self, _message: String) {}
+    fn irq_lines(&self) -> u32 {
+        self.lines
+    }
+    fn set_irq(&self, line: u32, _high: bool) -> bool {
+        line < self.lines
+    }
+    fn pulse_irq(&self, line: u32) -> bool {
+        line < self.lines
+    }
+    fn watch_fd(&self, fd: i32, _callback: EventCallback) -> Option<u64> {
+        (fd >= 0).then(|| self.next_id.fetch_add(1, Ordering::SeqCst))
+    }
+    fn add_timer(
+        &self,
+        _delay: std::time::Duration,
+        _period: Option<std::time::Duration>,
+        _callback: EventCallback,
+    ) -> Option<u64> {
+        Some(self.next_id.fetch_add(1, Ordering::SeqCst))
+    }
+    fn cancel_event(&self, id: u64) -> bool {
+        id > 0 && id < self.next_id.load(Ordering::SeqCst)
+    }
+    fn instance_name(&self) -> &str {
+        &self.surroundings.name
+    }
+    fn machine_dir(&self) -> &str {
+        &self.surroundings.dir
+    }
+    fn config_value(&self, key: &str) -> Option<ConfigValue<'_>> {
+        self.surroundings.value(key)
+    }
 }
 
 /// The resolved machine, as `check` prints it.

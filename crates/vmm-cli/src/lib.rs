@@ -26,6 +26,7 @@ pub mod error;
 pub mod gdb;
 pub mod named;
 pub mod output;
+pub mod plugin_config;
 pub mod plugin_path;
 pub mod plugins;
 pub mod run;

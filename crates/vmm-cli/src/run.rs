@@ -404,6 +404,9 @@ fn report_outcome(report: &RunReport, args: &RunArgs) {
             crate::errln!("picovmm: timed out{limit}; the guest was stopped{at}");
         }
         RunOutcome::Interrupted => crate::errln!("picovmm: interrupted; the guest was stopped{at}"),
+        RunOutcome::DeviceHalted { device, message } => {
+            crate::errln!("picovmm: device {device} ended the run: {message}")
+        }
         RunOutcome::Signal(signal) => {
             crate::errln!(
                 "picovmm: {}; the guest was stopped{at}",

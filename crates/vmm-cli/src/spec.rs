@@ -111,6 +111,8 @@ impl VgaMode {
 pub struct PluginSpec {
     /// The library as written: a name, or a path.
     pub library: Located<String>,
+    /// Its interrupt lines on the PIC, in the order the plugin numbers them.
+    pub irqs: Vec<u8>,
     /// The folder relative paths are resolved against (the machine file's).
     pub base_dir: PathBuf,
     /// The ports or MMIO range it occupies.

@@ -24,6 +24,9 @@ struct Stats {
     outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     guest_exit_value: Option<u32>,
+    /// The device that ended the run (a plugin's halt or failure) and what it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ended_by: Option<serde_json::Value>,
     exit_status: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
     registers: Option<serde_json::Value>,
@@ -52,6 +55,13 @@ pub fn to_json(report: &RunReport, exit_status: i32) -> String {
         outcome: report.outcome.name(),
         guest_exit_value: match report.outcome {
             RunOutcome::GuestExit(v) => Some(v),
+            _ => None,
+        },
+        ended_by: match &report.outcome {
+            RunOutcome::DeviceHalted { device, message }
+            | RunOutcome::DeviceFailed { device, message } => {
+                Some(serde_json::json!({"device": device, "message": message}))
+            }
             _ => None,
         },
         exit_status,

@@ -23,7 +23,7 @@ pub const SIGNALLED: i32 = 128;
 /// The exit status for a run's outcome.
 pub fn for_outcome(outcome: &RunOutcome) -> i32 {
     match outcome {
-        RunOutcome::Halted | RunOutcome::Reset => HALTED,
+        RunOutcome::Halted | RunOutcome::Reset | RunOutcome::DeviceHalted { .. } => HALTED,
         RunOutcome::GuestExit(v) => i32::from(debug_exit::exit_status(*v)),
         RunOutcome::Timeout => TIMEOUT,
         RunOutcome::Interrupted => INTERRUPTED,

@@ -32,11 +32,22 @@ fn cc_available() -> bool {
 
 /// Builds C plugin `source` (relative to the repository) into `dir/lib<name>.so`.
 fn build_c_plugin(source: &str, dir: &Path, name: &str, defines: &[&str]) -> PathBuf {
+    build_c_plugin_with(source, dir, name, defines, "plugins/api/include")
+}
+
+/// Builds C plugin `source` against the header in `include` (relative to the repository).
+fn build_c_plugin_with(
+    source: &str,
+    dir: &Path,
+    name: &str,
+    defines: &[&str],
+    include: &str,
+) -> PathBuf {
     let root = repo_root();
     let out = dir.join(format!("lib{name}.so"));
     let status = Command::new("cc")
         .args(["-shared", "-fPIC", "-O2", "-Wall", "-I"])
-        .arg(root.join("plugins/api/include"))
+        .arg(root.join(include))
         .arg(format!(
             "-Wl,--version-script={}",
             root.join("plugins/api/picovmm_plugin.map").display()
@@ -150,6 +161,38 @@ fn test_plugin_debug_log_shows_with_env_var() {
     assert_eq!(out.stderr, "picovmm: plugin dma: debug: dma: created\n");
 }
 
+/// The 1.0 example, unchanged and built against ABI 1.0's header (as a third party built it
+/// before 1.1), loads and works on this picovmm.
+#[test]
+fn test_a_plugin_built_for_abi_1_0_still_loads_and_works() {
+    if !cc_available() || !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lib = build_c_plugin_with(
+        "plugins/examples/dma-c/dma.c",
+        dir.path(),
+        "dma",
+        &[],
+        "plugins/tests/abi-1.0",
+    );
+    let listed = run(&["plugins", "--plugin-dir", &dir.path().to_string_lossy()]);
+    assert!(
+        listed.stdout.starts_with(&format!(
+            "dma              1.0.0      ABI 1.0  MMIO        {}",
+            lib.display()
+        )),
+        "{}",
+        listed.stdout
+    );
+    let out = run_machine(&repo_root().join("machines/dma.toml"), dir.path());
+    assert_eq!(
+        out.stdout,
+        "id DMA1\nchecksum 077b\n****************\noutside RAM: refused\n"
+    );
+    assert_eq!((out.stderr.as_str(), out.status), ("", 0));
+}
+
 #[test]
 fn test_plugins_command_lists_name_version_abi_accesses_path() {
     if !cc_available() {
@@ -162,7 +205,7 @@ fn test_plugins_command_lists_name_version_abi_accesses_path() {
     assert_eq!(
         first,
         format!(
-            "dma              1.0.0      ABI 1.0  MMIO        {}",
+            "dma              1.0.0      ABI 1.1  MMIO        {}",
             lib.display()
         )
     );
@@ -343,7 +386,7 @@ fn test_abi_major_mismatch_names_both_versions() {
     }
     let out = check_bad_descriptor(&["-DMAJOR=2"]);
     assert!(out.stderr.contains(
-        "libbad.so speaks plugin ABI 2.0, and this picovmm speaks 1.0: the major versions must match"
+        "libbad.so speaks plugin ABI 2.1, and this picovmm speaks 1.1: the major versions must match"
     ));
     assert_eq!(out.status, 2);
 }
@@ -355,7 +398,7 @@ fn test_abi_minor_newer_than_host_is_refused() {
     }
     let out = check_bad_descriptor(&["-DMINOR=5"]);
     assert!(out.stderr.contains(
-        "libbad.so needs plugin ABI 1.5, newer than this picovmm's 1.0 (upgrade picovmm)"
+        "libbad.so needs plugin ABI 1.5, newer than this picovmm's 1.1 (upgrade picovmm)"
     ));
     assert_eq!(out.status, 2);
 }

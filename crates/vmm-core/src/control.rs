@@ -39,6 +39,8 @@ pub enum StopReason {
     /// A device failed an access (a plugin returned an error or panicked); the device's
     /// index in the board's registry says which.
     DeviceFailed(u32),
+    /// A device (a plugin) ended the run as a halt; its index in the board's registry.
+    DeviceHalted(u32),
     /// The guest asked for a reset of the machine.
     Reset,
 }
@@ -50,6 +52,7 @@ const GUEST_EXIT: u64 = 3;
 const DEVICE_FAILED: u64 = 4;
 const SIGNAL: u64 = 5;
 const RESET: u64 = 6;
+const DEVICE_HALTED: u64 = 7;
 
 impl StopReason {
     fn encode(self) -> u64 {
@@ -59,6 +62,7 @@ impl StopReason {
             StopReason::Signal(s) => SIGNAL | (u64::from(s as u32) << 8),
             StopReason::GuestExit(v) => GUEST_EXIT | (u64::from(v) << 8),
             StopReason::DeviceFailed(d) => DEVICE_FAILED | (u64::from(d) << 8),
+            StopReason::DeviceHalted(d) => DEVICE_HALTED | (u64::from(d) << 8),
             StopReason::Reset => RESET,
         }
     }
@@ -71,6 +75,7 @@ impl StopReason {
             SIGNAL => Some(StopReason::Signal(value as i32)),
             GUEST_EXIT => Some(StopReason::GuestExit(value)),
             DEVICE_FAILED => Some(StopReason::DeviceFailed(value)),
+            DEVICE_HALTED => Some(StopReason::DeviceHalted(value)),
             RESET => Some(StopReason::Reset),
             _ => None,
         }

@@ -32,6 +32,13 @@ pub enum RunOutcome {
         /// What went wrong, as the device said it.
         message: String,
     },
+    /// A device (a plugin) ended the run as a halt.
+    DeviceHalted {
+        /// The device's name.
+        device: String,
+        /// Why, as the device said it.
+        message: String,
+    },
     /// The guest or KVM cannot go on.
     Fault(Fault),
 }
@@ -47,6 +54,7 @@ impl RunOutcome {
             RunOutcome::Interrupted => "interrupted",
             RunOutcome::Signal(_) => "signal",
             RunOutcome::DeviceFailed { .. } => "device_failed",
+            RunOutcome::DeviceHalted { .. } => "device_halted",
             RunOutcome::Fault(fault) => fault.name(),
         }
     }
@@ -62,6 +70,9 @@ impl fmt::Display for RunOutcome {
             RunOutcome::Interrupted => write!(f, "the run was interrupted"),
             RunOutcome::Signal(s) => write!(f, "the run was ended by signal {s}"),
             RunOutcome::DeviceFailed { message, .. } => write!(f, "{message}"),
+            RunOutcome::DeviceHalted { device, message } => {
+                write!(f, "device {device} ended the run: {message}")
+            }
             RunOutcome::Fault(fault) => write!(f, "{fault}"),
         }
     }

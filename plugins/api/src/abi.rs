@@ -8,7 +8,7 @@ pub const MAGIC: u32 = 0x4d56_5650;
 /// `PICOVMM_PLUGIN_ABI_MAJOR`.
 pub const ABI_MAJOR: u16 = 1;
 /// `PICOVMM_PLUGIN_ABI_MINOR`.
-pub const ABI_MINOR: u16 = 0;
+pub const ABI_MINOR: u16 = 1;
 /// `PICOVMM_OK`.
 pub const OK: u32 = 0;
 /// `PICOVMM_ERROR`.
@@ -128,6 +128,91 @@ pub struct Descriptor {
 // SAFETY: a descriptor is immutable static data; its pointers point to static strings and
 // functions, which any thread may read or call under the ABI's threading rules.
 unsafe impl Sync for Descriptor {}
+
+/// `picovmm_event_fn`: an event callback.
+pub type EventFn = unsafe extern "C" fn(instance: *mut c_void, token: u64);
+
+/// `PICOVMM_EXT_IRQ`.
+pub const EXT_IRQ: &[u8] = b"picovmm.irq/1";
+/// `PICOVMM_EXT_EVENTS`.
+pub const EXT_EVENTS: &[u8] = b"picovmm.events/1";
+/// `PICOVMM_EXT_MACHINE`.
+pub const EXT_MACHINE: &[u8] = b"picovmm.machine/1";
+/// `PICOVMM_EXT_STATE`.
+pub const EXT_STATE: &[u8] = b"picovmm.state/1";
+/// `PICOVMM_END_HALTED`.
+pub const END_HALTED: u32 = 0;
+/// `PICOVMM_END_FAILURE`.
+pub const END_FAILURE: u32 = 1;
+
+/// `picovmm_irq_ext`.
+#[repr(C)]
+#[allow(missing_docs)]
+pub struct IrqExt {
+    pub struct_size: u32,
+    pub reserved: u32,
+    pub line_count: unsafe extern "C" fn(ctx: *mut c_void) -> u32,
+    pub set_level: unsafe extern "C" fn(ctx: *mut c_void, line: u32, level: u32) -> u32,
+    pub pulse: unsafe extern "C" fn(ctx: *mut c_void, line: u32) -> u32,
+}
+
+/// `picovmm_events_ext`.
+#[repr(C)]
+#[allow(missing_docs)]
+pub struct EventsExt {
+    pub struct_size: u32,
+    pub reserved: u32,
+    pub watch_fd:
+        unsafe extern "C" fn(ctx: *mut c_void, fd: i32, callback: EventFn, token: u64) -> u64,
+    pub add_timer: unsafe extern "C" fn(
+        ctx: *mut c_void,
+        delay_ns: u64,
+        period_ns: u64,
+        callback: EventFn,
+        token: u64,
+    ) -> u64,
+    pub cancel: unsafe extern "C" fn(ctx: *mut c_void, id: u64) -> u32,
+}
+
+/// `picovmm_machine_ext`.
+#[repr(C)]
+#[allow(missing_docs)]
+pub struct MachineExt {
+    pub struct_size: u32,
+    pub reserved: u32,
+    pub instance_name: unsafe extern "C" fn(ctx: *mut c_void) -> Str,
+    pub machine_dir: unsafe extern "C" fn(ctx: *mut c_void) -> Str,
+    pub config_int: unsafe extern "C" fn(ctx: *mut c_void, key: Str, value: *mut i64) -> u32,
+    pub config_string: unsafe extern "C" fn(ctx: *mut c_void, key: Str, value: *mut Str) -> u32,
+    pub config_bool: unsafe extern "C" fn(ctx: *mut c_void, key: Str, value: *mut u32) -> u32,
+    pub config_table: unsafe extern "C" fn(ctx: *mut c_void, key: Str) -> u32,
+    pub end_run: unsafe extern "C" fn(ctx: *mut c_void, how: u32, message: Str),
+}
+
+/// `picovmm_state_ext`.
+#[repr(C)]
+#[allow(missing_docs)]
+pub struct StateExt {
+    pub struct_size: u32,
+    pub reserved: u32,
+    pub save:
+        unsafe extern "C" fn(instance: *mut c_void, buf: *mut u8, cap: u64, len: *mut u64) -> u32,
+    pub load: unsafe extern "C" fn(instance: *mut c_void, data: *const u8, len: u64) -> u32,
+}
+
+// SAFETY: extension tables are immutable static data of functions.
+unsafe impl Sync for IrqExt {}
+// SAFETY: as above.
+unsafe impl Sync for EventsExt {}
+// SAFETY: as above.
+unsafe impl Sync for MachineExt {}
+// SAFETY: as above.
+unsafe impl Sync for StateExt {}
+
+const _: () = assert!(std::mem::size_of::<IrqExt>() == 32);
+const _: () = assert!(std::mem::size_of::<EventsExt>() == 32);
+const _: () = assert!(std::mem::size_of::<MachineExt>() == 64);
+const _: () = assert!(std::mem::size_of::<StateExt>() == 24);
 
 /// The size of the 1.0 descriptor: the least a loader accepts.
 pub const DESCRIPTOR_SIZE_1_0: u32 = 128;

@@ -6,7 +6,7 @@ use std::mem::{offset_of, size_of};
 use std::path::Path;
 use std::process::Command;
 
-use picovmm_plugin::abi::{Descriptor, Host, Str};
+use picovmm_plugin::abi::{self, Descriptor, EventsExt, Host, IrqExt, MachineExt, StateExt, Str};
 
 const PROBE: &str = r#"
 #include <stddef.h>
@@ -29,6 +29,22 @@ int main(void) {
     F(picovmm_plugin_descriptor, reset); F(picovmm_plugin_descriptor, port_read);
     F(picovmm_plugin_descriptor, port_write); F(picovmm_plugin_descriptor, mmio_read);
     F(picovmm_plugin_descriptor, mmio_write); F(picovmm_plugin_descriptor, get_extension);
+    printf("picovmm_irq_ext %zu\n", sizeof(picovmm_irq_ext));
+    F(picovmm_irq_ext, struct_size); F(picovmm_irq_ext, line_count);
+    F(picovmm_irq_ext, set_level); F(picovmm_irq_ext, pulse);
+    printf("picovmm_events_ext %zu\n", sizeof(picovmm_events_ext));
+    F(picovmm_events_ext, struct_size); F(picovmm_events_ext, watch_fd);
+    F(picovmm_events_ext, add_timer); F(picovmm_events_ext, cancel);
+    printf("picovmm_machine_ext %zu\n", sizeof(picovmm_machine_ext));
+    F(picovmm_machine_ext, struct_size); F(picovmm_machine_ext, instance_name);
+    F(picovmm_machine_ext, machine_dir); F(picovmm_machine_ext, config_int);
+    F(picovmm_machine_ext, config_string); F(picovmm_machine_ext, config_bool);
+    F(picovmm_machine_ext, config_table); F(picovmm_machine_ext, end_run);
+    printf("picovmm_state_ext %zu\n", sizeof(picovmm_state_ext));
+    F(picovmm_state_ext, struct_size); F(picovmm_state_ext, save); F(picovmm_state_ext, load);
+    printf("%s %s %s %s\n", PICOVMM_EXT_IRQ, PICOVMM_EXT_EVENTS, PICOVMM_EXT_MACHINE,
+           PICOVMM_EXT_STATE);
+    printf("PICOVMM_END %u %u\n", PICOVMM_END_HALTED, PICOVMM_END_FAILURE);
     printf("PICOVMM_PLUGIN_MAGIC %u\n", PICOVMM_PLUGIN_MAGIC);
     printf("PICOVMM_PLUGIN_ABI_MAJOR %u\n", PICOVMM_PLUGIN_ABI_MAJOR);
     printf("PICOVMM_PLUGIN_ABI_MINOR %u\n", PICOVMM_PLUGIN_ABI_MINOR);
@@ -119,6 +135,80 @@ fn rust_layout() -> String {
             "picovmm_plugin_descriptor.get_extension",
             offset_of!(Descriptor, get_extension),
         ),
+    ];
+    let ext = [
+        ("picovmm_irq_ext", size_of::<IrqExt>()),
+        (
+            "picovmm_irq_ext.struct_size",
+            offset_of!(IrqExt, struct_size),
+        ),
+        ("picovmm_irq_ext.line_count", offset_of!(IrqExt, line_count)),
+        ("picovmm_irq_ext.set_level", offset_of!(IrqExt, set_level)),
+        ("picovmm_irq_ext.pulse", offset_of!(IrqExt, pulse)),
+        ("picovmm_events_ext", size_of::<EventsExt>()),
+        (
+            "picovmm_events_ext.struct_size",
+            offset_of!(EventsExt, struct_size),
+        ),
+        (
+            "picovmm_events_ext.watch_fd",
+            offset_of!(EventsExt, watch_fd),
+        ),
+        (
+            "picovmm_events_ext.add_timer",
+            offset_of!(EventsExt, add_timer),
+        ),
+        ("picovmm_events_ext.cancel", offset_of!(EventsExt, cancel)),
+        ("picovmm_machine_ext", size_of::<MachineExt>()),
+        (
+            "picovmm_machine_ext.struct_size",
+            offset_of!(MachineExt, struct_size),
+        ),
+        (
+            "picovmm_machine_ext.instance_name",
+            offset_of!(MachineExt, instance_name),
+        ),
+        (
+            "picovmm_machine_ext.machine_dir",
+            offset_of!(MachineExt, machine_dir),
+        ),
+        (
+            "picovmm_machine_ext.config_int",
+            offset_of!(MachineExt, config_int),
+        ),
+        (
+            "picovmm_machine_ext.config_string",
+            offset_of!(MachineExt, config_string),
+        ),
+        (
+            "picovmm_machine_ext.config_bool",
+            offset_of!(MachineExt, config_bool),
+        ),
+        (
+            "picovmm_machine_ext.config_table",
+            offset_of!(MachineExt, config_table),
+        ),
+        (
+            "picovmm_machine_ext.end_run",
+            offset_of!(MachineExt, end_run),
+        ),
+        ("picovmm_state_ext", size_of::<StateExt>()),
+        (
+            "picovmm_state_ext.struct_size",
+            offset_of!(StateExt, struct_size),
+        ),
+        ("picovmm_state_ext.save", offset_of!(StateExt, save)),
+        ("picovmm_state_ext.load", offset_of!(StateExt, load)),
+    ];
+    let ids = [
+        abi::EXT_IRQ,
+        abi::EXT_EVENTS,
+        abi::EXT_MACHINE,
+        abi::EXT_STATE,
+    ]
+    .map(|id| String::from_utf8_lossy(id).into_owned())
+    .join(" ");
+    let tail = [
         ("PICOVMM_PLUGIN_MAGIC", picovmm_plugin::abi::MAGIC as usize),
         (
             "PICOVMM_PLUGIN_ABI_MAJOR",
@@ -129,10 +219,17 @@ fn rust_layout() -> String {
             usize::from(picovmm_plugin::abi::ABI_MINOR),
         ),
     ];
-    lines
-        .iter()
-        .map(|(name, value)| format!("{name} {value}\n"))
-        .collect()
+    let line = |(name, value): &(&str, usize)| format!("{name} {value}\n");
+    let mut out: String = lines.iter().map(line).collect();
+    out.extend(ext.iter().map(line));
+    out.push_str(&format!("{ids}\n"));
+    out.push_str(&format!(
+        "PICOVMM_END {} {}\n",
+        abi::END_HALTED,
+        abi::END_FAILURE
+    ));
+    out.extend(tail.iter().map(line));
+    out
 }
 
 fn cc_available() -> bool {

@@ -8,6 +8,7 @@
 mod bios;
 mod interrupts;
 mod pit_clock;
+mod plugin_events;
 mod plugin_host;
 mod registry;
 mod screen;
@@ -35,7 +36,8 @@ use vmm_devices::vga_text::{VgaText, WINDOW_SIZE};
 pub use interrupts::{AckNotifier, Lines, PicController};
 pub use pit_clock::{ClockedPit, PitState, PitTimer};
 
-pub use plugin_host::{BoardPluginHost, LOG_ENV_VAR};
+pub use plugin_events::PluginEvents;
+pub use plugin_host::{BoardPluginHost, PluginWiring, LOG_ENV_VAR};
 pub use registry::{DeviceEntry, DeviceHandle, DeviceRegistry, Error as StateError};
 pub use screen::Screen;
 
@@ -50,7 +52,8 @@ pub type ConsoleOutput = Box<dyn Write + Send>;
 
 /// A machine ready to run: the VM, its vCPU and its devices.
 pub struct Board {
-    // Field order is drop order: the timer thread stops first, the vCPU goes before the VM.
+    // Field order is drop order: the timer threads stop first, the vCPU goes before the VM.
+    _plugin_events: Arc<PluginEvents>,
     _typist: Option<typist::Typist>,
     _pit: Option<PitTimer>,
     vcpu: Vcpu,
@@ -82,6 +85,13 @@ impl Board {
         let mut pit_timer = None;
         let mut typist = None;
         let mut bios_hardware = None;
+        let plugin_events =
+            Arc::new(
+                PluginEvents::new(control.clone()).map_err(|source| Error::Thread {
+                    name: "plugin-events",
+                    source,
+                })?,
+            );
         let mut devices = DeviceRegistry::default();
         for (index, device) in spec.devices.iter().enumerate() {
             let kind = device.value.type_name();
@@ -174,10 +184,20 @@ impl Board {
                     let library = valid.library(index).ok_or(Error::Internal(
                         "a plugin device was validated without its library",
                     ))?;
+                    let wiring = PluginWiring {
+                        lines: plugin.irqs.iter().map(|&n| lines.line(n)).collect(),
+                        events: plugin_events.clone(),
+                        surroundings: crate::plugin_config::PluginSurroundings::new(
+                            devices.next_name(&library.info().name),
+                            &plugin.base_dir,
+                            &plugin.config_toml,
+                        ),
+                    };
                     let host = Arc::new(BoardPluginHost::new(
                         index as u32,
                         vm.memory().clone(),
                         control.clone(),
+                        wiring,
                     ));
                     let dyn_host: Arc<dyn PluginHost> = host.clone();
                     let dev = PluginDevice::create(library, dyn_host, &plugin.config_toml)
@@ -222,6 +242,7 @@ impl Board {
             load_image(&vm, valid, &regions)?;
         }
         Ok(Board {
+            _plugin_events: plugin_events,
             _typist: typist,
             _pit: pit_timer,
             vcpu,
@@ -371,6 +392,17 @@ impl Board {
             StopReason::Signal(s) => RunOutcome::Signal(s),
             StopReason::GuestExit(v) => RunOutcome::GuestExit(v),
             StopReason::Reset => RunOutcome::Reset,
+            StopReason::DeviceHalted(index) => {
+                let entry = self.devices.get(index as usize);
+                let message = match entry.map(|e| &e.handle) {
+                    Some(DeviceHandle::Plugin { host, .. }) => host.failure(),
+                    _ => None,
+                };
+                RunOutcome::DeviceHalted {
+                    device: entry.map_or_else(|| format!("device {index}"), |e| e.name.clone()),
+                    message: message.unwrap_or_default(),
+                }
+            }
             StopReason::DeviceFailed(index) => {
                 let entry = self.devices.get(index as usize);
                 let message = match entry.map(|e| &e.handle) {

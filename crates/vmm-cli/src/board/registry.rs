@@ -101,6 +101,12 @@ pub struct DeviceRegistry {
 
 impl DeviceRegistry {
     /// Adds a device named after `base` and how many devices so far share that base name.
+    /// The name the next device of base name `base` gets.
+    pub(crate) fn next_name(&self, base: &str) -> String {
+        let n = self.entries.iter().filter(|e| e.base == base).count();
+        format!("{base}{n}")
+    }
+
     pub(crate) fn add(
         &mut self,
         base: &str,

@@ -16,7 +16,7 @@ use crate::spec::{
     DeviceKind, DeviceRange, DriveSpec, EntryAddress, ImageFormat, Located, MachineSpec, Origin,
     PluginSpec, SourceFile, VgaMode,
 };
-use schema::{BootTable, DeviceTable, DriveTable, EntryValue, MachineFile, Unsigned};
+use schema::{BootTable, DeviceTable, DriveTable, EntryValue, Irqs, MachineFile, Unsigned};
 
 /// The device types a machine file may name.
 pub const DEVICE_TYPES: &str =
@@ -300,16 +300,35 @@ fn drive(table: &Spanned<DriveTable>, base_dir: &Path) -> Result<Located<DriveSp
 }
 
 /// An interrupt line of the PIC pair: 0-15, but not 2, where the slave is cascaded.
-fn irq(value: &Spanned<Unsigned>) -> Result<u8, Diagnostic> {
-    match u8::try_from(value.get_ref().0) {
-        Ok(n) if n < pic::LINES && n != pic::CASCADE_IRQ => Ok(n),
-        _ => Err(at(
-            value,
-            format!(
-                "irq {} is not a line a device can use: 0-15, but not 2 (the cascade)",
-                value.get_ref().0
-            ),
-        )),
+/// Interrupt lines of the PIC pair: 0-15, but not 2, where the slave is cascaded; no line twice.
+fn irqs(value: &Spanned<Irqs>) -> Result<Vec<u8>, Diagnostic> {
+    let mut lines = Vec::new();
+    for &n in &value.get_ref().0 {
+        match u8::try_from(n) {
+            Ok(n) if n < pic::LINES && n != pic::CASCADE_IRQ && !lines.contains(&n) => {
+                lines.push(n)
+            }
+            Ok(n) if lines.contains(&n) => {
+                return Err(at(value, format!("irq {n} is listed twice")))
+            }
+            _ => {
+                return Err(at(
+                    value,
+                    format!(
+                        "irq {n} is not a line a device can use: 0-15, but not 2 (the cascade)"
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(lines)
+}
+
+/// One interrupt line (a serial port's).
+fn irq(value: &Spanned<Irqs>) -> Result<u8, Diagnostic> {
+    match irqs(value)?[..] {
+        [n] => Ok(n),
+        _ => Err(at(value, "a serial port has one interrupt line: irq = N")),
     }
 }
 
@@ -446,6 +465,7 @@ fn plugin(
     };
     Ok(DeviceKind::Plugin(Box::new(PluginSpec {
         library: located(library.get_ref().clone(), library.span()),
+        irqs: d.irq.as_ref().map(irqs).transpose()?.unwrap_or_default(),
         base_dir: base_dir.to_owned(),
         range,
         config_toml,
@@ -533,7 +553,7 @@ fn device(
             only_keys(
                 d,
                 kind_name,
-                &["library", "port", "ports", "mmio", "size", "config"],
+                &["library", "port", "ports", "mmio", "size", "config", "irq"],
             )?;
             plugin(d, table.span(), base_dir)?
         }

@@ -109,8 +109,8 @@ pub struct DeviceTable {
     pub output: Option<Spanned<String>>,
     /// A plugin's configuration, handed to it as TOML text.
     pub config: Option<Spanned<toml::Table>>,
-    /// A serial port's interrupt line.
-    pub irq: Option<Spanned<Unsigned>>,
+    /// A serial port's interrupt line, or a plugin's lines (one number or a list).
+    pub irq: Option<Spanned<Irqs>>,
     /// Keys an i8042's keyboard types as the machine starts.
     pub keys: Option<Spanned<String>>,
 }
@@ -139,6 +139,38 @@ impl<'de> Deserialize<'de> for Unsigned {
             }
         }
         d.deserialize_any(UnsignedVisitor)
+    }
+}
+
+/// Interrupt lines: `irq = 4` or `irq = [4, 3]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Irqs(pub Vec<u64>);
+
+impl<'de> Deserialize<'de> for Irqs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct IrqsVisitor;
+        impl<'de> Visitor<'de> for IrqsVisitor {
+            type Value = Irqs;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "an interrupt line like 4, or a list of them like [4, 3]")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Irqs, E> {
+                u64::try_from(v)
+                    .map(|n| Irqs(vec![n]))
+                    .map_err(|_| E::custom(format!("irq {v} is negative")))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Irqs, E> {
+                Ok(Irqs(vec![v]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Irqs, A::Error> {
+                let mut lines = Vec::new();
+                while let Some(Unsigned(n)) = seq.next_element()? {
+                    lines.push(n);
+                }
+                Ok(Irqs(lines))
+            }
+        }
+        d.deserialize_any(IrqsVisitor)
     }
 }
 

@@ -9,7 +9,10 @@ use picovmm_plugin::abi::{self, Descriptor};
 use vm_device::bus::{MmioAddress, MmioAddressOffset, PioAddress, PioAddressOffset};
 use vm_device::{MutDeviceMmio, MutDevicePio};
 
-use super::{LogLevel, PluginHost, PluginLibrary};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::time::Duration;
+
+use super::{ConfigValue, EventCallback, LogLevel, PluginHost, PluginLibrary};
 
 /// Room for a `create` error message.
 const CREATE_ERROR_CAP: usize = 1024;
@@ -28,6 +31,11 @@ pub struct CreateError {
 struct HostContext {
     name: String,
     host: Arc<dyn PluginHost>,
+    /// The instance `create` returned (null before it returns and after destroy): what event
+    /// callbacks pass to the plugin.
+    instance: Arc<AtomicPtr<c_void>>,
+    /// The plugin logged something: a failure message can point at it.
+    logged: std::sync::atomic::AtomicBool,
 }
 
 /// # Safety
@@ -42,6 +50,7 @@ unsafe extern "C" fn host_log(ctx: *mut c_void, level: u32, message: abi::Str) {
         // SAFETY: the table's ctx; the message is valid for the call.
         let (ctx, bytes) = unsafe { (context(ctx), message.as_bytes()) };
         let text = bytes.map(String::from_utf8_lossy).unwrap_or_default();
+        ctx.logged.store(true, Ordering::SeqCst);
         ctx.host.log(&ctx.name, LogLevel::from_raw(level), &text);
     }));
 }
@@ -96,9 +105,229 @@ unsafe extern "C" fn host_request_stop(ctx: *mut c_void, value: u32) {
     }));
 }
 
-unsafe extern "C" fn host_get_extension(_ctx: *mut c_void, _id: *const c_char) -> *const c_void {
-    // ABI 1.0 offers no host extensions.
-    std::ptr::null()
+unsafe extern "C" fn host_get_extension(_ctx: *mut c_void, id: *const c_char) -> *const c_void {
+    if id.is_null() {
+        return std::ptr::null();
+    }
+    // SAFETY: the ABI makes `id` a NUL-terminated string, valid for the call.
+    let id = unsafe { std::ffi::CStr::from_ptr(id) }.to_bytes();
+    match id {
+        _ if id == abi::EXT_IRQ => &IRQ_EXT as *const abi::IrqExt as *const c_void,
+        _ if id == abi::EXT_EVENTS => &EVENTS_EXT as *const abi::EventsExt as *const c_void,
+        _ if id == abi::EXT_MACHINE => &MACHINE_EXT as *const abi::MachineExt as *const c_void,
+        _ => std::ptr::null(),
+    }
+}
+
+/// Runs `f` on the context, turning a panic into `fallback`: nothing unwinds into C.
+fn guarded<T>(ctx: *mut c_void, fallback: T, f: impl FnOnce(&HostContext) -> T) -> T {
+    // SAFETY: `ctx` is the context picovmm put in the host table, alive until destroy returns.
+    catch_unwind(AssertUnwindSafe(|| f(unsafe { context(ctx) }))).unwrap_or(fallback)
+}
+
+fn status(ok: bool) -> u32 {
+    if ok {
+        abi::OK
+    } else {
+        abi::ERROR
+    }
+}
+
+/// A string a plugin passed, or `None` when its pointer is bad.
+///
+/// # Safety
+/// `s` must describe `len` readable bytes, as the ABI requires of strings it is given.
+unsafe fn plugin_str(s: &abi::Str) -> Option<&str> {
+    // SAFETY: as the caller guarantees.
+    unsafe { s.as_bytes() }.and_then(|b| std::str::from_utf8(b).ok())
+}
+
+fn host_str(s: &str) -> abi::Str {
+    abi::Str {
+        ptr: s.as_ptr() as *const c_char,
+        len: s.len() as u64,
+    }
+}
+
+static IRQ_EXT: abi::IrqExt = abi::IrqExt {
+    struct_size: std::mem::size_of::<abi::IrqExt>() as u32,
+    reserved: 0,
+    line_count: irq_line_count,
+    set_level: irq_set_level,
+    pulse: irq_pulse,
+};
+
+unsafe extern "C" fn irq_line_count(ctx: *mut c_void) -> u32 {
+    guarded(ctx, 0, |c| c.host.irq_lines())
+}
+
+unsafe extern "C" fn irq_set_level(ctx: *mut c_void, line: u32, level: u32) -> u32 {
+    status(guarded(ctx, false, |c| c.host.set_irq(line, level != 0)))
+}
+
+unsafe extern "C" fn irq_pulse(ctx: *mut c_void, line: u32) -> u32 {
+    status(guarded(ctx, false, |c| c.host.pulse_irq(line)))
+}
+
+static EVENTS_EXT: abi::EventsExt = abi::EventsExt {
+    struct_size: std::mem::size_of::<abi::EventsExt>() as u32,
+    reserved: 0,
+    watch_fd: events_watch_fd,
+    add_timer: events_add_timer,
+    cancel: events_cancel,
+};
+
+/// The callback picovmm runs for an event: the plugin's function on its instance, unless the
+/// instance is gone; a panic is contained.
+fn event_callback(
+    instance: Arc<AtomicPtr<c_void>>,
+    callback: abi::EventFn,
+    token: u64,
+) -> EventCallback {
+    Box::new(move || {
+        let instance = instance.load(Ordering::SeqCst);
+        if instance.is_null() {
+            return;
+        }
+        // SAFETY: the plugin registered `callback` for this instance, which is alive (not
+        // null); picovmm calls it on the vCPU thread, one call at a time, as the ABI says.
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { callback(instance, token) }));
+    })
+}
+
+unsafe extern "C" fn events_watch_fd(
+    ctx: *mut c_void,
+    fd: i32,
+    callback: abi::EventFn,
+    token: u64,
+) -> u64 {
+    guarded(ctx, 0, |c| {
+        let cb = event_callback(c.instance.clone(), callback, token);
+        c.host.watch_fd(fd, cb).unwrap_or(0)
+    })
+}
+
+unsafe extern "C" fn events_add_timer(
+    ctx: *mut c_void,
+    delay_ns: u64,
+    period_ns: u64,
+    callback: abi::EventFn,
+    token: u64,
+) -> u64 {
+    guarded(ctx, 0, |c| {
+        let cb = event_callback(c.instance.clone(), callback, token);
+        let period = (period_ns > 0).then(|| Duration::from_nanos(period_ns));
+        c.host
+            .add_timer(Duration::from_nanos(delay_ns), period, cb)
+            .unwrap_or(0)
+    })
+}
+
+unsafe extern "C" fn events_cancel(ctx: *mut c_void, id: u64) -> u32 {
+    status(guarded(ctx, false, |c| c.host.cancel_event(id)))
+}
+
+static MACHINE_EXT: abi::MachineExt = abi::MachineExt {
+    struct_size: std::mem::size_of::<abi::MachineExt>() as u32,
+    reserved: 0,
+    instance_name: machine_instance_name,
+    machine_dir: machine_dir,
+    config_int: machine_config_int,
+    config_string: machine_config_string,
+    config_bool: machine_config_bool,
+    config_table: machine_config_table,
+    end_run: machine_end_run,
+};
+
+unsafe extern "C" fn machine_instance_name(ctx: *mut c_void) -> abi::Str {
+    guarded(ctx, host_str(""), |c| host_str(c.host.instance_name()))
+}
+
+unsafe extern "C" fn machine_dir(ctx: *mut c_void) -> abi::Str {
+    guarded(ctx, host_str(""), |c| host_str(c.host.machine_dir()))
+}
+
+/// The config value at the plugin's `key`.
+fn config_at<T>(
+    ctx: *mut c_void,
+    key: abi::Str,
+    pick: impl FnOnce(ConfigValue<'_>) -> Option<T>,
+) -> Option<T> {
+    guarded(ctx, None, |c| {
+        // SAFETY: `key` is a string the plugin passed for the duration of the call.
+        let key = unsafe { plugin_str(&key) }?;
+        c.host.config_value(key).and_then(pick)
+    })
+}
+
+unsafe extern "C" fn machine_config_int(ctx: *mut c_void, key: abi::Str, value: *mut i64) -> u32 {
+    match config_at(ctx, key, |v| match v {
+        ConfigValue::Int(i) => Some(i),
+        _ => None,
+    }) {
+        Some(i) if !value.is_null() => {
+            // SAFETY: the plugin passed a writable i64.
+            unsafe { value.write(i) };
+            abi::OK
+        }
+        _ => abi::ERROR,
+    }
+}
+
+unsafe extern "C" fn machine_config_string(
+    ctx: *mut c_void,
+    key: abi::Str,
+    value: *mut abi::Str,
+) -> u32 {
+    match config_at(ctx, key, |v| match v {
+        ConfigValue::Str(s) => Some(host_str(s)),
+        _ => None,
+    }) {
+        Some(s) if !value.is_null() => {
+            // SAFETY: the plugin passed a writable picovmm_str; the string lives in the
+            // host's parsed config, alive until destroy.
+            unsafe { value.write(s) };
+            abi::OK
+        }
+        _ => abi::ERROR,
+    }
+}
+
+unsafe extern "C" fn machine_config_bool(ctx: *mut c_void, key: abi::Str, value: *mut u32) -> u32 {
+    match config_at(ctx, key, |v| match v {
+        ConfigValue::Bool(b) => Some(u32::from(b)),
+        _ => None,
+    }) {
+        Some(b) if !value.is_null() => {
+            // SAFETY: the plugin passed a writable uint32_t.
+            unsafe { value.write(b) };
+            abi::OK
+        }
+        _ => abi::ERROR,
+    }
+}
+
+unsafe extern "C" fn machine_config_table(ctx: *mut c_void, key: abi::Str) -> u32 {
+    status(config_at(ctx, key, |v| (v == ConfigValue::Table).then_some(())).is_some())
+}
+
+unsafe extern "C" fn machine_end_run(ctx: *mut c_void, how: u32, message: abi::Str) {
+    guarded(ctx, (), |c| {
+        // SAFETY: `message` is a string the plugin passed for the duration of the call.
+        let text = unsafe { message.as_bytes() }
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        let text = if text.is_empty() {
+            format!("plugin {} ended the run", c.name)
+        } else {
+            text
+        };
+        if how == abi::END_HALTED {
+            c.host.device_halted(text);
+        } else {
+            c.host.device_failed(text);
+        }
+    })
 }
 
 /// A plugin instance, ready to be registered on the port or MMIO bus.
@@ -128,6 +357,8 @@ impl PluginDevice {
         let context = Box::new(HostContext {
             name: name.clone(),
             host,
+            instance: Arc::new(AtomicPtr::new(std::ptr::null_mut())),
+            logged: std::sync::atomic::AtomicBool::new(false),
         });
         let table = Box::new(abi::Host {
             struct_size: abi::HOST_SIZE_1_0,
@@ -172,6 +403,7 @@ impl PluginDevice {
                 message
             }));
         }
+        context.instance.store(instance, Ordering::SeqCst);
         Ok(PluginDevice {
             descriptor,
             instance,
@@ -188,8 +420,13 @@ impl PluginDevice {
 
     fn failed(&self, what: &str, addr: u64, len: usize) {
         let unit = if len == 1 { "byte" } else { "bytes" };
+        let log = if self.context.logged.load(Ordering::SeqCst) {
+            "see its log above"
+        } else {
+            "it logged no reason"
+        };
         self.context.host.device_failed(format!(
-            "plugin {} failed a {what} {addr:#x} ({len} {unit}); see its log above",
+            "plugin {} failed a {what} {addr:#x} ({len} {unit}); {log}",
             self.name
         ));
     }
@@ -245,6 +482,10 @@ impl PluginDevice {
 
 impl Drop for PluginDevice {
     fn drop(&mut self) {
+        // Event callbacks still queued find no instance from now on.
+        self.context
+            .instance
+            .store(std::ptr::null_mut(), Ordering::SeqCst);
         if let Some(destroy) = self.descriptor.destroy {
             // SAFETY: the instance came from create and is destroyed once, here.
             unsafe { destroy(self.instance) };

@@ -50,12 +50,14 @@ pub enum LoadError {
     },
     /// A newer minor than ours.
     #[error(
-        "{} needs plugin ABI {major}.{minor}, newer than this picovmm's {}.{} (upgrade picovmm)",
-        path.display(), abi::ABI_MAJOR, abi::ABI_MINOR
+        "{} needs plugin ABI {major}.{minor}, newer than this picovmm's {major}.{host_minor} (upgrade picovmm)",
+        path.display()
     )]
     MinorTooNew {
         /// The library.
         path: PathBuf,
+        /// The host's minor.
+        host_minor: u16,
         /// Its major.
         major: u16,
         /// Its minor.
@@ -235,20 +237,7 @@ impl PluginLibrary {
                 std::ptr::read_unaligned(std::ptr::addr_of!((*entry).abi_minor)),
             )
         };
-        if major != abi::ABI_MAJOR {
-            return Err(LoadError::MajorMismatch {
-                path: path.to_owned(),
-                major,
-                minor,
-            });
-        }
-        if minor > abi::ABI_MINOR {
-            return Err(LoadError::MinorTooNew {
-                path: path.to_owned(),
-                major,
-                minor,
-            });
-        }
+        check_version(path, (major, minor), (abi::ABI_MAJOR, abi::ABI_MINOR))?;
         if size < abi::DESCRIPTOR_SIZE_1_0 {
             return Err(LoadError::TooSmall {
                 path: path.to_owned(),
@@ -275,6 +264,18 @@ impl PluginLibrary {
         };
         if descriptor.create.is_none() || descriptor.destroy.is_none() {
             return Err(invalid("create and destroy are required"));
+        }
+        let known = abi::ACCESS_PORT | abi::ACCESS_MMIO;
+        if descriptor.accesses == 0 {
+            return Err(invalid(
+                "its accesses field is 0: it must serve ports (PICOVMM_ACCESS_PORT), MMIO (PICOVMM_ACCESS_MMIO) or both",
+            ));
+        }
+        if descriptor.accesses & !known != 0 {
+            return Err(invalid(&format!(
+                "its accesses field {:#x} has bits picovmm does not know (PICOVMM_ACCESS_PORT is 1, PICOVMM_ACCESS_MMIO is 2)",
+                descriptor.accesses
+            )));
         }
         if port && (descriptor.port_read.is_none() || descriptor.port_write.is_none()) {
             return Err(invalid(
@@ -320,4 +321,43 @@ fn dl_message(e: &libloading::Error) -> String {
     }
     text.rsplit_once(": ")
         .map_or(text.clone(), |(_, m)| m.to_owned())
+}
+
+/// Whether a plugin built for ABI `plugin` may load on a host speaking `host`: the same major,
+/// and a minor no newer than the host's (minors only add).
+fn check_version(path: &Path, plugin: (u16, u16), host: (u16, u16)) -> Result<(), LoadError> {
+    let (major, minor) = plugin;
+    if major != host.0 {
+        return Err(LoadError::MajorMismatch {
+            path: path.to_owned(),
+            major,
+            minor,
+        });
+    }
+    if minor > host.1 {
+        return Err(LoadError::MinorTooNew {
+            path: path.to_owned(),
+            host_minor: host.1,
+            major,
+            minor,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_a_1_1_plugin_on_a_1_0_host_is_refused_by_name() {
+        let path = Path::new("libconsole.so");
+        let err = check_version(path, (1, 1), (1, 0)).expect_err("refused");
+        assert_eq!(
+            err.to_string(),
+            "libconsole.so needs plugin ABI 1.1, newer than this picovmm's 1.0 (upgrade picovmm)"
+        );
+        assert!(check_version(path, (1, 0), (1, 1)).is_ok());
+        assert!(check_version(path, (1, 1), (1, 1)).is_ok());
+    }
 }

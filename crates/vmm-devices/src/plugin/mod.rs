@@ -58,4 +58,85 @@ pub trait PluginHost: Send + Sync {
     fn request_stop(&self, value: u32);
     /// A plugin failed an access: end the run as a guest fault, with this message.
     fn device_failed(&self, message: String);
+
+    /// The plugin ends the run as a halt (exit status 0), with this message (ABI 1.1).
+    fn device_halted(&self, message: String) {
+        let _ = message;
+    }
+
+    /// How many interrupt lines the device has (its machine-file `irq` key).
+    fn irq_lines(&self) -> u32 {
+        0
+    }
+
+    /// Drives line `line` high or low; false when the device has no such line.
+    fn set_irq(&self, line: u32, high: bool) -> bool {
+        let _ = (line, high);
+        false
+    }
+
+    /// One edge on line `line`; false when the device has no such line.
+    fn pulse_irq(&self, line: u32) -> bool {
+        let _ = line;
+        false
+    }
+
+    /// Calls `callback` on the vCPU thread whenever `fd` is readable; its id, or `None` when
+    /// the host cannot watch it.
+    fn watch_fd(&self, fd: i32, callback: EventCallback) -> Option<u64> {
+        let _ = (fd, callback);
+        None
+    }
+
+    /// Calls `callback` on the vCPU thread after `delay`, then every `period` if given.
+    fn add_timer(
+        &self,
+        delay: std::time::Duration,
+        period: Option<std::time::Duration>,
+        callback: EventCallback,
+    ) -> Option<u64> {
+        let _ = (delay, period, callback);
+        None
+    }
+
+    /// Cancels a watch or timer; false for an unknown id.
+    fn cancel_event(&self, id: u64) -> bool {
+        let _ = id;
+        false
+    }
+
+    /// The device's name on the board.
+    fn instance_name(&self) -> &str {
+        ""
+    }
+
+    /// The machine file's folder.
+    fn machine_dir(&self) -> &str {
+        ""
+    }
+
+    /// The value at dotted `key` in the device's `config` table.
+    fn config_value(&self, key: &str) -> Option<ConfigValue<'_>> {
+        let _ = key;
+        None
+    }
+}
+
+/// A plugin's event callback, ready to run: the plugin's function with its instance and
+/// token. Run on the vCPU thread only.
+pub type EventCallback = Box<dyn FnMut() + Send>;
+
+/// A value of a plugin's `config` table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigValue<'a> {
+    /// An integer.
+    Int(i64),
+    /// A string.
+    Str(&'a str),
+    /// A boolean.
+    Bool(bool),
+    /// A table.
+    Table,
+    /// Anything else (a float, an array, a date).
+    Other,
 }
