@@ -231,7 +231,7 @@ static MACHINE_EXT: abi::MachineExt = abi::MachineExt {
     struct_size: std::mem::size_of::<abi::MachineExt>() as u32,
     reserved: 0,
     instance_name: machine_instance_name,
-    machine_dir: machine_dir,
+    machine_dir,
     config_int: machine_config_int,
     config_string: machine_config_string,
     config_bool: machine_config_bool,
