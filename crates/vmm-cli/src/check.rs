@@ -64,7 +64,10 @@ struct CheckHost {
 
 impl PluginHost for CheckHost {
     fn log(&self, plugin: &str, level: LogLevel, message: &str) {
-        crate::errln!("picovmm: plugin {plugin}: {}: {message}", level.name());
+        let debug = std::env::var(crate::board::LOG_ENV_VAR).is_ok_and(|v| v == "debug");
+        if level != LogLevel::Debug || debug {
+            crate::errln!("picovmm: plugin {plugin}: {}: {message}", level.name());
+        }
     }
     fn read_guest(&self, _addr: u64, _buf: &mut [u8]) -> bool {
         false

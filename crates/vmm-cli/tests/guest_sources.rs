@@ -96,6 +96,7 @@ guest_source_tests! {
     test_port_loop_binary_matches_source => "bench/port-loop",
     test_seed_binary_matches_source => "seed/seed-boot",
     test_rtc_binary_matches_source => "plugins/rtc",
+    test_console_binary_matches_source => "plugins/console",
     test_dma_binary_matches_source => "plugins/dma",
     test_dma_bad_register_binary_matches_source => "plugins/dma-bad-register",
     test_latch_binary_matches_source => "plugins/latch",

@@ -4,7 +4,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::{kvm_available, picovmm, repo_root, run, Run};
 
@@ -563,4 +564,205 @@ fn test_plugin_panic_in_port_read_stops_with_guest_fault() {
         "Error: plugin faulty failed a port read from 0x60 (1 byte); see its log above\n"
     ));
     assert_eq!(out.status, 4);
+}
+
+/// Runs machines/console.toml (or `machine`) with the console plugin built into `dir`, feeding
+/// `input` on stdin (and keeping stdin open when `None`), with `extra` arguments.
+fn run_console(
+    dir: &Path,
+    machine: &Path,
+    input: Option<&[u8]>,
+    extra: &[&str],
+) -> (Run, Duration) {
+    use std::io::Write as _;
+    let start = Instant::now();
+    let mut child = picovmm()
+        .args([
+            "run",
+            &machine.to_string_lossy(),
+            "--plugin-dir",
+            &dir.to_string_lossy(),
+        ])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start picovmm");
+    let stdin = child.stdin.take();
+    let holder = match (input, stdin) {
+        (Some(bytes), Some(mut s)) => {
+            let _ = s.write_all(bytes);
+            None
+        }
+        (None, s) => s,
+        (Some(_), None) => None,
+    };
+    let out: Run = child.wait_with_output().expect("picovmm ends").into();
+    drop(holder);
+    (out, start.elapsed())
+}
+
+fn console_plugin(dir: &Path) -> PathBuf {
+    build_c_plugin("plugins/examples/console-c/console.c", dir, "console", &[])
+}
+
+#[test]
+fn test_console_plugin_interrupts_the_guest_for_host_input() {
+    if !kvm_available() || !cc_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    console_plugin(dir.path());
+    let machine = repo_root().join("machines/console.toml");
+    let (out, _) = run_console(dir.path(), &machine, Some(b"hello\n"), &[]);
+    assert_eq!(out.status, 33, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("hello\n\ninterrupts: 00 0"),
+        "{}",
+        out.stdout
+    );
+    // At least one interrupt, and no more than one per byte.
+    let count = out.stdout.trim_end().rsplit(' ').next().unwrap_or_default();
+    let count = u8::from_str_radix(count, 16).expect("a count");
+    assert!((1..=6).contains(&count), "{}", out.stdout);
+}
+
+#[test]
+fn test_console_plugin_waiting_for_input_ends_on_time() {
+    if !kvm_available() || !cc_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    console_plugin(dir.path());
+    let machine = repo_root().join("machines/console.toml");
+    // stdin stays open and empty: the plugin waits for input without blocking the vCPU.
+    let (out, took) = run_console(dir.path(), &machine, None, &["--timeout", "1s"]);
+    assert_eq!(out.status, 124, "{}", out.stderr);
+    assert!(took < Duration::from_millis(1800), "took {took:?}");
+}
+
+#[test]
+fn test_console_plugin_waiting_for_input_ends_on_ctrl_c() {
+    if !kvm_available() || !cc_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    console_plugin(dir.path());
+    let mut child = picovmm()
+        .args([
+            "run",
+            "machines/console.toml",
+            "--plugin-dir",
+            &dir.path().to_string_lossy(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    std::thread::sleep(Duration::from_millis(400));
+    let start = Instant::now();
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn test_a_plugin_ends_the_run_halted_or_failed_and_stats_say_which() {
+    if !kvm_available() || !cc_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    console_plugin(dir.path());
+    for (how, status, outcome) in [("halt", 0, "device_halted"), ("fail", 4, "device_failed")] {
+        let text = std::fs::read_to_string(repo_root().join("machines/console.toml"))
+            .expect("machine")
+            .replace("../guests", &repo_root().join("guests").to_string_lossy())
+            .replace(
+                "{ input = \"-\" }",
+                &format!("{{ input = \"-\", at_end = \"{how}\" }}"),
+            );
+        let machine = dir.path().join(format!("{how}.toml"));
+        std::fs::write(&machine, text).expect("write machine");
+        let json = dir.path().join(format!("{how}.json"));
+        let (out, _) = run_console(
+            dir.path(),
+            &machine,
+            Some(b"hi\n"),
+            &["--stats-json", &json.to_string_lossy()],
+        );
+        assert_eq!(out.status, status, "{}", out.stderr);
+        assert_eq!(out.stdout, "hi\n");
+        let stats: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).expect("stats")).expect("json");
+        assert_eq!(stats["outcome"], outcome);
+        assert_eq!(stats["ended_by"]["device"], "console0");
+        assert_eq!(stats["ended_by"]["message"], "console0: the input ended");
+        assert!(stats.get("guest_exit_value").is_none());
+    }
+}
+
+#[test]
+fn test_check_runs_the_plugins_create_and_points_at_its_config() {
+    if !cc_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    console_plugin(dir.path());
+    let machine = dir.path().join("m.toml");
+    std::fs::write(
+        &machine,
+        "[[memory]]\nbase = 0\nsize = \"640 KiB\"\n\n[boot]\nimage = \"boot.bin\"\n\n[[device]]\ntype = \"pic\"\n\n[[device]]\ntype = \"plugin\"\nlibrary = \"console\"\nport = 0x300\nports = 3\nirq = 5\nconfig = { input = \"no-such-input.txt\" }\n",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("boot.bin"), [0xF4u8]).expect("image");
+    let out = run(&[
+        "check",
+        &machine.to_string_lossy(),
+        "--plugin-dir",
+        &dir.path().to_string_lossy(),
+    ]);
+    assert_eq!(out.status, 2);
+    let path = dir.path().join("no-such-input.txt");
+    assert!(
+        out.stderr.starts_with(&format!(
+            "Error: {}:17:10: plugin console refused its configuration: cannot open input {}: No such file or directory\n",
+            machine.display(),
+            path.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("^^^"), "{}", out.stderr);
+}
+
+#[test]
+fn test_plugin_irq_key_takes_a_list_and_refuses_bad_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let machine = dir.path().join("m.toml");
+    std::fs::write(dir.path().join("boot.bin"), [0xF4u8]).expect("image");
+    for (irq, message) in [
+        (
+            "[3, 2]",
+            "irq 2 is not a line a device can use: 0-15, but not 2 (the cascade)",
+        ),
+        ("[5, 5]", "irq 5 is listed twice"),
+        ("16", "irq 16 is not a line a device can use"),
+    ] {
+        std::fs::write(
+            &machine,
+            format!("[[memory]]\nbase = 0\nsize = \"640 KiB\"\n\n[boot]\nimage = \"boot.bin\"\n\n[[device]]\ntype = \"plugin\"\nlibrary = \"console\"\nport = 0x300\nirq = {irq}\n"),
+        )
+        .expect("write");
+        let out = run(&["check", &machine.to_string_lossy()]);
+        assert_eq!(out.status, 2);
+        assert!(out.stderr.contains(message), "{irq}: {}", out.stderr);
+    }
 }
