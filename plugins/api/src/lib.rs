@@ -37,5 +37,6 @@
 
 pub mod abi;
 pub mod sdk;
+pub mod testing;
 
 pub use sdk::{Host, Level, OutsideRam, Plugin};

@@ -57,6 +57,31 @@ impl std::fmt::Display for OutsideRam {
 #[derive(Clone, Copy)]
 pub struct Host {
     raw: *const abi::Host,
+    /// The SDK's event trampoline for this instance's plugin type.
+    event: Option<abi::EventFn>,
+}
+
+/// How a plugin ends the run ([`Host::end_run`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndRun {
+    /// As a halt: exit status 0.
+    Halted,
+    /// As a device failure: exit status 4.
+    Failure,
+}
+
+/// A line the device does not have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoSuchLine(pub u32);
+
+impl std::fmt::Display for NoSuchLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the device has no interrupt line {} (see its irq key)",
+            self.0
+        )
+    }
 }
 
 // SAFETY: the host table is immutable and outlives the instance; the ABI allows calling it
@@ -114,6 +139,173 @@ impl Host {
         // SAFETY: a function of the host table, called with its own context.
         unsafe { (t.request_stop)(t.ctx, value) }
     }
+
+    /// The host's extension `id` (NUL-terminated), as a table of type `T`, if it offers it with
+    /// at least `T`'s size.
+    fn extension<T>(&self, id: &std::ffi::CStr) -> Option<&'static T> {
+        let t = self.table();
+        // SAFETY: a function of the host table, called with its context and a C string.
+        let table = unsafe { (t.get_extension)(t.ctx, id.as_ptr()) } as *const T;
+        if table.is_null() {
+            return None;
+        }
+        // SAFETY: every extension table starts with its u32 size; a non-null answer is the
+        // host's static table for `id`, alive as long as the host.
+        let size = unsafe { std::ptr::read_unaligned(table as *const u32) };
+        ((size as usize) >= std::mem::size_of::<T>()).then(|| unsafe { &*table })
+    }
+
+    fn irq_ext(&self) -> Option<&'static abi::IrqExt> {
+        self.extension(c"picovmm.irq/1")
+    }
+
+    fn events_ext(&self) -> Option<&'static abi::EventsExt> {
+        self.extension(c"picovmm.events/1")
+    }
+
+    fn machine_ext(&self) -> Option<&'static abi::MachineExt> {
+        self.extension(c"picovmm.machine/1")
+    }
+
+    /// How many interrupt lines the device has (its machine-file `irq` key); 0 on a host
+    /// without ABI 1.1.
+    pub fn irq_lines(&self) -> u32 {
+        // SAFETY: the extension's function, with the host's context.
+        self.irq_ext()
+            .map_or(0, |x| unsafe { (x.line_count)(self.table().ctx) })
+    }
+
+    /// Drives interrupt line `line` high or low (a level-triggered device, like a UART).
+    pub fn set_irq(&self, line: u32, high: bool) -> Result<(), NoSuchLine> {
+        let x = self.irq_ext().ok_or(NoSuchLine(line))?;
+        // SAFETY: the extension's function, with the host's context.
+        let status = unsafe { (x.set_level)(self.table().ctx, line, u32::from(high)) };
+        (status == abi::OK).then_some(()).ok_or(NoSuchLine(line))
+    }
+
+    /// One edge on interrupt line `line` (a timer tick).
+    pub fn pulse_irq(&self, line: u32) -> Result<(), NoSuchLine> {
+        let x = self.irq_ext().ok_or(NoSuchLine(line))?;
+        // SAFETY: the extension's function, with the host's context.
+        let status = unsafe { (x.pulse)(self.table().ctx, line) };
+        (status == abi::OK).then_some(()).ok_or(NoSuchLine(line))
+    }
+
+    /// Asks for [`Plugin::on_event`]`(token)` whenever `fd` is readable; the watch's id, or
+    /// `None` when the host refuses. `fd` stays the plugin's: keep it open until cancelled.
+    pub fn watch_fd(&self, fd: i32, token: u64) -> Option<u64> {
+        let (x, event) = (self.events_ext()?, self.event?);
+        // SAFETY: the extension's function, with the host's context and the SDK's trampoline.
+        let id = unsafe { (x.watch_fd)(self.table().ctx, fd, event, token) };
+        (id != 0).then_some(id)
+    }
+
+    /// Asks for [`Plugin::on_event`]`(token)` after `delay`, then every `period` if given.
+    pub fn add_timer(
+        &self,
+        delay: std::time::Duration,
+        period: Option<std::time::Duration>,
+        token: u64,
+    ) -> Option<u64> {
+        let (x, event) = (self.events_ext()?, self.event?);
+        let ns = |d: std::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let period = period.map_or(0, ns);
+        // SAFETY: as in `watch_fd`.
+        let id = unsafe { (x.add_timer)(self.table().ctx, ns(delay), period, event, token) };
+        (id != 0).then_some(id)
+    }
+
+    /// Stops a watch or timer.
+    pub fn cancel_event(&self, id: u64) -> bool {
+        // SAFETY: the extension's function, with the host's context.
+        self.events_ext()
+            .is_some_and(|x| unsafe { (x.cancel)(self.table().ctx, id) } == abi::OK)
+    }
+
+    fn machine_str(&self, f: impl FnOnce(&abi::MachineExt, *mut c_void) -> abi::Str) -> String {
+        self.machine_ext()
+            .map(|x| {
+                let s = f(x, self.table().ctx);
+                // SAFETY: the host's strings are valid until the instance is destroyed.
+                unsafe { s.as_bytes() }
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The device's name on the board ("cmos-rtc0"); empty on a host without ABI 1.1.
+    pub fn instance_name(&self) -> String {
+        // SAFETY: the extension's function, with the host's context.
+        self.machine_str(|x, ctx| unsafe { (x.instance_name)(ctx) })
+    }
+
+    /// The machine file's folder: relative paths in the config mean this folder.
+    pub fn machine_dir(&self) -> std::path::PathBuf {
+        // SAFETY: the extension's function, with the host's context.
+        std::path::PathBuf::from(self.machine_str(|x, ctx| unsafe { (x.machine_dir)(ctx) }))
+    }
+
+    /// The integer at dotted `key` of the device's `config` table.
+    pub fn config_int(&self, key: &str) -> Option<i64> {
+        let x = self.machine_ext()?;
+        let mut value = 0i64;
+        // SAFETY: the extension's function, with a key valid for the call and an i64 to fill.
+        let status = unsafe { (x.config_int)(self.table().ctx, str_arg(key), &mut value) };
+        (status == abi::OK).then_some(value)
+    }
+
+    /// The string at dotted `key`.
+    pub fn config_str(&self, key: &str) -> Option<String> {
+        let x = self.machine_ext()?;
+        let mut value = abi::Str::from_static("");
+        // SAFETY: as in `config_int`, with a picovmm_str to fill.
+        let status = unsafe { (x.config_string)(self.table().ctx, str_arg(key), &mut value) };
+        if status != abi::OK {
+            return None;
+        }
+        // SAFETY: the host's strings are valid until the instance is destroyed.
+        unsafe { value.as_bytes() }.map(|b| String::from_utf8_lossy(b).into_owned())
+    }
+
+    /// The boolean at dotted `key`.
+    pub fn config_bool(&self, key: &str) -> Option<bool> {
+        let x = self.machine_ext()?;
+        let mut value = 0u32;
+        // SAFETY: as in `config_int`, with a u32 to fill.
+        let status = unsafe { (x.config_bool)(self.table().ctx, str_arg(key), &mut value) };
+        (status == abi::OK).then_some(value != 0)
+    }
+
+    /// Whether dotted `key` names a table.
+    pub fn config_table(&self, key: &str) -> bool {
+        // SAFETY: as in `config_int`.
+        self.machine_ext()
+            .is_some_and(|x| unsafe { (x.config_table)(self.table().ctx, str_arg(key)) == abi::OK })
+    }
+
+    /// Ends the run after the current call, as a halt or a failure, with `message`. On a host
+    /// without ABI 1.1, a failure is the best it can do: returns false.
+    pub fn end_run(&self, how: EndRun, message: &str) -> bool {
+        let Some(x) = self.machine_ext() else {
+            return false;
+        };
+        let how = match how {
+            EndRun::Halted => abi::END_HALTED,
+            EndRun::Failure => abi::END_FAILURE,
+        };
+        // SAFETY: the extension's function, with a message valid for the call.
+        unsafe { (x.end_run)(self.table().ctx, how, str_arg(message)) };
+        true
+    }
+}
+
+/// A string argument for the host, valid for the call it is passed in.
+fn str_arg(s: &str) -> abi::Str {
+    abi::Str {
+        ptr: s.as_ptr() as *const c_char,
+        len: s.len() as u64,
+    }
 }
 
 /// A device model in a plugin. Accesses the plugin does not serve return an error, which
@@ -127,6 +319,9 @@ pub trait Plugin: Sized + Send + 'static {
     const DESCRIPTION: &'static str;
     /// `abi::ACCESS_PORT` and/or `abi::ACCESS_MMIO`.
     const ACCESSES: u32;
+    /// Whether it implements [`Plugin::save_state`] and [`Plugin::load_state`] (offering
+    /// picovmm.state/1, which snapshots need).
+    const SAVES_STATE: bool = false;
 
     /// Creates an instance from the device's `config` table as TOML text.
     fn create(host: Host, config_toml: &str) -> Result<Self, String>;
@@ -169,11 +364,31 @@ pub trait Plugin: Sized + Send + 'static {
             Self::NAME
         ))
     }
+
+    /// A watch or timer registered with `token` ([`Host::watch_fd`], [`Host::add_timer`])
+    /// fired. Runs on the vCPU thread; it must not block.
+    fn on_event(&mut self, token: u64) {
+        let _ = token;
+    }
+
+    /// The device's state for a snapshot; `None` (the default) when it cannot save one, which
+    /// makes a snapshot of the machine refuse, naming the plugin.
+    fn save_state(&self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Puts the device in a state [`Plugin::save_state`] made.
+    fn load_state(&mut self, state: &[u8]) -> Result<(), String> {
+        let _ = state;
+        Err(format!("{} cannot load a saved state", Self::NAME))
+    }
 }
 
+/// An instance: the header (the host, the same for every plugin type) first, then the plugin.
+#[repr(C)]
 struct Instance<P> {
-    plugin: P,
     host: Host,
+    plugin: P,
 }
 
 thread_local! {
@@ -266,7 +481,10 @@ unsafe extern "C" fn create<P: Plugin>(
         if host.is_null() {
             return Err("picovmm passed no host table".to_owned());
         }
-        let handle = Host { raw: host };
+        let handle = Host {
+            raw: host,
+            event: Some(event::<P>),
+        };
         // SAFETY: picovmm passes a string valid for the call.
         let config = unsafe { config_toml.as_bytes() }
             .and_then(|b| std::str::from_utf8(b).ok())
@@ -363,6 +581,124 @@ unsafe extern "C" fn mmio_write<P: Plugin>(
     access::<P>(raw, "MMIO write", |p| p.mmio_write(offset, data))
 }
 
+/// Calls the event trampoline of the plugin type behind `descriptor` (for [`crate::testing`]):
+/// the same function the SDK registers with every watch and timer.
+///
+/// # Safety
+/// `descriptor` must be an SDK descriptor and `raw` an instance its create made.
+#[doc(hidden)]
+pub unsafe fn event_trampoline_for_tests(
+    descriptor: &abi::Descriptor,
+    raw: *mut c_void,
+    token: u64,
+) {
+    let _ = descriptor;
+    if raw.is_null() {
+        return;
+    }
+    // SAFETY: `raw` is an `Instance<P>`, `repr(C)` with the host first: whatever `P` is, its
+    // start is an `InstanceHeader`, whose host holds this plugin type's trampoline.
+    let header = unsafe { &*(raw as *const InstanceHeader) };
+    if let Some(event) = header.host.event {
+        // SAFETY: the trampoline of this instance's plugin type, with the instance.
+        unsafe { event(raw, token) };
+    }
+}
+
+/// The part of every instance that does not depend on the plugin type.
+#[repr(C)]
+struct InstanceHeader {
+    host: Host,
+}
+
+unsafe extern "C" fn event<P: Plugin>(raw: *mut c_void, token: u64) {
+    let _ = access::<P>(raw, "event", |p| {
+        p.on_event(token);
+        Ok(())
+    });
+}
+
+unsafe extern "C" fn save<P: Plugin>(
+    raw: *mut c_void,
+    buf: *mut u8,
+    cap: u64,
+    len: *mut u64,
+) -> u32 {
+    if len.is_null() {
+        return abi::ERROR;
+    }
+    let mut out = None;
+    let status = access::<P>(raw, "save", |p| {
+        out = p.save_state();
+        out.as_ref()
+            .map(|_| ())
+            .ok_or_else(|| "it cannot save its state".to_owned())
+    });
+    let Some(state) = out.filter(|_| status == abi::OK) else {
+        return abi::ERROR;
+    };
+    // SAFETY: picovmm passes a writable u64.
+    unsafe { *len = state.len() as u64 };
+    if (state.len() as u64) > cap || buf.is_null() {
+        return abi::ERROR;
+    }
+    // SAFETY: picovmm passes `cap` writable bytes at `buf`, and the state fits.
+    unsafe { std::ptr::copy_nonoverlapping(state.as_ptr(), buf, state.len()) };
+    abi::OK
+}
+
+unsafe extern "C" fn load<P: Plugin>(raw: *mut c_void, data: *const u8, len: u64) -> u32 {
+    let Ok(len) = usize::try_from(len) else {
+        return abi::ERROR;
+    };
+    let state = if len == 0 {
+        &[][..]
+    } else if data.is_null() {
+        return abi::ERROR;
+    } else {
+        // SAFETY: picovmm passes `len` readable bytes at `data` for the call.
+        unsafe { std::slice::from_raw_parts(data, len) }
+    };
+    access::<P>(raw, "load", |p| p.load_state(state))
+}
+
+/// The plugin's extension tables, one set per plugin type (statics cannot be generic).
+fn state_ext<P: Plugin>() -> &'static abi::StateExt {
+    use std::any::TypeId;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static TABLES: Mutex<Option<HashMap<TypeId, &'static abi::StateExt>>> = Mutex::new(None);
+    let mut tables = TABLES.lock().unwrap_or_else(|p| p.into_inner());
+    tables
+        .get_or_insert_with(HashMap::new)
+        .entry(TypeId::of::<P>())
+        .or_insert_with(|| {
+            Box::leak(Box::new(abi::StateExt {
+                struct_size: std::mem::size_of::<abi::StateExt>() as u32,
+                reserved: 0,
+                save: save::<P>,
+                load: load::<P>,
+            }))
+        })
+}
+
+unsafe extern "C" fn get_extension<P: Plugin>(
+    _raw: *mut c_void,
+    id: *const c_char,
+) -> *const c_void {
+    if id.is_null() {
+        return std::ptr::null();
+    }
+    // SAFETY: picovmm passes a NUL-terminated id.
+    let id = unsafe { std::ffi::CStr::from_ptr(id) }.to_bytes();
+    if id == abi::EXT_STATE && P::SAVES_STATE {
+        catch_unwind(|| state_ext::<P>() as *const abi::StateExt as *const c_void)
+            .unwrap_or(std::ptr::null())
+    } else {
+        std::ptr::null()
+    }
+}
+
 /// The descriptor for plugin type `P`; [`export_plugin!`] puts it in the exported symbol.
 pub const fn descriptor<P: Plugin>() -> abi::Descriptor {
     abi::Descriptor {
@@ -381,7 +717,7 @@ pub const fn descriptor<P: Plugin>() -> abi::Descriptor {
         port_write: Some(port_write::<P>),
         mmio_read: Some(mmio_read::<P>),
         mmio_write: Some(mmio_write::<P>),
-        get_extension: None,
+        get_extension: Some(get_extension::<P>),
     }
 }
 

@@ -200,7 +200,11 @@ impl DeviceRegistry {
             DeviceHandle::Pit(p) => json(save(p)),
             DeviceHandle::I8042(k) => json(save(k)),
             DeviceHandle::Bios { .. } => Err(unsupported("the BIOS")),
-            DeviceHandle::Plugin { .. } => Err(unsupported(&format!("plugin device {name}"))),
+            DeviceHandle::Plugin { device, .. } => {
+                let device = device.lock().unwrap_or_else(|p| p.into_inner());
+                let bytes = device.save_state().map_err(|e| unsupported(&e))?;
+                Ok(serde_json::json!({ "plugin": device.name(), "state": bytes }))
+            }
         }
     }
 
@@ -229,8 +233,20 @@ impl DeviceRegistry {
             DeviceHandle::Pit(p) => restore(p, state),
             DeviceHandle::I8042(k) => restore(k, state),
             DeviceHandle::Bios { .. } => Err(Ok(StateError::Unsupported("the BIOS".to_owned()))),
-            DeviceHandle::Plugin { .. } => {
-                Err(Ok(StateError::Unsupported(format!("plugin device {name}"))))
+            DeviceHandle::Plugin { device, .. } => {
+                let bytes: Result<Vec<u8>, _> = state
+                    .get("state")
+                    .cloned()
+                    .map(serde_json::from_value)
+                    .unwrap_or_else(|| Ok(Vec::new()));
+                match bytes {
+                    Ok(bytes) => device
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .load_state(&bytes)
+                        .map_err(|e| Ok(StateError::Unsupported(e))),
+                    Err(e) => Err(Err(e.to_string())),
+                }
             }
         };
         result.map_err(|e| match e {

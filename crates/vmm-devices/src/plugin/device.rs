@@ -16,6 +16,8 @@ use super::{ConfigValue, EventCallback, LogLevel, PluginHost, PluginLibrary};
 
 /// Room for a `create` error message.
 const CREATE_ERROR_CAP: usize = 1024;
+/// The largest state a plugin may save (64 MiB).
+const MAX_STATE: usize = 64 << 20;
 
 /// `create` refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -416,6 +418,76 @@ impl PluginDevice {
     /// The plugin's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The plugin's state extension, if it has one.
+    fn state_ext(&self) -> Option<&'static abi::StateExt> {
+        let get = self.descriptor.get_extension?;
+        let id = c"picovmm.state/1";
+        // SAFETY: the descriptor's function, called with its instance and a NUL-terminated id.
+        let table = unsafe { get(self.instance, id.as_ptr()) } as *const abi::StateExt;
+        if table.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null answer is the plugin's static picovmm_state_ext; its size field
+        // comes first, so it is read before the rest.
+        let size = unsafe { std::ptr::read_unaligned(std::ptr::addr_of!((*table).struct_size)) };
+        if (size as usize) < std::mem::size_of::<abi::StateExt>() {
+            return None;
+        }
+        // SAFETY: as above, and the table is as large as ours.
+        Some(unsafe { &*table })
+    }
+
+    /// The device's state, through its picovmm.state/1 extension; an error naming the plugin
+    /// when it has none or its save fails.
+    pub fn save_state(&self) -> Result<Vec<u8>, String> {
+        let ext = self.state_ext().ok_or_else(|| {
+            format!(
+                "plugin {} cannot save its state (it has no picovmm.state/1)",
+                self.name
+            )
+        })?;
+        let mut buf = vec![0u8; 4096];
+        for _ in 0..2 {
+            let mut len = 0u64;
+            let status = catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: the plugin's save, with its instance and a buffer of `buf.len()`.
+                unsafe { (ext.save)(self.instance, buf.as_mut_ptr(), buf.len() as u64, &mut len) }
+            }))
+            .unwrap_or(abi::ERROR);
+            let len = usize::try_from(len).unwrap_or(usize::MAX);
+            if status == abi::OK && len <= buf.len() {
+                buf.truncate(len);
+                return Ok(buf);
+            }
+            if len > buf.len() && len <= MAX_STATE {
+                buf = vec![0u8; len];
+                continue;
+            }
+            break;
+        }
+        Err(format!("plugin {} failed to save its state", self.name))
+    }
+
+    /// Puts `state` (from [`PluginDevice::save_state`]) back into the device.
+    pub fn load_state(&mut self, state: &[u8]) -> Result<(), String> {
+        let ext = self.state_ext().ok_or_else(|| {
+            format!(
+                "plugin {} cannot load a state (it has no picovmm.state/1)",
+                self.name
+            )
+        })?;
+        let status = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: the plugin's load, with its instance and `state`'s bytes for the call.
+            unsafe { (ext.load)(self.instance, state.as_ptr(), state.len() as u64) }
+        }))
+        .unwrap_or(abi::ERROR);
+        if status == abi::OK {
+            Ok(())
+        } else {
+            Err(format!("plugin {} refused the saved state", self.name))
+        }
     }
 
     fn failed(&self, what: &str, addr: u64, len: usize) {
