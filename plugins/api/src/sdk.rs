@@ -152,6 +152,7 @@ impl Host {
         // SAFETY: every extension table starts with its u32 size; a non-null answer is the
         // host's static table for `id`, alive as long as the host.
         let size = unsafe { std::ptr::read_unaligned(table as *const u32) };
+        // SAFETY: the table is at least as large as `T` and static.
         ((size as usize) >= std::mem::size_of::<T>()).then(|| unsafe { &*table })
     }
 

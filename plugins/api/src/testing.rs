@@ -456,14 +456,27 @@ pub struct MockDevice<'h> {
     _host: &'h MockHost,
 }
 
-fn ok(status: u32) -> Result<(), ()> {
-    (status == abi::OK).then_some(()).ok_or(())
+/// The plugin returned PICOVMM_ERROR (its reason is in [`MockHost::logs`]), or lacks the
+/// function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refused;
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the plugin refused the call (see the host's logs)")
+    }
+}
+
+impl std::error::Error for Refused {}
+
+fn ok(status: u32) -> Result<(), Refused> {
+    (status == abi::OK).then_some(()).ok_or(Refused)
 }
 
 impl MockDevice<'_> {
     /// A port read of `len` bytes at `offset`.
-    pub fn port_read(&mut self, offset: u16, len: u32) -> Result<Vec<u8>, ()> {
-        let f = self.descriptor.port_read.ok_or(())?;
+    pub fn port_read(&mut self, offset: u16, len: u32) -> Result<Vec<u8>, Refused> {
+        let f = self.descriptor.port_read.ok_or(Refused)?;
         let mut data = vec![0u8; len as usize];
         // SAFETY: the SDK's function with its instance and `len` writable bytes.
         ok(unsafe { f(self.instance, offset, data.as_mut_ptr(), len) })?;
@@ -471,15 +484,15 @@ impl MockDevice<'_> {
     }
 
     /// A port write.
-    pub fn port_write(&mut self, offset: u16, data: &[u8]) -> Result<(), ()> {
-        let f = self.descriptor.port_write.ok_or(())?;
+    pub fn port_write(&mut self, offset: u16, data: &[u8]) -> Result<(), Refused> {
+        let f = self.descriptor.port_write.ok_or(Refused)?;
         // SAFETY: the SDK's function with its instance and `data`.
         ok(unsafe { f(self.instance, offset, data.as_ptr(), data.len() as u32) })
     }
 
     /// An MMIO read of `len` bytes at `offset`.
-    pub fn mmio_read(&mut self, offset: u64, len: u32) -> Result<Vec<u8>, ()> {
-        let f = self.descriptor.mmio_read.ok_or(())?;
+    pub fn mmio_read(&mut self, offset: u64, len: u32) -> Result<Vec<u8>, Refused> {
+        let f = self.descriptor.mmio_read.ok_or(Refused)?;
         let mut data = vec![0u8; len as usize];
         // SAFETY: as in `port_read`.
         ok(unsafe { f(self.instance, offset, data.as_mut_ptr(), len) })?;
@@ -487,8 +500,8 @@ impl MockDevice<'_> {
     }
 
     /// An MMIO write.
-    pub fn mmio_write(&mut self, offset: u64, data: &[u8]) -> Result<(), ()> {
-        let f = self.descriptor.mmio_write.ok_or(())?;
+    pub fn mmio_write(&mut self, offset: u64, data: &[u8]) -> Result<(), Refused> {
+        let f = self.descriptor.mmio_write.ok_or(Refused)?;
         // SAFETY: as in `port_write`.
         ok(unsafe { f(self.instance, offset, data.as_ptr(), data.len() as u32) })
     }
@@ -513,8 +526,8 @@ impl MockDevice<'_> {
     }
 
     /// Loads a state [`MockDevice::save`] made.
-    pub fn load(&mut self, state: &[u8]) -> Result<(), ()> {
-        let ext = self.state_ext().ok_or(())?;
+    pub fn load(&mut self, state: &[u8]) -> Result<(), Refused> {
+        let ext = self.state_ext().ok_or(Refused)?;
         // SAFETY: the plugin's load with `state`'s bytes for the call.
         ok(unsafe { (ext.load)(self.instance, state.as_ptr(), state.len() as u64) })
     }
