@@ -766,3 +766,101 @@ fn test_plugin_irq_key_takes_a_list_and_refuses_bad_lines() {
         assert!(out.stderr.contains(message), "{irq}: {}", out.stderr);
     }
 }
+
+#[test]
+fn test_c_plugin_unit_tests_run_on_the_mock_host() {
+    if !cc_available() {
+        return;
+    }
+    let root = repo_root();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let binary = dir.path().join("console_test");
+    let status = Command::new("cc")
+        .args([
+            "-std=c11",
+            "-D_DEFAULT_SOURCE",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-I",
+        ])
+        .arg(root.join("plugins/api/include"))
+        .arg("-I")
+        .arg(root.join("plugins/api/harness"))
+        .arg("-o")
+        .arg(&binary)
+        .arg(root.join("plugins/examples/console-c/console_test.c"))
+        .status()
+        .expect("cc");
+    assert!(status.success());
+    let out = Command::new(&binary).output().expect("run the test");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "console_test: ok\n");
+}
+
+#[test]
+fn test_installed_header_and_pkg_config_build_a_plugin_without_the_checkout() {
+    if !cc_available() {
+        return;
+    }
+    if Command::new("pkg-config")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true and no pkg-config"
+        );
+        eprintln!("skipping: pkg-config is not installed");
+        return;
+    }
+    let root = repo_root();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prefix = dir.path().join("prefix");
+    let status = Command::new("sh")
+        .arg(root.join("plugins/api/install.sh"))
+        .arg(&prefix)
+        .status()
+        .expect("install");
+    assert!(status.success());
+    // Only the installed files: the source is copied out of the checkout first.
+    let source = dir.path().join("console.c");
+    std::fs::copy(root.join("plugins/examples/console-c/console.c"), &source).expect("copy");
+    let flags = Command::new("pkg-config")
+        .args(["--cflags", "--libs", "picovmm-plugin"])
+        .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
+        .output()
+        .expect("pkg-config");
+    assert!(flags.status.success());
+    let flags = String::from_utf8_lossy(&flags.stdout).into_owned();
+    assert!(flags.contains(&prefix.join("include").to_string_lossy().into_owned()));
+    let lib = dir.path().join("libconsole.so");
+    let status = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-Wall"])
+        .args(flags.split_whitespace())
+        .arg("-o")
+        .arg(&lib)
+        .arg(&source)
+        .current_dir(dir.path())
+        .status()
+        .expect("cc");
+    assert!(status.success());
+    let out = run(&["plugins", "--plugin-dir", &dir.path().to_string_lossy()]);
+    assert!(
+        out.stdout
+            .starts_with("console          1.0.0      ABI 1.1  port"),
+        "{}",
+        out.stdout
+    );
+    let version = Command::new("pkg-config")
+        .args(["--modversion", "picovmm-plugin"])
+        .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
+        .output()
+        .expect("pkg-config");
+    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), "1.1");
+}

@@ -6,7 +6,7 @@
  *
  *   port +0  data     read: the next input byte (0 when none)
  *   port +1  status   read: bit 0 input waiting, bit 1 the input ended
- *   port +2  control  read/write: bit 0 interrupt while input is waiting
+ *   port +2  control  read/write: bit 0 interrupt while input is waiting or has ended
  *
  * Machine file:
  *   [[device]]
@@ -57,9 +57,10 @@ static void say(console *c, uint32_t level, const char *text) {
     c->host->log(c->host->ctx, level, str(text));
 }
 
-/* The line is high while input waits and the guest asked for interrupts: a UART's level. */
+/* The line is high while input waits, or once the input ended, and the guest asked for
+ * interrupts: a UART's level (its line-status interrupt tells of the end). */
 static void update_irq(console *c) {
-    uint32_t level = (c->control & 1) && c->count > 0;
+    uint32_t level = (c->control & 1) && (c->count > 0 || c->ended);
     c->irq->set_level(c->host->ctx, 0, level);
 }
 
