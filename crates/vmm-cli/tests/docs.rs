@@ -316,7 +316,7 @@ fn test_plugins_guide_builds_and_runs_both_plugins() {
             }
         }
     }
-    assert_eq!(steps, 5);
+    assert_eq!(steps, 8);
 }
 
 #[test]
