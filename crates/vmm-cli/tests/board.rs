@@ -204,3 +204,28 @@ fn test_board_keys_typed_through_the_api_reach_an_irq_guest() {
     assert_eq!(String::from_utf8_lossy(&printed), "api\n");
     assert_eq!(report.exits.injected, 8, "one IRQ 1 per scancode byte");
 }
+
+#[test]
+fn test_a_plugin_without_state_is_named_when_its_state_is_asked_for() {
+    if !kvm_available() {
+        return;
+    }
+    // The cmos-rtc example does not save state (SAVES_STATE is false).
+    let deps = std::path::Path::new(env!("CARGO_BIN_EXE_picovmm"))
+        .parent()
+        .map(|p| p.join("deps"))
+        .unwrap_or_default();
+    let spec = vmm_cli::config::load(&repo_root().join("machines/rtc.toml")).expect("machine");
+    let mut valid = validate(spec, &PluginPath::new(&[deps])).expect("valid machine");
+    let board =
+        Board::build(&mut valid, || Box::new(std::io::sink()) as ConsoleOutput).expect("board");
+    let err = board
+        .devices()
+        .save_state("cmos-rtc0")
+        .expect_err("no state to save");
+    assert!(
+        err.to_string()
+            .contains("plugin cmos-rtc cannot save its state (it has no picovmm.state/1)"),
+        "{err}"
+    );
+}
