@@ -37,6 +37,10 @@ pub enum Command {
     /// Boot a machine and run it until the guest halts, exits, faults or is stopped
     #[command(after_help = EXIT_STATUSES)]
     Run(Box<RunArgs>),
+    /// Continue a machine saved with `run --snapshot-on-exit`, as `run` would (same outputs,
+    /// exit statuses and statistics)
+    #[command(after_help = EXIT_STATUSES)]
+    Restore(Box<RestoreArgs>),
     /// Validate a machine file and print its resolved memory map and devices
     Check {
         /// The machine description (TOML)
@@ -106,6 +110,10 @@ pub struct RunArgs {
     /// How to print the VGA text screen when the run ends
     #[arg(long, value_enum, default_value_t = ScreenFormat::Text)]
     pub screen: ScreenFormat,
+    /// When the run is stopped (--timeout, Ctrl-C, a signal, the display's Ctrl-a x, the guest's
+    /// isa-debug-exit), save the whole machine to FILE for `picovmm restore`
+    #[arg(long, value_name = "FILE")]
+    pub snapshot_on_exit: Option<PathBuf>,
     /// Print exit counts and run time to stderr
     #[arg(long)]
     pub stats: bool,
@@ -152,6 +160,38 @@ fn parse_drive(text: &str) -> Result<DriveSpec, String> {
     }
     drive.path = PathBuf::from(rest);
     Ok(drive)
+}
+
+/// `picovmm restore`: the snapshot and the run's output flags.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The snapshot file (from `run --snapshot-on-exit`)
+    pub file: PathBuf,
+    /// Stop the guest after this long (e.g. 2s, 500ms); the screen is still printed
+    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Show the guest's screen live in this terminal [default: none]
+    #[arg(long, value_enum, value_name = "none|terminal")]
+    pub display: Option<crate::display::DisplayKind>,
+    /// Save the screen as a PNG when the run ends
+    #[arg(long, value_name = "FILE.png")]
+    pub screenshot: Option<PathBuf>,
+    /// How to print the VGA text screen when the run ends
+    #[arg(long, value_enum, default_value_t = ScreenFormat::Text)]
+    pub screen: ScreenFormat,
+    /// Print exit counts and run time to stderr
+    #[arg(long)]
+    pub stats: bool,
+    /// Write exit counts, run time, outcome and final registers as JSON to FILE
+    #[arg(long, value_name = "FILE")]
+    pub stats_json: Option<PathBuf>,
+    /// Save the machine again when this run is stopped
+    #[arg(long, value_name = "FILE")]
+    pub snapshot_on_exit: Option<PathBuf>,
+    /// Restore even if a disk image changed since the snapshot (its size or time): the guest
+    /// then reads data that differs from what it saw, and may corrupt its file system
+    #[arg(long)]
+    pub force_drives: bool,
 }
 
 fn parse_address(text: &str) -> Result<u64, String> {

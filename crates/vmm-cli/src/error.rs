@@ -22,6 +22,9 @@ pub enum Error {
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),
+    /// A snapshot cannot be written or restored.
+    #[error(transparent)]
+    Snapshot(#[from] crate::snapshot::Error),
     /// KVM could not build or run the machine.
     #[error(transparent)]
     Host(#[from] vmm_core::Error),
@@ -70,7 +73,8 @@ impl Error {
             | Error::LoadMultiboot(_)
             | Error::Usage(_)
             | Error::Output { .. }
-            | Error::GdbListen { .. } => status::USAGE,
+            | Error::GdbListen { .. }
+            | Error::Snapshot(_) => status::USAGE,
             Error::Host(vmm_core::Error::Memory(_)) => status::USAGE,
             Error::Host(_) | Error::Thread { .. } | Error::Signals(_) | Error::Internal(_) => {
                 status::HOST

@@ -31,6 +31,7 @@ pub mod plugin_path;
 pub mod plugins;
 pub mod run;
 pub mod signals;
+pub mod snapshot;
 pub mod spec;
 pub mod stats;
 pub mod status;

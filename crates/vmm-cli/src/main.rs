@@ -15,6 +15,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Run(args) => run::run(args),
+        Command::Restore(args) => run::restore(args),
         Command::Check {
             machine,
             plugin_dirs,

@@ -14,7 +14,7 @@ use vmm_devices::screen::TextScreen;
 use vmm_devices::serial::Uart16550;
 
 use crate::board::{Board, ConsoleOutput};
-use crate::cli::{RunArgs, ScreenFormat};
+use crate::cli::{RestoreArgs, RunArgs, ScreenFormat};
 use crate::diagnostic::Report;
 use crate::display::snapshot::ScreenSources;
 use crate::display::{save_screenshot, DisplayKind, HeldOutput, LiveDisplay};
@@ -22,10 +22,13 @@ use crate::error::Error;
 use crate::gdb::{GdbServer, Hub};
 use crate::output::GuestStdout;
 use crate::plugin_path::PluginPath;
+use crate::snapshot::{self, DriveRecord, MachineDef, Snapshot};
+use crate::spec::DeviceKind;
 use crate::spec::{Located, MachineSpec};
 use crate::terminal::RawMode;
 use crate::validate::{validate, ValidMachine};
 use crate::{config, signals, stats, status, units};
+use clap::Parser as _;
 
 /// Merges the flags into the machine description; flags win.
 fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
@@ -66,16 +69,103 @@ fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
 
 /// Runs `picovmm run`; returns the exit status.
 pub fn run(args: &RunArgs) -> Result<i32, Error> {
-    let mut spec = match &args.machine {
-        Some(path) => config::load(path)?,
-        None if args.image.is_some() || !args.drives.is_empty() => MachineSpec::default_machine(),
-        None => {
+    run_machine(args, None)
+}
+
+/// Runs `picovmm restore`: the machine the snapshot describes, built again in the snapshot's
+/// folder, with its state put back, under the restore command's output flags.
+pub fn restore(args: &RestoreArgs) -> Result<i32, Error> {
+    let here = std::env::current_dir().unwrap_or_default();
+    let absolute = |p: &Option<PathBuf>| p.as_ref().map(|p| here.join(p));
+    let snap = snapshot::load(&args.file)?;
+    let changed = snap.changed_drives();
+    if !changed.is_empty() && !args.force_drives {
+        return Err(Error::Usage(format!(
+            "disk image {} changed since the snapshot (its size or time); the guest would read data that differs from what it saw: restore with --force-drives to use it anyway",
+            changed[0].display()
+        )));
+    }
+    let mut argv = vec!["picovmm".to_owned()];
+    argv.extend(snap.machine.args.iter().cloned());
+    let parsed = crate::cli::Cli::try_parse_from(&argv)
+        .map_err(|e| Error::Usage(format!("the snapshot's command does not parse: {e}")))?;
+    let crate::cli::Command::Run(stored) = parsed.command else {
+        return Err(Error::Usage("the snapshot's command is not `run`".into()));
+    };
+    let mut run_args = *stored;
+    run_args.timeout = args.timeout;
+    run_args.display = args.display;
+    run_args.screenshot = absolute(&args.screenshot);
+    run_args.screen = args.screen;
+    run_args.stats = args.stats;
+    run_args.stats_json = absolute(&args.stats_json);
+    run_args.snapshot_on_exit = absolute(&args.snapshot_on_exit);
+    run_args.pmemsave = None;
+    run_args.gdb = None;
+    run_args.gdb_wait = false;
+    std::env::set_current_dir(&snap.machine.cwd).map_err(|e| {
+        Error::Usage(format!(
+            "the snapshot's folder {} is gone: {e}",
+            snap.machine.cwd.display()
+        ))
+    })?;
+    run_machine(&run_args, Some(snap))
+}
+
+/// What describes the running machine, for a snapshot of it.
+fn machine_def(args: &RunArgs) -> MachineDef {
+    MachineDef {
+        cwd: std::env::current_dir().unwrap_or_default(),
+        args: std::env::args().skip(1).collect(),
+        machine_text: args
+            .machine
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok()),
+    }
+}
+
+fn run_machine(args: &RunArgs, restored: Option<Snapshot>) -> Result<i32, Error> {
+    let stored_text = restored
+        .as_ref()
+        .and_then(|s| s.machine.machine_text.clone());
+    let mut spec = match (&args.machine, stored_text) {
+        (Some(path), Some(text)) => config::load_text(path, text)?,
+        (Some(path), None) => config::load(path)?,
+        (None, _) if args.image.is_some() || !args.drives.is_empty() => {
+            MachineSpec::default_machine()
+        }
+        (None, _) => {
             return Err(Error::Usage(
                 "nothing to run: give a machine file, --image FILE or --drive FILE".into(),
             ))
         }
     };
     apply_flags(&mut spec, args);
+    if restored.is_some() {
+        // The keys were typed in the first run; the keyboard's state holds what is left.
+        for device in &mut spec.devices {
+            if let DeviceKind::I8042 { keys } = &mut device.value {
+                keys.clear();
+            }
+        }
+    }
+    let def = restored
+        .as_ref()
+        .map(|s| s.machine.clone())
+        .unwrap_or_else(|| machine_def(args));
+    if args.snapshot_on_exit.is_some() {
+        if let Some(d) = spec
+            .drives
+            .iter()
+            .find(|d| d.value.mode == vmm_bios::WriteMode::Snapshot)
+        {
+            return Err(Error::Usage(format!(
+                "--snapshot-on-exit with drive {} in snapshot mode: its writes live only in memory, and a snapshot file does not keep them",
+                d.value.path.display()
+            )));
+        }
+    }
+    let drive_paths: Vec<PathBuf> = spec.drives.iter().map(|d| d.value.path.clone()).collect();
     let source = spec.source.clone();
     let mut valid = validate(spec, &PluginPath::new(&args.plugin_dirs))
         .map_err(|d| Report::new(d, source.as_ref()))?;
@@ -126,6 +216,16 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
             Box::new(console.clone())
         }
     })?;
+    if let Some(snap) = &restored {
+        snap.apply(&mut board)?;
+    }
+    if args.snapshot_on_exit.is_some() {
+        if let Some(name) = board.devices().unsaveable() {
+            return Err(Error::Usage(format!(
+                "--snapshot-on-exit: {name} cannot save its state (a plugin without picovmm.state/1)"
+            )));
+        }
+    }
     let control = board.control();
     guest_stdout.stop_waiting_on(control.clone());
     signals::stop_on_signals(control.clone()).map_err(Error::Signals)?;
@@ -274,6 +374,30 @@ pub fn run(args: &RunArgs) -> Result<i32, Error> {
     }
     if let Some(save) = pmemsave {
         save.write(board.vm().memory())?;
+    }
+    let stopped = matches!(
+        report.outcome,
+        RunOutcome::Timeout
+            | RunOutcome::Interrupted
+            | RunOutcome::Signal(_)
+            | RunOutcome::GuestExit(_)
+    );
+    if let (Some(path), true) = (&args.snapshot_on_exit, stopped) {
+        let drives = drive_paths
+            .iter()
+            .map(|p| DriveRecord::of(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| Error::Output {
+                path: path.clone(),
+                source,
+            })?;
+        let bytes = snapshot::save(&mut board, &def, &drives, path)?;
+        crate::errln!(
+            "picovmm: snapshot written to {} ({} KiB); continue it with `picovmm restore {}`",
+            path.display(),
+            bytes / 1024,
+            path.display()
+        );
     }
     Ok(code)
 }

@@ -131,6 +131,7 @@ guest_source_tests! {
     test_lm_ticks_binary_matches_source => "irq/lm-ticks",
     test_irq_latency_binary_matches_source => "bench/irq-latency",
     test_segments_binary_matches_source => "debug/segments",
+    test_long_loop_binary_matches_source => "snapshot/long-loop",
     test_bios_hello_binary_matches_source => "bench/bios-hello",
     test_teletype_loop_binary_matches_source => "bench/teletype-loop",
     test_screen_writer_binary_matches_source => "bench/screen-writer",

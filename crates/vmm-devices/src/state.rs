@@ -27,3 +27,36 @@ pub trait Stateful {
     /// Replaces the state; on error the device is unchanged.
     fn restore(&mut self, state: Self::State) -> Result<(), StateError>;
 }
+
+/// Bytes as a hex string in serialized state (`#[serde(with = "hex_bytes")]`).
+pub mod hex_bytes {
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    /// Writes `bytes` as lower-case hex.
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut text = String::with_capacity(bytes.len() * 2);
+        for &b in bytes {
+            text.push(char::from(DIGITS[usize::from(b >> 4)]));
+            text.push(char::from(DIGITS[usize::from(b & 15)]));
+        }
+        s.serialize_str(&text)
+    }
+
+    /// Reads hex written by [`serialize`].
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        let digit = |c: u8| match c {
+            b'0'..=b'9' => Ok(c - b'0'),
+            b'a'..=b'f' => Ok(c - b'a' + 10),
+            _ => Err(de::Error::custom("not a hex digit")),
+        };
+        if text.len() % 2 != 0 {
+            return Err(de::Error::custom("odd number of hex digits"));
+        }
+        text.as_bytes()
+            .chunks_exact(2)
+            .map(|p| Ok((digit(p[0])? << 4) | digit(p[1])?))
+            .collect()
+    }
+}

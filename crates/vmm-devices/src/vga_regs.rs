@@ -200,6 +200,65 @@ impl VgaRegisters {
         }
     }
 
+    /// The registers as bytes (for snapshots).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut b = vec![
+            self.misc,
+            self.seq_index,
+            self.gc_index,
+            self.crtc_index,
+            self.attr_index,
+            u8::from(self.attr_data),
+            self.pel_mask,
+            self.dac_write,
+            self.dac_read,
+            self.dac_component,
+            u8::from(self.dac_reading),
+            u8::from(self.retrace),
+        ];
+        b.extend_from_slice(&self.seq);
+        b.extend_from_slice(&self.gc);
+        b.extend_from_slice(&self.crtc);
+        b.extend_from_slice(&self.attr);
+        b.extend(self.dac.iter().flatten());
+        b
+    }
+
+    /// Registers from [`VgaRegisters::to_bytes`]; `None` for bytes of another length.
+    pub fn from_bytes(b: &[u8]) -> Option<VgaRegisters> {
+        if b.len() != 12 + 8 + 16 + 32 + 32 + 768 {
+            return None;
+        }
+        let mut v = VgaRegisters {
+            misc: b[0],
+            seq_index: b[1],
+            gc_index: b[2],
+            crtc_index: b[3],
+            attr_index: b[4],
+            attr_data: b[5] != 0,
+            pel_mask: b[6],
+            dac_write: b[7],
+            dac_read: b[8],
+            dac_component: b[9] % 3,
+            dac_reading: b[10] != 0,
+            retrace: b[11] != 0,
+            ..VgaRegisters::default()
+        };
+        let mut at = 12;
+        let mut take = |dst: &mut [u8]| {
+            dst.copy_from_slice(&b[at..at + dst.len()]);
+            at += dst.len();
+        };
+        take(&mut v.seq);
+        take(&mut v.gc);
+        take(&mut v.crtc);
+        take(&mut v.attr);
+        for rgb in v.dac.iter_mut() {
+            take(rgb);
+        }
+        Some(v)
+    }
+
     fn advance_read(&mut self) {
         self.dac_component += 1;
         if self.dac_component == 3 {
@@ -269,6 +328,18 @@ mod tests {
         let mut vga = VgaRegisters::new();
         let reads: Vec<u8> = (0..4).map(|_| vga.read(0x1A) & 0x08).collect();
         assert_eq!(reads, [0x08, 0, 0x08, 0]);
+    }
+
+    #[test]
+    fn test_registers_round_trip_through_bytes() {
+        let mut vga = VgaRegisters::new();
+        vga.write(0x08, 5);
+        vga.write(0x09, 0x3F);
+        vga.write(0x14, 0x0E);
+        vga.write(0x15, 0x12);
+        let back = VgaRegisters::from_bytes(&vga.to_bytes()).expect("decodes");
+        assert_eq!(back, vga);
+        assert!(VgaRegisters::from_bytes(&[0; 10]).is_none());
     }
 
     #[test]

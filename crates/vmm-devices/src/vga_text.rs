@@ -83,7 +83,8 @@ impl VgaText {
 /// The trapped window's bytes.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VgaTextState {
-    /// The 32 KiB window.
+    /// The 32 KiB window (in hex: a string parses much faster than 32,768 numbers).
+    #[serde(with = "crate::state::hex_bytes")]
     pub memory: Vec<u8>,
 }
 

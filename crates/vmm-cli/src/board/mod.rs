@@ -177,8 +177,8 @@ impl Board {
                     )?;
                     let vga = Arc::new(Mutex::new(VgaRegisters::new()));
                     vm.register_pio(vga_regs::BASE_PORT, vga_regs::PORTS, vga.clone())?;
-                    bios_hardware = Some((graphics.clone(), rom));
-                    (kind.to_owned(), DeviceHandle::Bios { vga, graphics })
+                    bios_hardware = Some((graphics.clone(), rom.clone()));
+                    (kind.to_owned(), DeviceHandle::Bios { vga, graphics, rom })
                 }
                 DeviceKind::Plugin(plugin) => {
                     let library = valid.library(index).ok_or(Error::Internal(

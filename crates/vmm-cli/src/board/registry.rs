@@ -44,6 +44,8 @@ pub enum DeviceHandle {
         vga: Arc<Mutex<VgaRegisters>>,
         /// The 64 KiB window at 0xA0000 (mode 13h).
         graphics: DeviceMemory,
+        /// The ROM at 0xF0000 (the guest may write it, as shadow RAM).
+        rom: DeviceMemory,
     },
     /// A plugin device and its host.
     Plugin {
@@ -171,6 +173,17 @@ impl DeviceRegistry {
         })
     }
 
+    /// The first device whose state cannot be saved (a plugin without picovmm.state/1).
+    pub fn unsaveable(&self) -> Option<String> {
+        self.entries.iter().find_map(|e| match &e.handle {
+            DeviceHandle::Plugin { device, .. } => {
+                let d = device.lock().unwrap_or_else(|p| p.into_inner());
+                (!d.can_save_state()).then(|| format!("plugin device {}", e.name))
+            }
+            _ => None,
+        })
+    }
+
     /// The state of device `name`, as JSON.
     pub fn save_state(&self, name: &str) -> Result<serde_json::Value, Error> {
         let entry = self
@@ -199,7 +212,10 @@ impl DeviceRegistry {
             DeviceHandle::Pic(p) => json(save(p)),
             DeviceHandle::Pit(p) => json(save(p)),
             DeviceHandle::I8042(k) => json(save(k)),
-            DeviceHandle::Bios { .. } => Err(unsupported("the BIOS")),
+            DeviceHandle::Bios { vga, .. } => {
+                let vga = vga.lock().unwrap_or_else(|p| p.into_inner());
+                Ok(serde_json::json!({ "vga": vga.to_bytes() }))
+            }
             DeviceHandle::Plugin { device, .. } => {
                 let device = device.lock().unwrap_or_else(|p| p.into_inner());
                 let bytes = device.save_state().map_err(|e| unsupported(&e))?;
@@ -232,7 +248,23 @@ impl DeviceRegistry {
             DeviceHandle::Pic(p) => restore(p, state),
             DeviceHandle::Pit(p) => restore(p, state),
             DeviceHandle::I8042(k) => restore(k, state),
-            DeviceHandle::Bios { .. } => Err(Ok(StateError::Unsupported("the BIOS".to_owned()))),
+            DeviceHandle::Bios { vga, .. } => {
+                let regs = state
+                    .get("vga")
+                    .cloned()
+                    .map(serde_json::from_value::<Vec<u8>>);
+                match regs {
+                    Some(Ok(bytes)) => match VgaRegisters::from_bytes(&bytes) {
+                        Some(r) => {
+                            *vga.lock().unwrap_or_else(|p| p.into_inner()) = r;
+                            Ok(())
+                        }
+                        None => Err(Err("the VGA registers are not 868 bytes".to_owned())),
+                    },
+                    Some(Err(e)) => Err(Err(e.to_string())),
+                    None => Err(Err("no VGA registers".to_owned())),
+                }
+            }
             DeviceHandle::Plugin { device, .. } => {
                 let bytes: Result<Vec<u8>, _> = state
                     .get("state")

@@ -158,6 +158,20 @@ pub fn load(path: &Path) -> Result<MachineSpec, Error> {
             return Err(crate::diagnostic::Report::new(d, Some(&file)).into());
         }
     };
+    from_source(source)
+}
+
+/// A machine file's text as it was at `path` (a snapshot keeps it): parsed as `load` parses
+/// the file, relative paths meaning the file's folder.
+pub fn load_text(path: &Path, text: String) -> Result<MachineSpec, Error> {
+    from_source(SourceFile {
+        path: path.to_owned(),
+        text,
+    })
+}
+
+fn from_source(source: SourceFile) -> Result<MachineSpec, Error> {
+    let path = source.path.clone();
     let base_dir = path.parent().unwrap_or(Path::new("")).to_owned();
     match parse(&source.text, &base_dir) {
         Ok(mut spec) => {

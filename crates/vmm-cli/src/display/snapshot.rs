@@ -84,7 +84,7 @@ impl ScreenSources {
             .devices()
             .iter()
             .find_map(|e| match &e.handle {
-                DeviceHandle::Bios { vga, graphics } => Some((graphics.clone(), vga.clone())),
+                DeviceHandle::Bios { vga, graphics, .. } => Some((graphics.clone(), vga.clone())),
                 _ => None,
             })
             .map_or((None, None), |(g, v)| (Some(g), Some(v)));

@@ -19,6 +19,7 @@ mod debug;
 mod event;
 mod iret;
 mod state;
+mod state_bytes;
 
 use std::collections::HashSet;
 use std::io::Write;

@@ -439,6 +439,11 @@ impl PluginDevice {
         Some(unsafe { &*table })
     }
 
+    /// Whether the plugin offers picovmm.state/1.
+    pub fn can_save_state(&self) -> bool {
+        self.state_ext().is_some()
+    }
+
     /// The device's state, through its picovmm.state/1 extension; an error naming the plugin
     /// when it has none or its save fails.
     pub fn save_state(&self) -> Result<Vec<u8>, String> {

@@ -1,0 +1,247 @@
+//! Snapshots: a stopped machine written to a file (`run --snapshot-on-exit FILE`) and continued
+//! later (`picovmm restore FILE`). The file holds the command that described the machine (and
+//! its machine file's text), the vCPU's whole state, every device's state through the board's
+//! registry, guest RAM and the BIOS's windows, and a record of each disk image; `format.rs` is
+//! the container. Restoring builds the same machine again, then puts the state back before
+//! the first instruction.
+
+pub mod format;
+
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryRegion};
+use vmm_core::VcpuState;
+
+use crate::board::{Board, DeviceHandle};
+use format::FormatError;
+
+/// What described the machine: the `run` command's arguments as given, its folder, and the
+/// machine file's text when there was one (restore uses the text, not today's file).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MachineDef {
+    /// The current folder of the run.
+    pub cwd: PathBuf,
+    /// The arguments after `picovmm`.
+    pub args: Vec<String>,
+    /// The machine file's text.
+    pub machine_text: Option<String>,
+}
+
+/// A disk image as it was when the snapshot was taken.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriveRecord {
+    /// The image.
+    pub path: PathBuf,
+    /// Its size.
+    pub len: u64,
+    /// Its modification time, nanoseconds since the epoch.
+    pub mtime_ns: u128,
+}
+
+impl DriveRecord {
+    /// The image at `path` now.
+    pub fn of(path: &Path) -> std::io::Result<DriveRecord> {
+        let meta = std::fs::metadata(path)?;
+        let mtime_ns = meta
+            .modified()?
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        Ok(DriveRecord {
+            path: path.to_path_buf(),
+            len: meta.len(),
+            mtime_ns,
+        })
+    }
+}
+
+/// Why a snapshot cannot be written or restored.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file's container is wrong.
+    #[error("snapshot {}: {problem}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: FormatError,
+    },
+    /// Reading or writing the file failed.
+    #[error("snapshot {}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The machine's state cannot be taken or put back.
+    #[error("snapshot: {0}")]
+    State(String),
+}
+
+/// A snapshot read from a file.
+pub struct Snapshot {
+    /// What described the machine.
+    pub machine: MachineDef,
+    /// The disk images then.
+    pub drives: Vec<DriveRecord>,
+    sections: Vec<(String, Vec<u8>)>,
+}
+
+fn state<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> Error + '_ {
+    move |e| Error::State(format!("{what}: {e}"))
+}
+
+/// Writes `board`'s state (the vCPU idle, as after a run) to `path`.
+pub fn save(
+    board: &mut Board,
+    machine: &MachineDef,
+    drives: &[DriveRecord],
+    path: &Path,
+) -> Result<u64, Error> {
+    let mut sections = vec![
+        (
+            "machine".to_owned(),
+            serde_json::to_vec(machine).map_err(state("the machine"))?,
+        ),
+        (
+            "drives".to_owned(),
+            serde_json::to_vec(drives).map_err(state("the drives"))?,
+        ),
+    ];
+    let vcpu = board.vcpu().state().map_err(state("the vCPU"))?;
+    sections.push(("vcpu".to_owned(), vcpu.to_bytes()));
+    for region in board.vm().memory().iter() {
+        let mut bytes = vec![0u8; region.len() as usize];
+        board
+            .vm()
+            .memory()
+            .read_slice(&mut bytes, region.start_addr())
+            .map_err(state("guest RAM"))?;
+        sections.push((format!("ram@{:#x}", region.start_addr().0), bytes));
+    }
+    for entry in board.devices().iter() {
+        if let DeviceHandle::Bios { graphics, rom, .. } = &entry.handle {
+            for window in [graphics, rom] {
+                let mut bytes = vec![0u8; window.len() as usize];
+                window.read(0, &mut bytes);
+                sections.push((format!("window@{:#x}", window.base()), bytes));
+            }
+        }
+        let json = board
+            .devices()
+            .save_state(&entry.name)
+            .map_err(|e| Error::State(e.to_string()))?;
+        sections.push((
+            format!("device:{}", entry.name),
+            serde_json::to_vec(&json).map_err(state("a device"))?,
+        ));
+    }
+    let bytes = format::encode(&sections);
+    std::fs::write(path, &bytes).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(bytes.len() as u64)
+}
+
+/// Reads and checks the snapshot at `path`.
+pub fn load(path: &Path) -> Result<Snapshot, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let sections = format::decode(&bytes).map_err(|problem| Error::Format {
+        path: path.to_path_buf(),
+        problem,
+    })?;
+    let find = |name: &str| sections.iter().find(|(n, _)| n == name).map(|(_, b)| b);
+    let machine: MachineDef = find("machine")
+        .and_then(|b| serde_json::from_slice(b).ok())
+        .ok_or_else(|| Error::State("the file describes no machine".into()))?;
+    let drives: Vec<DriveRecord> = find("drives")
+        .and_then(|b| serde_json::from_slice(b).ok())
+        .unwrap_or_default();
+    Ok(Snapshot {
+        machine,
+        drives,
+        sections,
+    })
+}
+
+impl Snapshot {
+    /// The drives whose image changed since the snapshot (size or modification time).
+    pub fn changed_drives(&self) -> Vec<PathBuf> {
+        self.drives
+            .iter()
+            .filter(|d| DriveRecord::of(&d.path).map_or(true, |now| now != **d))
+            .map(|d| d.path.clone())
+            .collect()
+    }
+
+    /// Puts the saved state into `board`, built from the same description, before its first
+    /// instruction.
+    pub fn apply(&self, board: &mut Board) -> Result<(), Error> {
+        for (name, bytes) in &self.sections {
+            if let Some(base) = name.strip_prefix("ram@") {
+                let base = parse_hex(base)?;
+                let memory = board.vm().memory();
+                let fits = memory
+                    .iter()
+                    .any(|r| r.start_addr().0 == base && r.len() == bytes.len() as u64);
+                if !fits {
+                    return Err(Error::State(format!(
+                        "guest RAM at {base:#x} ({} bytes) does not match this machine's",
+                        bytes.len()
+                    )));
+                }
+                memory
+                    .write_slice(bytes, GuestAddress(base))
+                    .map_err(state("guest RAM"))?;
+            }
+        }
+        for entry in board.devices().iter() {
+            let name = format!("device:{}", entry.name);
+            let bytes = self
+                .sections
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, b)| b)
+                .ok_or_else(|| {
+                    Error::State(format!("device {} is not in the snapshot", entry.name))
+                })?;
+            let json = serde_json::from_slice(bytes).map_err(state(&entry.name))?;
+            board
+                .devices()
+                .restore_state(&entry.name, json)
+                .map_err(|e| Error::State(e.to_string()))?;
+            if let DeviceHandle::Bios { graphics, rom, .. } = &entry.handle {
+                for window in [graphics, rom] {
+                    let name = format!("window@{:#x}", window.base());
+                    if let Some((_, b)) = self.sections.iter().find(|(n, _)| *n == name) {
+                        if !window.write(0, b) {
+                            return Err(Error::State(format!("{name} does not fit")));
+                        }
+                    }
+                }
+            }
+        }
+        let vcpu = self
+            .sections
+            .iter()
+            .find(|(n, _)| n == "vcpu")
+            .and_then(|(_, b)| VcpuState::from_bytes(b))
+            .ok_or_else(|| {
+                Error::State("the vCPU's state is missing or of another layout".into())
+            })?;
+        board.vcpu().set_state(&vcpu).map_err(state("the vCPU"))
+    }
+}
+
+fn parse_hex(text: &str) -> Result<u64, Error> {
+    u64::from_str_radix(text.trim_start_matches("0x"), 16)
+        .map_err(|_| Error::State(format!("bad section address {text}")))
+}

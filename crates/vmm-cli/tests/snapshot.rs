@@ -1,0 +1,260 @@
+//! Snapshots end to end: a machine stopped and saved with `run --snapshot-on-exit`, continued
+//! with `picovmm restore` in a new process; and the files and machines that are refused.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+
+use common::{kvm_available, picovmm, repo_root, run, Run};
+
+/// Runs picovmm with `args`, `input` on stdin (then closed), in the repository.
+fn run_with_input(args: &[&str], input: &[u8]) -> Run {
+    let mut child = picovmm()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start picovmm");
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input);
+    }
+    child.wait_with_output().expect("picovmm ends").into()
+}
+
+fn stats(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("stats")).expect("json")
+}
+
+fn s(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn test_a_timer_guest_continues_its_count_after_a_restore() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (snap, first, second) = (
+        dir.path().join("t.snap"),
+        dir.path().join("1.json"),
+        dir.path().join("2.json"),
+    );
+    let out = run(&[
+        "run",
+        "--image",
+        "guests/irq/pit-1khz.bin",
+        "--timeout",
+        "250ms",
+        "--snapshot-on-exit",
+        &s(&snap),
+        "--stats-json",
+        &s(&first),
+    ]);
+    assert_eq!(out.status, 124, "{}", out.stderr);
+    assert!(out.stderr.contains("snapshot written to"), "{}", out.stderr);
+    let out = run(&["restore", &s(&snap), "--stats-json", &s(&second)]);
+    assert_eq!(out.status, 33, "{}", out.stderr);
+    assert_eq!(out.stdout, "ticks counted\n");
+    // 600 ticks in all: the count went on from where the snapshot left it.
+    let (a, b) = (
+        stats(&first)["interrupts"].as_u64(),
+        stats(&second)["interrupts"].as_u64(),
+    );
+    let (a, b) = (a.unwrap_or(0), b.unwrap_or(0));
+    assert!(a > 50 && b > 50, "{a} + {b}");
+    assert_eq!(a + b, 600);
+}
+
+#[test]
+fn test_a_bios_repl_restored_mid_session_answers_the_next_line_and_keeps_its_screen() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snap = dir.path().join("r.snap");
+    let first = run_with_input(
+        &[
+            "run",
+            "--drive",
+            "guests/bios/repl.bin,readonly",
+            "--timeout",
+            "700ms",
+            "--snapshot-on-exit",
+            &s(&snap),
+        ],
+        b"hello\n",
+    );
+    assert_eq!(first.status, 124, "{}", first.stderr);
+    assert_eq!(first.stdout, "> hello\nHELLO (5)\n>\n");
+    // The screen after a restore is the screen before it.
+    let same = run_with_input(&["restore", &s(&snap), "--timeout", "300ms"], b"");
+    assert_eq!(same.status, 124, "{}", same.stderr);
+    assert_eq!(same.stdout, first.stdout);
+    // The next line from stdin is answered, and the guest goes on to the end.
+    let next = run_with_input(&["restore", &s(&snap)], b"world\nquit\n");
+    assert_eq!(next.status, 0, "{}", next.stderr);
+    assert_eq!(
+        next.stdout,
+        "> hello\nHELLO (5)\n> world\nWORLD (5)\n> quit\nbye\n"
+    );
+}
+
+#[test]
+fn test_a_long_mode_guest_keeps_its_page_tables_and_exits_with_its_code() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snap = dir.path().join("l.snap");
+    let out = run(&[
+        "run",
+        "--image",
+        "guests/snapshot/long-loop.bin",
+        "--mode",
+        "long",
+        "--timeout",
+        "400ms",
+        "--snapshot-on-exit",
+        &s(&snap),
+    ]);
+    assert_eq!(out.status, 124, "{}", out.stderr);
+    let out = run(&["restore", &s(&snap)]);
+    // 0x2a: paging was on and RBX kept its marker.
+    assert_eq!(out.status, (0x2a << 1) | 1, "{}", out.stderr);
+}
+
+#[test]
+fn test_another_version_a_truncated_file_and_a_flipped_byte_are_refused() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snap = dir.path().join("t.snap");
+    let out = run(&[
+        "run",
+        "--image",
+        "guests/hostile/spin.bin",
+        "--timeout",
+        "100ms",
+        "--snapshot-on-exit",
+        &s(&snap),
+    ]);
+    assert_eq!(out.status, 124);
+    let good = std::fs::read(&snap).expect("snapshot");
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        (
+            "version",
+            {
+                let mut b = good.clone();
+                b[12] = 9;
+                b
+            },
+            "is a snapshot of format version 9; this picovmm reads version 1",
+        ),
+        ("truncated", good[..good.len() / 2].to_vec(), "is truncated"),
+        (
+            "flipped",
+            {
+                let mut b = good.clone();
+                b[good.len() / 3] ^= 0x20;
+                b
+            },
+            "is damaged: its checksum does not match its contents",
+        ),
+        ("not", b"#!/bin/sh\n".to_vec(), "is not a picovmm snapshot"),
+    ];
+    for (name, bytes, message) in cases {
+        let path = dir.path().join(format!("{name}.snap"));
+        std::fs::write(&path, bytes).expect("write");
+        let out = run(&["restore", &s(&path)]);
+        assert_eq!(out.status, 2, "{name}: {}", out.stderr);
+        assert_eq!(
+            out.stderr,
+            format!("Error: snapshot {}: {message}\n", path.display()),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn test_a_changed_disk_image_is_refused_unless_forced() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let image = dir.path().join("repl.img");
+    std::fs::copy(repo_root().join("guests/bios/repl.bin"), &image).expect("copy");
+    let snap = dir.path().join("d.snap");
+    let out = run_with_input(
+        &[
+            "run",
+            "--drive",
+            &s(&image),
+            "--timeout",
+            "300ms",
+            "--snapshot-on-exit",
+            &s(&snap),
+        ],
+        b"",
+    );
+    assert_eq!(out.status, 124, "{}", out.stderr);
+    let mut bytes = std::fs::read(&image).expect("image");
+    bytes.extend_from_slice(&[0; 512]);
+    std::fs::write(&image, bytes).expect("change the image");
+    let out = run_with_input(&["restore", &s(&snap), "--timeout", "200ms"], b"");
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr.contains("changed since the snapshot"),
+        "{}",
+        out.stderr
+    );
+    let out = run_with_input(
+        &["restore", &s(&snap), "--timeout", "200ms", "--force-drives"],
+        b"",
+    );
+    assert_eq!(out.status, 124, "{}", out.stderr);
+}
+
+#[test]
+fn test_machines_that_cannot_be_saved_are_refused_before_they_run() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snap = dir.path().join("x.snap");
+    // A snapshot drive's writes live only in memory.
+    let out = run(&[
+        "run",
+        "--drive",
+        "guests/bios/repl.bin,snapshot",
+        "--snapshot-on-exit",
+        &s(&snap),
+    ]);
+    assert_eq!(out.status, 2);
+    assert!(out.stderr.contains("in snapshot mode"), "{}", out.stderr);
+    // A plugin without picovmm.state/1 is named.
+    let deps = Path::new(env!("CARGO_BIN_EXE_picovmm"))
+        .parent()
+        .map(|p| p.join("deps"))
+        .unwrap_or_default();
+    let out = run(&[
+        "run",
+        "machines/rtc.toml",
+        "--plugin-dir",
+        &s(&deps),
+        "--snapshot-on-exit",
+        &s(&snap),
+    ]);
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr
+            .contains("plugin device cmos-rtc0 cannot save its state"),
+        "{}",
+        out.stderr
+    );
+    assert!(!snap.exists());
+}
