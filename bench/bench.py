@@ -311,6 +311,29 @@ def main():
     rows.append(("guest speed under the live display", f"{(viewed / plain - 1) * 100:+.1f}%",
                  f"{viewed:.1f} ms vs {plain:.1f} ms for 500 screens"))
 
+    # 9. Snapshots: writing one when the run ends, and restoring it to the first instruction,
+    # against a cold boot of the same guest (whole process); file sizes.
+    snap_rows = []
+    for label, extra in (("default machine (640 KiB)", []), ("64 MiB", ["--memory", "64M"])):
+        snap = os.path.join(workdir, "bench.snap")
+        cold = [PICOVMM, "run", "--image", SAMPLE_EXIT, "--screen", "none"] + extra
+        saving = cold + ["--snapshot-on-exit", snap]
+        subprocess.run(saving, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        restore = [PICOVMM, "restore", snap, "--screen", "none"]
+        r = alternate([
+            ("cold boot", cold, 1, None),
+            ("boot + snapshot", saving, 1, None),
+            ("restore", restore, 0, None),
+        ], rounds)
+        size = os.path.getsize(snap) / 1024
+        c, w, rs = (median_ms(r["cold boot"]), median_ms(r["boot + snapshot"]), median_ms(r["restore"]))
+        print(f"\nsnapshot, {label}, {rounds} alternating rounds (whole process, median):")
+        print(f"  cold boot {c:.2f} ms; with --snapshot-on-exit {w:.2f} ms (+{w - c:.2f} ms to write "
+              f"{size:.0f} KiB); restore to the first instruction {rs:.2f} ms ({rs / c:.2f}x the cold boot)")
+        snap_rows.append((f"snapshot, {label}: write", f"+{w - c:.2f} ms", f"{size:.0f} KiB file"))
+        snap_rows.append((f"snapshot, {label}: restore (whole process)", f"{rs:.2f} ms", f"cold boot {c:.2f} ms"))
+    rows += snap_rows
+
     print("\n| measurement | result | comparison |\n| --- | --- | --- |")
     for row in rows:
         print(f"| {row[0]} | {row[1]} | {row[2]} |")

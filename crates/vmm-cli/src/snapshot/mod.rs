@@ -121,7 +121,10 @@ pub fn save(
             .memory()
             .read_slice(&mut bytes, region.start_addr())
             .map_err(state("guest RAM"))?;
-        sections.push((format!("ram@{:#x}", region.start_addr().0), bytes));
+        sections.push((
+            format!("ram@{:#x}", region.start_addr().0),
+            sparse_pages(&bytes),
+        ));
     }
     for entry in board.devices().iter() {
         if let DeviceHandle::Bios { graphics, rom, .. } = &entry.handle {
@@ -189,18 +192,20 @@ impl Snapshot {
             if let Some(base) = name.strip_prefix("ram@") {
                 let base = parse_hex(base)?;
                 let memory = board.vm().memory();
+                let saved_len = bytes
+                    .get(..8)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_le_bytes)
+                    .unwrap_or(0);
                 let fits = memory
                     .iter()
-                    .any(|r| r.start_addr().0 == base && r.len() == bytes.len() as u64);
+                    .any(|r| r.start_addr().0 == base && r.len() == saved_len);
                 if !fits {
                     return Err(Error::State(format!(
-                        "guest RAM at {base:#x} ({} bytes) does not match this machine's",
-                        bytes.len()
+                        "guest RAM at {base:#x} ({saved_len} bytes) does not match this machine's"
                     )));
                 }
-                memory
-                    .write_slice(bytes, GuestAddress(base))
-                    .map_err(state("guest RAM"))?;
+                restore_pages(memory, base, bytes)?;
             }
         }
         for entry in board.devices().iter() {
@@ -239,6 +244,64 @@ impl Snapshot {
             })?;
         board.vcpu().set_state(&vcpu).map_err(state("the vCPU"))
     }
+}
+
+/// A RAM page.
+const PAGE: usize = 4096;
+
+/// A region's bytes as its length and its pages that are not all zeros, each with its index:
+/// a fresh 64 MiB guest saves in kilobytes.
+fn sparse_pages(bytes: &[u8]) -> Vec<u8> {
+    let mut out = (bytes.len() as u64).to_le_bytes().to_vec();
+    for (i, page) in bytes.chunks(PAGE).enumerate() {
+        if page.iter().any(|&b| b != 0) {
+            out.extend_from_slice(&(i as u32).to_le_bytes());
+            out.extend_from_slice(page);
+            out.resize(out.len() + PAGE - page.len(), 0);
+        }
+    }
+    out
+}
+
+/// Puts the pages [`sparse_pages`] kept into the region at `base`, and zeros in every other
+/// page that is not zero already (the new machine's POST and image wrote some).
+fn restore_pages(
+    memory: &vm_memory::GuestMemoryMmap,
+    base: u64,
+    saved: &[u8],
+) -> Result<(), Error> {
+    let len = u64::from_le_bytes(saved[..8].try_into().map_err(state("guest RAM"))?) as usize;
+    let pages = len.div_ceil(PAGE);
+    let mut kept = vec![false; pages];
+    for record in saved[8..].chunks(4 + PAGE) {
+        if record.len() != 4 + PAGE {
+            return Err(Error::State("a RAM page is cut short".into()));
+        }
+        let i = u32::from_le_bytes([record[0], record[1], record[2], record[3]]) as usize;
+        if i >= pages {
+            return Err(Error::State(format!("RAM page {i} is past the region")));
+        }
+        let n = PAGE.min(len - i * PAGE);
+        memory
+            .write_slice(&record[4..4 + n], GuestAddress(base + (i * PAGE) as u64))
+            .map_err(state("guest RAM"))?;
+        kept[i] = true;
+    }
+    let zero = [0u8; PAGE];
+    let mut now = [0u8; PAGE];
+    for (i, _) in kept.iter().enumerate().filter(|(_, k)| !**k) {
+        let n = PAGE.min(len - i * PAGE);
+        let at = GuestAddress(base + (i * PAGE) as u64);
+        memory
+            .read_slice(&mut now[..n], at)
+            .map_err(state("guest RAM"))?;
+        if now[..n].iter().any(|&b| b != 0) {
+            memory
+                .write_slice(&zero[..n], at)
+                .map_err(state("guest RAM"))?;
+        }
+    }
+    Ok(())
 }
 
 fn parse_hex(text: &str) -> Result<u64, Error> {
