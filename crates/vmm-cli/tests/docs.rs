@@ -226,6 +226,11 @@ fn test_interrupts_console_examples_print_as_documented() {
 }
 
 #[test]
+fn test_snapshots_console_examples_print_as_documented() {
+    assert_console_examples("docs/snapshots.md");
+}
+
+#[test]
 fn test_display_console_examples_print_as_documented() {
     assert_console_examples("docs/display.md");
 }
