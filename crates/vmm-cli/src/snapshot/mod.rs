@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
-use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryRegion};
+use vm_memory::{Bytes, GuestMemoryBackend, GuestMemoryRegion, MemoryRegionAddress};
 use vmm_core::VcpuState;
 
 use crate::board::{Board, DeviceHandle};
@@ -115,15 +115,9 @@ pub fn save(
     let vcpu = board.vcpu().state().map_err(state("the vCPU"))?;
     sections.push(("vcpu".to_owned(), vcpu.to_bytes()));
     for region in board.vm().memory().iter() {
-        let mut bytes = vec![0u8; region.len() as usize];
-        board
-            .vm()
-            .memory()
-            .read_slice(&mut bytes, region.start_addr())
-            .map_err(state("guest RAM"))?;
         sections.push((
             format!("ram@{:#x}", region.start_addr().0),
-            sparse_pages(&bytes),
+            sparse_pages(region)?,
         ));
     }
     for entry in board.devices().iter() {
@@ -249,22 +243,43 @@ impl Snapshot {
 /// A RAM page.
 const PAGE: usize = 4096;
 
-/// A region's bytes as its length and its pages that are not all zeros, each with its index:
-/// a fresh 64 MiB guest saves in kilobytes.
-fn sparse_pages(bytes: &[u8]) -> Vec<u8> {
-    let mut out = (bytes.len() as u64).to_le_bytes().to_vec();
-    for (i, page) in bytes.chunks(PAGE).enumerate() {
-        if page.iter().any(|&b| b != 0) {
+/// Which pages of `region` are in memory (`mincore`): a page never touched is not, and reads
+/// as zeros, so it needs neither saving nor clearing. `None` when the kernel will not say.
+fn resident_pages(region: &vm_memory::GuestRegionMmap) -> Option<Vec<bool>> {
+    let len = region.len() as usize;
+    let mut vec = vec![0u8; len.div_ceil(PAGE)];
+    // SAFETY: the region is one mapping of `len` bytes owned by the VM for its lifetime, and
+    // `vec` has one byte per page of it, which is what mincore writes.
+    let ok = unsafe { libc::mincore(region.as_ptr().cast(), len, vec.as_mut_ptr()) } == 0;
+    ok.then(|| vec.iter().map(|&v| v & 1 != 0).collect())
+}
+
+/// A region as its length and its pages that are not all zeros, each with its index: a
+/// fresh 64 MiB guest saves in kilobytes. Pages never touched are not even read.
+fn sparse_pages(region: &vm_memory::GuestRegionMmap) -> Result<Vec<u8>, Error> {
+    let len = region.len() as usize;
+    let resident = resident_pages(region);
+    let mut out = (len as u64).to_le_bytes().to_vec();
+    let mut page = [0u8; PAGE];
+    for i in 0..len.div_ceil(PAGE) {
+        if resident.as_ref().is_some_and(|r| !r[i]) {
+            continue;
+        }
+        let n = PAGE.min(len - i * PAGE);
+        region
+            .read_slice(&mut page[..n], MemoryRegionAddress((i * PAGE) as u64))
+            .map_err(state("guest RAM"))?;
+        if page[..n].iter().any(|&b| b != 0) {
             out.extend_from_slice(&(i as u32).to_le_bytes());
-            out.extend_from_slice(page);
-            out.resize(out.len() + PAGE - page.len(), 0);
+            out.extend_from_slice(&page[..n]);
+            out.resize(out.len() + PAGE - n, 0);
         }
     }
-    out
+    Ok(out)
 }
 
 /// Puts the pages [`sparse_pages`] kept into the region at `base`, and zeros in every other
-/// page that is not zero already (the new machine's POST and image wrote some).
+/// page the new machine touched (its POST and image).
 fn restore_pages(
     memory: &vm_memory::GuestMemoryMmap,
     base: u64,
@@ -272,6 +287,11 @@ fn restore_pages(
 ) -> Result<(), Error> {
     let len = u64::from_le_bytes(saved[..8].try_into().map_err(state("guest RAM"))?) as usize;
     let pages = len.div_ceil(PAGE);
+    let region = memory
+        .iter()
+        .find(|r| r.start_addr().0 == base)
+        .ok_or_else(|| Error::State(format!("no RAM at {base:#x}")))?;
+    let resident = resident_pages(region);
     let mut kept = vec![false; pages];
     for record in saved[8..].chunks(4 + PAGE) {
         if record.len() != 4 + PAGE {
@@ -282,21 +302,24 @@ fn restore_pages(
             return Err(Error::State(format!("RAM page {i} is past the region")));
         }
         let n = PAGE.min(len - i * PAGE);
-        memory
-            .write_slice(&record[4..4 + n], GuestAddress(base + (i * PAGE) as u64))
+        region
+            .write_slice(&record[4..4 + n], MemoryRegionAddress((i * PAGE) as u64))
             .map_err(state("guest RAM"))?;
         kept[i] = true;
     }
     let zero = [0u8; PAGE];
     let mut now = [0u8; PAGE];
-    for (i, _) in kept.iter().enumerate().filter(|(_, k)| !**k) {
+    for i in (0..pages).filter(|&i| !kept[i]) {
+        if resident.as_ref().is_some_and(|r| !r[i]) {
+            continue;
+        }
         let n = PAGE.min(len - i * PAGE);
-        let at = GuestAddress(base + (i * PAGE) as u64);
-        memory
+        let at = MemoryRegionAddress((i * PAGE) as u64);
+        region
             .read_slice(&mut now[..n], at)
             .map_err(state("guest RAM"))?;
         if now[..n].iter().any(|&b| b != 0) {
-            memory
+            region
                 .write_slice(&zero[..n], at)
                 .map_err(state("guest RAM"))?;
         }
