@@ -12,14 +12,15 @@ use crate::units;
 
 const EXIT_STATUSES: &str = "\
 Exit status:
-  0        the guest halted (or reset the machine through the i8042)
+  0        the guest halted, reset the machine, or turned it off (APM), or a plugin
+           ended the run as a halt
   (v<<1)|1 the guest wrote v to isa-debug-exit (QEMU's convention)
-  2        bad usage, machine file, image or plugin
-  4        guest fault: triple fault, KVM internal error, a plugin failing an access,
-           unclaimed access under `stop`
+  2        bad usage, machine file, image, disk image, plugin or snapshot file
+  4        guest fault: triple fault, KVM internal error, a plugin failing an access
+           or ending the run as a failure, unclaimed access under `stop`
   6        the host cannot run the machine (no usable /dev/kvm)
   124      --timeout passed
-  130      interrupted (Ctrl-C)
+  130      interrupted (Ctrl-C, or Ctrl-a x in the live display)
   129 131 143  ended by SIGHUP, SIGQUIT, SIGTERM (128 + the signal)";
 
 /// picovmm: a small virtual machine monitor on Linux KVM.
