@@ -113,11 +113,6 @@ impl Bios {
         }
     }
 
-    /// The drives.
-    pub fn drives(&self) -> &[Drive] {
-        &self.drives
-    }
-
     /// Power-on self test, as far as the guest can see it: the ROM, the vector table, the BIOS
     /// Data Area, video mode 3, the PIC (vectors 08h and 70h) and the PIT at 18.2 Hz.
     pub fn post(&mut self, m: &mut dyn Machine) {
@@ -382,14 +377,6 @@ impl Bios {
                 ));
             }
         }
-    }
-
-    /// Pushes every drive's written data to the host's disk.
-    pub fn sync_drives(&self) -> std::io::Result<()> {
-        for d in &self.drives {
-            d.disk.sync()?;
-        }
-        Ok(())
     }
 }
 

@@ -73,8 +73,9 @@ fn tables() -> [(u16, &'static [u8]); 6] {
     ]
 }
 
-/// The whole 64 KiB ROM image.
-pub fn image() -> Vec<u8> {
+/// The whole 64 KiB ROM image, as [`load`] writes it.
+#[cfg(test)]
+fn image() -> Vec<u8> {
     let mut rom = CODE.to_vec();
     for (at, bytes) in tables() {
         let at = usize::from(at);

@@ -24,6 +24,7 @@ pub mod diagnostic;
 pub mod display;
 pub mod error;
 pub mod gdb;
+pub mod handover;
 pub mod named;
 pub mod output;
 pub mod plugin_config;

@@ -13,7 +13,7 @@ use vmm_core::{Fault, RunOutcome, RunReport, StopReason};
 use vmm_devices::screen::TextScreen;
 use vmm_devices::serial::Uart16550;
 
-use crate::board::{Board, ConsoleOutput};
+use crate::board::{Board, ConsoleOutput, VideoLayout};
 use crate::cli::{RestoreArgs, RunArgs, ScreenFormat};
 use crate::diagnostic::Report;
 use crate::display::snapshot::ScreenSources;
@@ -337,8 +337,11 @@ fn run_machine(args: &RunArgs, restored: Option<Snapshot>) -> Result<i32, Error>
         .screen()
         .filter(|_| args.screen != ScreenFormat::None)
     {
-        let text = match board.text_layout() {
-            Some((start, columns)) => {
+        let text = match board.video_layout() {
+            VideoLayout::Text {
+                columns,
+                page_start: start,
+            } => {
                 let mut page = vec![0u8; columns * vmm_devices::vga_text::ROWS * 2];
                 screen.read(start, &mut page);
                 let page = TextScreen::with_columns(&page, columns);
@@ -347,7 +350,7 @@ fn run_machine(args: &RunArgs, restored: Option<Snapshot>) -> Result<i32, Error>
                     _ => page.to_text(),
                 }
             }
-            None => {
+            VideoLayout::Graphics => {
                 crate::errln!(
                     "picovmm: the screen is in graphics mode 13h (320x200): not printed as text"
                 );
@@ -486,19 +489,16 @@ fn feed_stdin(uart: Arc<Mutex<Uart16550<ConsoleOutput>>>, control: vmm_core::Vcp
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(_) => break,
                 };
-                let mut rest = &buf[..n];
-                while !rest.is_empty() {
-                    let taken = uart
-                        .lock()
-                        .map(|mut u| u.enqueue(rest))
-                        .unwrap_or(rest.len());
-                    rest = &rest[taken..];
-                    if taken == 0 {
-                        thread::sleep(FIFO_FULL_WAIT);
-                    } else {
-                        control.wake();
-                    }
-                }
+                crate::handover::hand_over(
+                    &buf[..n],
+                    FIFO_FULL_WAIT,
+                    |rest| {
+                        uart.lock()
+                            .map(|mut u| u.enqueue(rest))
+                            .unwrap_or(rest.len())
+                    },
+                    || control.wake(),
+                );
             }
         });
 }

@@ -70,6 +70,11 @@ const HUES: [[usize; 3]; 24] = [
     [0, 1, 4],
 ];
 
+/// A 6-bit DAC colour as 8-bit red, green, blue (0x3F becomes 0xFF).
+pub fn to_rgb8(c: [u8; 3]) -> [u8; 3] {
+    c.map(|v| (v << 2) | (v >> 4))
+}
+
 /// The default palette, (red, green, blue) from 0 to 63.
 pub const DEFAULT_VGA: [[u8; 3]; 256] = build();
 

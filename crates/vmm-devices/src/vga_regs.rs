@@ -98,14 +98,7 @@ impl VgaRegisters {
 
     /// The DAC's colour `index` as 8-bit red, green, blue.
     pub fn colour(&self, index: u8) -> [u8; 3] {
-        self.dac[usize::from(index)].map(|c| (c << 2) | (c >> 4))
-    }
-
-    /// The DAC entry a text attribute's 4-bit colour shows, through the attribute
-    /// controller's palette.
-    pub fn text_colour(&self, colour: u8) -> [u8; 3] {
-        let entry = self.attr[usize::from(colour & 0x0F)] & 0x3F;
-        self.colour(entry)
+        crate::vga_palette::to_rgb8(self.dac[usize::from(index)])
     }
 
     /// Attribute palette register `index` (0-15): the DAC entry text colour `index` shows.

@@ -582,18 +582,13 @@ unsafe extern "C" fn mmio_write<P: Plugin>(
     access::<P>(raw, "MMIO write", |p| p.mmio_write(offset, data))
 }
 
-/// Calls the event trampoline of the plugin type behind `descriptor` (for [`crate::testing`]):
-/// the same function the SDK registers with every watch and timer.
+/// Calls the event callback of the instance `raw` (for [`crate::testing`]): the same function
+/// the SDK registers with every watch and timer of that instance's plugin type.
 ///
 /// # Safety
-/// `descriptor` must be an SDK descriptor and `raw` an instance its create made.
+/// `raw` must be an instance the SDK's `create` made, not yet destroyed.
 #[doc(hidden)]
-pub unsafe fn event_trampoline_for_tests(
-    descriptor: &abi::Descriptor,
-    raw: *mut c_void,
-    token: u64,
-) {
-    let _ = descriptor;
+pub unsafe fn fire_event(raw: *mut c_void, token: u64) {
     if raw.is_null() {
         return;
     }

@@ -508,9 +508,8 @@ impl MockDevice<'_> {
 
     /// Fires the event registered with `token`, as picovmm would when it is due.
     pub fn fire(&mut self, token: u64) {
-        // The SDK's trampoline is what the plugin registered for every event.
-        // SAFETY: the SDK's event function with its instance.
-        unsafe { crate::sdk::event_trampoline_for_tests(&self.descriptor, self.instance, token) }
+        // SAFETY: the instance came from the SDK's create and is alive until this drops.
+        unsafe { crate::sdk::fire_event(self.instance, token) }
     }
 
     /// The device's saved state through picovmm.state/1, if it offers it.

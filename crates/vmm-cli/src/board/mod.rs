@@ -39,7 +39,7 @@ pub use pit_clock::{ClockedPit, PitState, PitTimer};
 pub use plugin_events::PluginEvents;
 pub use plugin_host::{BoardPluginHost, PluginWiring, LOG_ENV_VAR};
 pub use registry::{DeviceEntry, DeviceHandle, DeviceRegistry, Error as StateError};
-pub use screen::Screen;
+pub use screen::{Screen, VideoLayout};
 
 use crate::diagnostic::{Diagnostic, Report};
 use crate::error::Error;
@@ -74,7 +74,12 @@ impl Board {
         let spec = &valid.spec;
         let regions: Vec<_> = spec.memory.iter().map(|r| r.value).collect();
         let mut vm = Vm::new(&regions)?;
-        load_image(&vm, valid, &regions)?;
+        let has_bios = spec.devices.iter().any(|d| d.value == DeviceKind::Bios);
+        // With the BIOS, the image goes in after its POST (below), so that it wins where they
+        // overlap (a boot sector loaded at 0).
+        if !has_bios {
+            load_image(&vm, valid, &regions)?;
+        }
         let control = vm.vcpu_control();
         let pic = spec
             .devices
@@ -238,7 +243,6 @@ impl Board {
                 rom,
             };
             start_bios(&mut vcpu, valid, drives, windows)?;
-            // The image wins where it overlaps what POST wrote (a boot sector loaded at 0).
             load_image(&vm, valid, &regions)?;
         }
         Ok(Board {
@@ -366,21 +370,13 @@ impl Board {
         text_window(&self.devices)
     }
 
-    /// Where the visible text page is and how wide, as the BIOS's data area says (video mode
-    /// and page); `None` in a graphics mode. Without a BIOS: 80 columns from the window's start.
-    pub fn text_layout(&self) -> Option<(u64, usize)> {
-        if !self.devices.iter().any(|e| e.kind == "bios") {
-            return Some((0, vmm_devices::vga_text::COLUMNS));
-        }
-        let mut bda = [0u8; 8];
-        // Mode at 0x449, columns at 0x44A, page start at 0x44E.
-        let memory = self.vm.memory();
-        vm_memory::Bytes::read_slice(memory, &mut bda, vm_memory::GuestAddress(0x449)).ok()?;
-        let start = u64::from(u16::from_le_bytes([bda[5], bda[6]]));
-        match bda[0] & 0x7F {
-            0 | 1 => Some((start, 40)),
-            2 | 3 => Some((start, 80)),
-            _ => None,
+    /// What is on screen: as the BIOS's data area says, or 80 columns from the window's start
+    /// on a machine without the BIOS.
+    pub fn video_layout(&self) -> VideoLayout {
+        if self.devices.iter().any(|e| e.kind == "bios") {
+            VideoLayout::from_bda(self.vm.memory())
+        } else {
+            VideoLayout::PLAIN
         }
     }
 

@@ -2,8 +2,54 @@
 
 use std::sync::{Arc, Mutex};
 
+use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
+use vmm_bios::video::Mode;
 use vmm_core::DeviceMemory;
 use vmm_devices::vga_text::{VgaText, PAGE_BYTES};
+
+/// What is on screen, as the BIOS Data Area says: the one place both the end-of-run printing
+/// and the live display read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VideoLayout {
+    /// A text page of `columns` x 25 cells, `page_start` bytes into the text window.
+    Text {
+        /// 40 or 80.
+        columns: usize,
+        /// The active page's offset.
+        page_start: u64,
+    },
+    /// Mode 13h.
+    Graphics,
+}
+
+impl VideoLayout {
+    /// A machine without the BIOS: 80 columns from the window's start.
+    pub const PLAIN: VideoLayout = VideoLayout::Text {
+        columns: 80,
+        page_start: 0,
+    };
+
+    /// The layout in the BIOS Data Area of `ram` (mode at 0x449, page start at 0x44E); a mode
+    /// the BIOS does not have shows as 80-column text, as the BIOS's own services treat it.
+    pub fn from_bda(ram: &GuestMemoryMmap) -> VideoLayout {
+        let mut bda = [0u8; 7];
+        if ram.read_slice(&mut bda, GuestAddress(0x449)).is_err() {
+            return Self::PLAIN;
+        }
+        let page_start = u64::from(u16::from_le_bytes([bda[5], bda[6]]));
+        match Mode::from_number(bda[0] & 0x7F) {
+            Some(Mode::Vga256) => VideoLayout::Graphics,
+            Some(Mode::Text { columns }) => VideoLayout::Text {
+                columns: usize::from(columns),
+                page_start,
+            },
+            None => VideoLayout::Text {
+                columns: 80,
+                page_start,
+            },
+        }
+    }
+}
 
 /// The VGA text screen, whichever way it reaches the guest.
 #[derive(Clone)]

@@ -170,17 +170,17 @@ fn type_keys(keyboard: Option<&Mutex<I8042>>, events: &[KeyEvent]) {
     let Some(keyboard) = keyboard else {
         return;
     };
-    let mut rest = events;
-    while !rest.is_empty() {
-        let taken = keyboard
-            .lock()
-            .map(|mut k| k.type_ahead(rest))
-            .unwrap_or(rest.len());
-        rest = &rest[taken..];
-        if taken == 0 {
-            thread::sleep(REFRESH);
-        }
-    }
+    crate::handover::hand_over(
+        events,
+        REFRESH,
+        |rest| {
+            keyboard
+                .lock()
+                .map(|mut k| k.type_ahead(rest))
+                .unwrap_or(rest.len())
+        },
+        || {},
+    );
 }
 
 fn refresh_loop(sources: &ScreenSources, stop: &AtomicBool) {

@@ -71,7 +71,7 @@ mod tests {
             },
             palette: vmm_devices::vga_palette::DEFAULT_VGA
                 .iter()
-                .map(|c| c.map(|v| (v << 2) | (v >> 4)))
+                .map(|&c| vmm_devices::vga_palette::to_rgb8(c))
                 .collect(),
             text_palette: std::array::from_fn(|i| i as u8),
             blink: true,

@@ -4,12 +4,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
+use vm_memory::GuestMemoryMmap;
 use vmm_core::DeviceMemory;
-use vmm_devices::vga_palette::DEFAULT_VGA;
+use vmm_devices::vga_palette::{to_rgb8, DEFAULT_VGA};
 use vmm_devices::vga_regs::VgaRegisters;
 
-use crate::board::{Board, DeviceHandle, Screen};
+use crate::board::{Board, DeviceHandle, Screen, VideoLayout};
 
 /// Text rows on every screen picovmm shows.
 pub const ROWS: usize = 25;
@@ -103,15 +103,10 @@ impl ScreenSources {
 
     /// The screen now.
     pub fn capture(&self) -> Snapshot {
-        let (mode, page_start) = if self.bios {
-            let mut bda = [0u8; 7];
-            let _ = self.ram.read_slice(&mut bda, GuestAddress(0x449));
-            (
-                bda[0] & 0x7F,
-                u64::from(u16::from_le_bytes([bda[5], bda[6]])),
-            )
+        let layout = if self.bios {
+            VideoLayout::from_bda(&self.ram)
         } else {
-            (3, 0)
+            VideoLayout::PLAIN
         };
         let (palette, text_palette, blink, cursor_at, start) = match &self.vga {
             Some(vga) => {
@@ -128,24 +123,27 @@ impl ScreenSources {
                 )
             }
             None => (
-                DEFAULT_VGA
-                    .iter()
-                    .map(|c| c.map(|v| (v << 2) | (v >> 4)))
-                    .collect(),
+                DEFAULT_VGA.iter().map(|&c| to_rgb8(c)).collect(),
                 std::array::from_fn(|i| i as u8),
                 true,
                 None,
                 0,
             ),
         };
-        let contents = match (mode, &self.graphics, &self.text) {
-            (0x13, Some(graphics), _) => {
+        let contents = match (layout, &self.graphics, &self.text) {
+            (VideoLayout::Graphics, Some(graphics), _) => {
                 let mut pixels = vec![0u8; GRAPHICS_WIDTH * GRAPHICS_HEIGHT];
                 graphics.read(0, &mut pixels);
                 Contents::Graphics { pixels }
             }
-            (_, _, Some((_, screen))) => {
-                let columns = if mode <= 1 { 40 } else { 80 };
+            (
+                VideoLayout::Text {
+                    columns,
+                    page_start,
+                },
+                _,
+                Some((_, screen)),
+            ) => {
                 let mut cells = vec![0u8; columns * ROWS * 2];
                 screen.read(page_start, &mut cells);
                 // The CRTC counts cells from the display start; the page starts there too.

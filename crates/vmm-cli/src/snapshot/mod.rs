@@ -285,7 +285,10 @@ fn restore_pages(
     base: u64,
     saved: &[u8],
 ) -> Result<(), Error> {
-    let len = u64::from_le_bytes(saved[..8].try_into().map_err(state("guest RAM"))?) as usize;
+    let (len, records) = saved
+        .split_first_chunk::<8>()
+        .ok_or_else(|| Error::State("a RAM section is cut short".into()))?;
+    let len = u64::from_le_bytes(*len) as usize;
     let pages = len.div_ceil(PAGE);
     let region = memory
         .iter()
@@ -293,7 +296,7 @@ fn restore_pages(
         .ok_or_else(|| Error::State(format!("no RAM at {base:#x}")))?;
     let resident = resident_pages(region);
     let mut kept = vec![false; pages];
-    for record in saved[8..].chunks(4 + PAGE) {
+    for record in records.chunks(4 + PAGE) {
         if record.len() != 4 + PAGE {
             return Err(Error::State("a RAM page is cut short".into()));
         }
