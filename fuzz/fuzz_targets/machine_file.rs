@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use vmm_cli::config;
-use vmm_cli::spec::SourceFile;
-use vmm_cli::validate::check_layout;
+use vmm_machine::config;
+use vmm_machine::spec::SourceFile;
+use vmm_machine::validate::check_layout;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vmm_cli::snapshot::format::{decode, fnv64, MAGIC, VERSION};
+use vmm_machine::snapshot::format::{decode, fnv64, MAGIC, VERSION};
 
 fuzz_target!(|data: &[u8]| {
     let _ = decode(data);

@@ -101,11 +101,6 @@ impl Cpu {
         Self::linear(self.ss, self.sp().wrapping_add(4))
     }
 
-    /// The caller's FLAGS (as the `int` instruction saved them).
-    pub fn caller_flags(&self, m: &mut dyn Machine) -> u16 {
-        m.read_u16(self.flags_address())
-    }
-
     /// Sets or clears `bits` in the caller's FLAGS, which `iret` restores.
     pub fn set_caller_flag(&self, m: &mut dyn Machine, bits: u16, on: bool) {
         let at = self.flags_address();

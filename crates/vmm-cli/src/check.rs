@@ -8,14 +8,15 @@ use std::sync::Arc;
 
 use vmm_devices::plugin::{ConfigValue, EventCallback, LogLevel, PluginDevice, PluginHost};
 
-use crate::diagnostic::{Diagnostic, Report};
-use crate::error::Error;
-use crate::plugin_config::PluginSurroundings;
-use crate::plugin_path::PluginPath;
-use crate::spec::DeviceKind;
-use crate::units::format_size;
-use crate::validate::{validate, ValidMachine};
-use crate::{config, status};
+use vmm_machine::diagnostic::{Diagnostic, Report};
+use crate::error::CliError as Error;
+use vmm_machine::plugin_config::PluginSurroundings;
+use vmm_machine::plugin_path::PluginPath;
+use vmm_machine::spec::DeviceKind;
+use vmm_machine::units::format_size;
+use vmm_machine::validate::{validate, ValidMachine};
+use crate::status;
+use vmm_machine::config;
 
 /// Validates the machine file at `path` and prints its resolved memory map and devices.
 pub fn check(path: &Path, plugin_dirs: &[PathBuf]) -> Result<i32, Error> {
@@ -64,7 +65,7 @@ struct CheckHost {
 
 impl PluginHost for CheckHost {
     fn log(&self, plugin: &str, level: LogLevel, message: &str) {
-        let debug = std::env::var(crate::board::LOG_ENV_VAR).is_ok_and(|v| v == "debug");
+        let debug = std::env::var(vmm_machine::board::LOG_ENV_VAR).is_ok_and(|v| v == "debug");
         if level != LogLevel::Debug || debug {
             crate::errln!("picovmm: plugin {plugin}: {}: {message}", level.name());
         }
@@ -145,7 +146,7 @@ pub fn describe(valid: &ValidMachine) -> String {
         let _ = writeln!(out, "  drive  {drive:02x}h's boot sector, through the BIOS");
     }
     let _ = writeln!(out, "  format {}", valid.plan.name());
-    if matches!(valid.plan, crate::validate::LoadPlan::Flat) {
+    if matches!(valid.plan, vmm_machine::validate::LoadPlan::Flat) {
         let _ = writeln!(out, "  load   {:#x}", spec.load.value);
     }
     let _ = writeln!(out, "  mode   {}", valid.boot.mode.name());
@@ -160,20 +161,7 @@ pub fn describe(valid: &ValidMachine) -> String {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(", ");
-        let mode = match &d.value {
-            DeviceKind::VgaText { mode, .. } => format!(" ({})", mode.name()),
-            DeviceKind::Plugin(_) => valid
-                .library(i)
-                .map(|p| format!(" {} from {}", p.info(), p.path().display()))
-                .unwrap_or_default(),
-            DeviceKind::Serial { irq, .. } => format!(" irq {irq}"),
-            DeviceKind::Pit => " irq 0".to_owned(),
-            DeviceKind::I8042 { keys } if keys.is_empty() => " irq 1".to_owned(),
-            DeviceKind::I8042 { keys } => {
-                format!(" irq 1, {} key events typed at start", keys.len())
-            }
-            _ => String::new(),
-        };
+        let mode = d.value.describe(valid, i);
         let _ = writeln!(out, "  {:<15} {range}{mode}", d.value.type_name());
     }
     if !valid.drives.is_empty() {

@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::named;
-use crate::spec::{DriveSpec, EntryAddress, VgaMode};
+use vmm_machine::named::{self, Named};
+use vmm_machine::spec::{DriveSpec, EntryAddress, VgaMode};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use vmm_core::CpuMode;
 
-use crate::units;
+use vmm_machine::units;
 
 const EXIT_STATUSES: &str = "\
 Exit status:
@@ -59,9 +60,10 @@ pub enum Command {
 }
 
 /// What the screen looks like when the run ends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum ScreenFormat {
     /// Plain text: trailing spaces and blank rows trimmed
+    #[default]
     Text,
     /// All 80x25 cells with their colours (ANSI escapes)
     Ansi,
@@ -89,21 +91,43 @@ pub struct RunArgs {
     #[arg(long, value_name = "SEG:OFF|ADDR", value_parser = parse_entry)]
     pub entry: Option<EntryAddress>,
     /// CPU mode at entry [default: real]
-    #[arg(long, value_name = "MODE", value_parser = named::value_parser::<CpuMode>())]
+    #[arg(long, value_name = "MODE", value_parser = value_parser::<CpuMode>())]
     pub mode: Option<CpuMode>,
     /// Guest RAM, laid out as on a PC: up to 640 KiB at 0, the rest from 1 MiB (e.g. "16 MiB")
     #[arg(long, value_name = "SIZE", value_parser = units::parse_size)]
     pub memory: Option<u64>,
+    /// How the VGA text window reaches the guest (overrides the machine file) [default: memory]
+    #[arg(long, value_name = "MODE", value_parser = value_parser::<VgaMode>())]
+    pub vga_mode: Option<VgaMode>,
+    /// What the run shows and writes.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// When the run ends, save SIZE bytes of guest RAM from guest-physical ADDR to FILE (QEMU's
+    /// monitor command pmemsave)
+    #[arg(long, num_args = 3, value_names = ["ADDR", "SIZE", "FILE"])]
+    pub pmemsave: Option<Vec<String>>,
+    /// Look for plugins in DIR first (repeatable); then PICOVMM_PLUGIN_PATH, then next to picovmm
+    #[arg(long = "plugin-dir", value_name = "DIR")]
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Serve gdb's remote protocol on [HOST:]PORT (QEMU's -gdb; PORT alone is 127.0.0.1:PORT)
+    #[arg(long, value_name = "[HOST:]PORT", value_parser = units::listen_address)]
+    pub gdb: Option<String>,
+    /// Stop before the first instruction until gdb continues (QEMU's -S); needs --gdb or the
+    /// machine file's [debug] gdb
+    #[arg(long)]
+    pub gdb_wait: bool,
+}
+
+/// What `run` and `restore` show and write: one set of arguments for both.
+#[derive(Clone, Debug, Default, Args)]
+pub struct OutputArgs {
     /// Stop the guest after this long (e.g. 2s, 500ms); the screen is still printed
     #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
     pub timeout: Option<Duration>,
-    /// How the VGA text window reaches the guest (overrides the machine file) [default: memory]
-    #[arg(long, value_name = "MODE", value_parser = named::value_parser::<VgaMode>())]
-    pub vga_mode: Option<VgaMode>,
     /// Show the guest's screen live in this terminal, its keys going to the guest's keyboard
     /// (Ctrl-a x leaves, Ctrl-a s saves a screenshot) [default: none]
     #[arg(long, value_enum, value_name = "none|terminal")]
-    pub display: Option<crate::display::DisplayKind>,
+    pub display: Option<DisplayKind>,
     /// Save the screen as a PNG when the run ends (text with the VGA's 8x16 font, mode 13h
     /// pixel for pixel)
     #[arg(long, value_name = "FILE.png")]
@@ -121,20 +145,40 @@ pub struct RunArgs {
     /// Write exit counts, run time, outcome and final registers as JSON to FILE
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,
-    /// When the run ends, save SIZE bytes of guest RAM from guest-physical ADDR to FILE (QEMU's
-    /// monitor command pmemsave)
-    #[arg(long, num_args = 3, value_names = ["ADDR", "SIZE", "FILE"])]
-    pub pmemsave: Option<Vec<String>>,
-    /// Look for plugins in DIR first (repeatable); then PICOVMM_PLUGIN_PATH, then next to picovmm
-    #[arg(long = "plugin-dir", value_name = "DIR")]
-    pub plugin_dirs: Vec<PathBuf>,
-    /// Serve gdb's remote protocol on [HOST:]PORT (QEMU's -gdb; PORT alone is 127.0.0.1:PORT)
-    #[arg(long, value_name = "[HOST:]PORT", value_parser = crate::gdb::listen_address)]
-    pub gdb: Option<String>,
-    /// Stop before the first instruction until gdb continues (QEMU's -S); needs --gdb or the
-    /// machine file's [debug] gdb
-    #[arg(long)]
-    pub gdb_wait: bool,
+}
+
+impl OutputArgs {
+    /// The same arguments with relative paths made absolute against `folder` (restore runs in
+    /// the snapshot's folder, but the user named these files from theirs).
+    pub fn absolute(&self, folder: &std::path::Path) -> OutputArgs {
+        let absolute = |p: &Option<PathBuf>| p.as_ref().map(|p| folder.join(p));
+        OutputArgs {
+            screenshot: absolute(&self.screenshot),
+            stats_json: absolute(&self.stats_json),
+            snapshot_on_exit: absolute(&self.snapshot_on_exit),
+            ..self.clone()
+        }
+    }
+}
+
+/// Whether the screen is shown while the guest runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum DisplayKind {
+    /// Only printed when the run ends (`--screen`).
+    #[default]
+    None,
+    /// Live in this terminal, with its keys going to the guest.
+    Terminal,
+}
+
+/// A clap value parser for `T`, with each value's help.
+pub fn value_parser<T: Named>() -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(
+        T::ALL
+            .iter()
+            .map(|v| PossibleValue::new(v.name()).help(v.help())),
+    )
+    .try_map(|name: String| named::from_name::<T>(&name).ok_or_else(|| format!("unknown value {name}")))
 }
 
 /// `FILE[,readonly][,snapshot][,floppy|,hd]`: options are the known words after the last
@@ -168,27 +212,9 @@ fn parse_drive(text: &str) -> Result<DriveSpec, String> {
 pub struct RestoreArgs {
     /// The snapshot file (from `run --snapshot-on-exit`)
     pub file: PathBuf,
-    /// Stop the guest after this long (e.g. 2s, 500ms); the screen is still printed
-    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
-    pub timeout: Option<Duration>,
-    /// Show the guest's screen live in this terminal [default: none]
-    #[arg(long, value_enum, value_name = "none|terminal")]
-    pub display: Option<crate::display::DisplayKind>,
-    /// Save the screen as a PNG when the run ends
-    #[arg(long, value_name = "FILE.png")]
-    pub screenshot: Option<PathBuf>,
-    /// How to print the VGA text screen when the run ends
-    #[arg(long, value_enum, default_value_t = ScreenFormat::Text)]
-    pub screen: ScreenFormat,
-    /// Print exit counts and run time to stderr
-    #[arg(long)]
-    pub stats: bool,
-    /// Write exit counts, run time, outcome and final registers as JSON to FILE
-    #[arg(long, value_name = "FILE")]
-    pub stats_json: Option<PathBuf>,
-    /// Save the machine again when this run is stopped
-    #[arg(long, value_name = "FILE")]
-    pub snapshot_on_exit: Option<PathBuf>,
+    /// What the run shows and writes.
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Restore even if a disk image changed since the snapshot (its size or time): the guest
     /// then reads data that differs from what it saw, and may corrupt its file system
     #[arg(long)]

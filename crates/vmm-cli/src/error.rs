@@ -2,32 +2,19 @@
 
 use std::path::PathBuf;
 
-use crate::{config, status};
+use vmm_machine::MachineError;
+
+use crate::status;
 
 /// Why a command failed before or around the run.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The machine file could not be read or is invalid.
+pub enum CliError {
+    /// The machine could not be described, built, saved or restored.
     #[error(transparent)]
-    Config(#[from] config::Error),
-    /// The merged machine description is invalid, at a place of the file or a flag.
-    #[error(transparent)]
-    Invalid(#[from] crate::diagnostic::Report),
-    /// A validated image could not be loaded into guest memory.
-    #[error("cannot load the ELF image")]
-    LoadElf(#[source] vmm_core::elf::Error),
-    /// A validated multiboot kernel could not be loaded into guest memory.
-    #[error("cannot load the multiboot kernel")]
-    LoadMultiboot(#[source] vmm_core::multiboot::Error),
+    Machine(#[from] MachineError),
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),
-    /// A snapshot cannot be written or restored.
-    #[error(transparent)]
-    Snapshot(#[from] crate::snapshot::Error),
-    /// KVM could not build or run the machine.
-    #[error(transparent)]
-    Host(#[from] vmm_core::Error),
     /// A helper thread could not be started.
     #[error("cannot start the {name} thread")]
     Thread {
@@ -40,9 +27,6 @@ pub enum Error {
     /// The stop signals' handler could not be installed.
     #[error("cannot install the handler for Ctrl-C and the other stop signals")]
     Signals(#[source] std::io::Error),
-    /// picovmm broke one of its own rules: a bug to report.
-    #[error("internal error: {0}")]
-    Internal(&'static str),
     /// The gdb stub cannot listen where it was asked to.
     #[error("cannot listen for gdb on {address}")]
     GdbListen {
@@ -63,22 +47,39 @@ pub enum Error {
     },
 }
 
-impl Error {
+impl From<vmm_machine::config::ConfigError> for CliError {
+    fn from(e: vmm_machine::config::ConfigError) -> Self {
+        CliError::Machine(e.into())
+    }
+}
+
+impl From<vmm_machine::diagnostic::Report> for CliError {
+    fn from(e: vmm_machine::diagnostic::Report) -> Self {
+        CliError::Machine(e.into())
+    }
+}
+
+impl From<vmm_machine::snapshot::SnapshotError> for CliError {
+    fn from(e: vmm_machine::snapshot::SnapshotError) -> Self {
+        CliError::Machine(e.into())
+    }
+}
+
+impl CliError {
     /// The process exit status for this error.
     pub fn status(&self) -> i32 {
         match self {
-            Error::Config(_)
-            | Error::Invalid(_)
-            | Error::LoadElf(_)
-            | Error::LoadMultiboot(_)
-            | Error::Usage(_)
-            | Error::Output { .. }
-            | Error::GdbListen { .. }
-            | Error::Snapshot(_) => status::USAGE,
-            Error::Host(vmm_core::Error::Memory(_)) => status::USAGE,
-            Error::Host(_) | Error::Thread { .. } | Error::Signals(_) | Error::Internal(_) => {
-                status::HOST
-            }
+            CliError::Machine(e) if e.is_host() => status::HOST,
+            CliError::Thread { .. } | CliError::Signals(_) => status::HOST,
+            CliError::Machine(_)
+            | CliError::Usage(_)
+            | CliError::Output { .. }
+            | CliError::GdbListen { .. } => status::USAGE,
         }
     }
+}
+
+/// A helper thread's start, failed.
+pub fn thread(name: &'static str) -> impl FnOnce(std::io::Error) -> CliError {
+    move |source| CliError::Thread { name, source }
 }

@@ -13,6 +13,7 @@ use vmm_cli::{check, plugins, run};
 
 fn main() {
     let cli = Cli::parse();
+    vmm_cli::log::init();
     let result = match &cli.command {
         Command::Run(args) => run::run(args),
         Command::Restore(args) => run::restore(args),

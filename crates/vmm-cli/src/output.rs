@@ -62,10 +62,7 @@ impl GuestStdout {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.shared
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        vmm_machine::sync::lock(&self.shared.state)
     }
 
     fn stop_requested(&self) -> bool {
@@ -110,10 +107,7 @@ fn write_out(shared: &Shared) {
     let mut stdout = std::io::stdout();
     loop {
         {
-            let mut state = shared
-                .state
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut state = vmm_machine::sync::lock(&shared.state);
             while state.pending.is_empty() {
                 state.idle = true;
                 state = shared
@@ -125,10 +119,7 @@ fn write_out(shared: &Shared) {
         }
         thread::sleep(BATCH);
         let chunk: Vec<u8> = {
-            let mut state = shared
-                .state
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut state = vmm_machine::sync::lock(&shared.state);
             state.writing = true;
             state.pending.drain(..).collect()
         };
@@ -136,10 +127,7 @@ fn write_out(shared: &Shared) {
             .write_all(&chunk)
             .and_then(|()| stdout.flush())
             .is_ok();
-        let mut state = shared
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = vmm_machine::sync::lock(&shared.state);
         state.writing = false;
         state.failed |= !ok;
         shared.changed.notify_all();

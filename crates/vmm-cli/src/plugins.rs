@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use vmm_devices::plugin::PluginLibrary;
 
-use crate::error::Error;
-use crate::plugin_path::PluginPath;
+use crate::error::CliError as Error;
+use vmm_machine::plugin_path::PluginPath;
 use crate::status;
 
 /// Lists every plugin library on the path (name, version, ABI, accesses, file), and every

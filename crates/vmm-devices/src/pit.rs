@@ -333,15 +333,6 @@ impl Pit {
             None => at,
         })
     }
-
-    /// The state with load times made relative to `now` (for saving across clocks).
-    pub fn rebased(&self, from: u64, to: u64) -> Pit {
-        let mut pit = self.clone();
-        for c in &mut pit.channels {
-            c.load_time = to.saturating_sub(from.saturating_sub(c.load_time));
-        }
-        pit
-    }
 }
 
 impl Stateful for Pit {

@@ -1,4 +1,4 @@
-//! A snapshot in a terminal: text modes cell for cell in the 16 ANSI colours, mode 13h with
+//! A frame in a terminal: text modes cell for cell in the 16 ANSI colours, mode 13h with
 //! half-block characters (the upper pixel in the foreground, the lower in the background) in
 //! true colour, scaled to the terminal; and the escape sequences that turn one frame into the
 //! next, touching only the cells that changed.
@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use vmm_devices::cp437;
 
-use super::snapshot::{Contents, Snapshot, GRAPHICS_HEIGHT, GRAPHICS_WIDTH, ROWS};
+use vmm_machine::frame::{Contents, Frame, GRAPHICS_HEIGHT, GRAPHICS_WIDTH, ROWS};
 
 /// VGA colour (IRGB) to ANSI colour number, low three bits.
 const VGA_TO_ANSI: [u8; 8] = [0, 4, 2, 6, 1, 5, 3, 7];
@@ -36,7 +36,7 @@ pub struct Cell {
 
 /// What the terminal shows: a grid of cells and the cursor, or a note.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Frame {
+pub enum Drawing {
     /// Cells, row by row.
     Grid {
         /// Columns.
@@ -55,9 +55,9 @@ pub enum Frame {
 /// The smallest terminal a mode 13h picture is drawn in.
 const MIN_GRAPHICS: (usize, usize) = (32, 10);
 
-/// The frame `snapshot` makes in a terminal of `size` (columns, rows).
-pub fn frame(snapshot: &Snapshot, size: (usize, usize)) -> Frame {
-    match &snapshot.contents {
+/// The drawing `frame` makes in a terminal of `size` (columns, rows).
+pub fn drawing(frame: &Frame, size: (usize, usize)) -> Drawing {
+    match &frame.contents {
         Contents::Text {
             columns,
             cells,
@@ -74,7 +74,7 @@ pub fn frame(snapshot: &Snapshot, size: (usize, usize)) -> Frame {
             let cells = cells
                 .chunks_exact(2)
                 .map(|c| {
-                    let (fg, bg) = snapshot.attribute_colours(c[1]);
+                    let (fg, bg) = frame.attribute_colours(c[1]);
                     Cell {
                         ch: cp437::to_char(c[0]),
                         fg: Colour::Vga(fg),
@@ -82,7 +82,7 @@ pub fn frame(snapshot: &Snapshot, size: (usize, usize)) -> Frame {
                     }
                 })
                 .collect();
-            Frame::Grid {
+            Drawing::Grid {
                 width: *columns,
                 height: ROWS,
                 cells,
@@ -104,7 +104,7 @@ pub fn frame(snapshot: &Snapshot, size: (usize, usize)) -> Frame {
             let colour = |x: usize, y: usize| {
                 let px = x * GRAPHICS_WIDTH / width;
                 let py = (y * GRAPHICS_HEIGHT / (height * 2)).min(GRAPHICS_HEIGHT - 1);
-                Colour::Rgb(snapshot.palette[usize::from(pixels[py * GRAPHICS_WIDTH + px])])
+                Colour::Rgb(frame.palette[usize::from(pixels[py * GRAPHICS_WIDTH + px])])
             };
             let cells = (0..height)
                 .flat_map(|row| (0..width).map(move |col| (row, col)))
@@ -114,7 +114,7 @@ pub fn frame(snapshot: &Snapshot, size: (usize, usize)) -> Frame {
                     bg: colour(col, row * 2 + 1),
                 })
                 .collect();
-            Frame::Grid {
+            Drawing::Grid {
                 width,
                 height,
                 cells,
@@ -124,8 +124,8 @@ pub fn frame(snapshot: &Snapshot, size: (usize, usize)) -> Frame {
     }
 }
 
-fn too_small(what: String, w: usize, h: usize, size: (usize, usize)) -> Frame {
-    Frame::Note(format!(
+fn too_small(what: String, w: usize, h: usize, size: (usize, usize)) -> Drawing {
+    Drawing::Note(format!(
         "picovmm: the guest shows a {what}; this terminal is {}x{}, make it at least {w}x{h} (Ctrl-a x leaves)",
         size.0, size.1
     ))
@@ -133,8 +133,8 @@ fn too_small(what: String, w: usize, h: usize, size: (usize, usize)) -> Frame {
 
 /// The escape sequences that change the terminal from `previous` (`None`: unknown, redraw
 /// everything) to `next`.
-pub fn draw(previous: Option<&Frame>, next: &Frame, out: &mut String) {
-    let Frame::Grid {
+pub fn draw(previous: Option<&Drawing>, next: &Drawing, out: &mut String) {
+    let Drawing::Grid {
         width,
         height,
         cells,
@@ -142,14 +142,14 @@ pub fn draw(previous: Option<&Frame>, next: &Frame, out: &mut String) {
     } = next
     else {
         if previous != Some(next) {
-            if let Frame::Note(text) = next {
+            if let Drawing::Note(text) = next {
                 let _ = write!(out, "\x1b[0m\x1b[2J\x1b[H\x1b[?25l{text}");
             }
         }
         return;
     };
     let old = match previous {
-        Some(Frame::Grid {
+        Some(Drawing::Grid {
             width: w,
             height: h,
             cells,
@@ -212,8 +212,8 @@ fn sgr(colour: Colour, foreground: bool, out: &mut String) {
 mod tests {
     use super::*;
 
-    fn snapshot(contents: Contents) -> Snapshot {
-        Snapshot {
+    fn frame_of(contents: Contents) -> Frame {
+        Frame {
             contents,
             palette: vec![[0x10, 0x20, 0x30]; 256],
             text_palette: std::array::from_fn(|i| i as u8),
@@ -221,13 +221,13 @@ mod tests {
         }
     }
 
-    fn text(chars: &[u8], attr: u8) -> Snapshot {
+    fn text(chars: &[u8], attr: u8) -> Frame {
         let mut cells = vec![0u8; 80 * 25 * 2];
         for (i, &c) in chars.iter().enumerate() {
             cells[2 * i] = c;
             cells[2 * i + 1] = attr;
         }
-        snapshot(Contents::Text {
+        frame_of(Contents::Text {
             columns: 80,
             cells,
             cursor: Some((0, chars.len())),
@@ -236,13 +236,13 @@ mod tests {
 
     #[test]
     fn test_first_frame_draws_everything_then_only_changes() {
-        let a = frame(&text(b"hi", 0x1E), (80, 25));
+        let a = drawing(&text(b"hi", 0x1E), (80, 25));
         let mut out = String::new();
         draw(None, &a, &mut out);
         assert!(out.starts_with("\x1b[0m\x1b[2J"));
         assert!(out.contains("\x1b[1;1H\x1b[93;44mhi"), "{out:?}");
         assert!(out.ends_with("\x1b[1;3H\x1b[?25h"));
-        let b = frame(&text(b"ho", 0x1E), (80, 25));
+        let b = drawing(&text(b"ho", 0x1E), (80, 25));
         let mut out = String::new();
         draw(Some(&a), &b, &mut out);
         assert_eq!(
@@ -253,8 +253,8 @@ mod tests {
 
     #[test]
     fn test_small_terminal_gets_a_note() {
-        let f = frame(&text(b"x", 7), (60, 20));
-        let Frame::Note(note) = &f else {
+        let f = drawing(&text(b"x", 7), (60, 20));
+        let Drawing::Note(note) = &f else {
             panic!("expected a note, got {f:?}")
         };
         assert!(note.contains("this terminal is 60x20, make it at least 80x25"));
@@ -264,10 +264,10 @@ mod tests {
     fn test_graphics_become_half_blocks_scaled_to_the_terminal() {
         let mut pixels = vec![0u8; 320 * 200];
         pixels[320] = 1; // pixel (0, 1): the lower half of the first cell
-        let mut s = snapshot(Contents::Graphics { pixels });
+        let mut s = frame_of(Contents::Graphics { pixels });
         s.palette[1] = [255, 0, 0];
-        let f = frame(&s, (80, 50));
-        let Frame::Grid {
+        let f = drawing(&s, (80, 50));
+        let Drawing::Grid {
             width,
             height,
             cells,
@@ -279,8 +279,8 @@ mod tests {
         assert_eq!((width, height), (80, 25));
         // 80 columns show every 4th pixel; rows of 8 pixels: the first cell samples rows 0, 4.
         assert_eq!(cells[0].ch, UPPER_HALF);
-        let full = frame(&s, (320, 100));
-        let Frame::Grid { cells, .. } = full else {
+        let full = drawing(&s, (320, 100));
+        let Drawing::Grid { cells, .. } = full else {
             panic!("expected a grid")
         };
         assert_eq!(cells[0].bg, Colour::Rgb([255, 0, 0]));

@@ -3,7 +3,7 @@
 //! `--screenshot` saves it as a PNG.
 //!
 //! ```text
-//!   refresh thread, every 16 ms:  ScreenSources::capture ─► ansi::frame ─► ansi::draw ─► stdout
+//!   refresh thread, every 16 ms:  MachineHandle::capture ─► ansi::drawing ─► ansi::draw ─► stdout
 //!   input thread:  stdin ─► InputParser ─► i8042 type-ahead (keys)  |  Quit  |  Screenshot
 //! ```
 //!
@@ -12,38 +12,24 @@
 
 pub mod ansi;
 pub mod input;
-pub mod render;
-pub mod screenshot;
-pub mod snapshot;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use vmm_core::{StopReason, VcpuControl};
-use vmm_devices::i8042::I8042;
+use vmm_core::StopReason;
 use vmm_devices::keymap::KeyEvent;
+use vmm_machine::MachineHandle;
 
 use input::{Action, InputParser};
-use snapshot::ScreenSources;
 
 use crate::terminal::RawMode;
 
 /// How often the live view looks at the screen (about 60 Hz at most).
 pub const REFRESH: Duration = Duration::from_millis(16);
-
-/// Whether the screen is shown while the guest runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum DisplayKind {
-    /// Only printed when the run ends (`--screen`).
-    #[default]
-    None,
-    /// Live in this terminal, with its keys going to the guest.
-    Terminal,
-}
 
 /// How much console output (debug console, serial) the live view holds back while it owns the
 /// terminal; it is printed when the view closes.
@@ -59,14 +45,14 @@ pub struct HeldOutput {
 impl HeldOutput {
     /// The bytes held and how many were dropped.
     pub fn take(&self) -> (Vec<u8>, u64) {
-        let mut held = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut held = vmm_machine::sync::lock(&self.inner);
         (std::mem::take(&mut held.0), std::mem::take(&mut held.1))
     }
 }
 
 impl Write for HeldOutput {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut held = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut held = vmm_machine::sync::lock(&self.inner);
         let room = HELD_OUTPUT_LIMIT.saturating_sub(held.0.len());
         let kept = buf.len().min(room);
         held.0.extend_from_slice(&buf[..kept]);
@@ -79,12 +65,12 @@ impl Write for HeldOutput {
     }
 }
 
-/// Saves the screen as a PNG at `path`.
-pub fn save_screenshot(sources: &ScreenSources, path: &Path) -> std::io::Result<()> {
-    let image = render::render(&sources.capture());
-    let mut bytes = Vec::new();
-    screenshot::write_png(&image, &mut bytes).map_err(std::io::Error::other)?;
-    std::fs::write(path, bytes)
+/// Saves the screen as a PNG at `path` (nothing on a machine without a screen).
+pub fn save_screenshot(machine: &MachineHandle, path: &Path) -> std::io::Result<()> {
+    match machine.capture() {
+        Some(frame) => std::fs::write(path, frame.png()),
+        None => Ok(()),
+    }
 }
 
 /// The live view: restores the terminal when dropped.
@@ -110,53 +96,33 @@ fn numbered_path(base: Option<&Path>, n: usize) -> PathBuf {
 impl LiveDisplay {
     /// Takes over the terminal: alternate screen, raw keys (Ctrl-C goes to the guest; Ctrl-a x
     /// leaves), a refresh thread and an input thread.
-    pub fn start(
-        sources: ScreenSources,
-        keyboard: Option<Arc<Mutex<I8042>>>,
-        control: VcpuControl,
-        screenshot: Option<PathBuf>,
-    ) -> std::io::Result<LiveDisplay> {
+    pub fn start(machine: MachineHandle, screenshot: Option<PathBuf>) -> std::io::Result<LiveDisplay> {
         let raw = RawMode::enable_all_keys();
         let mut out = std::io::stdout();
         out.write_all(b"\x1b[?1049h\x1b[H\x1b[2J")?;
         out.flush()?;
         let stop = Arc::new(AtomicBool::new(false));
         let refresh = {
-            let (stop, sources) = (stop.clone(), sources.clone());
+            let (stop, machine) = (stop.clone(), machine.clone());
             thread::Builder::new()
                 .name("display".into())
-                .spawn(move || refresh_loop(&sources, &stop))?
+                .spawn(move || refresh_loop(&machine, &stop))?
         };
+        let parser = Mutex::new(InputParser::default());
         let shots = AtomicUsize::new(0);
-        thread::Builder::new()
-            .name("display-input".into())
-            .stack_size(256 * 1024)
-            .spawn(move || {
-                let mut parser = InputParser::default();
-                let mut buf = [0u8; 256];
-                let mut stdin = std::io::stdin();
-                loop {
-                    let n = match stdin.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(n) => n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(_) => break,
-                    };
-                    for action in parser.feed(&buf[..n]) {
-                        match action {
-                            Action::Keys(events) => type_keys(keyboard.as_deref(), &events),
-                            Action::Quit => control.stop(StopReason::Interrupted),
-                            Action::Screenshot => {
-                                let n = shots.fetch_add(1, Ordering::SeqCst) + 1;
-                                let _ = save_screenshot(
-                                    &sources,
-                                    &numbered_path(screenshot.as_deref(), n),
-                                );
-                            }
-                        }
+        crate::stdin::read_stdin("display-input", move |bytes| {
+            let actions = vmm_machine::sync::lock(&parser).feed(bytes);
+            for action in actions {
+                match action {
+                    Action::Keys(events) => type_keys(&machine, &events),
+                    Action::Quit => machine.stop(StopReason::Interrupted),
+                    Action::Screenshot => {
+                        let n = shots.fetch_add(1, Ordering::SeqCst) + 1;
+                        let _ = save_screenshot(&machine, &numbered_path(screenshot.as_deref(), n));
                     }
                 }
-            })?;
+            }
+        })?;
         Ok(LiveDisplay {
             stop,
             refresh: Some(refresh),
@@ -166,41 +132,33 @@ impl LiveDisplay {
 }
 
 /// Hands `events` to the keyboard, waiting while its type-ahead is full.
-fn type_keys(keyboard: Option<&Mutex<I8042>>, events: &[KeyEvent]) {
-    let Some(keyboard) = keyboard else {
+fn type_keys(machine: &MachineHandle, events: &[KeyEvent]) {
+    if !machine.has_keyboard() {
         return;
-    };
-    crate::handover::hand_over(
-        events,
-        REFRESH,
-        |rest| {
-            keyboard
-                .lock()
-                .map(|mut k| k.type_ahead(rest))
-                .unwrap_or(rest.len())
-        },
-        || {},
-    );
+    }
+    vmm_machine::handover::hand_over(events, REFRESH, |rest| machine.keys(rest), || {});
 }
 
-fn refresh_loop(sources: &ScreenSources, stop: &AtomicBool) {
-    let mut shown: Option<ansi::Frame> = None;
+fn refresh_loop(machine: &MachineHandle, stop: &AtomicBool) {
+    let mut shown: Option<ansi::Drawing> = None;
     let mut last = None;
     let mut out = std::io::stdout();
     let mut buf = String::new();
     while !stop.load(Ordering::SeqCst) {
         let size = terminal_size();
-        let snapshot = sources.capture();
-        let key = (snapshot, size);
+        let Some(frame) = machine.capture() else {
+            return;
+        };
+        let key = (frame, size);
         if last.as_ref() != Some(&key) {
-            let frame = ansi::frame(&key.0, size);
+            let drawing = ansi::drawing(&key.0, size);
             buf.clear();
-            ansi::draw(shown.as_ref(), &frame, &mut buf);
+            ansi::draw(shown.as_ref(), &drawing, &mut buf);
             if !buf.is_empty() {
                 let _ = out.write_all(buf.as_bytes());
                 let _ = out.flush();
             }
-            shown = Some(frame);
+            shown = Some(drawing);
             last = Some(key);
         }
         thread::sleep(REFRESH);

@@ -56,7 +56,7 @@ impl Hub {
     }
 
     fn stops(&self) -> MutexGuard<'_, VecDeque<Stop>> {
-        self.stops.lock().unwrap_or_else(|p| p.into_inner())
+        vmm_machine::sync::lock(&self.stops)
     }
 
     /// The vCPU thread reports a stop.
@@ -116,7 +116,7 @@ impl Hub {
     /// Sets the watches the vCPU checks after every step (empty: none), and whether gdb asked
     /// for a single step (reported as a step when no watch changed) or a continue.
     pub fn set_watches(&self, watches: Vec<Watch>, user_step: bool) {
-        *self.watches.lock().unwrap_or_else(|p| p.into_inner()) = watches;
+        *vmm_machine::sync::lock(&self.watches) = watches;
         self.user_step.store(user_step, Ordering::SeqCst);
     }
 
@@ -128,7 +128,7 @@ impl Hub {
     /// The index of the first watch whose memory differs from its value, as `read` gives the
     /// memory now; that watch takes the new value.
     pub fn changed_watch(&self, mut read: impl FnMut(u64, usize) -> Vec<u8>) -> Option<usize> {
-        let mut watches = self.watches.lock().unwrap_or_else(|p| p.into_inner());
+        let mut watches = vmm_machine::sync::lock(&self.watches);
         watches.iter_mut().position(|w| {
             let now = read(w.addr, w.value.len());
             if now != w.value {
@@ -142,10 +142,7 @@ impl Hub {
 
     /// Whether the vCPU steps to check watches.
     pub fn watching(&self) -> bool {
-        !self
-            .watches
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        !vmm_machine::sync::lock(&self.watches)
             .is_empty()
     }
 

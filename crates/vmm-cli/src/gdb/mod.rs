@@ -4,7 +4,7 @@
 //! The stub serves one client at a time from its own thread. It reaches the vCPU only through
 //! the vCPU's control handle: on attach it pauses the guest; every register and memory access
 //! is a request the paused vCPU serves; `continue` and `stepi` set the debug registers and
-//! resume it. The vCPU's run policy ([`crate::board::Board::run_debugged`]) tells the stub when
+//! resume it. The vCPU's run policy ([`vmm_machine::board::Board::run_debugged`]) tells the stub when
 //! the guest stopped through a [`Hub`]. While no client is attached the guest runs at full
 //! speed, and debug events do not stop it.
 //!
@@ -16,6 +16,7 @@
 
 mod hub;
 mod regs;
+mod run;
 mod target;
 
 use std::io;
@@ -31,28 +32,16 @@ use gdbstub::conn::ConnectionExt;
 use gdbstub::stub::run_blocking::{BlockingEventLoop, Event, WaitForStopReasonError};
 use gdbstub::stub::{DisconnectReason, GdbStub, SingleThreadStopReason};
 use gdbstub_arch::x86::{X86_64_SSE, X86_SSE};
-use vmm_core::{GuestDebug, StopReason, VcpuControl};
+use vmm_core::{GuestDebug, StopReason};
 
 pub use hub::{Hub, Stop};
+pub use vmm_machine::units::listen_address;
 pub use regs::{pc, set_pc, GdbRegs, Mode};
+pub use run::run_debugged;
 pub use target::read_guest;
 use target::GdbTarget;
 
-use crate::board::Screen;
-
-/// The address `--gdb` listens on: `PORT` alone is 127.0.0.1:PORT (never every interface
-/// unless the user names it), as QEMU's `-gdb tcp::PORT` is local in practice.
-pub fn listen_address(spec: &str) -> Result<String, String> {
-    let (host, port) = match spec.rsplit_once(':') {
-        Some((host, port)) => (host.trim_start_matches("tcp:"), port),
-        None => ("", spec),
-    };
-    let port: u16 = port.parse().map_err(|_| {
-        format!("invalid gdb address {spec:?}: expected [HOST:]PORT, like 1234 or 127.0.0.1:1234")
-    })?;
-    let host = if host.is_empty() { "127.0.0.1" } else { host };
-    Ok(format!("{host}:{port}"))
-}
+use vmm_machine::MachineHandle;
 
 /// The stub's thread.
 pub struct GdbServer {
@@ -61,19 +50,17 @@ pub struct GdbServer {
 }
 
 impl GdbServer {
-    /// Serves gdb clients on `listener` for the vCPU behind `control`. `window` is the VGA
-    /// text window (its base and screen), for `monitor screen` and memory reads.
+    /// Serves gdb clients on `listener` for the machine behind `machine`.
     pub fn start(
         listener: TcpListener,
-        control: VcpuControl,
+        machine: MachineHandle,
         hub: Arc<Hub>,
-        window: Option<(u64, Screen)>,
     ) -> io::Result<GdbServer> {
         let thread = {
             let hub = hub.clone();
             thread::Builder::new()
                 .name("gdb".into())
-                .spawn(move || serve(&listener, &control, &hub, window))?
+                .spawn(move || serve(&listener, &machine, &hub))?
         };
         Ok(GdbServer {
             hub,
@@ -92,12 +79,8 @@ impl GdbServer {
     }
 }
 
-fn serve(
-    listener: &TcpListener,
-    control: &VcpuControl,
-    hub: &Arc<Hub>,
-    window: Option<(u64, Screen)>,
-) {
+fn serve(listener: &TcpListener, machine: &MachineHandle, hub: &Arc<Hub>) {
+    let control = machine.control();
     loop {
         let Ok((stream, peer)) = listener.accept() else {
             continue;
@@ -120,8 +103,8 @@ fn serve(
             return; // the vCPU is gone: the run is over
         };
         let result = match mode {
-            Mode::Long => session::<X86_64_SSE>(stream, control, hub, window.clone(), false),
-            _ => session::<X86_SSE>(stream, control, hub, window.clone(), mode == Mode::Real),
+            Mode::Long => session::<X86_64_SSE>(stream, machine, hub, false),
+            _ => session::<X86_SSE>(stream, machine, hub, mode == Mode::Real),
         };
         match result {
             Ok(DisconnectReason::TargetExited(_) | DisconnectReason::TargetTerminated(_)) => {
@@ -150,9 +133,8 @@ fn serve(
 
 fn session<A>(
     stream: TcpStream,
-    control: &VcpuControl,
+    machine: &MachineHandle,
     hub: &Arc<Hub>,
-    window: Option<(u64, Screen)>,
     real_mode: bool,
 ) -> Result<DisconnectReason, String>
 where
@@ -160,7 +142,7 @@ where
     A::Registers: regs::GdbRegs,
     A::Usize: Into<u64>,
 {
-    let mut target = GdbTarget::<A>::new(control.clone(), hub.clone(), window, real_mode);
+    let mut target = GdbTarget::<A>::new(machine.clone(), hub.clone(), real_mode);
     GdbStub::new(stream)
         .run_blocking::<EventLoop<A>>(&mut target)
         .map_err(|e| e.to_string())

@@ -35,14 +35,12 @@ use gdbstub::target::ext::target_description_xml_override::{
 };
 use gdbstub::target::{Target, TargetError, TargetResult};
 use num_traits::{FromPrimitive, Zero};
-use vm_memory::{Bytes, GuestAddress};
 use vmm_core::vcpu::{BreakOn, HW_BREAKPOINT_SLOTS};
 use vmm_core::{DebugEvent, GuestDebug, HwBreakpoint, Vcpu, VcpuControl};
-use vmm_devices::screen::TextScreen;
 
 use super::hub::{Hub, Stop, Watch};
 use super::regs::{self, GdbRegs, Mode};
-use crate::board::Screen;
+use vmm_machine::{GuestView, MachineHandle};
 
 /// What went wrong serving gdb.
 pub type Error = &'static str;
@@ -64,7 +62,7 @@ struct Watched {
 pub struct GdbTarget<A> {
     control: VcpuControl,
     hub: Arc<Hub>,
-    window: Option<(u64, Screen)>,
+    machine: MachineHandle,
     /// The CPU was in real mode when gdb attached: the target description says i8086.
     real_mode: bool,
     slots: Vec<Slot>,
@@ -73,17 +71,12 @@ pub struct GdbTarget<A> {
 }
 
 impl<A> GdbTarget<A> {
-    /// A target over the paused vCPU behind `control`.
-    pub fn new(
-        control: VcpuControl,
-        hub: Arc<Hub>,
-        window: Option<(u64, Screen)>,
-        real_mode: bool,
-    ) -> Self {
+    /// A target over the paused machine behind `machine`.
+    pub fn new(machine: MachineHandle, hub: Arc<Hub>, real_mode: bool) -> Self {
         GdbTarget {
-            control,
+            control: machine.control().clone(),
             hub,
-            window,
+            machine,
             real_mode,
             slots: Vec::new(),
             watches: Vec::new(),
@@ -195,85 +188,67 @@ impl<A> GdbTarget<A> {
         }
     }
 
-    /// Guest memory at a linear address (the VGA window included), read on the vCPU thread.
+    /// Guest memory at a linear address, read on the vCPU thread.
     fn read_memory(&self, addr: u64, len: usize) -> Result<Vec<u8>, Error> {
-        let window = self.window.clone();
-        self.call(move |vcpu| read_guest(vcpu, window.as_ref(), addr, len))
-    }
-
-    /// The VGA window's part of `[addr, addr + len)`, as (offset in the window, offset in the
-    /// request, length), when it has one.
-    fn in_window(&self, addr: u64, len: usize) -> Option<(u64, usize, usize)> {
-        let (base, _) = self.window.as_ref()?;
-        let end = addr.checked_add(len as u64)?;
-        let window_end = base + vmm_devices::vga_text::WINDOW_SIZE;
-        let from = addr.max(*base);
-        let to = end.min(window_end);
-        (from < to).then(|| (from - base, (from - addr) as usize, (to - from) as usize))
+        let view = self.machine.memory().clone();
+        self.call(move |vcpu| read_guest(vcpu, &view, addr, len))
     }
 }
 
-/// Guest memory at a linear address, reading the VGA window from its screen.
-pub fn read_guest(
-    vcpu: &mut Vcpu,
-    window: Option<&(u64, Screen)>,
-    addr: u64,
-    len: usize,
-) -> Vec<u8> {
-    if let Some((base, screen)) = window {
-        if addr >= *base && addr + len as u64 <= base + vmm_devices::vga_text::WINDOW_SIZE {
-            let mut bytes = vec![0u8; len];
-            screen.read(addr - base, &mut bytes);
-            return bytes;
+/// Guest memory at a linear address: as much as is readable from the start, page by page
+/// through the guest's paging, from whatever the guest sees there (RAM, the VGA windows, the
+/// BIOS ROM).
+pub fn read_guest(vcpu: &mut Vcpu, view: &GuestView, addr: u64, len: usize) -> Vec<u8> {
+    let paging = paging_on(vcpu);
+    let mut out = vec![0u8; len];
+    let mut done = 0;
+    while done < len {
+        let linear = addr.wrapping_add(done as u64);
+        let n = ((0x1000 - (linear & 0xFFF)) as usize).min(len - done);
+        let Some(physical) = physical(vcpu, paging, linear) else {
+            break;
+        };
+        let got = view.read(physical, &mut out[done..done + n]);
+        done += got;
+        if got < n {
+            break;
         }
     }
-    read_linear(vcpu, addr, len)
-}
-
-/// Reads guest memory at a linear address: as much as is readable from the start, page by page
-/// through the guest's paging.
-fn read_linear(vcpu: &mut Vcpu, addr: u64, len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len);
-    while out.len() < len {
-        let linear = addr.wrapping_add(out.len() as u64);
-        let n = ((0x1000 - (linear & 0xFFF)) as usize).min(len - out.len());
-        match vcpu.read_linear(linear, n) {
-            Some(chunk) => out.extend_from_slice(&chunk),
-            None => break,
-        }
-    }
+    out.truncate(done);
     out
 }
 
-/// Writes guest memory at a linear address; false if any of it is not RAM.
-fn write_linear(vcpu: &mut Vcpu, addr: u64, data: &[u8]) -> bool {
-    let paging = vcpu
-        .sregs()
-        .map(|s| s.cr0 & (1 << 31) != 0)
-        .unwrap_or(false);
+/// Writes guest memory at a linear address; false if any of it is not there.
+fn write_guest(vcpu: &mut Vcpu, view: &GuestView, addr: u64, data: &[u8]) -> bool {
+    let paging = paging_on(vcpu);
     let mut done = 0;
     while done < data.len() {
         let linear = addr.wrapping_add(done as u64);
-        let in_page = (0x1000 - (linear & 0xFFF)) as usize;
-        let n = in_page.min(data.len() - done);
-        let physical = if paging {
-            match vcpu.translate(linear) {
-                Some(p) => p,
-                None => return false,
-            }
-        } else {
-            linear
+        let n = ((0x1000 - (linear & 0xFFF)) as usize).min(data.len() - done);
+        let Some(physical) = physical(vcpu, paging, linear) else {
+            return false;
         };
-        if vcpu
-            .memory()
-            .write_slice(&data[done..done + n], GuestAddress(physical))
-            .is_err()
-        {
+        if view.write(physical, &data[done..done + n]) < n {
             return false;
         }
         done += n;
     }
     true
+}
+
+fn paging_on(vcpu: &Vcpu) -> bool {
+    vcpu.sregs()
+        .map(|s| s.cr0 & (1 << 31) != 0)
+        .unwrap_or(false)
+}
+
+/// The guest-physical address of `linear`.
+fn physical(vcpu: &Vcpu, paging: bool, linear: u64) -> Option<u64> {
+    if paging {
+        vcpu.translate(linear)
+    } else {
+        Some(linear)
+    }
 }
 
 impl<A> Target for GdbTarget<A>
@@ -331,19 +306,8 @@ where
     fn read_addrs(&mut self, start: A::Usize, data: &mut [u8]) -> TargetResult<usize, Self> {
         let addr: u64 = start.into();
         let len = data.len();
-        if let Some((offset, at, n)) = self.in_window(addr, len) {
-            if at == 0 {
-                if let Some((_, screen)) = &self.window {
-                    screen.read(offset, &mut data[..n]);
-                    return Ok(n);
-                }
-            }
-            // Read the RAM before the window; gdb asks again for the rest.
-            let bytes = self.served(move |vcpu| read_linear(vcpu, addr, at))?;
-            data[..bytes.len()].copy_from_slice(&bytes);
-            return Ok(bytes.len());
-        }
-        let bytes = self.served(move |vcpu| read_linear(vcpu, addr, len))?;
+        let view = self.machine.memory().clone();
+        let bytes = self.served(move |vcpu| read_guest(vcpu, &view, addr, len))?;
         data[..bytes.len()].copy_from_slice(&bytes);
         if bytes.is_empty() && len > 0 {
             return Err(TargetError::NonFatal);
@@ -353,18 +317,9 @@ where
 
     fn write_addrs(&mut self, start: A::Usize, data: &[u8]) -> TargetResult<(), Self> {
         let addr: u64 = start.into();
-        if let Some((offset, 0, n)) = self.in_window(addr, data.len()) {
-            if n == data.len() {
-                if let Some((_, screen)) = &self.window {
-                    return screen
-                        .write(offset, data)
-                        .then_some(())
-                        .ok_or(TargetError::NonFatal);
-                }
-            }
-        }
         let data = data.to_vec();
-        self.served(move |vcpu| write_linear(vcpu, addr, &data))?
+        let view = self.machine.memory().clone();
+        self.served(move |vcpu| write_guest(vcpu, &view, addr, &data))?
             .then_some(())
             .ok_or(TargetError::NonFatal)
     }
@@ -517,10 +472,9 @@ where
         let cmd = String::from_utf8_lossy(cmd);
         let mut words = cmd.split_whitespace();
         match (words.next(), words.next()) {
-            (Some("screen"), None) => match &self.window {
-                Some((_, screen)) => {
-                    let page = screen.page();
-                    let text = TextScreen::new(&page).to_text();
+            (Some("screen"), None) => match self.machine.capture() {
+                Some(frame) => {
+                    let text = frame.text().unwrap_or_default();
                     if text.is_empty() {
                         outputln!(out, "(the screen is blank)");
                     }

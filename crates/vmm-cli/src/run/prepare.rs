@@ -1,0 +1,203 @@
+//! The first phase: the machine description from the machine file (or the default machine)
+//! and the flags, validated; then every output the run writes is opened, so that a bad path
+//! never costs a run.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+use vmm_machine::diagnostic::Report;
+use vmm_machine::snapshot::Snapshot;
+use vmm_machine::spec::{DeviceKind, Located, MachineSpec};
+use vmm_machine::validate::{validate, ValidMachine};
+use vmm_machine::{config, PluginPath};
+
+use super::pmemsave::MemorySave;
+use crate::cli::{DisplayKind, RunArgs};
+use crate::error::CliError;
+
+/// A description ready to build, and the run's output files.
+pub(super) struct Prepared {
+    pub valid: ValidMachine,
+    /// The live display owns the terminal.
+    pub live: bool,
+    pub files: OutputFiles,
+}
+
+/// What the run writes, opened before it starts.
+pub(crate) struct OutputFiles {
+    pub stats_json: Option<(PathBuf, File)>,
+    pub screenshot: Option<(PathBuf, File)>,
+    pub pmemsave: Option<MemorySave>,
+    pub gdb: Option<TcpListener>,
+    pub gdb_wait: bool,
+    /// The disk images, for the snapshot's records of them.
+    pub drive_paths: Vec<PathBuf>,
+    /// What describes the machine, for a snapshot of it.
+    pub def: vmm_machine::snapshot::MachineDef,
+}
+
+pub(super) fn prepare(args: &RunArgs, restored: Option<&Snapshot>) -> Result<Prepared, CliError> {
+    let spec = describe(args, restored)?;
+    let drive_paths: Vec<PathBuf> = spec.drives.iter().map(|d| d.value.path.clone()).collect();
+    let source = spec.source.clone();
+    let valid = validate(spec, &PluginPath::new(&args.plugin_dirs))
+        .map_err(|d| Report::new(d, source.as_ref()))?;
+    let live = args.output.display == Some(DisplayKind::Terminal);
+    if live && !(is_terminal(libc::STDIN_FILENO) && is_terminal(libc::STDOUT_FILENO)) {
+        return Err(CliError::Usage(
+            "--display terminal needs a terminal on stdin and stdout (run it in a terminal, or use --screenshot)".into(),
+        ));
+    }
+    let files = open_outputs(args, &valid, restored, drive_paths)?;
+    Ok(Prepared { valid, live, files })
+}
+
+/// The machine file (or the snapshot's copy of it, or the default machine) with the flags.
+fn describe(args: &RunArgs, restored: Option<&Snapshot>) -> Result<MachineSpec, CliError> {
+    let stored_text = restored.and_then(|s| s.machine.machine_text.clone());
+    let mut spec = match (&args.machine, stored_text) {
+        (Some(path), Some(text)) => config::load_text(path, text)?,
+        (Some(path), None) => config::load(path)?,
+        (None, _) if args.image.is_some() || !args.drives.is_empty() => {
+            MachineSpec::default_machine()
+        }
+        (None, _) => {
+            return Err(CliError::Usage(
+                "nothing to run: give a machine file, --image FILE or --drive FILE".into(),
+            ))
+        }
+    };
+    apply_flags(&mut spec, args);
+    if restored.is_some() {
+        // The keys were typed in the first run; the keyboard's state holds what is left.
+        for device in &mut spec.devices {
+            if let DeviceKind::I8042 { keys } = &mut device.value {
+                keys.clear();
+            }
+        }
+    }
+    if args.output.snapshot_on_exit.is_some() {
+        if let Some(d) = spec
+            .drives
+            .iter()
+            .find(|d| d.value.mode == vmm_bios::WriteMode::Snapshot)
+        {
+            return Err(CliError::Usage(format!(
+                "--snapshot-on-exit with drive {} in snapshot mode: its writes live only in memory, and a snapshot file does not keep them",
+                d.value.path.display()
+            )));
+        }
+    }
+    Ok(spec)
+}
+
+/// Merges the flags into the machine description; flags win.
+fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
+    if let Some(image) = &args.image {
+        spec.set_image(image.clone());
+    }
+    if !args.drives.is_empty() {
+        // Flags replace the machine file's drives, as --image replaces its image.
+        spec.drives = args
+            .drives
+            .iter()
+            .map(|d| Located::flag(d.clone(), "--drive"))
+            .collect();
+    }
+    if let Some(load) = args.load {
+        spec.load = Located::flag(load, "--load");
+    }
+    if let Some(entry) = args.entry {
+        spec.entry = Some(Located::flag(entry, "--entry"));
+    }
+    if let Some(mode) = args.mode {
+        spec.mode = Located::flag(mode, "--mode");
+    }
+    if let Some(size) = args.memory {
+        spec.set_memory_size(size);
+    }
+    if let Some(mode) = args.vga_mode {
+        spec.set_vga_mode(mode);
+    }
+    if let Some(address) = &args.gdb {
+        spec.gdb = Some(Located::flag(address.clone(), "--gdb"));
+    }
+    spec.gdb_wait |= args.gdb_wait;
+    // With the live display, the terminal's keys are the keyboard's, not COM1's.
+    spec.serial_keys = args.output.display != Some(DisplayKind::Terminal);
+}
+
+/// Opens every output file and the gdb port before the guest starts.
+fn open_outputs(
+    args: &RunArgs,
+    valid: &ValidMachine,
+    restored: Option<&Snapshot>,
+    drive_paths: Vec<PathBuf>,
+) -> Result<OutputFiles, CliError> {
+    let stats_json = args
+        .output
+        .stats_json
+        .as_ref()
+        .map(|path| create_output(path).map(|f| (path.clone(), f)))
+        .transpose()?;
+    let pmemsave = args
+        .pmemsave
+        .as_deref()
+        .map(|values| MemorySave::parse(values, valid))
+        .transpose()?;
+    let gdb = valid
+        .spec
+        .gdb
+        .as_ref()
+        .map(|address| {
+            TcpListener::bind(&address.value).map_err(|source| CliError::GdbListen {
+                address: address.value.clone(),
+                source,
+            })
+        })
+        .transpose()?;
+    let gdb_wait = valid.spec.gdb_wait;
+    if gdb_wait && gdb.is_none() {
+        return Err(CliError::Usage(
+            "--gdb-wait needs a gdb stub to wait for: add --gdb [HOST:]PORT, or gdb = \"[HOST:]PORT\" in the machine file's [debug]".into(),
+        ));
+    }
+    let def = restored
+        .map(|s| s.machine.clone())
+        .unwrap_or_else(|| machine_def(args));
+    Ok(OutputFiles {
+        stats_json,
+        screenshot: None,
+        pmemsave,
+        gdb,
+        gdb_wait,
+        drive_paths,
+        def,
+    })
+}
+
+/// What describes the running machine, for a snapshot of it.
+fn machine_def(args: &RunArgs) -> vmm_machine::snapshot::MachineDef {
+    vmm_machine::snapshot::MachineDef {
+        cwd: std::env::current_dir().unwrap_or_default(),
+        args: std::env::args().skip(1).collect(),
+        machine_text: args
+            .machine
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok()),
+    }
+}
+
+/// Creates an output file, or says which one could not be.
+pub(crate) fn create_output(path: &Path) -> Result<File, CliError> {
+    File::create(path).map_err(|source| CliError::Output {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn is_terminal(fd: i32) -> bool {
+    // SAFETY: isatty has no preconditions.
+    unsafe { libc::isatty(fd) == 1 }
+}

@@ -1,0 +1,264 @@
+//! The BIOS on the board: the vCPU's firmware ([`vmm_core::Firmware`]) wrapping
+//! [`vmm_bios::Bios`], and the [`Machine`] its services see: guest RAM, the VGA text and
+//! graphics windows and the ROM (device memory outside RAM), the port bus, the host clock, and
+//! the vCPU's idle wait.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use kvm_bindings::{kvm_regs, kvm_segment, kvm_sregs};
+use vm_device::bus::PioAddress;
+use vm_device::device_manager::{IoManager, PioManager};
+use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
+use vmm_bios::rom::{self, Trap};
+use vmm_bios::{Bios, Cpu, Machine, Outcome};
+use vmm_core::{DeviceMemory, Firmware, FirmwareAction, FirmwareCall, StopReason, VcpuControl};
+
+use super::Screen;
+
+/// Guest memory that is not RAM: the windows the BIOS writes through.
+#[derive(Clone)]
+pub struct Windows {
+    /// The VGA text window (0xB8000), if the machine has one.
+    pub text: Option<(u64, Screen)>,
+    /// The graphics window at 0xA0000.
+    pub graphics: DeviceMemory,
+    /// The ROM at 0xF0000.
+    pub rom: DeviceMemory,
+}
+
+/// The machine as the BIOS's services see it during one call (or POST).
+pub struct GuestMachine<'a> {
+    /// Guest RAM.
+    pub memory: &'a GuestMemoryMmap,
+    /// The port bus.
+    pub io: &'a IoManager,
+    /// The windows outside RAM.
+    pub windows: &'a Windows,
+    /// The vCPU's control, to idle on; `None` during POST.
+    pub control: Option<&'a VcpuControl>,
+}
+
+impl GuestMachine<'_> {
+    /// The piece of `[addr, addr + len)` one backing holds from `addr`: its length, and a
+    /// closure-free description of where it is.
+    fn window_at(&self, addr: u64) -> Option<(Backing<'_>, u64, u64)> {
+        let w = self.windows;
+        let inside = |base: u64, len: u64| (base..base + len).contains(&addr);
+        for device in [&w.graphics, &w.rom] {
+            if inside(device.base(), device.len()) {
+                return Some((Backing::Device(device), device.base(), device.len()));
+            }
+        }
+        match &w.text {
+            Some((base, screen)) if inside(*base, vmm_devices::vga_text::WINDOW_SIZE) => Some((
+                Backing::Screen(screen),
+                *base,
+                vmm_devices::vga_text::WINDOW_SIZE,
+            )),
+            _ => None,
+        }
+    }
+}
+
+enum Backing<'a> {
+    Device(&'a DeviceMemory),
+    Screen(&'a Screen),
+}
+
+impl Machine for GuestMachine<'_> {
+    fn read(&mut self, addr: u32, buf: &mut [u8]) {
+        let mut done = 0;
+        while done < buf.len() {
+            let at = u64::from(addr) + done as u64;
+            let rest = &mut buf[done..];
+            let n = match self.window_at(at) {
+                Some((backing, base, len)) => {
+                    let n = rest.len().min((base + len - at) as usize);
+                    match backing {
+                        Backing::Device(d) => d.read(at - base, &mut rest[..n]),
+                        Backing::Screen(s) => s.read(at - base, &mut rest[..n]),
+                    }
+                    n
+                }
+                None => {
+                    // RAM, one byte at a time only where a region ends inside the access.
+                    if self.memory.read_slice(rest, GuestAddress(at)).is_ok() {
+                        rest.len()
+                    } else {
+                        let mut b = [0xFF];
+                        let _ = self.memory.read_slice(&mut b, GuestAddress(at));
+                        rest[0] = b[0];
+                        1
+                    }
+                }
+            };
+            done += n;
+        }
+    }
+
+    fn write(&mut self, addr: u32, buf: &[u8]) {
+        let mut done = 0;
+        while done < buf.len() {
+            let at = u64::from(addr) + done as u64;
+            let rest = &buf[done..];
+            let n = match self.window_at(at) {
+                Some((backing, base, len)) => {
+                    let n = rest.len().min((base + len - at) as usize);
+                    match backing {
+                        Backing::Device(d) => d.write(at - base, &rest[..n]),
+                        Backing::Screen(s) => s.write(at - base, &rest[..n]),
+                    };
+                    n
+                }
+                None => {
+                    if self.memory.write_slice(rest, GuestAddress(at)).is_ok() {
+                        rest.len()
+                    } else {
+                        let _ = self.memory.write_slice(&rest[..1], GuestAddress(at));
+                        1
+                    }
+                }
+            };
+            done += n;
+        }
+    }
+
+    fn inb(&mut self, port: u16) -> u8 {
+        let mut b = [0u8];
+        if self.io.pio_read(PioAddress(port), &mut b).is_err() {
+            return 0xFF;
+        }
+        b[0]
+    }
+
+    fn outb(&mut self, port: u16, value: u8) {
+        let _ = self.io.pio_write(PioAddress(port), &[value]);
+    }
+
+    fn now(&self) -> (u64, u32) {
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        (t.as_secs(), t.subsec_nanos())
+    }
+
+    fn clear_wake(&mut self) {
+        if let Some(c) = self.control {
+            c.clear_notice();
+        }
+    }
+
+    fn wait(&mut self, timeout: Duration) {
+        match self.control {
+            Some(c) => c.idle(timeout),
+            None => std::thread::sleep(timeout),
+        }
+    }
+
+    fn log(&mut self, message: &str) {
+        log::warn!("{message}");
+    }
+}
+
+/// The BIOS as the vCPU's firmware.
+pub struct BiosFirmware {
+    bios: Bios,
+    windows: Windows,
+}
+
+impl BiosFirmware {
+    /// Firmware serving `bios` over `windows`.
+    pub fn new(bios: Bios, windows: Windows) -> Self {
+        BiosFirmware { bios, windows }
+    }
+}
+
+impl Firmware for BiosFirmware {
+    fn port(&self) -> u16 {
+        rom::PORT
+    }
+
+    fn owns(&self, code: u64) -> bool {
+        u32::try_from(code).ok().and_then(Trap::at).is_some()
+    }
+
+    fn call(&mut self, call: &mut FirmwareCall<'_>) -> FirmwareAction {
+        // The stubs are real-mode code: a protected-mode guest that jumps into them gets
+        // nothing done.
+        if call.sregs.cr0 & 1 != 0 {
+            return FirmwareAction::Resume;
+        }
+        let mut cpu = cpu_of(&call.regs, &call.sregs);
+        let before = cpu;
+        let mut machine = GuestMachine {
+            memory: call.memory,
+            io: call.io,
+            windows: &self.windows,
+            control: Some(call.control),
+        };
+        let outcome = self.bios.call(&mut cpu, &mut machine);
+        if cpu != before {
+            write_back(&cpu, &mut call.regs, &mut call.sregs);
+        }
+        match outcome {
+            Outcome::Resume => FirmwareAction::Resume,
+            Outcome::PowerOff => {
+                log::warn!("the guest turned the machine off (APM)");
+                FirmwareAction::Halt
+            }
+            Outcome::Reset => {
+                call.control.stop(StopReason::Reset);
+                FirmwareAction::Resume
+            }
+            Outcome::NoBootDisk => {
+                log::warn!(
+                    "no bootable disk: the guest gave up booting (int 18h, or int 19h with no drive)"
+                );
+                FirmwareAction::Halt
+            }
+        }
+    }
+}
+
+/// The BIOS's view of the registers.
+pub fn cpu_of(regs: &kvm_regs, sregs: &kvm_sregs) -> Cpu {
+    Cpu {
+        eax: regs.rax as u32,
+        ebx: regs.rbx as u32,
+        ecx: regs.rcx as u32,
+        edx: regs.rdx as u32,
+        esi: regs.rsi as u32,
+        edi: regs.rdi as u32,
+        ebp: regs.rbp as u32,
+        esp: regs.rsp as u32,
+        ip: regs.rip as u16,
+        cs: sregs.cs.selector,
+        ds: sregs.ds.selector,
+        es: sregs.es.selector,
+        ss: sregs.ss.selector,
+    }
+}
+
+/// Puts the BIOS's registers back into KVM's structures (real-mode segments: base =
+/// selector * 16).
+pub fn write_back(cpu: &Cpu, regs: &mut kvm_regs, sregs: &mut kvm_sregs) {
+    regs.rax = u64::from(cpu.eax);
+    regs.rbx = u64::from(cpu.ebx);
+    regs.rcx = u64::from(cpu.ecx);
+    regs.rdx = u64::from(cpu.edx);
+    regs.rsi = u64::from(cpu.esi);
+    regs.rdi = u64::from(cpu.edi);
+    regs.rbp = u64::from(cpu.ebp);
+    regs.rsp = u64::from(cpu.esp);
+    regs.rip = u64::from(cpu.ip);
+    let set = |seg: &mut kvm_segment, selector: u16| {
+        if seg.selector != selector {
+            seg.selector = selector;
+            seg.base = u64::from(selector) << 4;
+        }
+    };
+    set(&mut sregs.cs, cpu.cs);
+    set(&mut sregs.ds, cpu.ds);
+    set(&mut sregs.es, cpu.es);
+    set(&mut sregs.ss, cpu.ss);
+}

@@ -1,0 +1,527 @@
+//! Reading a machine file: TOML text to a [`MachineSpec`], with every error pointing at
+//! `file:line:column`.
+
+pub(crate) mod schema;
+
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+use vmm_core::{CpuMode, RamRegion, RealAddress, UnclaimedPolicy};
+use vmm_devices::pic;
+
+use crate::diagnostic::Diagnostic;
+use crate::named::Named;
+use crate::spec::{
+    DriveSpec, EntryAddress, ImageFormat, Located, MachineSpec, Origin, SourceFile,
+};
+use schema::{BootTable, DeviceTable, DriveTable, EntryValue, Irqs, MachineFile, Unsigned};
+
+
+/// Errors reading a machine file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read machine file {path}")]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The path is not a file.
+    #[error("{} is {what}, not a machine file", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is.
+        what: &'static str,
+    },
+    /// The file is larger than any machine file should be.
+    #[error("machine file {} is {len} bytes; picovmm reads machine files of at most {MAX_FILE_BYTES} bytes (1 MiB)", path.display())]
+    TooLarge {
+        /// The path.
+        path: PathBuf,
+        /// Its size.
+        len: u64,
+    },
+    /// A machine file that is not a regular file gave more than the limit.
+    #[error("machine file {} gives more than {MAX_FILE_BYTES} bytes (1 MiB), the most picovmm reads", path.display())]
+    StreamTooLarge {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is not a valid machine description.
+    #[error(transparent)]
+    Invalid(#[from] crate::diagnostic::Report),
+}
+
+pub(crate) fn located<T>(value: T, span: std::ops::Range<usize>) -> Located<T> {
+    Located {
+        value,
+        origin: Origin::File(span),
+    }
+}
+
+pub(crate) fn at<T>(spanned: &Spanned<T>, message: impl Into<String>) -> Diagnostic {
+    Diagnostic::new(Origin::File(spanned.span()), message)
+}
+
+/// The largest machine file picovmm reads: far beyond any real machine, small enough that a
+/// wrong path (a disk image, a device) cannot make picovmm read gigabytes.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads at most `MAX_FILE_BYTES + 1` bytes of `path`, whatever it is. A FIFO is opened
+/// without waiting for a writer (with none, it reads as empty); a terminal is refused, since
+/// reading it would wait for someone to type.
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let fd = file.as_raw_fd();
+    // SAFETY: `fd` is an open descriptor owned by `file`; isatty and fcntl only inspect or set
+    // its flags.
+    unsafe {
+        if libc::isatty(fd) == 1 {
+            return Err(std::io::Error::other(
+                "it is a terminal: reading it would wait for input",
+            ));
+        }
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Reads and parses the machine file at `path`.
+pub fn load(path: &Path) -> Result<MachineSpec, ConfigError> {
+    let read_error = |source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    if meta.is_dir() {
+        return Err(ConfigError::NotAFile {
+            path: path.to_owned(),
+            what: "a directory",
+        });
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(ConfigError::TooLarge {
+            path: path.to_owned(),
+            len: meta.len(),
+        });
+    }
+    let bytes = read_bounded(path).map_err(read_error)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        // A FIFO, a pipe or a device: its size is known only by reading it.
+        return Err(ConfigError::StreamTooLarge {
+            path: path.to_owned(),
+        });
+    }
+    if bytes.is_empty() && !meta.is_file() {
+        return Err(ConfigError::NotAFile {
+            path: path.to_owned(),
+            what: "a FIFO or device with nothing to read (a FIFO without a writer would block)",
+        });
+    }
+    let source = match String::from_utf8(bytes) {
+        Ok(text) => SourceFile {
+            path: path.to_owned(),
+            text,
+        },
+        Err(e) => {
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let offset = e.utf8_error().valid_up_to();
+            let file = SourceFile {
+                path: path.to_owned(),
+                text,
+            };
+            let d = Diagnostic::new(
+                Origin::File(offset..offset + 1),
+                "the file is not valid UTF-8 text",
+            );
+            return Err(crate::diagnostic::Report::new(d, Some(&file)).into());
+        }
+    };
+    from_source(source)
+}
+
+/// A machine file's text as it was at `path` (a snapshot keeps it): parsed as `load` parses
+/// the file, relative paths meaning the file's folder.
+pub fn load_text(path: &Path, text: String) -> Result<MachineSpec, ConfigError> {
+    from_source(SourceFile {
+        path: path.to_owned(),
+        text,
+    })
+}
+
+fn from_source(source: SourceFile) -> Result<MachineSpec, ConfigError> {
+    let path = source.path.clone();
+    let base_dir = path.parent().unwrap_or(Path::new("")).to_owned();
+    match parse(&source.text, &base_dir) {
+        Ok(mut spec) => {
+            if spec.name.is_empty() {
+                spec.name = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+            }
+            spec.source = Some(source);
+            Ok(spec)
+        }
+        Err(d) => Err(crate::diagnostic::Report::new(d, Some(&source)).into()),
+    }
+}
+
+/// Parses machine-file `text`; relative paths are resolved against `base_dir`.
+pub fn parse(text: &str, base_dir: &Path) -> Result<MachineSpec, Diagnostic> {
+    let file: MachineFile = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        Diagnostic::new(Origin::File(span), e.message().trim_end().to_owned())
+    })?;
+    let mut spec = MachineSpec::default_machine();
+    spec.name = file.name.unwrap_or_default();
+    spec.unclaimed = match &file.unclaimed {
+        None => UnclaimedPolicy::Log,
+        Some(s) => named(s, "unclaimed-access policy")?,
+    };
+    spec.memory = file
+        .memory
+        .iter()
+        .map(|m| {
+            let m = m.get_ref();
+            located(
+                RamRegion {
+                    base: m.base.get_ref().0,
+                    size: m.size.get_ref().0,
+                },
+                m.base.span(),
+            )
+        })
+        .collect();
+    if let Some(boot) = &file.boot {
+        apply_boot(&mut spec, boot, base_dir)?;
+    }
+    spec.devices = file
+        .devices
+        .iter()
+        .map(|d| crate::devices::parse(d, base_dir))
+        .collect::<Result<_, _>>()?;
+    spec.drives = file
+        .drives
+        .iter()
+        .map(|d| drive(d, base_dir))
+        .collect::<Result<_, _>>()?;
+    if let Some(debug) = &file.debug {
+        if let Some(gdb) = &debug.gdb {
+            let address =
+                crate::units::listen_address(gdb.get_ref()).map_err(|message| at(gdb, message))?;
+            spec.gdb = Some(located(address, gdb.span()));
+        }
+        if let Some(wait) = &debug.wait {
+            if *wait.get_ref() && debug.gdb.is_none() {
+                return Err(at(
+                    wait,
+                    "wait = true needs gdb = \"[HOST:]PORT\" in [debug]: nothing could continue the guest",
+                ));
+            }
+            spec.gdb_wait = *wait.get_ref();
+        }
+    }
+    Ok(spec)
+}
+
+fn apply_boot(spec: &mut MachineSpec, boot: &BootTable, base_dir: &Path) -> Result<(), Diagnostic> {
+    if let Some(image) = &boot.image {
+        spec.image = Some(located(base_dir.join(image.get_ref()), image.span()));
+    }
+    if let Some(load) = &boot.load {
+        spec.load = located(load.get_ref().0, load.span());
+    }
+    if let Some(mode) = &boot.mode {
+        spec.mode = located(named::<CpuMode>(mode, "CPU mode")?, mode.span());
+    }
+    if let Some(entry) = &boot.entry {
+        let value = match entry.get_ref() {
+            EntryValue::SegOff(text) => EntryAddress::SegOff(
+                text.parse::<RealAddress>()
+                    .map_err(|e| at(entry, e.to_string()))?,
+            ),
+            EntryValue::Linear(addr) => EntryAddress::Linear(*addr),
+        };
+        spec.entry = Some(located(value, entry.span()));
+    }
+    if let Some(format) = &boot.format {
+        spec.format = located(named::<ImageFormat>(format, "image format")?, format.span());
+    }
+    if let Some(cmdline) = &boot.cmdline {
+        spec.cmdline = located(cmdline.get_ref().clone(), cmdline.span());
+    }
+    if let Some(stack) = &boot.stack {
+        spec.stack = located(stack.get_ref().0, stack.span());
+    }
+    Ok(())
+}
+
+fn drive(table: &Spanned<DriveTable>, base_dir: &Path) -> Result<Located<DriveSpec>, Diagnostic> {
+    let d = table.get_ref();
+    let kind = match &d.kind {
+        None => None,
+        Some(k) => Some(match k.get_ref().as_str() {
+            "floppy" => vmm_bios::DriveKind::Floppy,
+            "hd" => vmm_bios::DriveKind::Hard,
+            other => {
+                return Err(at(
+                    k,
+                    format!("unknown drive kind \"{other}\"; allowed: floppy, hd"),
+                ))
+            }
+        }),
+    };
+    let flag = |f: &Option<Spanned<bool>>| f.as_ref().is_some_and(|b| *b.get_ref());
+    let mode = match (flag(&d.readonly), flag(&d.snapshot)) {
+        (true, true) => return Err(at(
+            table,
+            "a drive is readonly or snapshot, not both (snapshot already keeps the file as it is)",
+        )),
+        (true, false) => vmm_bios::WriteMode::ReadOnly,
+        (false, true) => vmm_bios::WriteMode::Snapshot,
+        (false, false) => vmm_bios::WriteMode::Write,
+    };
+    Ok(located(
+        DriveSpec {
+            path: base_dir.join(d.image.get_ref()),
+            kind,
+            mode,
+        },
+        d.image.span(),
+    ))
+}
+
+/// An interrupt line of the PIC pair: 0-15, but not 2, where the slave is cascaded.
+/// Interrupt lines of the PIC pair: 0-15, but not 2, where the slave is cascaded; no line twice.
+pub(crate) fn irqs(value: &Spanned<Irqs>) -> Result<Vec<u8>, Diagnostic> {
+    let mut lines = Vec::new();
+    for &n in &value.get_ref().0 {
+        match u8::try_from(n) {
+            Ok(n) if n < pic::LINES && n != pic::CASCADE_IRQ && !lines.contains(&n) => {
+                lines.push(n)
+            }
+            Ok(n) if lines.contains(&n) => {
+                return Err(at(value, format!("irq {n} is listed twice")))
+            }
+            _ => {
+                return Err(at(
+                    value,
+                    format!(
+                        "irq {n} is not a line a device can use: 0-15, but not 2 (the cascade)"
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(lines)
+}
+
+/// One interrupt line (a serial port's).
+pub(crate) fn irq(value: &Spanned<Irqs>) -> Result<u8, Diagnostic> {
+    match irqs(value)?[..] {
+        [n] => Ok(n),
+        _ => Err(at(value, "a serial port has one interrupt line: irq = N")),
+    }
+}
+
+pub(crate) fn port(value: &Spanned<Unsigned>) -> Result<u16, Diagnostic> {
+    let raw = value.get_ref().0;
+    u16::try_from(raw).map_err(|_| {
+        at(
+            value,
+            format!("port {raw:#x} is past the last port, 0xffff"),
+        )
+    })
+}
+
+/// Rejects the keys of `d` that a device of type `kind` does not take. Not serde's
+/// `deny_unknown_fields` on a `#[serde(tag = "type")]` enum: serde buffers a tagged enum's
+/// content before choosing the variant, and toml's `Spanned` values lose their spans on the
+/// way, so every per-type error would lose its `file:line:column`. The flat table keeps them.
+pub(crate) fn only_keys(d: &DeviceTable, kind: &str, allowed: &[&str]) -> Result<(), Diagnostic> {
+    let present: [(&str, Option<std::ops::Range<usize>>); 10] = [
+        ("irq", d.irq.as_ref().map(Spanned::span)),
+        ("keys", d.keys.as_ref().map(Spanned::span)),
+        ("output", d.output.as_ref().map(Spanned::span)),
+        ("mmio", d.mmio.as_ref().map(Spanned::span)),
+        ("port", d.port.as_ref().map(Spanned::span)),
+        ("mode", d.mode.as_ref().map(Spanned::span)),
+        ("library", d.library.as_ref().map(Spanned::span)),
+        ("ports", d.ports.as_ref().map(Spanned::span)),
+        ("size", d.size.as_ref().map(Spanned::span)),
+        ("config", d.config.as_ref().map(Spanned::span)),
+    ];
+    match present
+        .into_iter()
+        .find(|(key, span)| span.is_some() && !allowed.contains(key))
+    {
+        Some((key, Some(span))) => Err(Diagnostic::new(
+            Origin::File(span),
+            format!(
+                "key `{key}` does not apply to a {kind} device; it takes: {}",
+                allowed.join(", ")
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The `T` a string value names, or an error listing the names `T` has.
+pub(crate) fn named<T: Named>(value: &Spanned<String>, what: &str) -> Result<T, Diagnostic> {
+    let name = value.get_ref();
+    crate::named::from_name(name).ok_or_else(|| {
+        at(
+            value,
+            format!(
+                "unknown {what} \"{name}\"; allowed: {}",
+                crate::named::allowed::<T>()
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::DeviceKind;
+
+    const VALID: &str = r#"
+name = "t"
+
+[[memory]]
+base = 0
+size = "640 KiB"
+
+[boot]
+image = "hello.bin"
+load = 0x7c00
+entry = "0000:7c00"
+
+[[device]]
+type = "vga-text"
+
+[[device]]
+type = "debugcon"
+port = 0xe9
+"#;
+
+    fn error_of(text: &str) -> String {
+        let source = SourceFile {
+            path: PathBuf::from("m.toml"),
+            text: text.to_owned(),
+        };
+        match parse(text, Path::new("dir")) {
+            Ok(_) => "parsed".to_owned(),
+            Err(d) => d
+                .render(Some(&source))
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    }
+
+    #[test]
+    fn test_parse_valid_file_resolves_values() {
+        let spec = parse(VALID, Path::new("dir")).expect("valid");
+        assert_eq!(spec.name, "t");
+        assert_eq!(
+            spec.memory[0].value,
+            RamRegion {
+                base: 0,
+                size: 0xA_0000
+            }
+        );
+        assert_eq!(
+            spec.image.map(|i| i.value),
+            Some(PathBuf::from("dir/hello.bin"))
+        );
+        assert_eq!(spec.devices[1].value, DeviceKind::Debugcon { port: 0xE9 });
+    }
+
+    #[test]
+    fn test_parse_unknown_top_level_key_is_rejected() {
+        let text = VALID.replace("name = \"t\"", "nmae = \"t\"");
+        assert!(error_of(&text).starts_with("m.toml:2:1: unknown field `nmae`, expected one of"));
+    }
+
+    #[test]
+    fn test_parse_unknown_device_type_lists_allowed() {
+        let text = VALID.replace("type = \"debugcon\"", "type = \"floppy\"");
+        assert_eq!(
+            error_of(&text),
+            "m.toml:17:8: unknown device type \"floppy\"; allowed: vga-text, debugcon, isa-debug-exit, serial, pic, pit, i8042, bios, plugin"
+        );
+    }
+
+    #[test]
+    fn test_parse_port_past_ffff_is_rejected() {
+        let text = VALID.replace("port = 0xe9", "port = 0x10000");
+        assert_eq!(
+            error_of(&text),
+            "m.toml:18:8: port 0x10000 is past the last port, 0xffff"
+        );
+    }
+
+    #[test]
+    fn test_parse_bad_size_unit_is_rejected() {
+        let text = VALID.replace("\"640 KiB\"", "\"640 KB\"");
+        assert!(error_of(&text).starts_with("m.toml:6:8: invalid size \"640 KB\""));
+    }
+
+    #[test]
+    fn test_parse_negative_base_is_rejected() {
+        let text = VALID.replace("base = 0", "base = -4096");
+        assert!(error_of(&text).starts_with("m.toml:5:8: "));
+    }
+
+    #[test]
+    fn test_parse_bad_entry_is_rejected() {
+        let text = VALID.replace("\"0000:7c00\"", "\"7c00\"");
+        assert_eq!(
+            error_of(&text),
+            "m.toml:11:9: expected SEG:OFF with two hexadecimal numbers of at most 4 digits, like 0000:7c00"
+        );
+    }
+
+    #[test]
+    fn test_parse_unknown_mode_lists_allowed() {
+        let text = VALID.replace("load = 0x7c00", "mode = \"unreal\"");
+        assert_eq!(
+            error_of(&text),
+            "m.toml:10:8: unknown CPU mode \"unreal\"; allowed: real, protected, long"
+        );
+    }
+
+    #[test]
+    fn test_parse_port_key_on_vga_is_rejected() {
+        let text = VALID.replace("type = \"vga-text\"", "type = \"vga-text\"\nport = 1");
+        assert_eq!(
+            error_of(&text),
+            "m.toml:15:8: key `port` does not apply to a vga-text device; it takes: mmio, mode"
+        );
+    }
+
+    #[test]
+    fn test_parse_syntax_error_points_at_it() {
+        let text = VALID.replace("load = 0x7c00", "load = ");
+        assert!(error_of(&text).starts_with("m.toml:10:8: "));
+    }
+}

@@ -1,0 +1,48 @@
+//! `bios`: picovmm's BIOS. Its services are the vCPU's firmware (the board starts it after
+//! every device is attached); here are its hardware: the VGA's registers, the graphics window
+//! at 0xA0000 and the ROM at 0xF0000.
+
+use std::sync::{Arc, Mutex};
+
+use vmm_devices::vga_regs::{self, VgaRegisters};
+
+use super::Attach;
+use crate::board::DeviceHandle;
+use crate::error::MachineError;
+use crate::spec::DeviceRange;
+
+/// The graphics window.
+const GRAPHICS: (u64, u64) = (0xA_0000, 0x1_0000);
+
+/// The BIOS's port, VGA registers, graphics window and ROM.
+pub const BIOS_RANGES: [DeviceRange; 4] = [
+    DeviceRange::Port {
+        base: vmm_bios::rom::PORT,
+        len: 1,
+    },
+    DeviceRange::Port {
+        base: vga_regs::BASE_PORT,
+        len: vga_regs::PORTS,
+    },
+    DeviceRange::Mmio {
+        base: GRAPHICS.0,
+        len: GRAPHICS.1,
+    },
+    DeviceRange::Mmio {
+        base: vmm_bios::rom::BASE as u64,
+        len: vmm_bios::rom::SIZE as u64,
+    },
+];
+
+pub(super) fn attach(at: &mut Attach<'_>) -> Result<DeviceHandle, MachineError> {
+    let graphics = at.vm.map_device_memory(GRAPHICS.0, GRAPHICS.1)?;
+    let rom = at.vm.map_device_memory(
+        u64::from(vmm_bios::rom::BASE),
+        u64::from(vmm_bios::rom::SIZE),
+    )?;
+    let vga = Arc::new(Mutex::new(VgaRegisters::new()));
+    at.vm
+        .register_pio(vga_regs::BASE_PORT, vga_regs::PORTS, vga.clone())?;
+    at.started.bios = Some((graphics.clone(), rom.clone()));
+    Ok(DeviceHandle::Bios { vga, graphics, rom })
+}

@@ -1,0 +1,60 @@
+//! `i8042`: the keyboard controller with its keyboard (IRQ 1); `keys` are typed as the machine
+//! starts.
+
+use std::sync::{Arc, Mutex};
+
+use vmm_core::StopReason;
+use vmm_devices::i8042::{self, I8042};
+use vmm_devices::keymap::{self, KeyEvent};
+
+use super::{ports, Attach};
+use crate::board::{DeviceHandle, Typist};
+use crate::config::at;
+use crate::config::schema::DeviceTable;
+use crate::diagnostic::Diagnostic;
+use crate::error::MachineError;
+use crate::spec::{DeviceKind, DeviceRange};
+
+/// The keys its table takes.
+pub(super) const KEYS: &[&str] = &["keys"];
+
+pub(super) fn parse(d: &DeviceTable) -> Result<DeviceKind, Diagnostic> {
+    let keys = match &d.keys {
+        Some(text) => {
+            keymap::type_text(text.get_ref()).map_err(|e| at(text, format!("keys: {e}")))?
+        }
+        None => Vec::new(),
+    };
+    Ok(DeviceKind::I8042 { keys })
+}
+
+pub(super) fn ranges() -> Vec<DeviceRange> {
+    vec![ports(i8042::DATA_PORT, 1), ports(i8042::COMMAND_PORT, 1)]
+}
+
+pub(super) fn attach(keys: &[KeyEvent], at: &mut Attach<'_>) -> Result<DeviceHandle, MachineError> {
+    let reset = at.control.clone();
+    let kbc = I8042::new(at.lines.line(i8042::KEYBOARD_IRQ), move || {
+        reset.stop(StopReason::Reset)
+    });
+    let dev = Arc::new(Mutex::new(kbc));
+    if !keys.is_empty() {
+        let typist =
+            Typist::start(dev.clone(), keys.to_vec()).map_err(|source| MachineError::Thread {
+                name: "typist",
+                source,
+            })?;
+        at.started.typist = Some(typist);
+    }
+    at.vm.register_pio(i8042::DATA_PORT, 1, dev.clone())?;
+    at.vm.register_pio(i8042::COMMAND_PORT, 1, dev.clone())?;
+    Ok(DeviceHandle::I8042(dev))
+}
+
+pub(super) fn describe(keys: &[KeyEvent]) -> String {
+    if keys.is_empty() {
+        " irq 1".to_owned()
+    } else {
+        format!(" irq 1, {} key events typed at start", keys.len())
+    }
+}

@@ -1,0 +1,351 @@
+//! The machine and its handle: the one way in for every front end.
+//!
+//! A [`Machine`] is owned by the thread that runs its vCPU. It runs until something happens
+//! ([`Machine::run_until_event`]) or to the end ([`Machine::run`]), and between runs it reads
+//! and writes guest memory, captures the screen, and saves or restores snapshots.
+//!
+//! A [`MachineHandle`] is its thread-safe face, cloned into front ends on other threads (a
+//! display, a debugger, a control socket, a test runner): pause, resume and stop; keys and
+//! serial bytes in; the screen as a [`Frame`]; memory; registers and snapshots, served by the
+//! vCPU thread between two runs of the guest (as crosvm and Cloud Hypervisor serve theirs).
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use vmm_core::{DebugEvent, Registers, RunOutcome, RunReport, StopReason, VcpuControl, VcpuEvent};
+use vmm_devices::i8042::I8042;
+use vmm_devices::keymap::KeyEvent;
+use vmm_devices::serial::Uart16550;
+
+use crate::board::{Board, ConsoleOutput, DeviceRegistry};
+use crate::diagnostic::Report;
+use crate::error::MachineError;
+use crate::frame::{Frame, ScreenSources};
+use crate::guest_view::GuestView;
+use crate::plugin_path::PluginPath;
+use crate::snapshot::{self, DriveRecord, MachineDef, MachineState, Snapshot};
+use crate::spec::MachineSpec;
+use crate::validate::{validate, ValidMachine};
+
+/// Where the guest's console output (debug consoles, serial ports without a file) goes: a
+/// sink made for each such device.
+pub struct Outputs {
+    make: Box<dyn FnMut() -> ConsoleOutput>,
+}
+
+impl Outputs {
+    /// Each device's output goes to the sink `make` returns.
+    pub fn new(make: impl FnMut() -> ConsoleOutput + 'static) -> Outputs {
+        Outputs {
+            make: Box::new(make),
+        }
+    }
+
+    /// Console output is dropped.
+    pub fn discard() -> Outputs {
+        Outputs::new(|| Box::new(std::io::sink()))
+    }
+
+    /// Console output is kept in memory, in the returned buffer.
+    pub fn buffer() -> (Outputs, OutputBuffer) {
+        let buffer = OutputBuffer::default();
+        let sink = buffer.clone();
+        (Outputs::new(move || Box::new(sink.clone())), buffer)
+    }
+}
+
+/// Console output kept in memory (see [`Outputs::buffer`]).
+#[derive(Clone, Default)]
+pub struct OutputBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl OutputBuffer {
+    /// Everything written so far.
+    pub fn contents(&self) -> Vec<u8> {
+        crate::sync::lock(&self.0).clone()
+    }
+}
+
+impl Write for OutputBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        crate::sync::lock(&self.0).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Why a run of the guest returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The run is over.
+    Ended(RunOutcome),
+    /// Someone paused the machine; it waits in [`Machine::wait_while_paused`].
+    Paused,
+    /// A breakpoint or single step (only while guest debugging is on).
+    Debug(DebugEvent),
+}
+
+/// A built machine, owned by the thread that runs it.
+pub struct Machine {
+    board: Board,
+    view: GuestView,
+    screen: Option<ScreenSources>,
+}
+
+impl Machine {
+    /// Validates `spec` (plugins looked up on `plugins`) and builds it.
+    pub fn build(
+        spec: MachineSpec,
+        plugins: &PluginPath,
+        outputs: Outputs,
+    ) -> Result<Machine, MachineError> {
+        let source = spec.source.clone();
+        let valid = validate(spec, plugins).map_err(|d| Report::new(d, source.as_ref()))?;
+        Machine::from_valid(valid, outputs)
+    }
+
+    /// Builds a validated description; building consumes it.
+    pub fn from_valid(valid: ValidMachine, outputs: Outputs) -> Result<Machine, MachineError> {
+        let board = Board::build(valid, outputs.make)?;
+        Ok(Machine::around(board))
+    }
+
+    /// The machine around a built board.
+    pub fn around(board: Board) -> Machine {
+        Machine {
+            view: GuestView::of(&board),
+            screen: ScreenSources::of(&board),
+            board,
+        }
+    }
+
+    /// A handle for other threads.
+    pub fn handle(&self) -> MachineHandle {
+        let devices = self.board.devices();
+        MachineHandle {
+            control: self.board.control(),
+            view: self.view.clone(),
+            screen: self.screen.clone(),
+            keyboard: devices.keyboard().cloned(),
+            serial: devices.serials().next().cloned(),
+            devices: devices.clone(),
+        }
+    }
+
+    /// Runs the guest until it halts, exits, faults or is stopped; pauses are waited out and
+    /// debug events pass.
+    pub fn run(&mut self) -> RunReport {
+        let start = Instant::now();
+        let outcome = loop {
+            match self.run_until_event() {
+                Event::Ended(outcome) => break outcome,
+                Event::Paused => self.wait_while_paused(),
+                Event::Debug(_) => {}
+            }
+        };
+        self.report(outcome, start)
+    }
+
+    /// Runs the guest until something happens.
+    pub fn run_until_event(&mut self) -> Event {
+        match self.board.vcpu().run() {
+            VcpuEvent::Halted => Event::Ended(RunOutcome::Halted),
+            VcpuEvent::Stopped(reason) => Event::Ended(self.board.outcome_of(reason)),
+            VcpuEvent::Fault(fault) => Event::Ended(RunOutcome::Fault(fault)),
+            VcpuEvent::Paused => Event::Paused,
+            VcpuEvent::Debug(event) => Event::Debug(event),
+        }
+    }
+
+    /// Waits while the machine is paused, serving the handle's requests.
+    pub fn wait_while_paused(&mut self) {
+        self.board.vcpu().wait_while_paused();
+    }
+
+    /// The report of a run that started at `start` and ended with `outcome`.
+    pub fn report(&self, outcome: RunOutcome, start: Instant) -> RunReport {
+        self.board.report(outcome, start)
+    }
+
+    /// The screen now; `None` on a machine without one.
+    pub fn capture(&self) -> Option<Frame> {
+        self.screen.as_ref().map(ScreenSources::capture)
+    }
+
+    /// Whether the machine has a screen.
+    pub fn has_screen(&self) -> bool {
+        self.screen.is_some()
+    }
+
+    /// Where the screen is read from, for a front end that reads it again and again.
+    pub fn screen_sources(&self) -> Option<ScreenSources> {
+        self.screen.clone()
+    }
+
+    /// Everything the guest can address.
+    pub fn memory(&self) -> &GuestView {
+        &self.view
+    }
+
+    /// The vCPU's registers now.
+    pub fn registers(&self) -> Option<Registers> {
+        self.board.vcpu_ref().registers()
+    }
+
+    /// Saves the machine (between runs) to `path`; returns the file's size.
+    pub fn save_snapshot(
+        &self,
+        def: &MachineDef,
+        drives: &[DriveRecord],
+        path: &std::path::Path,
+    ) -> Result<u64, MachineError> {
+        let vcpu = self
+            .board
+            .vcpu_ref()
+            .state()
+            .map_err(|e| MachineError::Refused(format!("snapshot: the vCPU: {e}")))?;
+        let state = MachineState {
+            vcpu,
+            memory: self.board.vm().memory(),
+            devices: self.board.devices(),
+        };
+        Ok(snapshot::save(state, def, drives, path)?)
+    }
+
+    /// Puts a snapshot's state into this machine, built from the snapshot's description.
+    pub fn restore(&mut self, snapshot: &Snapshot) -> Result<(), MachineError> {
+        Ok(snapshot.apply(&mut self.board)?)
+    }
+
+    /// The first device that cannot save its state, if any.
+    pub fn unsaveable(&self) -> Option<String> {
+        self.board.devices().unsaveable()
+    }
+
+    /// Flushes every console and serial output; returns whether console output ends mid-line.
+    pub fn flush_outputs(&self) -> bool {
+        self.board.flush_outputs()
+    }
+
+    /// The board, for what the handle does not cover.
+    pub fn board(&self) -> &Board {
+        &self.board
+    }
+
+    /// The board, mutably (the vCPU, for a policy of the caller's own).
+    pub fn board_mut(&mut self) -> &mut Board {
+        &mut self.board
+    }
+}
+
+/// The machine's thread-safe face: cheap to clone, usable from any thread.
+#[derive(Clone)]
+pub struct MachineHandle {
+    control: VcpuControl,
+    view: GuestView,
+    screen: Option<ScreenSources>,
+    keyboard: Option<Arc<Mutex<I8042>>>,
+    serial: Option<Arc<Mutex<Uart16550<ConsoleOutput>>>>,
+    devices: Arc<DeviceRegistry>,
+}
+
+impl MachineHandle {
+    /// The vCPU's control, for what this handle does not cover.
+    pub fn control(&self) -> &VcpuControl {
+        &self.control
+    }
+
+    /// Pauses the guest at its next exit (at once if it spins: the vCPU is kicked).
+    pub fn pause(&self) {
+        self.control.pause();
+    }
+
+    /// Lets a paused guest go on.
+    pub fn resume(&self) {
+        self.control.resume();
+    }
+
+    /// Whether a pause is asked for.
+    pub fn is_paused(&self) -> bool {
+        self.control.pause_requested()
+    }
+
+    /// Ends the run for `reason`.
+    pub fn stop(&self, reason: StopReason) {
+        self.control.stop(reason);
+    }
+
+    /// Presses and releases keys on the i8042's keyboard; returns how many of `events` fit in
+    /// its type-ahead queue (0 without a keyboard).
+    pub fn keys(&self, events: &[KeyEvent]) -> usize {
+        let taken = self
+            .keyboard
+            .as_ref()
+            .map_or(0, |kbc| crate::sync::lock(kbc).type_ahead(events));
+        if taken > 0 {
+            self.control.wake();
+        }
+        taken
+    }
+
+    /// Whether the machine has a keyboard.
+    pub fn has_keyboard(&self) -> bool {
+        self.keyboard.is_some()
+    }
+
+    /// Bytes into the first serial port's receive FIFO; returns how many fit (0 without one).
+    pub fn serial_in(&self, bytes: &[u8]) -> usize {
+        let taken = self
+            .serial
+            .as_ref()
+            .map_or(0, |uart| crate::sync::lock(uart).enqueue(bytes));
+        if taken > 0 {
+            self.control.wake();
+        }
+        taken
+    }
+
+    /// Whether the machine has a serial port.
+    pub fn has_serial(&self) -> bool {
+        self.serial.is_some()
+    }
+
+    /// The screen now; `None` on a machine without one.
+    pub fn capture(&self) -> Option<Frame> {
+        self.screen.as_ref().map(ScreenSources::capture)
+    }
+
+    /// Everything the guest can address.
+    pub fn memory(&self) -> &GuestView {
+        &self.view
+    }
+
+    /// The vCPU's registers, read on the vCPU thread; `None` once the machine is gone.
+    pub fn registers(&self) -> Option<Registers> {
+        self.control.call(|vcpu| vcpu.registers()).flatten()
+    }
+
+    /// Saves the machine to `path` while it is paused (served by the vCPU thread); the guest
+    /// goes on afterwards when it is resumed.
+    pub fn save_snapshot(
+        &self,
+        def: &MachineDef,
+        drives: &[DriveRecord],
+        path: &std::path::Path,
+    ) -> Result<u64, MachineError> {
+        let vcpu = self
+            .control
+            .call(|vcpu| vcpu.state().map_err(|e| e.to_string()))
+            .ok_or_else(|| MachineError::Refused("the machine is gone".into()))?
+            .map_err(|e| MachineError::Refused(format!("snapshot: the vCPU: {e}")))?;
+        let state = MachineState {
+            vcpu,
+            memory: self.view.ram(),
+            devices: &self.devices,
+        };
+        Ok(snapshot::save(state, def, drives, path)?)
+    }
+}

@@ -1,0 +1,176 @@
+//! Sizes, addresses and durations as people write them: `"640 KiB"`, `0x7c00`, `"2s"`.
+
+use std::time::Duration;
+
+/// What a size may look like, for error messages.
+pub const SIZE_FORMS: &str =
+    "a number of bytes, or a string like \"640 KiB\", \"16 MiB\" or \"1 GiB\" (B, KiB, MiB, GiB; K, M, G are the same)";
+
+/// Parses `"640 KiB"`, `"16M"`, `"4096"`, `"0x1000"` into bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    // A hexadecimal size is all digits; a decimal one may be followed by a unit.
+    let number_end = if t.starts_with("0x") || t.starts_with("0X") {
+        t.len()
+    } else {
+        t.find(|c: char| !c.is_ascii_digit() && c != '_')
+            .unwrap_or(t.len())
+    };
+    let (number, unit) = (&t[..number_end], t[number_end..].trim());
+    let invalid = || format!("invalid size \"{text}\": expected {SIZE_FORMS}");
+    let n = parse_u64(number).ok_or_else(invalid)?;
+    let multiplier: u64 = match unit {
+        "" | "B" => 1,
+        "K" | "KiB" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        _ => return Err(invalid()),
+    };
+    n.checked_mul(multiplier)
+        .ok_or_else(|| format!("size \"{text}\" is larger than 2^64 bytes"))
+}
+
+/// Parses a decimal or `0x` hexadecimal unsigned integer.
+pub fn parse_u64(text: &str) -> Option<u64> {
+    let t = text.trim().replace('_', "");
+    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) if !hex.is_empty() => u64::from_str_radix(hex, 16).ok(),
+        Some(_) => None,
+        None if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => t.parse().ok(),
+        None => None,
+    }
+}
+
+/// Formats a byte count the way people read it: "640 KiB", "1 MiB", "4097 B".
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (scale, unit) in UNITS {
+        if bytes >= scale && bytes % scale == 0 {
+            return format!("{} {unit}", bytes / scale);
+        }
+    }
+    format!("{bytes} B")
+}
+
+/// A byte count rounded for people: "23.4 GiB"; exact sizes as [`format_size`] gives them.
+pub fn format_size_approx(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 2] = [(1 << 30, "GiB"), (1 << 20, "MiB")];
+    match UNITS
+        .iter()
+        .find(|(scale, _)| bytes >= *scale && bytes % scale != 0)
+    {
+        Some((scale, unit)) => format!("{:.1} {unit}", bytes as f64 / *scale as f64),
+        None => format_size(bytes),
+    }
+}
+
+/// Parses `"2s"`, `"500ms"`, `"1.5s"`, `"1m"`, or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = t.strip_suffix("us") {
+        (n, 1e-6)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (t, 1.0)
+    };
+    let invalid = || {
+        format!("invalid duration \"{text}\": expected a number with a unit, like 2s, 500ms or 1m")
+    };
+    let value: f64 = number.trim().parse().map_err(|_| invalid())?;
+    let seconds = value * scale;
+    if !seconds.is_finite() || seconds <= 0.0 {
+        return Err(invalid());
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|_| invalid())
+}
+
+/// The address `--gdb` listens on: `PORT` alone is 127.0.0.1:PORT (never every interface
+/// unless the user names it), as QEMU's `-gdb tcp::PORT` is local in practice.
+pub fn listen_address(spec: &str) -> Result<String, String> {
+    let (host, port) = match spec.rsplit_once(':') {
+        Some((host, port)) => (host.trim_start_matches("tcp:"), port),
+        None => ("", spec),
+    };
+    let port: u16 = port.parse().map_err(|_| {
+        format!("invalid gdb address {spec:?}: expected [HOST:]PORT, like 1234 or 127.0.0.1:1234")
+    })?;
+    let host = if host.is_empty() { "127.0.0.1" } else { host };
+    Ok(format!("{host}:{port}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_parse_size_kib_with_space() {
+        assert_eq!(parse_size("640 KiB"), Ok(640 * 1024));
+    }
+
+    #[test]
+    fn test_parse_size_short_unit() {
+        assert_eq!(parse_size("16M"), Ok(16 << 20));
+    }
+
+    #[test]
+    fn test_parse_size_hex_bytes() {
+        assert_eq!(parse_size("0x1000"), Ok(0x1000));
+    }
+
+    #[test]
+    fn test_parse_size_unknown_unit_lists_forms() {
+        assert_eq!(
+            parse_size("3 parsecs"),
+            Err(format!("invalid size \"3 parsecs\": expected {SIZE_FORMS}"))
+        );
+    }
+
+    #[test]
+    fn test_parse_size_overflow_is_rejected() {
+        assert_eq!(
+            parse_size("20000000000 GiB"),
+            Err("size \"20000000000 GiB\" is larger than 2^64 bytes".to_owned())
+        );
+    }
+
+    #[test]
+    fn test_parse_u64_rejects_negative() {
+        assert_eq!(parse_u64("-1"), None);
+    }
+
+    #[test]
+    fn test_format_size_picks_largest_exact_unit() {
+        assert_eq!(
+            (
+                format_size(0xA_0000),
+                format_size(1 << 20),
+                format_size(4097)
+            ),
+            (
+                "640 KiB".to_owned(),
+                "1 MiB".to_owned(),
+                "4097 B".to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn test_parse_duration_units() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn test_parse_duration_zero_is_rejected() {
+        assert!(parse_duration("0s").is_err());
+    }
+}
