@@ -116,7 +116,7 @@ pub fn hard_geometry(len: u64) -> Geometry {
 
 /// Why an image cannot be used.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum DiskError {
     /// It could not be opened.
     #[error("cannot open disk image {}", path.display())]
     Open {
@@ -197,8 +197,8 @@ pub enum IoError {
 
 impl Disk {
     /// Opens `path` as a drive of `kind` (by size when `None`), locking it.
-    pub fn open(path: &Path, kind: Option<DriveKind>, mode: WriteMode) -> Result<Disk, Error> {
-        let open_error = |source| Error::Open {
+    pub fn open(path: &Path, kind: Option<DriveKind>, mode: WriteMode) -> Result<Disk, DiskError> {
+        let open_error = |source| DiskError::Open {
             path: path.to_path_buf(),
             source,
         };
@@ -209,13 +209,13 @@ impl Disk {
             .map_err(open_error)?;
         let meta = file.metadata().map_err(open_error)?;
         if !meta.is_file() {
-            return Err(Error::NotAFile {
+            return Err(DiskError::NotAFile {
                 path: path.to_path_buf(),
             });
         }
         let len = meta.len();
         if len == 0 {
-            return Err(Error::Empty {
+            return Err(DiskError::Empty {
                 path: path.to_path_buf(),
             });
         }
@@ -227,14 +227,14 @@ impl Disk {
         };
         // SAFETY: flock on a descriptor this function owns; no memory is involved.
         if unsafe { libc::flock(file.as_raw_fd(), lock | libc::LOCK_NB) } != 0 {
-            return Err(Error::Locked {
+            return Err(DiskError::Locked {
                 path: path.to_path_buf(),
             });
         }
         let kind = kind.unwrap_or_else(|| DriveKind::for_size(len));
         let (geometry, floppy_type) = match kind {
             DriveKind::Floppy if len > 2_949_120 => {
-                return Err(Error::TooLargeForFloppy {
+                return Err(DiskError::TooLargeForFloppy {
                     path: path.to_path_buf(),
                     len,
                 })
@@ -418,8 +418,11 @@ mod tests {
         let (_t, path) = image(&[0; 512]);
         let _first = Disk::open(&path, None, WriteMode::Write).expect("opens");
         let second = Disk::open(&path, None, WriteMode::Write);
-        assert!(matches!(second, Err(Error::Locked { .. })), "{second:?}");
+        assert!(
+            matches!(second, Err(DiskError::Locked { .. })),
+            "{second:?}"
+        );
         let reader = Disk::open(&path, None, WriteMode::ReadOnly);
-        assert!(matches!(reader, Err(Error::Locked { .. })));
+        assert!(matches!(reader, Err(DiskError::Locked { .. })));
     }
 }

@@ -8,15 +8,15 @@ use std::sync::Arc;
 
 use vmm_devices::plugin::{ConfigValue, EventCallback, LogLevel, PluginDevice, PluginHost};
 
-use vmm_machine::diagnostic::{Diagnostic, Report};
 use crate::error::CliError as Error;
+use crate::status;
+use vmm_machine::config;
+use vmm_machine::diagnostic::{Diagnostic, Report};
 use vmm_machine::plugin_config::PluginSurroundings;
 use vmm_machine::plugin_path::PluginPath;
 use vmm_machine::spec::DeviceKind;
 use vmm_machine::units::format_size;
 use vmm_machine::validate::{validate, ValidMachine};
-use crate::status;
-use vmm_machine::config;
 
 /// Validates the machine file at `path` and prints its resolved memory map and devices.
 pub fn check(path: &Path, plugin_dirs: &[PathBuf]) -> Result<i32, Error> {
@@ -65,7 +65,8 @@ struct CheckHost {
 
 impl PluginHost for CheckHost {
     fn log(&self, plugin: &str, level: LogLevel, message: &str) {
-        let debug = std::env::var(vmm_machine::board::LOG_ENV_VAR).is_ok_and(|v| v == "debug");
+        let debug = std::env::var(vmm_machine::devices::plugin_host::LOG_ENV_VAR)
+            .is_ok_and(|v| v == "debug");
         if level != LogLevel::Debug || debug {
             crate::errln!("picovmm: plugin {plugin}: {}: {message}", level.name());
         }

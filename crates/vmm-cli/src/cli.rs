@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use vmm_machine::named::{self, Named};
-use vmm_machine::spec::{DriveSpec, EntryAddress, VgaMode};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use vmm_core::CpuMode;
+use vmm_machine::named::{self, Named};
+use vmm_machine::spec::{DriveSpec, EntryAddress, VgaMode};
 
 use vmm_machine::units;
 
@@ -178,7 +178,9 @@ pub fn value_parser<T: Named>() -> impl TypedValueParser<Value = T> {
             .iter()
             .map(|v| PossibleValue::new(v.name()).help(v.help())),
     )
-    .try_map(|name: String| named::from_name::<T>(&name).ok_or_else(|| format!("unknown value {name}")))
+    .try_map(|name: String| {
+        named::from_name::<T>(&name).ok_or_else(|| format!("unknown value {name}"))
+    })
 }
 
 /// `FILE[,readonly][,snapshot][,floppy|,hd]`: options are the known words after the last

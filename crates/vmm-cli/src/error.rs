@@ -83,3 +83,11 @@ impl CliError {
 pub fn thread(name: &'static str) -> impl FnOnce(std::io::Error) -> CliError {
     move |source| CliError::Thread { name, source }
 }
+
+/// Creates an output file, or says which one could not be.
+pub fn create_output(path: &std::path::Path) -> Result<std::fs::File, CliError> {
+    std::fs::File::create(path).map_err(|source| CliError::Output {
+        path: path.to_path_buf(),
+        source,
+    })
+}

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use vmm_devices::plugin::PluginLibrary;
 
 use crate::error::CliError as Error;
-use vmm_machine::plugin_path::PluginPath;
 use crate::status;
+use vmm_machine::plugin_path::PluginPath;
 
 /// Lists every plugin library on the path (name, version, ABI, accesses, file), and every
 /// `.so` there that is not a usable plugin, with the reason, on stderr.

@@ -210,7 +210,8 @@ fn test_a_plugin_without_state_is_named_when_its_state_is_asked_for() {
         .map(|p| p.join("deps"))
         .unwrap_or_default();
     let spec = vmm_machine::config::load(&repo_root().join("machines/rtc.toml")).expect("machine");
-    let board = Machine::build(spec, &PluginPath::new(&[deps]), Outputs::discard()).expect("machine");
+    let board =
+        Machine::build(spec, &PluginPath::new(&[deps]), Outputs::discard()).expect("machine");
     let err = board
         .board()
         .devices()
@@ -264,7 +265,11 @@ fn test_handle_reads_what_the_guest_sees_rom_and_vga_windows_included() {
         Some(vmm_machine::frame::Contents::Text { cells, .. }) => cells,
         other => panic!("not a text screen: {other:?}"),
     };
-    assert_eq!(&screen[..], &cells[..10], "the window is what the screen shows");
+    assert_eq!(
+        &screen[..],
+        &cells[..10],
+        "the window is what the screen shows"
+    );
     assert_eq!(view.read(0xC_0000, &mut [0u8; 4]), 0, "nothing is there");
 }
 
@@ -284,7 +289,11 @@ fn test_handle_saves_a_snapshot_while_paused_and_the_guest_goes_on() {
             handle.pause();
             let def = MachineDef {
                 cwd: repo_root(),
-                args: vec!["run".into(), "--image".into(), "guests/hostile/spin.bin".into()],
+                args: vec![
+                    "run".into(),
+                    "--image".into(),
+                    "guests/hostile/spin.bin".into(),
+                ],
                 machine_text: None,
             };
             let saved = handle.save_snapshot(&def, &[], &path);

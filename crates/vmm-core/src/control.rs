@@ -23,7 +23,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once};
 
 use kvm_bindings::kvm_run;
 
-use crate::vcpu::Vcpu;
+use crate::vcpu::CpuBackend;
 
 /// Why a run was asked to stop from outside the guest's own exits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,7 +86,7 @@ impl StopReason {
 pub const PAUSED_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Work for the vCPU thread.
-pub(crate) type Request = Box<dyn FnOnce(&mut Vcpu) + Send>;
+pub(crate) type Request = Box<dyn FnOnce(&mut dyn CpuBackend) + Send>;
 
 #[derive(Default)]
 struct Queue {
@@ -255,7 +255,7 @@ impl VcpuControl {
     /// returns its result; `None` when the vCPU is gone or never serves it.
     pub fn call<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&mut Vcpu) -> T + Send + 'static,
+        work: impl FnOnce(&mut dyn CpuBackend) -> T + Send + 'static,
     ) -> Option<T> {
         let (tx, rx) = mpsc::sync_channel(1);
         {
@@ -263,9 +263,11 @@ impl VcpuControl {
             if queue.closed {
                 return None;
             }
-            queue.requests.push_back(Box::new(move |vcpu: &mut Vcpu| {
-                let _ = tx.send(work(vcpu));
-            }));
+            queue
+                .requests
+                .push_back(Box::new(move |vcpu: &mut dyn CpuBackend| {
+                    let _ = tx.send(work(vcpu));
+                }));
             self.shared.pending.store(true, Ordering::SeqCst);
         }
         self.shared.wake.notify_all();
@@ -277,7 +279,7 @@ impl VcpuControl {
     /// Queues `work` for the vCPU thread and returns at once, without its result: for work
     /// that must happen before the vCPU next enters the guest (a paused vCPU runs it before it
     /// resumes). Returns `false` when the vCPU is gone.
-    pub fn post(&self, work: impl FnOnce(&mut Vcpu) + Send + 'static) -> bool {
+    pub fn post(&self, work: impl FnOnce(&mut dyn CpuBackend) + Send + 'static) -> bool {
         {
             let mut queue = self.lock_queue();
             if queue.closed {

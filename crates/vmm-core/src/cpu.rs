@@ -31,7 +31,7 @@ pub const REAL_MODE_MAX_LINEAR: u64 = 0x10_FFEF;
 
 /// Errors setting up the vCPU.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum CpuError {
     /// A real-mode SEG:OFF entry outside real mode, or a flat entry in real mode.
     #[error(
         "entry {entry} does not fit {mode} mode (real mode takes SEG:OFF, the others an address)"
@@ -206,8 +206,8 @@ fn real_mode_segment(mut seg: kvm_segment, selector: u16) -> kvm_segment {
 
 /// Puts the vCPU in the documented entry state for `boot`. For protected and long mode the GDT
 /// (and for long mode the page tables) must already be in guest memory at their layout addresses.
-pub fn set_boot_state(vcpu: &VcpuFd, boot: &BootCpu) -> Result<(), Error> {
-    let mut sregs = vcpu.get_sregs().map_err(|source| Error::Kvm {
+pub fn set_boot_state(vcpu: &VcpuFd, boot: &BootCpu) -> Result<(), CpuError> {
+    let mut sregs = vcpu.get_sregs().map_err(|source| CpuError::Kvm {
         what: "read the segment registers",
         source,
     })?;
@@ -231,7 +231,7 @@ pub fn set_boot_state(vcpu: &VcpuFd, boot: &BootCpu) -> Result<(), Error> {
             u64::from(entry.offset)
         }
         (CpuMode::Real, Entry::Flat(_)) | (_, Entry::Real(_)) => {
-            return Err(Error::EntryForMode {
+            return Err(CpuError::EntryForMode {
                 mode: boot.mode.name(),
                 entry: boot.entry.to_string(),
             })
@@ -256,7 +256,7 @@ pub fn set_boot_state(vcpu: &VcpuFd, boot: &BootCpu) -> Result<(), Error> {
             entry.linear()
         }
     };
-    vcpu.set_sregs(&sregs).map_err(|source| Error::Kvm {
+    vcpu.set_sregs(&sregs).map_err(|source| CpuError::Kvm {
         what: "set the segment registers",
         source,
     })?;
@@ -268,7 +268,7 @@ pub fn set_boot_state(vcpu: &VcpuFd, boot: &BootCpu) -> Result<(), Error> {
         rflags: RFLAGS_RESERVED,
         ..Default::default()
     };
-    vcpu.set_regs(&regs).map_err(|source| Error::Kvm {
+    vcpu.set_regs(&regs).map_err(|source| CpuError::Kvm {
         what: "set the registers",
         source,
     })

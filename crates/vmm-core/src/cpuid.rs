@@ -38,12 +38,12 @@ pub fn set_cpuid(kvm: &Kvm, vcpu: &VcpuFd) -> Result<()> {
         .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
         .map_err(kvm_error("read the host's CPUID (KVM_GET_SUPPORTED_CPUID)"))?;
     normalise(cpuid.as_mut_slice());
-    vcpu.set_cpuid2(
-        &CpuId::from_entries(cpuid.as_slice()).map_err(|_| crate::vm::Error::Kvm {
+    vcpu.set_cpuid2(&CpuId::from_entries(cpuid.as_slice()).map_err(|_| {
+        crate::vm::VmError::Kvm {
             what: "build the CPUID table",
             source: kvm_ioctls::Error::new(libc::E2BIG),
-        })?,
-    )
+        }
+    })?)
     .map_err(kvm_error("set the vCPU's CPUID (KVM_SET_CPUID2)"))
 }
 

@@ -26,7 +26,7 @@ const PT_LOAD: u32 = 1;
 
 /// Why a file is not a loadable ELF executable.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum Error {
+pub enum ElfError {
     /// Not an ELF file at all.
     #[error("not an ELF file (no \\x7fELF magic)")]
     NotElf,
@@ -86,9 +86,9 @@ pub struct ElfImage {
     pub segments: Vec<Segment>,
 }
 
-fn field(bytes: &[u8], at: usize, len: usize) -> Result<u64, Error> {
+fn field(bytes: &[u8], at: usize, len: usize) -> Result<u64, ElfError> {
     let slice = bytes.get(at..at + len).ok_or_else(|| {
-        Error::Malformed(format!("a header at {at:#x} runs past the end of the file"))
+        ElfError::Malformed(format!("a header at {at:#x} runs past the end of the file"))
     })?;
     let mut buf = [0u8; 8];
     buf[..len].copy_from_slice(slice);
@@ -101,29 +101,29 @@ pub fn is_elf(bytes: &[u8]) -> bool {
 }
 
 /// Parses the headers of an ELF executable.
-pub fn parse(bytes: &[u8]) -> Result<ElfImage, Error> {
+pub fn parse(bytes: &[u8]) -> Result<ElfImage, ElfError> {
     if !is_elf(bytes) {
-        return Err(Error::NotElf);
+        return Err(ElfError::NotElf);
     }
-    let class = *bytes.get(4).ok_or(Error::NotElf)?;
+    let class = *bytes.get(4).ok_or(ElfError::NotElf)?;
     if bytes.get(5) != Some(&LITTLE_ENDIAN) {
-        return Err(Error::Unsupported("not little-endian".into()));
+        return Err(ElfError::Unsupported("not little-endian".into()));
     }
     let is_64 = match class {
         CLASS_32 => false,
         CLASS_64 => true,
-        other => return Err(Error::Unsupported(format!("ELF class {other}"))),
+        other => return Err(ElfError::Unsupported(format!("ELF class {other}"))),
     };
     let e_type = field(bytes, 16, 2)? as u16;
     let machine = field(bytes, 18, 2)? as u16;
     if e_type != TYPE_EXEC {
-        return Err(Error::Unsupported(format!(
+        return Err(ElfError::Unsupported(format!(
             "type {e_type}, not an executable (ET_EXEC)"
         )));
     }
     match (is_64, machine) {
         (false, MACHINE_386) | (true, MACHINE_X86_64) => {}
-        _ => return Err(Error::Unsupported(format!("machine {machine}, not x86"))),
+        _ => return Err(ElfError::Unsupported(format!("machine {machine}, not x86"))),
     }
     // Offsets of e_entry, e_phoff, e_phentsize, e_phnum and the width of addresses.
     let (entry_at, phoff_at, phentsize_at, phnum_at, word) = if is_64 {
@@ -137,7 +137,7 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage, Error> {
     let phnum = field(bytes, phnum_at, 2)? as usize;
     let min_entry = if is_64 { 56 } else { 32 };
     if phentsize < min_entry {
-        return Err(Error::Malformed(format!(
+        return Err(ElfError::Malformed(format!(
             "program header entries of {phentsize} bytes"
         )));
     }
@@ -148,9 +148,9 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage, Error> {
         .max(if is_64 { 64 } else { 52 }) as u64;
     let mut segments = Vec::new();
     for i in 0..phnum {
-        let at = phoff
-            .checked_add(i * phentsize)
-            .ok_or_else(|| Error::Malformed("program headers past the end of the file".into()))?;
+        let at = phoff.checked_add(i * phentsize).ok_or_else(|| {
+            ElfError::Malformed("program headers past the end of the file".into())
+        })?;
         if field(bytes, at, 4)? as u32 != PT_LOAD {
             continue;
         }
@@ -173,12 +173,12 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage, Error> {
             .checked_add(s.file_size)
             .is_none_or(|end| end > bytes.len() as u64)
         {
-            return Err(Error::Malformed(format!(
+            return Err(ElfError::Malformed(format!(
                 "segment {i}'s bytes run past the end of the file"
             )));
         }
         if s.file_size > s.mem_size {
-            return Err(Error::Malformed(format!(
+            return Err(ElfError::Malformed(format!(
                 "segment {i} has more file bytes than memory"
             )));
         }
@@ -188,7 +188,7 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage, Error> {
         segments.push(s);
     }
     if segments.is_empty() {
-        return Err(Error::Malformed("no loadable (PT_LOAD) segment".into()));
+        return Err(ElfError::Malformed("no loadable (PT_LOAD) segment".into()));
     }
     Ok(ElfImage {
         is_64,
@@ -198,7 +198,7 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage, Error> {
 }
 
 /// Copies `image`'s segments from `bytes` into guest memory, zeroing each segment's tail.
-pub fn load(memory: &GuestMemoryMmap, bytes: &[u8], image: &ElfImage) -> Result<(), Error> {
+pub fn load(memory: &GuestMemoryMmap, bytes: &[u8], image: &ElfImage) -> Result<(), ElfError> {
     load_segments(memory, bytes, &image.segments)
 }
 
@@ -208,9 +208,9 @@ pub fn load_segments(
     memory: &GuestMemoryMmap,
     bytes: &[u8],
     segments: &[Segment],
-) -> Result<(), Error> {
+) -> Result<(), ElfError> {
     for (index, s) in segments.iter().enumerate() {
-        let does_not_fit = || Error::DoesNotFit {
+        let does_not_fit = || ElfError::DoesNotFit {
             index,
             addr: s.addr,
             len: s.mem_size,
@@ -306,20 +306,20 @@ mod tests {
 
     #[test]
     fn test_parse_not_elf_is_rejected() {
-        assert_eq!(parse(b"MZ\x90\x00"), Err(Error::NotElf));
+        assert_eq!(parse(b"MZ\x90\x00"), Err(ElfError::NotElf));
     }
 
     #[test]
     fn test_parse_truncated_segment_is_malformed() {
         let mut f = elf32(&[0xF4, 0xF4]);
         f.truncate(f.len() - 1);
-        assert!(matches!(parse(&f), Err(Error::Malformed(_))));
+        assert!(matches!(parse(&f), Err(ElfError::Malformed(_))));
     }
 
     #[test]
     fn test_parse_truncated_header_is_malformed_not_a_panic() {
         let f = elf32(&[0xF4]);
-        assert!(matches!(parse(&f[..40]), Err(Error::Malformed(_))));
+        assert!(matches!(parse(&f[..40]), Err(ElfError::Malformed(_))));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! ```no_run
 //! use vmm_core::{BootCpu, CpuMode, Entry, RamRegion, RealAddress, Vm, VcpuEvent};
 //!
-//! # fn main() -> Result<(), vmm_core::Error> {
+//! # fn main() -> Result<(), vmm_core::VmError> {
 //! let mut vm = Vm::new(&[RamRegion { base: 0, size: 0x10_0000 }])?;
 //! vm.load_image(0x7c00, &[0xf4])?; // hlt
 //! let mut vcpu = vm.create_vcpu()?;
@@ -45,6 +45,7 @@ pub use interrupt::InterruptController;
 pub use memory::RamRegion;
 pub use outcome::{Registers, RunOutcome, RunReport};
 pub use vcpu::{
-    DebugEvent, Fault, GuestDebug, HwBreakpoint, UnclaimedPolicy, Vcpu, VcpuEvent, VcpuState,
+    CpuBackend, DebugEvent, Fault, GuestDebug, HwBreakpoint, UnclaimedPolicy, Vcpu, VcpuEvent,
+    VcpuState,
 };
-pub use vm::{Error, Vm};
+pub use vm::{Vm, VmError};

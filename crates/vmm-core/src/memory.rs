@@ -8,7 +8,7 @@ use crate::layout::{GUEST_PHYS_LIMIT, PAGE_SIZE};
 
 /// Errors building or loading guest memory.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum MemoryError {
     /// The machine has no RAM at all.
     #[error("the machine has no memory regions")]
     NoRegions,
@@ -81,7 +81,7 @@ pub enum Error {
 }
 
 /// Result alias for this module.
-pub type Result<T> = std::result::Result<T, Error>;
+pub type Result<T> = std::result::Result<T, MemoryError>;
 
 /// One region of guest RAM.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,26 +116,26 @@ pub fn overlapping(regions: &[RamRegion], base: u64, len: u64) -> Option<RamRegi
 /// Checks that regions are non-empty, page aligned, and disjoint.
 pub fn validate(regions: &[RamRegion]) -> Result<()> {
     if regions.is_empty() {
-        return Err(Error::NoRegions);
+        return Err(MemoryError::NoRegions);
     }
     for (i, r) in regions.iter().enumerate() {
         if r.size == 0 {
-            return Err(Error::EmptyRegion { base: r.base });
+            return Err(MemoryError::EmptyRegion { base: r.base });
         }
         if r.base % PAGE_SIZE != 0 || r.size % PAGE_SIZE != 0 {
-            return Err(Error::Unaligned {
+            return Err(MemoryError::Unaligned {
                 base: r.base,
                 size: r.size,
             });
         }
         if r.base.checked_add(r.size).is_none() {
-            return Err(Error::Overflow {
+            return Err(MemoryError::Overflow {
                 base: r.base,
                 size: r.size,
             });
         }
         if r.end() > GUEST_PHYS_LIMIT {
-            return Err(Error::BeyondLimit {
+            return Err(MemoryError::BeyondLimit {
                 base: r.base,
                 end: r.end(),
             });
@@ -144,7 +144,7 @@ pub fn validate(regions: &[RamRegion]) -> Result<()> {
             .iter()
             .find(|o| r.base < o.end() && o.base < r.end())
         {
-            return Err(Error::Overlap {
+            return Err(MemoryError::Overlap {
                 base: r.base,
                 end: r.end(),
                 other_base: o.base,
@@ -165,11 +165,11 @@ pub fn create(regions: &[RamRegion]) -> Result<GuestMemoryMmap> {
         .iter()
         .map(|r| usize::try_from(r.size).map(|size| (GuestAddress(r.base), size)))
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|_| Error::Overflow {
+        .map_err(|_| MemoryError::Overflow {
             base: 0,
             size: total,
         })?;
-    GuestMemoryMmap::from_ranges(&ranges).map_err(|source| Error::Allocate {
+    GuestMemoryMmap::from_ranges(&ranges).map_err(|source| MemoryError::Allocate {
         size: total,
         source,
     })
@@ -185,7 +185,7 @@ pub fn load_image(memory: &GuestMemoryMmap, addr: u64, image: &[u8]) -> Result<(
         r.contains(addr, image.len() as u64)
     });
     if !fits {
-        return Err(Error::ImageDoesNotFit {
+        return Err(MemoryError::ImageDoesNotFit {
             addr,
             len: image.len(),
             ram: describe(memory),
@@ -193,7 +193,7 @@ pub fn load_image(memory: &GuestMemoryMmap, addr: u64, image: &[u8]) -> Result<(
     }
     memory
         .write_slice(image, GuestAddress(addr))
-        .map_err(|_| Error::ImageDoesNotFit {
+        .map_err(|_| MemoryError::ImageDoesNotFit {
             addr,
             len: image.len(),
             ram: describe(memory),
@@ -255,27 +255,27 @@ mod tests {
     #[test]
     fn test_validate_unaligned_is_rejected() {
         let err = validate(&[region(0x10, 0x1000)]).unwrap_err();
-        assert!(matches!(err, Error::Unaligned { base: 0x10, .. }));
+        assert!(matches!(err, MemoryError::Unaligned { base: 0x10, .. }));
     }
 
     #[test]
     fn test_validate_empty_region_is_rejected() {
         assert!(matches!(
             validate(&[region(0, 0)]),
-            Err(Error::EmptyRegion { base: 0 })
+            Err(MemoryError::EmptyRegion { base: 0 })
         ));
     }
 
     #[test]
     fn test_validate_overflowing_region_is_rejected() {
         let err = validate(&[region(u64::MAX - 0xFFF, 0x2000)]).unwrap_err();
-        assert!(matches!(err, Error::Overflow { .. }));
+        assert!(matches!(err, MemoryError::Overflow { .. }));
     }
 
     #[test]
     fn test_validate_region_past_phys_limit_is_rejected() {
         let err = validate(&[region(GUEST_PHYS_LIMIT - 0x1000, 0x2000)]).unwrap_err();
-        assert!(matches!(err, Error::BeyondLimit { .. }));
+        assert!(matches!(err, MemoryError::BeyondLimit { .. }));
     }
 
     #[test]

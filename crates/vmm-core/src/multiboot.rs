@@ -35,7 +35,7 @@ const LOADER_NAME: &[u8] = b"picovmm\0";
 
 /// Why a multiboot kernel cannot be loaded.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum Error {
+pub enum MultibootError {
     /// The header's checksum does not add up.
     #[error(
         "multiboot header at {offset:#x} has a bad checksum (magic + flags + checksum must be 0)"
@@ -55,7 +55,7 @@ pub enum Error {
     Addresses(String),
     /// Without address fields, the kernel must be ELF.
     #[error("multiboot kernel has no address fields and is not loadable ELF: {0}")]
-    Elf(#[from] elf::Error),
+    Elf(#[from] elf::ElfError),
     /// The kernel does not fit in guest RAM.
     #[error("multiboot kernel at [{addr:#x}, +{len:#x}) does not fit in guest RAM")]
     DoesNotFit {
@@ -105,26 +105,27 @@ fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
 }
 
 /// The multiboot header in the first 8 KiB of `bytes`, if there is one.
-pub fn find(bytes: &[u8]) -> Option<Result<Header, Error>> {
+pub fn find(bytes: &[u8]) -> Option<Result<Header, MultibootError>> {
     let offset = (0..SEARCH_BYTES.min(bytes.len()))
         .step_by(4)
         .find(|&at| u32_at(bytes, at) == Some(HEADER_MAGIC))?;
     Some(header_at(bytes, offset))
 }
 
-fn header_at(bytes: &[u8], offset: usize) -> Result<Header, Error> {
+fn header_at(bytes: &[u8], offset: usize) -> Result<Header, MultibootError> {
     let field = |i: usize| {
-        u32_at(bytes, offset + 4 * i)
-            .ok_or_else(|| Error::Addresses("the header runs past the end of the file".into()))
+        u32_at(bytes, offset + 4 * i).ok_or_else(|| {
+            MultibootError::Addresses("the header runs past the end of the file".into())
+        })
     };
     let flags = field(1)?;
     let checksum = field(2)?;
     if HEADER_MAGIC.wrapping_add(flags).wrapping_add(checksum) != 0 {
-        return Err(Error::Checksum { offset });
+        return Err(MultibootError::Checksum { offset });
     }
     let required = flags & 0xFFFF & !FLAGS_SUPPORTED;
     if required != 0 {
-        return Err(Error::Unsupported { flags: required });
+        return Err(MultibootError::Unsupported { flags: required });
     }
     let addresses = if flags & FLAG_ADDRESSES != 0 {
         Some(Addresses {
@@ -154,11 +155,11 @@ pub struct Plan {
 }
 
 /// Where the kernel in `bytes` goes, by its header's address fields or as ELF.
-pub fn plan(bytes: &[u8], header: &Header) -> Result<Plan, Error> {
+pub fn plan(bytes: &[u8], header: &Header) -> Result<Plan, MultibootError> {
     let Some(a) = header.addresses else {
         let image = elf::parse(bytes)?;
         if image.is_64 {
-            return Err(Error::Elf(elf::Error::Unsupported(
+            return Err(MultibootError::Elf(elf::ElfError::Unsupported(
                 "a multiboot kernel is 32-bit ELF".into(),
             )));
         }
@@ -167,7 +168,7 @@ pub fn plan(bytes: &[u8], header: &Header) -> Result<Plan, Error> {
             entry: image.entry,
         });
     };
-    let bad = |m: &str| Error::Addresses(m.to_owned());
+    let bad = |m: &str| MultibootError::Addresses(m.to_owned());
     if a.load_addr > a.header_addr {
         return Err(bad("load_addr is above header_addr"));
     }
@@ -200,24 +201,24 @@ pub fn plan(bytes: &[u8], header: &Header) -> Result<Plan, Error> {
 }
 
 /// Copies the kernel into guest memory by `plan`.
-pub fn load(memory: &GuestMemoryMmap, bytes: &[u8], plan: &Plan) -> Result<(), Error> {
+pub fn load(memory: &GuestMemoryMmap, bytes: &[u8], plan: &Plan) -> Result<(), MultibootError> {
     elf::load_segments(memory, bytes, &plan.segments).map_err(|e| match e {
-        elf::Error::DoesNotFit { addr, len, .. } => Error::DoesNotFit { addr, len },
-        other => Error::Elf(other),
+        elf::ElfError::DoesNotFit { addr, len, .. } => MultibootError::DoesNotFit { addr, len },
+        other => MultibootError::Elf(other),
     })
 }
 
 /// Whether `cmdline` fits the information page.
-pub fn check_cmdline(cmdline: &str) -> Result<(), Error> {
+pub fn check_cmdline(cmdline: &str) -> Result<(), MultibootError> {
     if cmdline.len() > MAX_CMDLINE {
-        return Err(Error::CmdlineTooLong(cmdline.len()));
+        return Err(MultibootError::CmdlineTooLong(cmdline.len()));
     }
     Ok(())
 }
 
 /// The information structure for a machine with `ram` and `cmdline`, as bytes for
 /// `layout::MULTIBOOT_INFO`.
-pub fn info(ram: &[RamRegion], cmdline: &str) -> Result<Vec<u8>, Error> {
+pub fn info(ram: &[RamRegion], cmdline: &str) -> Result<Vec<u8>, MultibootError> {
     check_cmdline(cmdline)?;
     let kib = |bytes: u64| u32::try_from(bytes / 1024).unwrap_or(u32::MAX);
     let lower = ram
@@ -298,14 +299,17 @@ mod tests {
     fn test_bad_checksum_is_refused() {
         let mut file = header(3, &[]);
         file[8] ^= 1;
-        assert_eq!(find(&file), Some(Err(Error::Checksum { offset: 0 })));
+        assert_eq!(
+            find(&file),
+            Some(Err(MultibootError::Checksum { offset: 0 }))
+        );
     }
 
     #[test]
     fn test_video_flag_is_refused() {
         assert_eq!(
             find(&header(1 << 2, &[])),
-            Some(Err(Error::Unsupported { flags: 4 }))
+            Some(Err(MultibootError::Unsupported { flags: 4 }))
         );
     }
 

@@ -19,7 +19,7 @@ use crate::vcpu::{self, Vcpu};
 
 /// Errors creating or setting up a machine.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum VmError {
     /// `/dev/kvm` does not exist.
     #[error(
         "/dev/kvm does not exist: this host has no KVM (load the kvm_intel or kvm_amd module, \
@@ -46,10 +46,10 @@ pub enum Error {
     },
     /// Guest memory could not be built or loaded.
     #[error(transparent)]
-    Memory(#[from] memory::Error),
+    Memory(#[from] memory::MemoryError),
     /// The vCPU could not be put in its boot state.
     #[error(transparent)]
-    Cpu(#[from] crate::cpu::Error),
+    Cpu(#[from] crate::cpu::CpuError),
     /// A device range that is empty, overflows, or collides with another device.
     #[error("cannot place {space} range [{base:#x}, +{len:#x}): {reason}")]
     DeviceRange {
@@ -68,18 +68,18 @@ pub enum Error {
 }
 
 /// Result alias for this module.
-pub type Result<T> = std::result::Result<T, Error>;
+pub type Result<T> = std::result::Result<T, VmError>;
 
-pub(crate) fn kvm_error(what: &'static str) -> impl FnOnce(kvm_ioctls::Error) -> Error {
-    move |source| Error::Kvm { what, source }
+pub(crate) fn kvm_error(what: &'static str) -> impl FnOnce(kvm_ioctls::Error) -> VmError {
+    move |source| VmError::Kvm { what, source }
 }
 
 /// What a failure to open `/dev/kvm` means to the user.
-fn kvm_open_error(e: kvm_ioctls::Error) -> Error {
+fn kvm_open_error(e: kvm_ioctls::Error) -> VmError {
     match e.errno() {
-        libc::ENOENT | libc::ENODEV | libc::ENXIO => Error::NoKvm,
-        libc::EACCES | libc::EPERM => Error::KvmPermission,
-        _ => Error::KvmOpen(e),
+        libc::ENOENT | libc::ENODEV | libc::ENXIO => VmError::NoKvm,
+        libc::EACCES | libc::EPERM => VmError::KvmPermission,
+        _ => VmError::KvmOpen(e),
     }
 }
 
@@ -131,7 +131,7 @@ impl Vm {
         for region in memory.iter() {
             let host = region
                 .get_host_address(vm_memory::MemoryRegionAddress(0))
-                .map_err(|_| Error::Memory(memory::Error::NotMapped))?;
+                .map_err(|_| VmError::Memory(memory::MemoryError::NotMapped))?;
             let base = region.start_addr().raw_value();
             // SAFETY: the mapping behind `host` is `region.len()` bytes owned by `memory`, of
             // which the Vm and its vCPU keep clones until after their KVM descriptors close
@@ -193,7 +193,7 @@ impl Vm {
     }
 
     fn bus(&mut self) -> Result<&mut IoManager> {
-        self.io.as_mut().ok_or(Error::VcpuCreated)
+        self.io.as_mut().ok_or(VmError::VcpuCreated)
     }
 
     /// Puts a device on ports `[base, base + len)`.
@@ -281,7 +281,7 @@ impl Vm {
 
     /// Creates the VM's one vCPU, which takes the I/O bus: register devices before this.
     pub fn create_vcpu(&mut self) -> Result<Vcpu> {
-        let io = self.io.take().ok_or(Error::VcpuCreated)?;
+        let io = self.io.take().ok_or(VmError::VcpuCreated)?;
         let fd = self
             .fd
             .create_vcpu(0)
@@ -300,8 +300,8 @@ impl Vm {
     }
 }
 
-fn range_error(space: &'static str, base: u64, len: u64) -> impl Fn(&'static str) -> Error {
-    move |reason| Error::DeviceRange {
+fn range_error(space: &'static str, base: u64, len: u64) -> impl Fn(&'static str) -> VmError {
+    move |reason| VmError::DeviceRange {
         space,
         base,
         len,
@@ -334,7 +334,7 @@ mod tests {
     #[test]
     fn test_kvm_open_error_other_keeps_cause() {
         let err = kvm_open_error(kvm_ioctls::Error::new(libc::EMFILE));
-        assert!(matches!(err, Error::KvmOpen(_)));
+        assert!(matches!(err, VmError::KvmOpen(_)));
     }
 
     #[test]

@@ -442,7 +442,8 @@ fn test_request_is_served_on_the_vcpu_thread_while_it_runs() {
     let mut vcpu = boot(&[0xEB, 0xFE]); // jmp $
     let control = vcpu.control();
     let asker = thread::spawn(move || {
-        let rip = control.call(|vcpu: &mut Vcpu| vcpu.registers().map(|r| r.rip));
+        let rip =
+            control.call(|vcpu: &mut dyn vmm_core::CpuBackend| vcpu.registers().map(|r| r.rip));
         control.stop(StopReason::Interrupted);
         rip
     });
@@ -461,7 +462,8 @@ fn test_request_is_served_while_paused() {
     pause_after(&mut vcpu, Duration::from_millis(20));
     let control = vcpu.control();
     let asker = thread::spawn(move || {
-        let rip = control.call(|vcpu: &mut Vcpu| vcpu.registers().map(|r| r.rip));
+        let rip =
+            control.call(|vcpu: &mut dyn vmm_core::CpuBackend| vcpu.registers().map(|r| r.rip));
         control.resume();
         rip
     });

@@ -39,13 +39,14 @@ fn main() {
     println!("run  open-files  rss-KiB  threads  outcome");
     for run in 1..=runs {
         // Building consumes a description: each run builds its own from the same spec.
-        let mut machine = match Machine::build(spec.clone(), &PluginPath::new(&[]), Outputs::discard()) {
-            Ok(machine) => machine,
-            Err(e) => {
-                eprintln!("soak: run {run}: {e}");
-                std::process::exit(6);
-            }
-        };
+        let mut machine =
+            match Machine::build(spec.clone(), &PluginPath::new(&[]), Outputs::discard()) {
+                Ok(machine) => machine,
+                Err(e) => {
+                    eprintln!("soak: run {run}: {e}");
+                    std::process::exit(6);
+                }
+            };
         let report = machine.run();
         drop(machine);
         if report.outcome != RunOutcome::Halted && report.outcome != RunOutcome::GuestExit(0x10) {

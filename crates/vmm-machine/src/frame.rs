@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use vm_memory::GuestMemoryMmap;
 use vmm_core::DeviceMemory;
-use vmm_devices::vga_palette::{to_rgb8, DEFAULT_VGA};
 use vmm_devices::screen::TextScreen;
+use vmm_devices::vga_palette::{to_rgb8, DEFAULT_VGA};
 use vmm_devices::vga_regs::VgaRegisters;
 
 use crate::board::{Board, DeviceHandle, Screen, VideoLayout};
@@ -72,19 +72,6 @@ impl Frame {
         }
     }
 
-    /// The frame as a picture.
-    pub fn image(&self) -> crate::render::Image {
-        crate::render::render(self)
-    }
-
-    /// The frame as a PNG file's bytes.
-    pub fn png(&self) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        // Encoding into a Vec cannot fail for want of room; an encoder error would be a bug.
-        let _ = crate::png::write_png(&self.image(), &mut bytes);
-        bytes
-    }
-
     /// The RGB colour of text colour `c` (0-15).
     pub fn text_colour(&self, c: u8) -> [u8; 3] {
         self.palette[usize::from(self.text_palette[usize::from(c & 0x0F)])]
@@ -144,7 +131,7 @@ impl ScreenSources {
         };
         let (palette, text_palette, blink, cursor_at, start) = match &self.vga {
             Some(vga) => {
-                let vga = crate::sync::lock(&vga);
+                let vga = crate::sync::lock(vga);
                 let palette = (0..=255u8).map(|i| vga.colour(i)).collect();
                 let text_palette = std::array::from_fn(|i| vga.attribute_palette(i as u8));
                 let (at, shown) = vga.cursor();

@@ -3,7 +3,7 @@
 
 use vmm_core::{CpuMode, UnclaimedPolicy};
 
-use crate::spec::{ImageFormat, VgaMode};
+use crate::spec::{DeviceType, ImageFormat, VgaMode};
 
 /// An enum whose values have stable names (machine files, flags, messages).
 pub trait Named: Copy + Send + Sync + 'static {
@@ -95,6 +95,48 @@ impl Named for ImageFormat {
             ImageFormat::Flat => "copied as it is to the load address",
             ImageFormat::Elf => "loaded by its program headers",
             ImageFormat::Multiboot => "a multiboot (v1) kernel",
+        }
+    }
+}
+
+impl Named for DeviceType {
+    const ALL: &'static [Self] = &[
+        DeviceType::VgaText,
+        DeviceType::Debugcon,
+        DeviceType::IsaDebugExit,
+        DeviceType::Serial,
+        DeviceType::Pic,
+        DeviceType::Pit,
+        DeviceType::I8042,
+        DeviceType::Bios,
+        DeviceType::Plugin,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            DeviceType::VgaText => "vga-text",
+            DeviceType::Debugcon => "debugcon",
+            DeviceType::IsaDebugExit => "isa-debug-exit",
+            DeviceType::Serial => "serial",
+            DeviceType::Pic => "pic",
+            DeviceType::Pit => "pit",
+            DeviceType::I8042 => "i8042",
+            DeviceType::Bios => "bios",
+            DeviceType::Plugin => "plugin",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            DeviceType::VgaText => "VGA text mode: the 32 KiB window at 0xB8000",
+            DeviceType::Debugcon => "a byte written to its port is output (QEMU's debugcon)",
+            DeviceType::IsaDebugExit => "a value written ends the run (QEMU's isa-debug-exit)",
+            DeviceType::Serial => "a 16550 UART",
+            DeviceType::Pic => "the two 8259A interrupt controllers",
+            DeviceType::Pit => "the 8254 timer and the speaker port",
+            DeviceType::I8042 => "the keyboard controller and its keyboard",
+            DeviceType::Bios => "picovmm's BIOS, the VGA's registers and graphics window",
+            DeviceType::Plugin => "a device from a plugin library",
         }
     }
 }

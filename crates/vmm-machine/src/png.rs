@@ -3,7 +3,18 @@
 
 use std::io::Write;
 
+use crate::frame::Frame;
 use crate::render::Image;
+
+impl Frame {
+    /// The frame as a PNG file's bytes.
+    pub fn png(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        // Encoding into a Vec cannot fail for want of room; an encoder error would be a bug.
+        let _ = write_png(&self.image(), &mut bytes);
+        bytes
+    }
+}
 
 /// Encodes `image` as an 8-bit RGB PNG into `out`.
 pub fn write_png(image: &Image, out: impl Write) -> Result<(), png::EncodingError> {

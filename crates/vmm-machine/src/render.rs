@@ -19,6 +19,13 @@ pub struct Image {
     pub rgb: Vec<u8>,
 }
 
+impl Frame {
+    /// The frame as a picture.
+    pub fn image(&self) -> Image {
+        render(self)
+    }
+}
+
 /// Draws `frame`.
 pub fn render(frame: &Frame) -> Image {
     match &frame.contents {

@@ -123,6 +123,29 @@ pub struct PluginSpec {
     pub config_origin: Origin,
 }
 
+/// The device types a machine file may name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceType {
+    /// VGA text mode (`vga-text`).
+    VgaText,
+    /// The debug console (`debugcon`).
+    Debugcon,
+    /// QEMU's isa-debug-exit (`isa-debug-exit`).
+    IsaDebugExit,
+    /// A 16550 UART (`serial`).
+    Serial,
+    /// The 8259A pair (`pic`).
+    Pic,
+    /// The 8254 timer (`pit`).
+    Pit,
+    /// The keyboard controller (`i8042`).
+    I8042,
+    /// picovmm's BIOS (`bios`).
+    Bios,
+    /// A device from a plugin library (`plugin`).
+    Plugin,
+}
+
 /// The device models.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeviceKind {
@@ -177,8 +200,6 @@ pub struct DriveSpec {
     /// How writes are treated.
     pub mode: vmm_bios::WriteMode,
 }
-
-pub use crate::devices::{BIOS_RANGES, DEBUG_EXIT_PORTS};
 
 /// An address range a device occupies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -328,7 +349,7 @@ impl MachineSpec {
     }
 
     /// Whether the machine has a device of type `ty`.
-    pub fn has(&self, ty: crate::devices::DeviceType) -> bool {
+    pub fn has(&self, ty: DeviceType) -> bool {
         self.devices.iter().any(|d| d.value.device_type() == ty)
     }
 

@@ -5,7 +5,9 @@ use std::sync::{Mutex, MutexGuard};
 
 /// Locks `mutex`, recovering it if a panic poisoned it.
 pub fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Waits on `condvar` with `guard`, recovering a poisoned lock.

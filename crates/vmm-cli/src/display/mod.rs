@@ -96,7 +96,10 @@ fn numbered_path(base: Option<&Path>, n: usize) -> PathBuf {
 impl LiveDisplay {
     /// Takes over the terminal: alternate screen, raw keys (Ctrl-C goes to the guest; Ctrl-a x
     /// leaves), a refresh thread and an input thread.
-    pub fn start(machine: MachineHandle, screenshot: Option<PathBuf>) -> std::io::Result<LiveDisplay> {
+    pub fn start(
+        machine: MachineHandle,
+        screenshot: Option<PathBuf>,
+    ) -> std::io::Result<LiveDisplay> {
         let raw = RawMode::enable_all_keys();
         let mut out = std::io::stdout();
         out.write_all(b"\x1b[?1049h\x1b[H\x1b[2J")?;

@@ -142,8 +142,7 @@ impl Hub {
 
     /// Whether the vCPU steps to check watches.
     pub fn watching(&self) -> bool {
-        !vmm_machine::sync::lock(&self.watches)
-            .is_empty()
+        !vmm_machine::sync::lock(&self.watches).is_empty()
     }
 
     /// Whether the vCPU waits paused now.

@@ -35,11 +35,11 @@ use gdbstub_arch::x86::{X86_64_SSE, X86_SSE};
 use vmm_core::{GuestDebug, StopReason};
 
 pub use hub::{Hub, Stop};
-pub use vmm_machine::units::listen_address;
 pub use regs::{pc, set_pc, GdbRegs, Mode};
 pub use run::run_debugged;
 pub use target::read_guest;
 use target::GdbTarget;
+pub use vmm_machine::units::listen_address;
 
 use vmm_machine::MachineHandle;
 

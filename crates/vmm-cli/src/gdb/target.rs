@@ -36,7 +36,7 @@ use gdbstub::target::ext::target_description_xml_override::{
 use gdbstub::target::{Target, TargetError, TargetResult};
 use num_traits::{FromPrimitive, Zero};
 use vmm_core::vcpu::{BreakOn, HW_BREAKPOINT_SLOTS};
-use vmm_core::{DebugEvent, GuestDebug, HwBreakpoint, Vcpu, VcpuControl};
+use vmm_core::{CpuBackend, DebugEvent, GuestDebug, HwBreakpoint, VcpuControl};
 
 use super::hub::{Hub, Stop, Watch};
 use super::regs::{self, GdbRegs, Mode};
@@ -97,7 +97,7 @@ impl<A> GdbTarget<A> {
     /// Runs `work` on the vCPU thread.
     fn call<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&mut Vcpu) -> T + Send + 'static,
+        work: impl FnOnce(&mut dyn CpuBackend) -> T + Send + 'static,
     ) -> Result<T, Error> {
         self.control.call(work).ok_or("the vCPU is gone")
     }
@@ -105,7 +105,7 @@ impl<A> GdbTarget<A> {
     /// [`GdbTarget::call`] for gdbstub's target methods: a vCPU that is gone is fatal.
     fn served<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&mut Vcpu) -> T + Send + 'static,
+        work: impl FnOnce(&mut dyn CpuBackend) -> T + Send + 'static,
     ) -> Result<T, TargetError<Error>> {
         self.call(work).map_err(TargetError::Fatal)
     }
@@ -198,7 +198,7 @@ impl<A> GdbTarget<A> {
 /// Guest memory at a linear address: as much as is readable from the start, page by page
 /// through the guest's paging, from whatever the guest sees there (RAM, the VGA windows, the
 /// BIOS ROM).
-pub fn read_guest(vcpu: &mut Vcpu, view: &GuestView, addr: u64, len: usize) -> Vec<u8> {
+pub fn read_guest(vcpu: &mut dyn CpuBackend, view: &GuestView, addr: u64, len: usize) -> Vec<u8> {
     let paging = paging_on(vcpu);
     let mut out = vec![0u8; len];
     let mut done = 0;
@@ -219,7 +219,7 @@ pub fn read_guest(vcpu: &mut Vcpu, view: &GuestView, addr: u64, len: usize) -> V
 }
 
 /// Writes guest memory at a linear address; false if any of it is not there.
-fn write_guest(vcpu: &mut Vcpu, view: &GuestView, addr: u64, data: &[u8]) -> bool {
+fn write_guest(vcpu: &mut dyn CpuBackend, view: &GuestView, addr: u64, data: &[u8]) -> bool {
     let paging = paging_on(vcpu);
     let mut done = 0;
     while done < data.len() {
@@ -236,14 +236,14 @@ fn write_guest(vcpu: &mut Vcpu, view: &GuestView, addr: u64, data: &[u8]) -> boo
     true
 }
 
-fn paging_on(vcpu: &Vcpu) -> bool {
+fn paging_on(vcpu: &dyn CpuBackend) -> bool {
     vcpu.sregs()
         .map(|s| s.cr0 & (1 << 31) != 0)
         .unwrap_or(false)
 }
 
 /// The guest-physical address of `linear`.
-fn physical(vcpu: &Vcpu, paging: bool, linear: u64) -> Option<u64> {
+fn physical(vcpu: &dyn CpuBackend, paging: bool, linear: u64) -> Option<u64> {
     if paging {
         vcpu.translate(linear)
     } else {

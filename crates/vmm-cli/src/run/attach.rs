@@ -8,11 +8,11 @@ use std::thread;
 use vmm_core::{RunReport, StopReason};
 use vmm_machine::{Machine, MachineHandle};
 
-use super::prepare::{create_output, OutputFiles};
-use super::Console;
+use super::console::Console;
+use super::prepare::OutputFiles;
 use crate::cli::RunArgs;
 use crate::display::LiveDisplay;
-use crate::error::{thread as thread_error, CliError};
+use crate::error::{create_output, thread as thread_error, CliError};
 use crate::gdb::{GdbServer, Hub};
 use crate::terminal::RawMode;
 use crate::{signals, status};
@@ -112,7 +112,12 @@ fn start_gdb(
 /// arrival wakes a vCPU idling in the BIOS for a key.
 fn feed_serial(handle: MachineHandle) -> Result<(), CliError> {
     crate::stdin::read_stdin("serial-input", move |bytes| {
-        vmm_machine::handover::hand_over(bytes, FIFO_FULL_WAIT, |rest| handle.serial_in(rest), || {});
+        vmm_machine::handover::hand_over(
+            bytes,
+            FIFO_FULL_WAIT,
+            |rest| handle.serial_in(rest),
+            || {},
+        );
     })
     .map_err(thread_error("serial-input"))
 }

@@ -8,8 +8,7 @@ use std::path::PathBuf;
 use vmm_machine::validate::ValidMachine;
 use vmm_machine::{units, GuestView};
 
-use super::prepare::create_output;
-use crate::error::CliError;
+use crate::error::{create_output, CliError};
 
 /// A stretch of guest RAM to save, and the file it goes to.
 pub(crate) struct MemorySave {

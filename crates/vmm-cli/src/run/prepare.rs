@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use vmm_machine::diagnostic::Report;
 use vmm_machine::snapshot::Snapshot;
@@ -14,7 +14,7 @@ use vmm_machine::{config, PluginPath};
 
 use super::pmemsave::MemorySave;
 use crate::cli::{DisplayKind, RunArgs};
-use crate::error::CliError;
+use crate::error::{create_output, CliError};
 
 /// A description ready to build, and the run's output files.
 pub(super) struct Prepared {
@@ -187,14 +187,6 @@ fn machine_def(args: &RunArgs) -> vmm_machine::snapshot::MachineDef {
             .as_ref()
             .and_then(|p| std::fs::read_to_string(p).ok()),
     }
-}
-
-/// Creates an output file, or says which one could not be.
-pub(crate) fn create_output(path: &Path) -> Result<File, CliError> {
-    File::create(path).map_err(|source| CliError::Output {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 fn is_terminal(fd: i32) -> bool {

@@ -9,8 +9,8 @@ use vmm_machine::snapshot::DriveRecord;
 use vmm_machine::Machine;
 
 use super::attach::FrontEnds;
+use super::console::Console;
 use super::prepare::OutputFiles;
-use super::Console;
 use crate::cli::{RunArgs, ScreenFormat};
 use crate::error::CliError;
 use crate::{stats, status};

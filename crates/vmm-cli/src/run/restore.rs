@@ -24,7 +24,9 @@ pub fn restore(args: &RestoreArgs) -> Result<i32, CliError> {
     let parsed = Cli::try_parse_from(&argv)
         .map_err(|e| CliError::Usage(format!("the snapshot's command does not parse: {e}")))?;
     let Command::Run(stored) = parsed.command else {
-        return Err(CliError::Usage("the snapshot's command is not `run`".into()));
+        return Err(CliError::Usage(
+            "the snapshot's command is not `run`".into(),
+        ));
     };
     let mut run_args = *stored;
     run_args.output = args.output.absolute(&here);
@@ -37,5 +39,5 @@ pub fn restore(args: &RestoreArgs) -> Result<i32, CliError> {
             snap.machine.cwd.display()
         ))
     })?;
-    super::run_machine(&run_args, Some(snap))
+    super::phases::run_machine(&run_args, Some(snap))
 }

@@ -43,7 +43,7 @@ pub struct GuestDebug {
 
 /// Why a debug setting cannot be given to KVM.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum Error {
+pub enum DebugRegsError {
     /// More than four hardware breakpoints.
     #[error("x86 has {HW_BREAKPOINT_SLOTS} hardware breakpoint slots; {0} were asked for")]
     TooManyBreakpoints(usize),
@@ -54,9 +54,9 @@ pub enum Error {
 
 impl GuestDebug {
     /// The `kvm_guest_debug` for this setting.
-    pub fn to_kvm(&self) -> Result<kvm_guest_debug, Error> {
+    pub fn to_kvm(&self) -> Result<kvm_guest_debug, DebugRegsError> {
         if self.breakpoints.len() > HW_BREAKPOINT_SLOTS {
-            return Err(Error::TooManyBreakpoints(self.breakpoints.len()));
+            return Err(DebugRegsError::TooManyBreakpoints(self.breakpoints.len()));
         }
         let mut debug = kvm_guest_debug::default();
         let mut dr7 = 0u64;
@@ -71,7 +71,7 @@ impl GuestDebug {
                 (_, 2) => 0b01,
                 (_, 4) => 0b11,
                 (_, 8) => 0b10,
-                (_, other) => return Err(Error::Length(other)),
+                (_, other) => return Err(DebugRegsError::Length(other)),
             };
             debug.arch.debugreg[slot] = bp.addr;
             dr7 |= 0b11 << (slot * 2); // local and global enable
@@ -140,6 +140,6 @@ mod tests {
             single_step: false,
             breakpoints: vec![bp; 5],
         };
-        assert_eq!(debug.to_kvm(), Err(Error::TooManyBreakpoints(5)));
+        assert_eq!(debug.to_kvm(), Err(DebugRegsError::TooManyBreakpoints(5)));
     }
 }

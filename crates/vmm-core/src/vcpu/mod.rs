@@ -15,6 +15,7 @@
 //! value is not yet in AL) is finished with `immediate_exit`, so registers read or written while
 //! the vCPU is idle are exactly the guest's.
 
+mod backend;
 mod debug;
 mod event;
 mod iret;
@@ -30,6 +31,7 @@ use kvm_ioctls::{Kvm, VcpuFd};
 use vm_device::device_manager::IoManager;
 use vm_memory::GuestMemoryMmap;
 
+pub use backend::CpuBackend;
 pub use debug::{BreakOn, GuestDebug, HwBreakpoint, HW_BREAKPOINT_SLOTS};
 pub use event::{internal_error_name, DebugEvent, Fault, VcpuEvent};
 pub use state::{VcpuState, SAVED_MSRS};
@@ -415,12 +417,15 @@ impl Vcpu {
     }
 
     /// The complete state (registers, FPU, MSRs, events...).
-    pub fn state(&self) -> std::result::Result<VcpuState, state::Error> {
+    pub fn state(&self) -> std::result::Result<VcpuState, state::StateBytesError> {
         VcpuState::read(&self.fd)
     }
 
     /// Puts the vCPU in `state`.
-    pub fn set_state(&mut self, state: &VcpuState) -> std::result::Result<(), state::Error> {
+    pub fn set_state(
+        &mut self,
+        state: &VcpuState,
+    ) -> std::result::Result<(), state::StateBytesError> {
         self.complete_pending_io();
         state.write(&self.fd)
     }
@@ -555,7 +560,7 @@ fn set_power_on_msrs(fd: &VcpuFd) -> Result<()> {
     entries.retain(|e| e.index != 0x277); // PAT gets its own value below
     entries.push(entry(0x277, PAT_POWER_ON));
     entries.push(entry(0x1A0, MISC_ENABLE_FAST_STRING));
-    let msrs = kvm_bindings::Msrs::from_entries(&entries).map_err(|_| crate::vm::Error::Kvm {
+    let msrs = kvm_bindings::Msrs::from_entries(&entries).map_err(|_| crate::vm::VmError::Kvm {
         what: "build the MSR list",
         source: kvm_ioctls::Error::new(libc::E2BIG),
     })?;
@@ -577,7 +582,7 @@ impl Drop for Vcpu {
 pub enum DebugError {
     /// The setting itself is impossible.
     #[error(transparent)]
-    Setting(#[from] debug::Error),
+    Setting(#[from] debug::DebugRegsError),
     /// KVM refused it.
     #[error("cannot set guest debugging (KVM_SET_GUEST_DEBUG)")]
     Kvm(#[source] kvm_ioctls::Error),

@@ -27,7 +27,7 @@ pub const SAVED_MSRS: &[u32] = &[
 /// Errors reading or writing the state.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot {what} of the vCPU")]
-pub struct Error {
+pub struct StateBytesError {
     /// What was being done.
     pub what: &'static str,
     /// The ioctl's error.
@@ -35,8 +35,8 @@ pub struct Error {
     pub source: kvm_ioctls::Error,
 }
 
-fn kvm<T>(what: &'static str, r: Result<T, kvm_ioctls::Error>) -> Result<T, Error> {
-    r.map_err(|source| Error { what, source })
+fn kvm<T>(what: &'static str, r: Result<T, kvm_ioctls::Error>) -> Result<T, StateBytesError> {
+    r.map_err(|source| StateBytesError { what, source })
 }
 
 /// Everything KVM keeps for one vCPU (without an in-kernel interrupt controller).
@@ -64,7 +64,7 @@ pub struct VcpuState {
 
 impl VcpuState {
     /// Reads the whole state.
-    pub fn read(fd: &VcpuFd) -> Result<Self, Error> {
+    pub fn read(fd: &VcpuFd) -> Result<Self, StateBytesError> {
         let mp_state = kvm("read the MP state", fd.get_mp_state())?;
         let regs = kvm("read the registers", fd.get_regs())?;
         let sregs = kvm("read the segment registers", fd.get_sregs())?;
@@ -88,7 +88,7 @@ impl VcpuState {
     }
 
     /// Writes the whole state back.
-    pub fn write(&self, fd: &VcpuFd) -> Result<(), Error> {
+    pub fn write(&self, fd: &VcpuFd) -> Result<(), StateBytesError> {
         kvm("set the MP state", fd.set_mp_state(self.mp_state))?;
         kvm("set the registers", fd.set_regs(&self.regs))?;
         kvm("set the segment registers", fd.set_sregs(&self.sregs))?;
@@ -109,7 +109,7 @@ impl VcpuState {
             fd.set_debug_regs(&self.debugregs),
         )?;
         if !self.msrs.is_empty() {
-            let msrs = Msrs::from_entries(&self.msrs).map_err(|_| Error {
+            let msrs = Msrs::from_entries(&self.msrs).map_err(|_| StateBytesError {
                 what: "set the MSRs",
                 source: kvm_ioctls::Error::new(libc::E2BIG),
             })?;
@@ -120,7 +120,7 @@ impl VcpuState {
 }
 
 /// Reads [`SAVED_MSRS`]; KVM stops at the first one it does not know, so the list is cut there.
-fn read_msrs(fd: &VcpuFd) -> Result<Vec<kvm_msr_entry>, Error> {
+fn read_msrs(fd: &VcpuFd) -> Result<Vec<kvm_msr_entry>, StateBytesError> {
     let entries: Vec<kvm_msr_entry> = SAVED_MSRS
         .iter()
         .map(|&index| kvm_msr_entry {
@@ -128,7 +128,7 @@ fn read_msrs(fd: &VcpuFd) -> Result<Vec<kvm_msr_entry>, Error> {
             ..Default::default()
         })
         .collect();
-    let mut msrs = Msrs::from_entries(&entries).map_err(|_| Error {
+    let mut msrs = Msrs::from_entries(&entries).map_err(|_| StateBytesError {
         what: "read the MSRs",
         source: kvm_ioctls::Error::new(libc::E2BIG),
     })?;

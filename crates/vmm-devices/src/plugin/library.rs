@@ -247,49 +247,7 @@ impl PluginLibrary {
         // SAFETY: the descriptor declares at least the 1.0 size, so every field we know is
         // there; it is static data of a library that is never unloaded.
         let descriptor: &'static Descriptor = unsafe { &*entry };
-        let invalid = |what: &str| LoadError::Invalid {
-            path: path.to_owned(),
-            what: what.to_owned(),
-        };
-        let port = descriptor.accesses & abi::ACCESS_PORT != 0;
-        let mmio = descriptor.accesses & abi::ACCESS_MMIO != 0;
-        // Its strings first: they name the plugin in every later message.
-        let info = PluginInfo {
-            name: string(path, "name", &descriptor.name)?,
-            version: string(path, "version", &descriptor.version)?,
-            description: string(path, "description", &descriptor.description)?,
-            abi: (major, minor),
-            port,
-            mmio,
-        };
-        if descriptor.create.is_none() || descriptor.destroy.is_none() {
-            return Err(invalid("create and destroy are required"));
-        }
-        let known = abi::ACCESS_PORT | abi::ACCESS_MMIO;
-        if descriptor.accesses == 0 {
-            return Err(invalid(
-                "its accesses field is 0: it must serve ports (PICOVMM_ACCESS_PORT), MMIO (PICOVMM_ACCESS_MMIO) or both",
-            ));
-        }
-        if descriptor.accesses & !known != 0 {
-            return Err(invalid(&format!(
-                "its accesses field {:#x} has bits picovmm does not know (PICOVMM_ACCESS_PORT is 1, PICOVMM_ACCESS_MMIO is 2)",
-                descriptor.accesses
-            )));
-        }
-        if port && (descriptor.port_read.is_none() || descriptor.port_write.is_none()) {
-            return Err(invalid(
-                "it serves port accesses but has no port_read or port_write",
-            ));
-        }
-        if mmio && (descriptor.mmio_read.is_none() || descriptor.mmio_write.is_none()) {
-            return Err(invalid(
-                "it serves MMIO accesses but has no mmio_read or mmio_write",
-            ));
-        }
-        if info.name.is_empty() {
-            return Err(invalid("its name is empty"));
-        }
+        let info = check_descriptor(path, descriptor, (major, minor))?;
         Ok(PluginLibrary {
             path: path.to_owned(),
             descriptor,
@@ -310,6 +268,58 @@ impl PluginLibrary {
     pub(crate) fn descriptor(&self) -> &'static Descriptor {
         self.descriptor
     }
+}
+
+/// What a descriptor says of its plugin, once its strings, functions and accesses are checked.
+fn check_descriptor(
+    path: &Path,
+    descriptor: &Descriptor,
+    (major, minor): (u16, u16),
+) -> Result<PluginInfo, LoadError> {
+    let invalid = |what: &str| LoadError::Invalid {
+        path: path.to_owned(),
+        what: what.to_owned(),
+    };
+    let port = descriptor.accesses & abi::ACCESS_PORT != 0;
+    let mmio = descriptor.accesses & abi::ACCESS_MMIO != 0;
+    // Its strings first: they name the plugin in every later message.
+    let info = PluginInfo {
+        name: string(path, "name", &descriptor.name)?,
+        version: string(path, "version", &descriptor.version)?,
+        description: string(path, "description", &descriptor.description)?,
+        abi: (major, minor),
+        port,
+        mmio,
+    };
+    if descriptor.create.is_none() || descriptor.destroy.is_none() {
+        return Err(invalid("create and destroy are required"));
+    }
+    let known = abi::ACCESS_PORT | abi::ACCESS_MMIO;
+    if descriptor.accesses == 0 {
+        return Err(invalid(
+            "its accesses field is 0: it must serve ports (PICOVMM_ACCESS_PORT), MMIO (PICOVMM_ACCESS_MMIO) or both",
+        ));
+    }
+    if descriptor.accesses & !known != 0 {
+        return Err(invalid(&format!(
+            "its accesses field {:#x} has bits picovmm does not know (PICOVMM_ACCESS_PORT is 1, PICOVMM_ACCESS_MMIO is 2)",
+            descriptor.accesses
+        )));
+    }
+    if port && (descriptor.port_read.is_none() || descriptor.port_write.is_none()) {
+        return Err(invalid(
+            "it serves port accesses but has no port_read or port_write",
+        ));
+    }
+    if mmio && (descriptor.mmio_read.is_none() || descriptor.mmio_write.is_none()) {
+        return Err(invalid(
+            "it serves MMIO accesses but has no mmio_read or mmio_write",
+        ));
+    }
+    if info.name.is_empty() {
+        return Err(invalid("its name is empty"));
+    }
+    Ok(info)
 }
 
 /// The dynamic loader's own message (libloading keeps it as the error's source), without the

@@ -13,7 +13,7 @@ use vmm_bios::rom::{self, Trap};
 use vmm_bios::{Bios, Cpu, Machine, Outcome};
 use vmm_core::{DeviceMemory, Firmware, FirmwareAction, FirmwareCall, StopReason, VcpuControl};
 
-use super::Screen;
+use crate::devices::screen::Screen;
 
 /// Guest memory that is not RAM: the windows the BIOS writes through.
 #[derive(Clone)]

@@ -6,48 +6,38 @@
 //! guest halts, exits, faults or is stopped, waiting out pauses.
 
 mod bios;
-mod interrupts;
-mod pit_clock;
-mod plugin_events;
-mod plugin_host;
-mod registry;
-mod screen;
-mod typist;
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use vmm_core::layout::MULTIBOOT_INFO;
 use vmm_core::{
-    elf, multiboot, RunOutcome, RunReport, StopReason, Vcpu, VcpuControl, Vm,
+    elf, multiboot, CpuBackend, RunOutcome, RunReport, StopReason, Vcpu, VcpuControl, Vm,
 };
 use vmm_devices::pic::PicPair;
 
-pub use interrupts::{AckNotifier, Lines, PicController};
-pub use pit_clock::{ClockedPit, PitState, PitTimer};
+pub use crate::devices::registry::{
+    ConsoleOutput, DeviceEntry, DeviceHandle, DeviceRegistry, RegistryError,
+};
+pub use crate::devices::screen::{Screen, VideoLayout};
 
-pub use plugin_events::PluginEvents;
-pub use plugin_host::{BoardPluginHost, PluginWiring, LOG_ENV_VAR};
-pub use registry::{DeviceEntry, DeviceHandle, DeviceRegistry, RegistryError};
-pub use screen::{Screen, VideoLayout};
-pub use typist::Typist;
-
-use crate::devices::{Attach, DeviceType, Started};
+use crate::devices::attach::{Attach, Started};
+use crate::devices::interrupts::{Lines, PicController};
+use crate::devices::pit_clock::PitTimer;
+use crate::devices::plugin_events::PluginEvents;
 use crate::error::MachineError as Error;
+use crate::spec::DeviceType;
 use crate::spec::{DeviceKind, DeviceRange};
 use crate::validate::{LoadPlan, ValidMachine};
-
-/// Where a debug console's or serial port's output goes.
-pub type ConsoleOutput = Box<dyn Write + Send>;
 
 /// A machine ready to run: the VM, its vCPU and its devices.
 pub struct Board {
     // Field order is drop order: the timer threads stop first, the vCPU goes before the VM.
     _plugin_events: Arc<PluginEvents>,
-    _typist: Option<typist::Typist>,
+    _typist: Option<crate::devices::typist::Typist>,
     _pit: Option<PitTimer>,
-    vcpu: Vcpu,
+    /// The CPU backend that runs the guest (KVM's vCPU).
+    vcpu: Box<dyn CpuBackend>,
     vm: Vm,
     devices: Arc<DeviceRegistry>,
     /// The board has picovmm's BIOS (and with it a BIOS Data Area that says the video mode).
@@ -78,12 +68,13 @@ impl Board {
             .has(DeviceType::Pic)
             .then(|| Arc::new(Mutex::new(PicPair::new())));
         let lines = Lines::new(pic.clone(), control.clone());
-        let plugin_events = Arc::new(PluginEvents::new(control.clone()).map_err(|source| {
-            Error::Thread {
-                name: "plugin-events",
-                source,
-            }
-        })?);
+        let plugin_events =
+            Arc::new(
+                PluginEvents::new(control.clone()).map_err(|source| Error::Thread {
+                    name: "plugin-events",
+                    source,
+                })?,
+            );
         let mut started = Started::default();
         let mut devices = DeviceRegistry::default();
         for (index, device) in spec.devices.iter().enumerate() {
@@ -128,7 +119,7 @@ impl Board {
             _plugin_events: plugin_events,
             _typist: started.typist,
             _pit: started.pit,
-            vcpu,
+            vcpu: Box::new(vcpu),
             vm,
             devices: Arc::new(devices),
             bios: has_bios,
@@ -146,13 +137,13 @@ impl Board {
     }
 
     /// The vCPU, for a policy of the caller's own (stepping, inspecting).
-    pub fn vcpu(&mut self) -> &mut Vcpu {
-        &mut self.vcpu
+    pub fn vcpu(&mut self) -> &mut dyn CpuBackend {
+        self.vcpu.as_mut()
     }
 
     /// The vCPU, to read.
-    pub fn vcpu_ref(&self) -> &Vcpu {
-        &self.vcpu
+    pub fn vcpu_ref(&self) -> &dyn CpuBackend {
+        self.vcpu.as_ref()
     }
 
     /// The vCPU's control handle: stop, pause, resume, kick, call.

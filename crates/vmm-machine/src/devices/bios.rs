@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use vmm_devices::vga_regs::{self, VgaRegisters};
 
-use super::Attach;
-use crate::board::DeviceHandle;
+use super::attach::Attach;
+use super::registry::DeviceHandle;
 use crate::error::MachineError;
 use crate::spec::DeviceRange;
 

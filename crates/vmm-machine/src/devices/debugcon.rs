@@ -4,8 +4,8 @@ use std::sync::{Arc, Mutex};
 
 use vmm_devices::debugcon::{self, DebugConsole};
 
-use super::{port_or, ports, Attach};
-use crate::board::DeviceHandle;
+use super::attach::{port_or, ports, Attach};
+use super::registry::DeviceHandle;
 use crate::config::schema::DeviceTable;
 use crate::diagnostic::Diagnostic;
 use crate::error::MachineError;

@@ -7,9 +7,10 @@ use vmm_core::StopReason;
 use vmm_devices::i8042::{self, I8042};
 use vmm_devices::keymap::{self, KeyEvent};
 
-use super::{ports, Attach};
-use crate::board::{DeviceHandle, Typist};
-use crate::config::at;
+use super::attach::{ports, Attach};
+use super::registry::DeviceHandle;
+use super::typist::Typist;
+use crate::config::fields::at;
 use crate::config::schema::DeviceTable;
 use crate::diagnostic::Diagnostic;
 use crate::error::MachineError;

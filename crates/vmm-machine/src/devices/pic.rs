@@ -2,8 +2,8 @@
 
 use vmm_devices::pic;
 
-use super::{ports, Attach};
-use crate::board::DeviceHandle;
+use super::attach::{ports, Attach};
+use super::registry::DeviceHandle;
 use crate::error::MachineError;
 use crate::spec::DeviceRange;
 

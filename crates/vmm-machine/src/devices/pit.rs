@@ -2,8 +2,9 @@
 
 use vmm_devices::pit;
 
-use super::{ports, Attach};
-use crate::board::{DeviceHandle, PitTimer};
+use super::attach::{ports, Attach};
+use super::pit_clock::PitTimer;
+use super::registry::DeviceHandle;
 use crate::error::MachineError;
 use crate::spec::DeviceRange;
 

@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex};
 use toml::Spanned;
 use vmm_devices::plugin::{PluginDevice, PluginHost};
 
-use super::{Attach, Attached};
-use crate::board::{BoardPluginHost, DeviceHandle, PluginWiring};
+use super::attach::{Attach, Attached};
+use super::plugin_host::{BoardPluginHost, PluginWiring};
+use super::registry::DeviceHandle;
+use crate::config::fields::{at, irqs, located, port};
 use crate::config::schema::DeviceTable;
-use crate::config::{at, irqs, located, port};
 use crate::diagnostic::{Diagnostic, Report};
 use crate::error::MachineError;
 use crate::plugin_config::PluginSurroundings;

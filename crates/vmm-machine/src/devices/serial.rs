@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 use toml::Spanned;
 use vmm_devices::serial::{self, Uart16550};
 
-use super::{port_or, ports, Attach};
-use crate::board::{ConsoleOutput, DeviceHandle};
+use super::attach::{port_or, ports, Attach};
+use super::registry::{ConsoleOutput, DeviceHandle};
+use crate::config::fields::{irq, located};
 use crate::config::schema::DeviceTable;
-use crate::config::{irq, located};
 use crate::diagnostic::Diagnostic;
 use crate::error::MachineError;
 use crate::spec::{DeviceKind, DeviceRange, Located};
@@ -45,15 +45,16 @@ pub(super) fn attach(
     output: Option<&Located<PathBuf>>,
     at: &mut Attach<'_>,
 ) -> Result<DeviceHandle, MachineError> {
-    let out: ConsoleOutput = match output {
-        None => (at.console)(),
-        Some(path) => Box::new(std::fs::File::create(&path.value).map_err(|source| {
-            MachineError::Output {
-                path: path.value.clone(),
-                source,
-            }
-        })?),
-    };
+    let out: ConsoleOutput =
+        match output {
+            None => (at.console)(),
+            Some(path) => Box::new(std::fs::File::create(&path.value).map_err(|source| {
+                MachineError::Output {
+                    path: path.value.clone(),
+                    source,
+                }
+            })?),
+        };
     let dev = Arc::new(Mutex::new(Uart16550::with_line(out, at.lines.line(irq))));
     at.vm.register_pio(port, serial::PORTS, dev.clone())?;
     Ok(DeviceHandle::Serial(dev))

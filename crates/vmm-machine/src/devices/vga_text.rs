@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 use vmm_core::layout::VGA_TEXT_BASE;
 use vmm_devices::vga_text::{VgaText, WINDOW_SIZE};
 
-use super::Attach;
-use crate::board::{DeviceHandle, Screen};
+use super::attach::Attach;
+use super::registry::DeviceHandle;
+use super::screen::Screen;
 use crate::config::schema::DeviceTable;
 use crate::diagnostic::Diagnostic;
 use crate::error::MachineError;
@@ -19,7 +20,7 @@ pub(super) const KEYS: &[&str] = &["mmio", "mode"];
 pub(super) fn parse(d: &DeviceTable) -> Result<DeviceKind, Diagnostic> {
     let mode = match d.mode.as_ref() {
         None => VgaMode::default(),
-        Some(m) => crate::config::named(m, "vga-text mode")?,
+        Some(m) => crate::config::fields::named(m, "vga-text mode")?,
     };
     Ok(DeviceKind::VgaText {
         mmio: d.mmio.as_ref().map_or(VGA_TEXT_BASE, |m| m.get_ref().0),

@@ -15,7 +15,6 @@ use vm_memory::{Bytes, GuestMemoryBackend, GuestMemoryRegion, MemoryRegionAddres
 use vmm_core::VcpuState;
 
 use crate::board::{Board, DeviceHandle, DeviceRegistry};
-use format::FormatError;
 
 /// What described the machine: the `run` command's arguments as given, its folder, and the
 /// machine file's text when there was one (restore uses the text, not today's file).
@@ -57,30 +56,7 @@ impl DriveRecord {
     }
 }
 
-/// Why a snapshot cannot be written or restored.
-#[derive(Debug, thiserror::Error)]
-pub enum SnapshotError {
-    /// The file's container is wrong.
-    #[error("snapshot {}: {problem}", path.display())]
-    Format {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        problem: FormatError,
-    },
-    /// Reading or writing the file failed.
-    #[error("snapshot {}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The machine's state cannot be taken or put back.
-    #[error("snapshot: {0}")]
-    State(String),
-}
+pub use crate::error::SnapshotError;
 
 /// A snapshot read from a file.
 pub struct Snapshot {
@@ -343,7 +319,9 @@ fn restore_pages(
         }
         let i = u32::from_le_bytes([record[0], record[1], record[2], record[3]]) as usize;
         if i >= pages {
-            return Err(SnapshotError::State(format!("RAM page {i} is past the region")));
+            return Err(SnapshotError::State(format!(
+                "RAM page {i} is past the region"
+            )));
         }
         let n = PAGE.min(len - i * PAGE);
         region

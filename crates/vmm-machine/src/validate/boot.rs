@@ -6,7 +6,7 @@ use vmm_core::{gdt, paging, CpuMode, Entry, RealAddress};
 
 use super::image::image_origin;
 use super::layout::regions_list;
-use super::LoadPlan;
+use super::plan::LoadPlan;
 use crate::diagnostic::Diagnostic;
 use crate::spec::{EntryAddress, MachineSpec, Origin};
 

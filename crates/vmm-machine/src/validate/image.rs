@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use vmm_core::{elf, multiboot, CpuMode};
 
-use super::LoadPlan;
+use super::plan::LoadPlan;
 use crate::diagnostic::Diagnostic;
 use crate::spec::{ImageFormat, Located, MachineSpec, Origin};
 use crate::units::format_size;

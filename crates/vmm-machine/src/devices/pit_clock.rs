@@ -246,7 +246,7 @@ fn raise_edges(pit: &Mutex<ClockedPit>, timer: &TimerShared) {
     loop {
         let generation = timer.lock().generation;
         let next = {
-            let pit = crate::sync::lock(&pit);
+            let pit = crate::sync::lock(pit);
             let now = clock.now();
             let after = last.map_or(now, |l| l.max(now.saturating_sub(MAX_CATCH_UP)));
             pit.next_irq(after, last)

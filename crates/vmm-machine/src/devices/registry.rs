@@ -18,9 +18,10 @@ use vmm_devices::vga_text::VgaTextState;
 use super::pit_clock::ClockedPit;
 use super::plugin_host::BoardPluginHost;
 use super::screen::Screen;
-use super::ConsoleOutput;
-use crate::devices::DeviceType;
-use crate::spec::DeviceRange;
+use crate::spec::{DeviceRange, DeviceType};
+
+/// Where a debug console's or serial port's output goes.
+pub type ConsoleOutput = Box<dyn std::io::Write + Send>;
 
 /// A device as the board holds it.
 pub enum DeviceHandle {
@@ -178,7 +179,7 @@ impl DeviceRegistry {
     pub fn unsaveable(&self) -> Option<String> {
         self.entries.iter().find_map(|e| match &e.handle {
             DeviceHandle::Plugin { device, .. } => {
-                let d = crate::sync::lock(&device);
+                let d = crate::sync::lock(device);
                 (!d.can_save_state()).then(|| format!("plugin device {}", e.name))
             }
             _ => None,
@@ -214,11 +215,11 @@ impl DeviceRegistry {
             DeviceHandle::Pit(p) => json(save(p)),
             DeviceHandle::I8042(k) => json(save(k)),
             DeviceHandle::Bios { vga, .. } => {
-                let vga = crate::sync::lock(&vga);
+                let vga = crate::sync::lock(vga);
                 Ok(serde_json::json!({ "vga": vga.to_bytes() }))
             }
             DeviceHandle::Plugin { device, .. } => {
-                let device = crate::sync::lock(&device);
+                let device = crate::sync::lock(device);
                 let bytes = device.save_state().map_err(|e| unsupported(&e))?;
                 Ok(serde_json::json!({ "plugin": device.name(), "state": bytes }))
             }
@@ -259,7 +260,7 @@ impl DeviceRegistry {
                 match regs {
                     Some(Ok(bytes)) => match VgaRegisters::from_bytes(&bytes) {
                         Some(r) => {
-                            *crate::sync::lock(&vga) = r;
+                            *crate::sync::lock(vga) = r;
                             Ok(())
                         }
                         None => Err(Refusal::Undecodable(
@@ -277,7 +278,7 @@ impl DeviceRegistry {
                     .map(serde_json::from_value)
                     .unwrap_or_else(|| Ok(Vec::new()));
                 match bytes {
-                    Ok(bytes) => crate::sync::lock(&device)
+                    Ok(bytes) => crate::sync::lock(device)
                         .load_state(&bytes)
                         .map_err(|e| Refusal::Refused(StateError::Unsupported(e))),
                     Err(e) => Err(Refusal::Undecodable(e.to_string())),
@@ -339,14 +340,24 @@ mod tests {
             base: 0x3F8,
             len: 8,
         };
-        registry.add("serial", DeviceType::Serial, vec![range], DeviceHandle::Serial(uart));
+        registry.add(
+            "serial",
+            DeviceType::Serial,
+            vec![range],
+            DeviceHandle::Serial(uart),
+        );
         registry
     }
 
     #[test]
     fn test_devices_are_named_by_type_and_number() {
         let mut registry = registry_with_serial();
-        registry.add("serial", DeviceType::Serial, vec![], DeviceHandle::DebugExit);
+        registry.add(
+            "serial",
+            DeviceType::Serial,
+            vec![],
+            DeviceHandle::DebugExit,
+        );
         let names: Vec<&str> = registry.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["serial0", "serial1"]);
     }
