@@ -1,4 +1,4 @@
-; seed-boot.asm -- the boot sector of the "pico QEMU" blog post (shared/seed), verbatim but
+; seed-boot.asm -- the boot sector of the "pico QEMU" blog post (docs/seed.md), verbatim but
 ; for these comments. It is ORG 0 and sets DS = 0, so it runs loaded at 0 and entered at
 ; 0000:0000, as the seed's C program runs it:
 ;

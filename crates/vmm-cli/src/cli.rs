@@ -1,4 +1,5 @@
-//! The command line (DESIGN.md's contract): `picovmm run`, `picovmm check`.
+//! The command line (docs/command-line.md is its contract): `picovmm run`, `restore`, `check`
+//! and `plugins`.
 
 use std::path::PathBuf;
 use std::time::Duration;

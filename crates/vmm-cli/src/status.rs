@@ -1,4 +1,4 @@
-//! The process exit statuses scripts rely on (DESIGN.md's command-line contract).
+//! The process exit statuses scripts rely on (docs/command-line.md).
 
 use vmm_core::{Fault, RunOutcome};
 use vmm_devices::debug_exit;

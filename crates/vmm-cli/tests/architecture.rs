@@ -341,3 +341,33 @@ fn strip_literals(line: &str) -> String {
     }
     out
 }
+
+#[test]
+fn test_nothing_in_the_repository_points_outside_it() {
+    let outside = ["DESIGN.md", "../shared", "shared/seed", "STYLE.md"];
+    let mut pointing = Vec::new();
+    let mut stack: Vec<PathBuf> = ["README.md", "docs", "crates", "machines", "guests", "bench"]
+        .into_iter()
+        .chain(["plugins", ".ci", "fuzz/fuzz_targets", "Cargo.toml"])
+        .map(|p| repo().join(p))
+        .collect();
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(&path).expect("folder").flatten();
+            stack.extend(entries.map(|e| e.path()).filter(|p| !p.ends_with("target")));
+            continue;
+        }
+        // Binaries (guests, fonts, ROMs, pictures) are not text.
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        // This test names what it looks for.
+        if path.ends_with("tests/architecture.rs") {
+            continue;
+        }
+        for name in outside.iter().filter(|n| text.contains(*n)) {
+            pointing.push(format!("{} names {name}", path.display()));
+        }
+    }
+    assert_eq!(pointing, Vec::<String>::new());
+}

@@ -241,6 +241,39 @@ fn test_bios_console_examples_print_as_documented() {
 }
 
 #[test]
+fn test_command_line_console_examples_print_as_documented() {
+    assert_console_examples("docs/command-line.md");
+}
+
+/// The documents whose console examples a test above runs (docs/plugins.md has its own).
+const TESTED: [&str; 9] = [
+    "docs/machine-format.md",
+    "docs/cpu.md",
+    "docs/interrupts.md",
+    "docs/snapshots.md",
+    "docs/display.md",
+    "docs/bios.md",
+    "docs/command-line.md",
+    "docs/plugins.md",
+    "README.md",
+];
+
+#[test]
+fn test_every_document_with_console_examples_is_tested() {
+    let mut untested = Vec::new();
+    let docs = std::fs::read_dir(repo_root().join("docs")).expect("docs folder");
+    for entry in docs.flatten() {
+        let name = format!("docs/{}", entry.file_name().to_string_lossy());
+        let has_console = name.ends_with(".md")
+            && blocks(&read_doc(&name)).iter().any(|b| b.lang == "console");
+        if has_console && !TESTED.contains(&name.as_str()) {
+            untested.push(name);
+        }
+    }
+    assert_eq!(untested, Vec::<String>::new());
+}
+
+#[test]
 fn test_readme_console_examples_print_as_documented() {
     assert_console_examples("README.md");
 }
