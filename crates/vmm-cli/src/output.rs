@@ -76,11 +76,7 @@ impl GuestStdout {
     pub fn finish(&self) {
         let mut state = self.lock();
         while state.started && !state.failed && (!state.pending.is_empty() || state.writing) {
-            state = self
-                .shared
-                .changed
-                .wait(state)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            state = vmm_machine::sync::wait(&self.shared.changed, state);
         }
         drop(state);
         let _ = std::io::stdout().flush();
@@ -110,10 +106,7 @@ fn write_out(shared: &Shared) {
             let mut state = vmm_machine::sync::lock(&shared.state);
             while state.pending.is_empty() {
                 state.idle = true;
-                state = shared
-                    .changed
-                    .wait(state)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                state = vmm_machine::sync::wait(&shared.changed, state);
             }
             state.idle = false;
         }

@@ -264,8 +264,8 @@ fn test_every_document_with_console_examples_is_tested() {
     let docs = std::fs::read_dir(repo_root().join("docs")).expect("docs folder");
     for entry in docs.flatten() {
         let name = format!("docs/{}", entry.file_name().to_string_lossy());
-        let has_console = name.ends_with(".md")
-            && blocks(&read_doc(&name)).iter().any(|b| b.lang == "console");
+        let has_console =
+            name.ends_with(".md") && blocks(&read_doc(&name)).iter().any(|b| b.lang == "console");
         if has_console && !TESTED.contains(&name.as_str()) {
             untested.push(name);
         }

@@ -298,7 +298,7 @@ fn raise_edges(pit: &Mutex<ClockedPit>, timer: &TimerShared) {
                         .unwrap_or_else(|p| p.into_inner())
                         .0
                 }
-                None => timer.cond.wait(wake).unwrap_or_else(|p| p.into_inner()),
+                None => crate::sync::wait(&timer.cond, wake),
             };
         }
     }

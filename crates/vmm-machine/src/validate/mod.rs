@@ -134,43 +134,17 @@ pub fn validate(spec: MachineSpec, plugin_path: &PluginPath) -> Result<ValidMach
 mod tests {
     use super::*;
     use crate::spec::{DeviceKind, EntryAddress, Located};
-    use std::io::Write;
     use vmm_core::{RamRegion, RealAddress};
 
-    fn image_file(len: usize) -> tempfile_lite::TempFile {
-        tempfile_lite::TempFile::with_bytes(&vec![0xF4; len])
+    fn image_file(len: usize) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        std::io::Write::write_all(&mut file, &vec![0xF4; len]).expect("write image");
+        file
     }
 
-    /// A minimal temporary file that removes itself.
-    mod tempfile_lite {
-        use super::*;
-        use std::path::PathBuf;
-        use std::sync::atomic::{AtomicUsize, Ordering};
-
-        pub struct TempFile(pub PathBuf);
-
-        impl TempFile {
-            pub fn with_bytes(bytes: &[u8]) -> Self {
-                static N: AtomicUsize = AtomicUsize::new(0);
-                let n = N.fetch_add(1, Ordering::SeqCst);
-                let path = std::env::temp_dir()
-                    .join(format!("picovmm-validate-{}-{n}.bin", std::process::id()));
-                let mut f = std::fs::File::create(&path).expect("create temp image");
-                f.write_all(bytes).expect("write temp image");
-                TempFile(path)
-            }
-        }
-
-        impl Drop for TempFile {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_file(&self.0);
-            }
-        }
-    }
-
-    fn spec_with_image(image: &tempfile_lite::TempFile) -> MachineSpec {
+    fn spec_with_image(image: &tempfile::NamedTempFile) -> MachineSpec {
         let mut spec = MachineSpec::default_machine();
-        spec.image = Some(Located::flag(image.0.clone(), "--image"));
+        spec.image = Some(Located::flag(image.path().to_path_buf(), "--image"));
         spec
     }
 
