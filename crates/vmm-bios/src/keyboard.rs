@@ -225,7 +225,7 @@ impl Buffer {
             (start, end) = (bda::KBD_BUFFER, bda::KBD_BUFFER_END);
         }
         let (head, tail) = (m.read_u16(bda::KBD_HEAD), m.read_u16(bda::KBD_TAIL));
-        let inside = |p: u16| (start..end).contains(&p) && (p - start) % 2 == 0;
+        let inside = |p: u16| (start..end).contains(&p) && (p - start).is_multiple_of(2);
         if inside(head) && inside(tail) {
             return Buffer {
                 start,

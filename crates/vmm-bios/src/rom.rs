@@ -123,7 +123,7 @@ impl Trap {
             return Some(Trap::Vector(((offset - VECTOR_STUBS) / STUB_SIZE) as u8));
         }
         let irqs = IRQ_STUBS..IRQ_STUBS + 15 * 4;
-        if irqs.contains(&offset) && (offset - IRQ_STUBS) % 4 == 0 {
+        if irqs.contains(&offset) && (offset - IRQ_STUBS).is_multiple_of(4) {
             return Some(Trap::Vector(irq_vector(
                 ((offset - IRQ_STUBS) / 4) as u8 + 1,
             )));

@@ -259,7 +259,7 @@ impl Vm {
     /// returned handle. `base` and `len` must be page aligned.
     pub fn map_device_memory(&mut self, base: u64, len: u64) -> Result<DeviceMemory> {
         let range_error = range_error("MMIO", base, len);
-        if base % PAGE_SIZE != 0 || len % PAGE_SIZE != 0 {
+        if !base.is_multiple_of(PAGE_SIZE) || !len.is_multiple_of(PAGE_SIZE) {
             return Err(range_error("device memory must be page aligned"));
         }
         self.bus()?;

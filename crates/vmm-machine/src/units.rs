@@ -45,7 +45,7 @@ pub fn parse_u64(text: &str) -> Option<u64> {
 pub fn format_size(bytes: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
     for (scale, unit) in UNITS {
-        if bytes >= scale && bytes % scale == 0 {
+        if bytes >= scale && bytes.is_multiple_of(scale) {
             return format!("{} {unit}", bytes / scale);
         }
     }
@@ -57,7 +57,7 @@ pub fn format_size_approx(bytes: u64) -> String {
     const UNITS: [(u64, &str); 2] = [(1 << 30, "GiB"), (1 << 20, "MiB")];
     match UNITS
         .iter()
-        .find(|(scale, _)| bytes >= *scale && bytes % scale != 0)
+        .find(|(scale, _)| bytes >= *scale && !bytes.is_multiple_of(*scale))
     {
         Some((scale, unit)) => format!("{:.1} {unit}", bytes as f64 / *scale as f64),
         None => format_size(bytes),
