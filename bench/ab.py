@@ -4,7 +4,7 @@
     python3 bench/ab.py OLD NEW [--rounds N]
 
 For each case, OLD and NEW run one after the other, round after round, so that drift in the
-machine's speed falls on both alike; prints the median wall time of each, the ratio NEW/OLD,
+machine's speed falls on both alike; prints the median wall time of each and the ratio NEW/OLD.
 Build both in release mode first (for OLD, a worktree of the older
 commit: `git worktree add /tmp/old COMMIT && cargo build --release -p vmm-cli` there).
 """

@@ -310,3 +310,43 @@ fn test_handle_saves_a_snapshot_while_paused_and_the_guest_goes_on() {
     let snap = vmm_machine::snapshot::load(&path).expect("a snapshot that loads");
     assert_eq!(snap.machine.args[2], "guests/hostile/spin.bin");
 }
+
+#[test]
+fn test_handle_steps_a_paused_guest_one_instruction_at_a_time() {
+    if !kvm_available() {
+        return;
+    }
+    // exit-code.bin starts: xor ax,ax (2 bytes) ; mov ds,ax (2) ; mov si,0x7c1b (3).
+    let mut machine = board_for("guests/tests/exit-code.bin", &Captured::default());
+    let handle = machine.handle();
+    handle.pause();
+    let driver = thread::spawn(move || {
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            handle.step().expect("a step");
+            seen.push(handle.registers().map(|r| r.rip));
+        }
+        let refused = handle.stop_then_step();
+        (seen, refused)
+    });
+    let report = machine.run();
+    let (seen, refused) = driver.join().expect("driver");
+    assert_eq!(seen, vec![Some(0x7C02), Some(0x7C04), Some(0x7C07)]);
+    assert_eq!(report.outcome, RunOutcome::Interrupted);
+    assert!(refused.contains("the run ended first"), "{refused}");
+}
+
+/// What a handle's step says when the run ends before it.
+trait StopThenStep {
+    fn stop_then_step(&self) -> String;
+}
+
+impl StopThenStep for vmm_machine::MachineHandle {
+    fn stop_then_step(&self) -> String {
+        self.stop(StopReason::Interrupted);
+        match self.step() {
+            Ok(()) => "stepped".into(),
+            Err(e) => e.to_string(),
+        }
+    }
+}

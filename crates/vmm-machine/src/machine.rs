@@ -10,10 +10,12 @@
 //! vCPU thread between two runs of the guest (as crosvm and Cloud Hypervisor serve theirs).
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
-use vmm_core::{DebugEvent, Registers, RunOutcome, RunReport, StopReason, VcpuControl, VcpuEvent};
+use vmm_core::{
+    DebugEvent, GuestDebug, Registers, RunOutcome, RunReport, StopReason, VcpuControl, VcpuEvent,
+};
 use vmm_devices::i8042::I8042;
 use vmm_devices::keymap::KeyEvent;
 use vmm_devices::serial::Uart16550;
@@ -93,6 +95,19 @@ pub struct Machine {
     board: Board,
     view: GuestView,
     screen: Option<ScreenSources>,
+    step: PendingStep,
+}
+
+/// A single step a handle asked for: told when the step is done (or dropped when the run ends).
+type PendingStep = Arc<Mutex<StepState>>;
+
+/// Steps between the handle and the running machine.
+#[derive(Default)]
+struct StepState {
+    /// Told when the step asked for is done.
+    waiting: Option<mpsc::Sender<()>>,
+    /// The run is over: no step will come.
+    ended: bool,
 }
 
 impl Machine {
@@ -119,6 +134,7 @@ impl Machine {
             view: GuestView::of(&board),
             screen: ScreenSources::of(&board),
             board,
+            step: PendingStep::default(),
         }
     }
 
@@ -132,6 +148,7 @@ impl Machine {
             keyboard: devices.keyboard().cloned(),
             serial: devices.serials().next().cloned(),
             devices: devices.clone(),
+            step: self.step.clone(),
         }
     }
 
@@ -139,13 +156,19 @@ impl Machine {
     /// debug events pass.
     pub fn run(&mut self) -> RunReport {
         let start = Instant::now();
+        crate::sync::lock(&self.step).ended = false;
         let outcome = loop {
             match self.run_until_event() {
                 Event::Ended(outcome) => break outcome,
                 Event::Paused => self.wait_while_paused(),
-                Event::Debug(_) => {}
+                Event::Debug(_) => self.finish_step(),
             }
         };
+        // A step asked for as the run ended is not coming: its caller stops waiting.
+        let mut step = crate::sync::lock(&self.step);
+        step.ended = true;
+        step.waiting = None;
+        drop(step);
         self.report(outcome, start)
     }
 
@@ -157,6 +180,15 @@ impl Machine {
             VcpuEvent::Fault(fault) => Event::Ended(RunOutcome::Fault(fault)),
             VcpuEvent::Paused => Event::Paused,
             VcpuEvent::Debug(event) => Event::Debug(event),
+        }
+    }
+
+    /// After a debug event: if a handle asked for a step, the guest pauses after it.
+    fn finish_step(&mut self) {
+        if let Some(done) = crate::sync::lock(&self.step).waiting.take() {
+            let _ = self.board.vcpu().set_guest_debug(&GuestDebug::default());
+            self.board.control().pause();
+            let _ = done.send(());
         }
     }
 
@@ -250,6 +282,7 @@ pub struct MachineHandle {
     keyboard: Option<Arc<Mutex<I8042>>>,
     serial: Option<Arc<Mutex<Uart16550<ConsoleOutput>>>>,
     devices: Arc<DeviceRegistry>,
+    step: PendingStep,
 }
 
 impl MachineHandle {
@@ -271,6 +304,38 @@ impl MachineHandle {
     /// Whether a pause is asked for.
     pub fn is_paused(&self) -> bool {
         self.control.pause_requested()
+    }
+
+    /// Runs one instruction of a paused guest (under [`Machine::run`]) and pauses it again;
+    /// returns when the step is done. Refused while the guest runs, or when the run ends first.
+    pub fn step(&self) -> Result<(), MachineError> {
+        if !self.control.pause_requested() {
+            return Err(MachineError::Refused(
+                "step: the machine is running; pause it first".into(),
+            ));
+        }
+        let (done, finished) = mpsc::channel();
+        {
+            let mut step = crate::sync::lock(&self.step);
+            if step.ended {
+                return Err(MachineError::Refused("step: the run ended first".into()));
+            }
+            step.waiting = Some(done);
+        }
+        let single_step = GuestDebug {
+            single_step: true,
+            breakpoints: Vec::new(),
+        };
+        let posted = self.control.post(move |cpu| {
+            let _ = cpu.set_guest_debug(&single_step);
+        });
+        if !posted {
+            return Err(MachineError::Refused("step: the machine is gone".into()));
+        }
+        self.control.resume();
+        finished
+            .recv()
+            .map_err(|_| MachineError::Refused("step: the run ended first".into()))
     }
 
     /// Ends the run for `reason`.
