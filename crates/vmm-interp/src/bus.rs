@@ -1,0 +1,94 @@
+//! What the CPU reads and writes: memory by linear address, and ports.
+
+/// Memory by linear address, and the port space.
+pub trait Bus {
+    /// The byte at `addr`.
+    fn read8(&mut self, addr: u32) -> u8;
+    /// Writes the byte at `addr`.
+    fn write8(&mut self, addr: u32, value: u8);
+    /// The little-endian word at `addr`.
+    fn read16(&mut self, addr: u32) -> u16 {
+        u16::from_le_bytes([self.read8(addr), self.read8(addr.wrapping_add(1))])
+    }
+    /// Writes the little-endian word at `addr`.
+    fn write16(&mut self, addr: u32, value: u16) {
+        let [a, b] = value.to_le_bytes();
+        self.write8(addr, a);
+        self.write8(addr.wrapping_add(1), b);
+    }
+    /// The little-endian doubleword at `addr`.
+    fn read32(&mut self, addr: u32) -> u32 {
+        u32::from(self.read16(addr)) | u32::from(self.read16(addr.wrapping_add(2))) << 16
+    }
+    /// Writes the little-endian doubleword at `addr`.
+    fn write32(&mut self, addr: u32, value: u32) {
+        self.write16(addr, value as u16);
+        self.write16(addr.wrapping_add(2), (value >> 16) as u16);
+    }
+    /// Reads `size` bytes (1, 2 or 4) from `port`.
+    fn io_in(&mut self, port: u16, size: u8) -> u32;
+    /// Writes `size` bytes (1, 2 or 4) to `port`; true when the CPU must stop after this
+    /// instruction (the machine has something to do: a firmware call, a stop request).
+    fn io_out(&mut self, port: u16, size: u8, value: u32) -> bool;
+    /// What CPUID answers for `leaf` and `subleaf`: EAX, EBX, ECX, EDX. Without a table of the
+    /// machine's, a 386-class CPU with no features ("picovmm CPU ").
+    fn cpuid(&mut self, leaf: u32, _subleaf: u32) -> [u32; 4] {
+        match leaf {
+            0 => [
+                1,
+                u32::from_le_bytes(*b"pico"),
+                u32::from_le_bytes(*b"CPU "),
+                u32::from_le_bytes(*b"vmm "),
+            ],
+            1 => [0x0000_0300, 0, 0, 0],
+            _ => [0; 4],
+        }
+    }
+}
+
+/// Plain memory from linear address 0, wrapping at its size (a power of two); no ports
+/// (reads give 0xFF, as an open bus does). For tests and examples.
+pub struct FlatMemory {
+    bytes: Vec<u8>,
+    mask: u32,
+}
+
+impl FlatMemory {
+    /// `size` bytes of zeros (rounded up to a power of two).
+    pub fn new(size: usize) -> FlatMemory {
+        let size = size.next_power_of_two();
+        FlatMemory {
+            bytes: vec![0; size],
+            mask: (size - 1) as u32,
+        }
+    }
+
+    /// Copies `data` to `addr`.
+    pub fn load(&mut self, addr: u32, data: &[u8]) {
+        for (i, &b) in data.iter().enumerate() {
+            self.write8(addr.wrapping_add(i as u32), b);
+        }
+    }
+}
+
+impl Bus for FlatMemory {
+    fn read8(&mut self, addr: u32) -> u8 {
+        self.bytes[(addr & self.mask) as usize]
+    }
+
+    fn write8(&mut self, addr: u32, value: u8) {
+        self.bytes[(addr & self.mask) as usize] = value;
+    }
+
+    fn io_in(&mut self, _port: u16, size: u8) -> u32 {
+        match size {
+            1 => 0xFF,
+            2 => 0xFFFF,
+            _ => 0xFFFF_FFFF,
+        }
+    }
+
+    fn io_out(&mut self, _port: u16, _size: u8, _value: u32) -> bool {
+        false
+    }
+}

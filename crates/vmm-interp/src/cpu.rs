@@ -1,0 +1,382 @@
+//! The CPU's state and the helpers every instruction uses: registers by size, segments and
+//! linear addresses, fetching, the stack, and real-mode interrupts.
+
+use crate::bus::Bus;
+use crate::flags::Flags;
+
+/// Which CPU's rules apply where the 8086 and the 386 differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Model {
+    /// The 8086: 20-bit addresses that wrap at 1 MiB, word accesses that wrap inside their
+    /// segment, shift counts not masked, `push sp` pushing the new SP, FLAGS bits 12-15 set,
+    /// the opcodes 60h-6Fh, C0h, C1h, C8h, C9h aliasing others, no invalid-opcode exception,
+    /// a divide error returning past the division.
+    I8086,
+    /// A 386 in real mode (what picovmm's machines are): the 386's instructions and prefixes.
+    I386,
+}
+
+/// A segment register: its selector and the base it gives (the selector times 16 in real
+/// mode), with its limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Segment {
+    /// The selector.
+    pub selector: u16,
+    /// The linear base.
+    pub base: u32,
+    /// The last valid offset.
+    pub limit: u32,
+}
+
+/// The segment registers, in the order instructions encode them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SegmentRegister {
+    /// ES.
+    Es = 0,
+    /// CS.
+    Cs = 1,
+    /// SS.
+    Ss = 2,
+    /// DS.
+    Ds = 3,
+    /// FS.
+    Fs = 4,
+    /// GS.
+    Gs = 5,
+}
+
+/// Why [`Cpu::step`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The instruction ran; go on.
+    Continue,
+    /// `hlt`: the CPU waits for an interrupt.
+    Halt,
+    /// A port write asked the CPU to stop after it ([`Bus::io_out`] returned true).
+    Io,
+    /// An instruction this interpreter does not implement (its first byte, and where).
+    Unsupported {
+        /// The opcode byte (0x0F for a two-byte opcode, whose second byte is `second`).
+        opcode: u8,
+        /// The second opcode byte of a 0x0F instruction.
+        second: u8,
+        /// CS:IP of the instruction.
+        at: (u16, u32),
+    },
+    /// A fault while delivering a fault (real mode: a vector past the IVT's limit).
+    TripleFault,
+}
+
+/// Where a memory operand's address comes from: a segment and an offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Address {
+    pub seg: usize,
+    pub offset: u32,
+}
+
+/// An x86 CPU in real mode.
+#[derive(Clone, Debug)]
+pub struct Cpu {
+    /// EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI.
+    pub regs: [u32; 8],
+    /// The instruction pointer.
+    pub ip: u32,
+    /// FLAGS.
+    pub flags: u32,
+    /// ES, CS, SS, DS, FS, GS.
+    pub segs: [Segment; 6],
+    /// The interrupt vector table's base and limit (`lidt`).
+    pub idt: (u32, u16),
+    /// The global descriptor table's base and limit (`lgdt`).
+    pub gdt: (u32, u16),
+    /// CR0 (only PE would leave real mode: a `mov cr0` that sets it stops the interpreter).
+    pub cr0: u32,
+    /// Which rules apply.
+    pub model: Model,
+    /// Instructions executed.
+    pub executed: u64,
+    /// How many iterations of a `rep` string instruction run in one step.
+    pub rep_chunk: u32,
+    /// Interrupts are held off for one instruction (after `sti`, `mov ss`, `pop ss`).
+    pub(crate) shadow: bool,
+    // The instruction being executed.
+    pub(crate) start_ip: u32,
+    pub(crate) seg_override: Option<usize>,
+    pub(crate) op32: bool,
+    pub(crate) addr32: bool,
+    pub(crate) rep: Rep,
+}
+
+/// A string instruction's repeat prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rep {
+    None,
+    /// F3: REP / REPE.
+    Equal,
+    /// F2: REPNE.
+    NotEqual,
+}
+
+/// Sizes of operands in bytes.
+pub(crate) const BYTE: u8 = 1;
+pub(crate) const WORD: u8 = 2;
+pub(crate) const DWORD: u8 = 4;
+
+pub(crate) const ES: usize = 0;
+pub(crate) const CS: usize = 1;
+pub(crate) const SS: usize = 2;
+pub(crate) const DS: usize = 3;
+
+/// The mask of an operand of `size` bytes.
+pub(crate) fn mask(size: u8) -> u32 {
+    match size {
+        BYTE => 0xFF,
+        WORD => 0xFFFF,
+        _ => 0xFFFF_FFFF,
+    }
+}
+
+/// The sign bit of an operand of `size` bytes.
+pub(crate) fn sign(size: u8) -> u32 {
+    1 << (u32::from(size) * 8 - 1)
+}
+
+impl Cpu {
+    /// A CPU as after reset, but at 0000:0000 with all registers zero.
+    pub fn new(model: Model) -> Cpu {
+        let seg = Segment {
+            selector: 0,
+            base: 0,
+            limit: 0xFFFF,
+        };
+        Cpu {
+            regs: [0; 8],
+            ip: 0,
+            flags: Flags::RESERVED1 | model.fixed_flags(),
+            segs: [seg; 6],
+            idt: (0, 0x3FF),
+            gdt: (0, 0),
+            cr0: 0,
+            model,
+            executed: 0,
+            rep_chunk: 1024,
+            shadow: false,
+            start_ip: 0,
+            seg_override: None,
+            op32: false,
+            addr32: false,
+            rep: Rep::None,
+        }
+    }
+
+    /// Starts at `segment:offset` in real mode.
+    pub fn set_real_mode_entry(&mut self, segment: u16, offset: u16) {
+        self.load_segment(CS, segment);
+        self.ip = u32::from(offset);
+    }
+
+    /// Loads a segment register in real mode.
+    pub fn load_segment(&mut self, seg: usize, selector: u16) {
+        self.segs[seg].selector = selector;
+        self.segs[seg].base = u32::from(selector) << 4;
+    }
+
+    /// A 16-bit register (0 AX ... 7 DI).
+    pub fn reg16(&self, r: usize) -> u16 {
+        self.regs[r] as u16
+    }
+
+    /// Register `r` of `size` bytes: for bytes, 0-3 are AL CL DL BL and 4-7 AH CH DH BH.
+    pub(crate) fn reg(&self, r: usize, size: u8) -> u32 {
+        match size {
+            BYTE if r < 4 => self.regs[r] & 0xFF,
+            BYTE => (self.regs[r - 4] >> 8) & 0xFF,
+            WORD => self.regs[r] & 0xFFFF,
+            _ => self.regs[r],
+        }
+    }
+
+    /// Sets register `r` of `size` bytes, leaving the rest of the register as it was.
+    pub(crate) fn set_reg(&mut self, r: usize, size: u8, value: u32) {
+        match size {
+            BYTE if r < 4 => self.regs[r] = (self.regs[r] & !0xFF) | (value & 0xFF),
+            BYTE => self.regs[r - 4] = (self.regs[r - 4] & !0xFF00) | ((value & 0xFF) << 8),
+            WORD => self.regs[r] = (self.regs[r] & !0xFFFF) | (value & 0xFFFF),
+            _ => self.regs[r] = value,
+        }
+    }
+
+    /// Whether flag `f` is set.
+    pub(crate) fn flag(&self, f: u32) -> bool {
+        self.flags & f != 0
+    }
+
+    /// Sets or clears flag `f`.
+    pub(crate) fn set_flag(&mut self, f: u32, on: bool) {
+        if on {
+            self.flags |= f;
+        } else {
+            self.flags &= !f;
+        }
+    }
+
+    /// FLAGS as the model keeps it: bit 1 always set; on the 8086 bits 12-15 too; bits 3 and
+    /// 5 always clear.
+    pub(crate) fn normalize_flags(&mut self, value: u32) -> u32 {
+        let value = (value | Flags::RESERVED1) & !((1 << 3) | (1 << 5));
+        match self.model {
+            Model::I8086 => (value & 0xFFFF) | 0xF000,
+            Model::I386 => value & 0x0003_7FD7,
+        }
+    }
+
+    /// The linear address of `offset` in segment `seg`.
+    pub(crate) fn linear(&self, seg: usize, offset: u32) -> u32 {
+        match self.model {
+            Model::I8086 => (self.segs[seg].base + (offset & 0xFFFF)) & 0xF_FFFF,
+            Model::I386 => self.segs[seg].base.wrapping_add(offset),
+        }
+    }
+
+    /// Reads `size` bytes at `at`.
+    pub(crate) fn read(&self, bus: &mut impl Bus, at: Address, size: u8) -> u32 {
+        match (self.model, size) {
+            (_, BYTE) => u32::from(bus.read8(self.linear(at.seg, at.offset))),
+            (Model::I8086, _) => {
+                let lo = bus.read8(self.linear(at.seg, at.offset));
+                let hi = bus.read8(self.linear(at.seg, at.offset.wrapping_add(1)));
+                u32::from(u16::from_le_bytes([lo, hi]))
+            }
+            (Model::I386, WORD) => u32::from(bus.read16(self.linear(at.seg, at.offset))),
+            (Model::I386, _) => bus.read32(self.linear(at.seg, at.offset)),
+        }
+    }
+
+    /// Writes `size` bytes at `at`.
+    pub(crate) fn write(&self, bus: &mut impl Bus, at: Address, size: u8, value: u32) {
+        match (self.model, size) {
+            (_, BYTE) => bus.write8(self.linear(at.seg, at.offset), value as u8),
+            (Model::I8086, _) => {
+                bus.write8(self.linear(at.seg, at.offset), value as u8);
+                let next = at.offset.wrapping_add(1);
+                bus.write8(self.linear(at.seg, next), (value >> 8) as u8);
+            }
+            (Model::I386, WORD) => bus.write16(self.linear(at.seg, at.offset), value as u16),
+            (Model::I386, _) => bus.write32(self.linear(at.seg, at.offset), value),
+        }
+    }
+
+    /// The next instruction byte.
+    pub(crate) fn fetch8(&mut self, bus: &mut impl Bus) -> u8 {
+        let b = bus.read8(self.linear(CS, self.ip));
+        self.ip = self.ip.wrapping_add(1) & 0xFFFF;
+        b
+    }
+
+    /// The next `size` instruction bytes, little-endian.
+    pub(crate) fn fetch(&mut self, bus: &mut impl Bus, size: u8) -> u32 {
+        let mut value = 0;
+        for i in 0..size {
+            value |= u32::from(self.fetch8(bus)) << (8 * i);
+        }
+        value
+    }
+
+    /// The operand size of the instruction: 2, or 4 with the operand-size prefix.
+    pub(crate) fn osize(&self) -> u8 {
+        if self.op32 {
+            DWORD
+        } else {
+            WORD
+        }
+    }
+
+    /// SP or ESP, as the stack's size says (16-bit in real mode).
+    fn sp(&self) -> u32 {
+        self.regs[4] & 0xFFFF
+    }
+
+    /// Pushes `size` bytes.
+    pub(crate) fn push(&mut self, bus: &mut impl Bus, size: u8, value: u32) {
+        let sp = self.sp().wrapping_sub(u32::from(size)) & 0xFFFF;
+        self.set_reg(4, WORD, sp);
+        let at = Address {
+            seg: SS,
+            offset: sp,
+        };
+        self.write(bus, at, size, value);
+    }
+
+    /// Pops `size` bytes.
+    pub(crate) fn pop(&mut self, bus: &mut impl Bus, size: u8) -> u32 {
+        let at = Address {
+            seg: SS,
+            offset: self.sp(),
+        };
+        let value = self.read(bus, at, size);
+        self.set_reg(4, WORD, (self.sp() + u32::from(size)) & 0xFFFF);
+        value
+    }
+
+    /// Delivers interrupt `vector` through the IVT: pushes FLAGS, CS and IP (the return
+    /// address `ret`), clears IF and TF, and jumps to the handler.
+    pub(crate) fn interrupt(&mut self, bus: &mut impl Bus, vector: u8, ret: u32) -> Exit {
+        let entry = u32::from(vector) * 4;
+        if self.model == Model::I386 && entry + 3 > u32::from(self.idt.1) {
+            return Exit::TripleFault;
+        }
+        let flags = self.flags;
+        self.push(bus, WORD, flags);
+        self.push(bus, WORD, u32::from(self.segs[CS].selector));
+        self.push(bus, WORD, ret);
+        self.set_flag(Flags::IF | Flags::TF, false);
+        let base = self.idt.0.wrapping_add(entry);
+        let offset = bus.read16(self.mask_linear(base));
+        let segment = bus.read16(self.mask_linear(base.wrapping_add(2)));
+        self.load_segment(CS, segment);
+        self.ip = u32::from(offset);
+        Exit::Continue
+    }
+
+    /// A linear address as the model's address bus carries it.
+    pub(crate) fn mask_linear(&self, addr: u32) -> u32 {
+        match self.model {
+            Model::I8086 => addr & 0xF_FFFF,
+            Model::I386 => addr,
+        }
+    }
+
+    /// A fault's exception: the 8086 returns past the faulting instruction, the 386 to it.
+    pub(crate) fn fault(&mut self, bus: &mut impl Bus, vector: u8) -> Exit {
+        let ret = match self.model {
+            Model::I8086 => self.ip,
+            Model::I386 => self.start_ip,
+        };
+        self.interrupt(bus, vector, ret)
+    }
+
+    /// Takes an external interrupt (from the PIC) if interrupts are on and not held off;
+    /// returns whether it was taken. Wakes a halted CPU.
+    pub fn external_interrupt(&mut self, bus: &mut impl Bus, vector: u8) -> bool {
+        if !self.flag(Flags::IF) || self.shadow {
+            return false;
+        }
+        let ret = self.ip;
+        self.interrupt(bus, vector, ret) == Exit::Continue
+    }
+
+    /// Whether an external interrupt could be taken now.
+    pub fn can_interrupt(&self) -> bool {
+        self.flag(Flags::IF) && !self.shadow
+    }
+}
+
+impl Model {
+    /// FLAGS bits that always read as 1.
+    fn fixed_flags(self) -> u32 {
+        match self {
+            Model::I8086 => 0xF000,
+            Model::I386 => 0,
+        }
+    }
+}
