@@ -8,7 +8,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use vmm_core::CpuMode;
 use vmm_machine::named::{self, Named};
-use vmm_machine::spec::{DriveSpec, EntryAddress, VgaMode};
+use vmm_machine::spec::{AccelChoice, DriveSpec, EntryAddress, VgaMode};
 
 use vmm_machine::units;
 
@@ -97,6 +97,10 @@ pub struct RunArgs {
     /// Guest RAM, laid out as on a PC: up to 640 KiB at 0, the rest from 1 MiB (e.g. "16 MiB")
     #[arg(long, value_name = "SIZE", value_parser = units::parse_size)]
     pub memory: Option<u64>,
+    /// What runs the guest: KVM, picovmm's own interpreter (real-mode guests), or whichever
+    /// runs this guest faster on this host [default: kvm]
+    #[arg(long, value_name = "ACCEL", value_parser = value_parser::<AccelChoice>())]
+    pub accel: Option<AccelChoice>,
     /// How the VGA text window reaches the guest (overrides the machine file) [default: memory]
     #[arg(long, value_name = "MODE", value_parser = value_parser::<VgaMode>())]
     pub vga_mode: Option<VgaMode>,
@@ -215,6 +219,9 @@ fn parse_drive(text: &str) -> Result<DriveSpec, String> {
 pub struct RestoreArgs {
     /// The snapshot file (from `run --snapshot-on-exit`)
     pub file: PathBuf,
+    /// What runs the guest from here on (a snapshot moves between backends) [default: as saved]
+    #[arg(long, value_name = "ACCEL", value_parser = value_parser::<AccelChoice>())]
+    pub accel: Option<AccelChoice>,
     /// What the run shows and writes.
     #[command(flatten)]
     pub output: OutputArgs,

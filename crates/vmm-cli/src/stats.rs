@@ -28,6 +28,10 @@ struct Stats {
     #[serde(skip_serializing_if = "Option::is_none")]
     ended_by: Option<serde_json::Value>,
     exit_status: i32,
+    /// What ran the guest and why: `{"backend": "kvm"|"interp", "reason": ...}`.
+    accel: serde_json::Value,
+    /// Instructions the interpreter executed (0 under KVM, which does not count them).
+    instructions: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     registers: Option<serde_json::Value>,
 }
@@ -65,6 +69,8 @@ pub fn to_json(report: &RunReport, exit_status: i32) -> String {
             _ => None,
         },
         exit_status,
+        accel: serde_json::json!({"backend": report.accel.0.name(), "reason": report.accel.1}),
+        instructions: report.exits.instructions,
         registers: report.registers.as_ref().map(registers_json),
     };
     serde_json::to_string_pretty(&stats).unwrap_or_default() + "\n"
@@ -87,6 +93,12 @@ pub fn summary(report: &RunReport) -> String {
         c.total,
         by_reason.join(", ")
     );
+    if report.accel.0 == vmm_core::Accel::Interp {
+        text.push_str(&format!(
+            "picovmm: run by the interpreter ({}): {} instructions\n",
+            report.accel.1, c.instructions
+        ));
+    }
     if c.injected > 0 {
         text.push_str(&format!("picovmm: interrupts injected {}\n", c.injected));
     }
@@ -122,6 +134,7 @@ mod tests {
             exits,
             setup_time: Duration::from_micros(250),
             run_time: Duration::from_micros(1500),
+            accel: (vmm_core::Accel::Kvm, "asked for (--accel kvm)"),
         }
     }
 

@@ -74,6 +74,44 @@ pub fn normalise(entries: &mut [kvm_cpuid_entry2]) {
     }
 }
 
+/// Leaf 1 EDX bit 4: RDTSC.
+const LEAF1_EDX_TSC: u32 = 1 << 4;
+/// Leaf 1 EAX: family 4 (a 486: BSWAP, XADD, CMPXCHG), model 0, stepping 0.
+const INTERP_SIGNATURE: u32 = 0x400;
+
+/// What the interpreter's CPUID answers: the host's vendor, a 486 without an x87 (the
+/// instructions the interpreter implements), RDTSC, one CPU, the hypervisor bit; every other
+/// leaf zero.
+pub fn interp_leaf(leaf: u32, _subleaf: u32) -> [u32; 4] {
+    match leaf {
+        0 => {
+            let [b, d, c] = host_vendor();
+            [1, b, c, d]
+        }
+        1 => [
+            INTERP_SIGNATURE,
+            LEAF1_EBX_ONE_CPU,
+            LEAF1_ECX_HYPERVISOR,
+            LEAF1_EDX_TSC,
+        ],
+        _ => [0; 4],
+    }
+}
+
+/// The host's vendor string as EBX, EDX, ECX.
+fn host_vendor() -> [u32; 3] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let r = std::arch::x86_64::__cpuid(0);
+        [r.ebx, r.edx, r.ecx]
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let v = |s: &[u8; 4]| u32::from_le_bytes(*s);
+        [v(b"pico"), v(b"vmm "), v(b"CPU ")]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -134,6 +134,8 @@ pub struct ExitCounters {
     pub iret_emulated: u64,
     /// Calls to the firmware (the BIOS): port writes, counted in `io_out` too.
     pub firmware_calls: u64,
+    /// Instructions the interpreter executed (0 under KVM, which does not count them).
+    pub instructions: u64,
 }
 
 impl ExitCounters {

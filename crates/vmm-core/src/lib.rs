@@ -19,6 +19,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod accel;
 pub mod control;
 pub mod cpu;
 pub mod cpuid;
@@ -27,6 +28,7 @@ pub mod elf;
 pub mod exit;
 pub mod firmware;
 pub mod gdt;
+pub mod interp;
 pub mod interrupt;
 pub mod layout;
 pub mod memory;
@@ -36,6 +38,7 @@ pub mod paging;
 pub mod vcpu;
 pub mod vm;
 
+pub use accel::Accel;
 pub use control::{StopReason, VcpuControl};
 pub use cpu::{BootCpu, CpuMode, Entry, RealAddress};
 pub use device_memory::DeviceMemory;

@@ -184,6 +184,8 @@ pub struct RunReport {
     pub setup_time: Duration,
     /// Wall time from the first `KVM_RUN` to the end.
     pub run_time: Duration,
+    /// What ran the guest, and why it was chosen.
+    pub accel: (crate::Accel, &'static str),
 }
 
 #[cfg(test)]

@@ -11,11 +11,13 @@ use vm_device::device_manager::{IoManager, MmioManager, PioManager};
 use vm_device::{DeviceMmio, DevicePio};
 use vm_memory::{Address, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
 
+use crate::accel::Accel;
 use crate::control::VcpuControl;
 use crate::device_memory::DeviceMemory;
+use crate::interp::InterpCpu;
 use crate::layout::{GUEST_PHYS_LIMIT, KVM_TSS_ADDRESS, PAGE_SIZE};
 use crate::memory::{self, RamRegion};
-use crate::vcpu::{self, Vcpu};
+use crate::vcpu::{self, CpuBackend, Vcpu};
 
 /// Errors creating or setting up a machine.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +64,9 @@ pub enum VmError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// The CPU backend cannot run this machine.
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// A device was registered, or a second vCPU asked for, after the vCPU was created.
     #[error("the vCPU exists already: devices are registered before it, and a VM has one vCPU")]
     VcpuCreated,
@@ -83,11 +88,18 @@ fn kvm_open_error(e: kvm_ioctls::Error) -> VmError {
     }
 }
 
-/// A KVM VM with its memory and I/O bus, before and while its vCPU runs.
-pub struct Vm {
-    // Field order is drop order: the VM closes before /dev/kvm and before the memory it maps.
+/// The KVM handles of a VM that KVM runs.
+struct KvmVm {
+    // Field order is drop order: the VM closes before /dev/kvm.
     fd: VmFd,
     kvm: Kvm,
+}
+
+/// A VM with its memory and I/O bus, before and while its vCPU runs: run by KVM, or by
+/// picovmm's interpreter ([`Accel`]).
+pub struct Vm {
+    // Field order is drop order: the VM closes before the memory it maps.
+    kvm: Option<KvmVm>,
     memory: GuestMemoryMmap,
     /// The RAM regions `memory` was built from.
     ram: Vec<RamRegion>,
@@ -108,16 +120,19 @@ pub struct Vm {
 impl Vm {
     /// Opens `/dev/kvm` and creates a VM with `ram` as its memory.
     pub fn new(ram: &[RamRegion]) -> Result<Self> {
+        Vm::with_accel(ram, Accel::Kvm)
+    }
+
+    /// Creates a VM with `ram` as its memory, run by `accel`: KVM opens `/dev/kvm`, the
+    /// interpreter needs nothing of the host.
+    pub fn with_accel(ram: &[RamRegion], accel: Accel) -> Result<Self> {
         let created = Instant::now();
         let memory = memory::create(ram)?;
-        let kvm = Kvm::new().map_err(kvm_open_error)?;
-        let fd = kvm.create_vm().map_err(kvm_error("create a KVM VM"))?;
-        if kvm.check_extension(Cap::SetTssAddr) {
-            fd.set_tss_address(KVM_TSS_ADDRESS as usize)
-                .map_err(kvm_error("set the TSS address (KVM_SET_TSS_ADDR)"))?;
-        }
+        let kvm = match accel {
+            Accel::Kvm => Some(open_kvm()?),
+            Accel::Interp => None,
+        };
         let mut vm = Vm {
-            fd,
             kvm,
             memory: memory.clone(),
             ram: ram.to_vec(),
@@ -128,7 +143,8 @@ impl Vm {
             control: VcpuControl::default(),
             created,
         };
-        for region in memory.iter() {
+        let with_kvm = vm.kvm.is_some();
+        for region in memory.iter().filter(|_| with_kvm) {
             let host = region
                 .get_host_address(vm_memory::MemoryRegionAddress(0))
                 .map_err(|_| VmError::Memory(memory::MemoryError::NotMapped))?;
@@ -159,9 +175,12 @@ impl Vm {
             memory_size: len,
             userspace_addr: host,
         };
+        let Some(kvm) = &self.kvm else {
+            return Ok(());
+        };
         // SAFETY: the caller promises the mapping outlives the VM; slot numbers are distinct
         // (counted) and ranges disjoint (RAM validated, device memory checked by `check_mmio`).
-        unsafe { self.fd.set_user_memory_region(region) }?;
+        unsafe { kvm.fd.set_user_memory_region(region) }?;
         self.slots += 1;
         Ok(())
     }
@@ -171,9 +190,18 @@ impl Vm {
         &self.memory
     }
 
-    /// The KVM VM, for features beyond this crate (coalesced MMIO zones, for example).
-    pub fn fd(&self) -> &VmFd {
-        &self.fd
+    /// The KVM VM, for features beyond this crate (coalesced MMIO zones, for example); `None`
+    /// when the interpreter runs the machine.
+    pub fn fd(&self) -> Option<&VmFd> {
+        self.kvm.as_ref().map(|k| &k.fd)
+    }
+
+    /// What runs the guest.
+    pub fn accel(&self) -> Accel {
+        match self.kvm {
+            Some(_) => Accel::Kvm,
+            None => Accel::Interp,
+        }
     }
 
     /// The control handle the vCPU will have: devices that stop or kick the vCPU take it
@@ -279,25 +307,46 @@ impl Vm {
         Ok(memory)
     }
 
-    /// Creates the VM's one vCPU, which takes the I/O bus: register devices before this.
-    pub fn create_vcpu(&mut self) -> Result<Vcpu> {
+    /// Creates the VM's one CPU, which takes the I/O bus: register devices before this. KVM's
+    /// vCPU, or picovmm's interpreter.
+    pub fn create_cpu(&mut self) -> Result<Box<dyn CpuBackend>> {
+        if self.kvm.is_some() {
+            return Ok(Box::new(self.create_vcpu()?));
+        }
         let io = self.io.take().ok_or(VmError::VcpuCreated)?;
-        let fd = self
+        Ok(Box::new(InterpCpu::new(
+            self.memory.clone(),
+            self.device_memory.clone(),
+            Arc::new(io),
+            self.control.clone(),
+        )))
+    }
+
+    /// Creates the VM's one KVM vCPU, which takes the I/O bus: register devices before this.
+    pub fn create_vcpu(&mut self) -> Result<Vcpu> {
+        let kvm = self.kvm.as_ref().ok_or(VmError::NoKvm)?;
+        let fd = kvm
             .fd
             .create_vcpu(0)
             .map_err(kvm_error("create the vCPU"))?;
+        let io = self.io.take().ok_or(VmError::VcpuCreated)?;
         let keep_alive = vcpu::KeepAlive {
             memory: self.memory.clone(),
             _device_memory: self.device_memory.clone(),
         };
-        Vcpu::new(
-            fd,
-            &self.kvm,
-            Arc::new(io),
-            self.control.clone(),
-            keep_alive,
-        )
+        Vcpu::new(fd, &kvm.kvm, Arc::new(io), self.control.clone(), keep_alive)
     }
+}
+
+/// Opens `/dev/kvm` and creates a VM.
+fn open_kvm() -> Result<KvmVm> {
+    let kvm = Kvm::new().map_err(kvm_open_error)?;
+    let fd = kvm.create_vm().map_err(kvm_error("create a KVM VM"))?;
+    if kvm.check_extension(Cap::SetTssAddr) {
+        fd.set_tss_address(KVM_TSS_ADDRESS as usize)
+            .map_err(kvm_error("set the TSS address (KVM_SET_TSS_ADDR)"))?;
+    }
+    Ok(KvmVm { fd, kvm })
 }
 
 fn range_error(space: &'static str, base: u64, len: u64) -> impl Fn(&'static str) -> VmError {

@@ -365,6 +365,11 @@ impl Cpu {
         self.interrupt(bus, vector, ret) == Exit::Continue
     }
 
+    /// Where the instruction last executed (or being executed) starts.
+    pub fn start_ip(&self) -> u32 {
+        self.start_ip
+    }
+
     /// Whether an external interrupt could be taken now.
     pub fn can_interrupt(&self) -> bool {
         self.flag(Flags::IF) && !self.shadow

@@ -3,7 +3,7 @@
 
 use vmm_core::{CpuMode, UnclaimedPolicy};
 
-use crate::spec::{DeviceType, ImageFormat, VgaMode};
+use crate::spec::{AccelChoice, DeviceType, ImageFormat, VgaMode};
 
 /// An enum whose values have stable names (machine files, flags, messages).
 pub trait Named: Copy + Send + Sync + 'static {
@@ -95,6 +95,22 @@ impl Named for ImageFormat {
             ImageFormat::Flat => "copied as it is to the load address",
             ImageFormat::Elf => "loaded by its program headers",
             ImageFormat::Multiboot => "a multiboot (v1) kernel",
+        }
+    }
+}
+
+impl Named for AccelChoice {
+    const ALL: &'static [Self] = &[AccelChoice::Kvm, AccelChoice::Interp, AccelChoice::Auto];
+
+    fn name(self) -> &'static str {
+        AccelChoice::name(self)
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            AccelChoice::Kvm => "KVM runs the guest",
+            AccelChoice::Interp => "picovmm's own interpreter runs it (real-mode guests)",
+            AccelChoice::Auto => "whichever runs this guest faster on this host",
         }
     }
 }

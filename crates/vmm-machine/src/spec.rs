@@ -123,6 +123,45 @@ pub struct PluginSpec {
     pub config_origin: Origin,
 }
 
+/// Which CPU backend runs the guest, as asked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AccelChoice {
+    /// KVM.
+    #[default]
+    Kvm,
+    /// picovmm's interpreter (real mode only).
+    Interp,
+    /// Whichever runs this guest faster on this host (vmm_core::accel::choose_auto).
+    Auto,
+}
+
+impl AccelChoice {
+    /// The name used in machine files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            AccelChoice::Kvm => "kvm",
+            AccelChoice::Interp => "interp",
+            AccelChoice::Auto => "auto",
+        }
+    }
+
+    /// The backend for a guest that starts in `mode`, and why.
+    pub fn resolve(self, mode: CpuMode) -> (vmm_core::Accel, &'static str) {
+        use vmm_core::accel::{choose_auto, kvm_support};
+        match self {
+            AccelChoice::Kvm => (vmm_core::Accel::Kvm, "asked for (--accel kvm)"),
+            AccelChoice::Interp => (vmm_core::Accel::Interp, "asked for (--accel interp)"),
+            AccelChoice::Auto => {
+                let support = kvm_support(
+                    std::path::Path::new("/dev/kvm"),
+                    std::path::Path::new("/sys/module"),
+                );
+                choose_auto(support, mode == CpuMode::Real)
+            }
+        }
+    }
+}
+
 /// The device types a machine file may name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceType {
@@ -279,6 +318,8 @@ pub struct MachineSpec {
     pub serial_keys: bool,
     /// What an unclaimed access does.
     pub unclaimed: UnclaimedPolicy,
+    /// Which CPU backend runs the guest.
+    pub accel: AccelChoice,
     /// Where to serve gdb (`[HOST:]PORT` resolved to `HOST:PORT`), if anywhere.
     pub gdb: Option<Located<String>>,
     /// Whether the guest waits for gdb before its first instruction.
@@ -328,6 +369,7 @@ impl MachineSpec {
             drives: Vec::new(),
             serial_keys: true,
             unclaimed: UnclaimedPolicy::default(),
+            accel: AccelChoice::default(),
             gdb: None,
             gdb_wait: false,
         }

@@ -117,6 +117,9 @@ fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
     if let Some(size) = args.memory {
         spec.set_memory_size(size);
     }
+    if let Some(accel) = args.accel {
+        spec.accel = accel;
+    }
     if let Some(mode) = args.vga_mode {
         spec.set_vga_mode(mode);
     }

@@ -30,6 +30,9 @@ pub fn restore(args: &RestoreArgs) -> Result<i32, CliError> {
     };
     let mut run_args = *stored;
     run_args.output = args.output.absolute(&here);
+    if args.accel.is_some() {
+        run_args.accel = args.accel;
+    }
     run_args.pmemsave = None;
     run_args.gdb = None;
     run_args.gdb_wait = false;

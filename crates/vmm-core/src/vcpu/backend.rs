@@ -6,15 +6,30 @@
 //! The register types are KVM's `kvm_regs` and `kvm_sregs`: plain C structs that describe an
 //! x86 CPU, which any backend can fill.
 
+use std::sync::Arc;
+
 use kvm_bindings::{kvm_regs, kvm_sregs};
+use vm_device::device_manager::IoManager;
 use vm_memory::GuestMemoryMmap;
 
-use super::{DebugError, GuestDebug, Vcpu, VcpuEvent, VcpuState};
+use super::{DebugError, GuestDebug, UnclaimedPolicy, Vcpu, VcpuEvent, VcpuState};
 use crate::outcome::Registers;
-use crate::{ExitCounters, VcpuControl};
+use crate::{Accel, BootCpu, ExitCounters, Firmware, InterruptController, VcpuControl};
 
 /// A CPU that runs a machine's guest.
 pub trait CpuBackend {
+    /// Which backend this is.
+    fn accel(&self) -> Accel;
+    /// Puts the CPU in its boot state.
+    fn set_boot_cpu(&mut self, boot: &BootCpu) -> crate::vm::Result<()>;
+    /// What an access no device claims does.
+    fn set_unclaimed_policy(&mut self, policy: UnclaimedPolicy);
+    /// The machine's interrupt controller.
+    fn set_interrupt_controller(&mut self, controller: Arc<dyn InterruptController>);
+    /// Firmware the guest calls through a port (the BIOS).
+    fn set_firmware(&mut self, firmware: Box<dyn Firmware>);
+    /// The port and MMIO bus.
+    fn io(&self) -> &IoManager;
     /// Runs the guest until something pauses it, and says why.
     fn run(&mut self) -> VcpuEvent;
     /// Serves requests while a pause is asked for; returns on resume or a stop request.
@@ -46,6 +61,30 @@ pub trait CpuBackend {
 }
 
 impl CpuBackend for Vcpu {
+    fn accel(&self) -> Accel {
+        Accel::Kvm
+    }
+
+    fn set_boot_cpu(&mut self, boot: &BootCpu) -> crate::vm::Result<()> {
+        Vcpu::set_boot_cpu(self, boot)
+    }
+
+    fn set_unclaimed_policy(&mut self, policy: UnclaimedPolicy) {
+        Vcpu::set_unclaimed_policy(self, policy)
+    }
+
+    fn set_interrupt_controller(&mut self, controller: Arc<dyn InterruptController>) {
+        Vcpu::set_interrupt_controller(self, controller)
+    }
+
+    fn set_firmware(&mut self, firmware: Box<dyn Firmware>) {
+        Vcpu::set_firmware(self, firmware)
+    }
+
+    fn io(&self) -> &IoManager {
+        Vcpu::io(self)
+    }
+
     fn run(&mut self) -> VcpuEvent {
         Vcpu::run(self)
     }

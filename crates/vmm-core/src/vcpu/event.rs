@@ -90,6 +90,9 @@ pub enum Fault {
     UnexpectedExit(String),
     /// `KVM_RUN` itself failed.
     Kvm(String),
+    /// The interpreter met an instruction it does not implement (or a switch out of real
+    /// mode, which it does not run yet): what, and where.
+    Unsupported(String),
 }
 
 impl Fault {
@@ -102,6 +105,7 @@ impl Fault {
             Fault::UnclaimedAccess(_) => "unclaimed_access",
             Fault::UnexpectedExit(_) => "unexpected_exit",
             Fault::Kvm(_) => "error",
+            Fault::Unsupported(_) => "unsupported_instruction",
         }
     }
 
@@ -145,6 +149,7 @@ impl fmt::Display for Fault {
             Fault::UnclaimedAccess(access) => write!(f, "unclaimed {access}"),
             Fault::UnexpectedExit(name) => write!(f, "unexpected vCPU exit {name}"),
             Fault::Kvm(e) => write!(f, "KVM_RUN failed: {e}"),
+            Fault::Unsupported(what) => write!(f, "the interpreter cannot run {what}"),
         }
     }
 }

@@ -32,9 +32,9 @@ use vm_device::device_manager::IoManager;
 use vm_memory::GuestMemoryMmap;
 
 pub use backend::CpuBackend;
-pub use debug::{BreakOn, GuestDebug, HwBreakpoint, HW_BREAKPOINT_SLOTS};
+pub use debug::{BreakOn, DebugRegsError, GuestDebug, HwBreakpoint, HW_BREAKPOINT_SLOTS};
 pub use event::{internal_error_name, DebugEvent, Fault, VcpuEvent};
-pub use state::{VcpuState, SAVED_MSRS};
+pub use state::{StateBytesError, VcpuState, SAVED_MSRS};
 
 use crate::control::{set_immediate_exit, VcpuControl};
 use crate::cpu::{self, BootCpu, CpuMode};

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use vmm_core::layout::MULTIBOOT_INFO;
 use vmm_core::{
-    elf, multiboot, CpuBackend, RunOutcome, RunReport, StopReason, Vcpu, VcpuControl, Vm,
+    elf, multiboot, Accel, CpuBackend, RunOutcome, RunReport, StopReason, VcpuControl, Vm,
 };
 use vmm_devices::pic::PicPair;
 
@@ -42,6 +42,8 @@ pub struct Board {
     devices: Arc<DeviceRegistry>,
     /// The board has picovmm's BIOS (and with it a BIOS Data Area that says the video mode).
     bios: bool,
+    /// What runs the guest, and why.
+    accel: (Accel, &'static str),
 }
 
 impl Board {
@@ -56,7 +58,8 @@ impl Board {
         let drives = std::mem::take(&mut valid.drives);
         let spec = &valid.spec;
         let regions: Vec<_> = spec.memory.iter().map(|r| r.value).collect();
-        let mut vm = Vm::new(&regions)?;
+        let (accel, accel_reason) = spec.accel.resolve(spec.mode.value);
+        let mut vm = Vm::with_accel(&regions, accel)?;
         let has_bios = spec.has(DeviceType::Bios);
         // With the BIOS, the image goes in after its POST (below), so that it wins where they
         // overlap (a boot sector loaded at 0).
@@ -94,7 +97,7 @@ impl Board {
             let ranges = device.value.ranges();
             devices.add(&base, device.value.device_type(), ranges, handle);
         }
-        let mut vcpu = vm.create_vcpu()?;
+        let mut vcpu = vm.create_cpu()?;
         vcpu.set_boot_cpu(&valid.boot)?;
         vcpu.set_unclaimed_policy(spec.unclaimed);
         if let Some(pic) = pic {
@@ -112,17 +115,18 @@ impl Board {
                 graphics,
                 rom,
             };
-            start_bios(&mut vcpu, &valid, drives, windows)?;
+            start_bios(vcpu.as_mut(), &valid, drives, windows)?;
             load_image(&vm, &valid, &regions)?;
         }
         Ok(Board {
             _plugin_events: plugin_events,
             _typist: started.typist,
             _pit: started.pit,
-            vcpu: Box::new(vcpu),
+            vcpu,
             vm,
             devices: Arc::new(devices),
             bios: has_bios,
+            accel: (accel, accel_reason),
         })
     }
 
@@ -139,6 +143,11 @@ impl Board {
     /// The vCPU, for a policy of the caller's own (stepping, inspecting).
     pub fn vcpu(&mut self) -> &mut dyn CpuBackend {
         self.vcpu.as_mut()
+    }
+
+    /// What runs the guest, and why it was chosen.
+    pub fn accel(&self) -> (Accel, &'static str) {
+        self.accel
     }
 
     /// The vCPU, to read.
@@ -159,6 +168,7 @@ impl Board {
             exits: self.vcpu.exits(),
             setup_time: start.duration_since(self.vm.created()),
             run_time: start.elapsed(),
+            accel: self.accel,
         }
     }
 
@@ -241,7 +251,7 @@ fn text_window(devices: &DeviceRegistry) -> Option<(u64, Screen)> {
 /// Runs the BIOS's power-on self test, gives the vCPU its entry state as a BIOS leaves it
 /// (DL = the boot drive; interrupts on when it boots a drive) and makes the BIOS its firmware.
 fn start_bios(
-    vcpu: &mut Vcpu,
+    vcpu: &mut dyn CpuBackend,
     valid: &ValidMachine,
     drives: Vec<vmm_bios::Drive>,
     windows: bios::Windows,

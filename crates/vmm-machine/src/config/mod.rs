@@ -141,6 +141,9 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<MachineSpec, Diagnostic> {
     })?;
     let mut spec = MachineSpec::default_machine();
     spec.name = file.name.unwrap_or_default();
+    if let Some(accel) = &file.accel {
+        spec.accel = named(accel, "accelerator")?;
+    }
     spec.unclaimed = match &file.unclaimed {
         None => UnclaimedPolicy::Log,
         Some(s) => named(s, "unclaimed-access policy")?,

@@ -17,6 +17,8 @@ pub struct MachineFile {
     pub name: Option<String>,
     /// `"log"` or `"stop"`.
     pub unclaimed: Option<Spanned<String>>,
+    /// Which CPU backend runs the guest: "kvm", "interp" or "auto".
+    pub accel: Option<Spanned<String>>,
     /// RAM regions.
     #[serde(default)]
     pub memory: Vec<Spanned<MemoryTable>>,

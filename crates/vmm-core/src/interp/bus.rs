@@ -1,0 +1,199 @@
+//! The interpreter's view of the machine: guest RAM and device memory read and written in
+//! place, everything else on the port and MMIO bus, exactly as KVM's exits reach it.
+
+use std::sync::Arc;
+
+use vm_device::bus::{MmioAddress, PioAddress};
+use vm_device::device_manager::{IoManager, MmioManager, PioManager};
+use vm_memory::{GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion, MemoryRegionAddress};
+
+use crate::device_memory::DeviceMemory;
+use crate::exit::{Access, Space};
+
+/// A stretch of memory the guest reads and writes directly.
+struct Window {
+    base: u32,
+    len: u32,
+    host: *mut u8,
+}
+
+/// Guest memory and the bus, as the interpreter reaches them.
+pub(super) struct GuestBus {
+    windows: Vec<Window>,
+    /// The window the last access hit, tried first.
+    last: usize,
+    io: Arc<IoManager>,
+    /// Kept alive as long as `windows` point into them.
+    _memory: GuestMemoryMmap,
+    _device_memory: Vec<DeviceMemory>,
+    /// The firmware's port: a write there stops the CPU (the run loop decides whether it is a
+    /// call), and goes nowhere else.
+    pub firmware_port: Option<u16>,
+    /// A write to the firmware's port waits for the run loop: its value.
+    pub firmware_write: Option<u32>,
+    /// The first access no device claimed since the run loop last looked.
+    pub unclaimed: Option<Access>,
+    /// Port and MMIO reads and writes, by kind, as KVM would have counted exits.
+    pub counts: [u64; 4],
+}
+
+// SAFETY: the raw pointers in `windows` point into mappings owned by `_memory` and
+// `_device_memory`, which this struct owns; the bus is used by one thread at a time.
+unsafe impl Send for GuestBus {}
+
+impl GuestBus {
+    pub fn new(
+        memory: GuestMemoryMmap,
+        device_memory: Vec<DeviceMemory>,
+        io: Arc<IoManager>,
+    ) -> GuestBus {
+        let mut windows = Vec::new();
+        for region in memory.iter() {
+            if let Ok(host) = region.get_host_address(MemoryRegionAddress(0)) {
+                windows.push(Window {
+                    base: region.start_addr().0 as u32,
+                    len: region.len().min(u64::from(u32::MAX)) as u32,
+                    host,
+                });
+            }
+        }
+        for window in &device_memory {
+            if let Ok(host) = window.region().get_host_address(MemoryRegionAddress(0)) {
+                windows.push(Window {
+                    base: window.base() as u32,
+                    len: window.len() as u32,
+                    host,
+                });
+            }
+        }
+        GuestBus {
+            windows,
+            last: 0,
+            io,
+            _memory: memory,
+            _device_memory: device_memory,
+            firmware_port: None,
+            firmware_write: None,
+            unclaimed: None,
+            counts: [0; 4],
+        }
+    }
+
+    /// Guest RAM.
+    pub fn memory(&self) -> &GuestMemoryMmap {
+        &self._memory
+    }
+
+    /// The port and MMIO bus.
+    pub fn io(&self) -> &IoManager {
+        &self.io
+    }
+
+    /// The host address of guest-physical `addr`, when it is memory.
+    #[inline]
+    fn host(&mut self, addr: u32) -> Option<*mut u8> {
+        let hit = |w: &Window| addr.wrapping_sub(w.base) < w.len;
+        if let Some(w) = self.windows.get(self.last).filter(|w| hit(w)) {
+            // SAFETY: `addr - base < len`, inside the window's mapping.
+            return Some(unsafe { w.host.add((addr - w.base) as usize) });
+        }
+        let i = self.windows.iter().position(hit)?;
+        self.last = i;
+        let w = &self.windows[i];
+        // SAFETY: as above.
+        Some(unsafe { w.host.add((addr - w.base) as usize) })
+    }
+
+    fn mmio_read(&mut self, addr: u32, data: &mut [u8]) {
+        self.counts[2] += 1;
+        if self
+            .io
+            .mmio_read(MmioAddress(u64::from(addr)), data)
+            .is_err()
+        {
+            data.fill(0xFF);
+            self.note_unclaimed(Space::Mmio, u64::from(addr), data.len(), false);
+        }
+    }
+
+    fn mmio_write(&mut self, addr: u32, data: &[u8]) {
+        self.counts[3] += 1;
+        if self
+            .io
+            .mmio_write(MmioAddress(u64::from(addr)), data)
+            .is_err()
+        {
+            self.note_unclaimed(Space::Mmio, u64::from(addr), data.len(), true);
+        }
+    }
+
+    fn note_unclaimed(&mut self, space: Space, addr: u64, size: usize, write: bool) {
+        if self.unclaimed.is_none() {
+            self.unclaimed = Some(Access {
+                space,
+                addr,
+                len: size,
+                write,
+                value: 0,
+            });
+        }
+    }
+}
+
+impl vmm_interp::Bus for GuestBus {
+    #[inline]
+    fn read8(&mut self, addr: u32) -> u8 {
+        match self.host(addr) {
+            // SAFETY: `host` points into a live mapping of guest memory.
+            Some(p) => unsafe { p.read_volatile() },
+            None => {
+                let mut b = [0u8; 1];
+                self.mmio_read(addr, &mut b);
+                b[0]
+            }
+        }
+    }
+
+    #[inline]
+    fn write8(&mut self, addr: u32, value: u8) {
+        match self.host(addr) {
+            // SAFETY: `host` points into a live mapping of guest memory.
+            Some(p) => unsafe { p.write_volatile(value) },
+            None => self.mmio_write(addr, &[value]),
+        }
+    }
+
+    fn io_in(&mut self, port: u16, size: u8) -> u32 {
+        self.counts[0] += 1;
+        let mut data = [0xFFu8; 4];
+        let data = &mut data[..usize::from(size)];
+        if self.io.pio_read(PioAddress(port), data).is_err() {
+            data.fill(0xFF);
+            self.note_unclaimed(Space::Port, u64::from(port), usize::from(size), false);
+        }
+        let mut value = [0u8; 4];
+        value[..data.len()].copy_from_slice(data);
+        u32::from_le_bytes(value)
+    }
+
+    fn io_out(&mut self, port: u16, size: u8, value: u32) -> bool {
+        self.counts[1] += 1;
+        if Some(port) == self.firmware_port {
+            self.firmware_write = Some(value);
+            return true;
+        }
+        let bytes = value.to_le_bytes();
+        if self
+            .io
+            .pio_write(PioAddress(port), &bytes[..usize::from(size)])
+            .is_err()
+        {
+            self.note_unclaimed(Space::Port, u64::from(port), usize::from(size), true);
+        }
+        false
+    }
+
+    fn cpuid(&mut self, leaf: u32, subleaf: u32) -> [u32; 4] {
+        crate::cpuid::interp_leaf(leaf, subleaf)
+    }
+}

@@ -1,0 +1,395 @@
+//! picovmm's interpreter as a CPU backend ([`CpuBackend`]): the `vmm-interp` CPU on the same
+//! guest memory, port and MMIO bus, interrupt controller, firmware and [`VcpuControl`] as KVM's
+//! vCPU, so every device, the BIOS, the debugger and snapshots work the same on both.
+//!
+//! ```text
+//!   run(): serve requests ─► stop? pause? ─► halted: wait for an interrupt
+//!            ▲                                  │
+//!            └── a slice of instructions ◄──────┘  (an interrupt taken before each slice;
+//!                 an `out` to the firmware's port ends the slice: a BIOS call)
+//! ```
+
+mod bus;
+mod state;
+
+use std::sync::Arc;
+
+use kvm_bindings::{kvm_regs, kvm_sregs};
+use vm_device::device_manager::IoManager;
+use vm_memory::GuestMemoryMmap;
+use vmm_interp::{Cpu, Exit, Model};
+
+use crate::control::VcpuControl;
+use crate::cpu::{BootCpu, CpuMode, Entry};
+use crate::device_memory::DeviceMemory;
+use crate::exit::{Access, ExitCounters};
+use crate::firmware::{Firmware, FirmwareAction, FirmwareCall};
+use crate::interrupt::InterruptController;
+use crate::outcome::Registers;
+use crate::vcpu::{
+    BreakOn, CpuBackend, DebugError, DebugEvent, Fault, GuestDebug, UnclaimedPolicy, VcpuEvent,
+    VcpuState,
+};
+use crate::vm::{Result, VmError};
+use crate::Accel;
+use bus::GuestBus;
+
+/// Instructions run between two looks at the control handle (stops, pauses, requests).
+const SLICE: u32 = 4096;
+/// DR6's single-step bit, as a debug event reports it.
+const DR6_SINGLE_STEP: u64 = 1 << 14;
+
+/// The interpreter, with the machine around it.
+pub struct InterpCpu {
+    cpu: Cpu,
+    bus: GuestBus,
+    control: VcpuControl,
+    interrupts: Option<Arc<dyn InterruptController>>,
+    firmware: Option<Box<dyn Firmware>>,
+    unclaimed: UnclaimedPolicy,
+    reported: std::collections::HashSet<(crate::exit::Space, u64)>,
+    exits: ExitCounters,
+    /// Single-stepping and breakpoints (set through `&self`, as the trait's requests do).
+    debug: std::cell::RefCell<GuestDebug>,
+    /// The breakpoint just reported: the next instruction there runs (as RF does).
+    resumed_at: Option<u32>,
+    halted: bool,
+}
+
+impl InterpCpu {
+    /// A CPU on `memory`, `device_memory` and `io`, stopped and paused through `control`.
+    pub fn new(
+        memory: GuestMemoryMmap,
+        device_memory: Vec<DeviceMemory>,
+        io: Arc<IoManager>,
+        control: VcpuControl,
+    ) -> InterpCpu {
+        InterpCpu {
+            cpu: Cpu::new(Model::I386),
+            bus: GuestBus::new(memory, device_memory, io),
+            control,
+            interrupts: None,
+            firmware: None,
+            unclaimed: UnclaimedPolicy::default(),
+            reported: Default::default(),
+            exits: ExitCounters::default(),
+            debug: Default::default(),
+            resumed_at: None,
+            halted: false,
+        }
+    }
+
+    /// Runs a slice of instructions; `Some` when the run must return.
+    fn run_slice(&mut self) -> Option<VcpuEvent> {
+        let debugging = {
+            let debug = self.debug.borrow();
+            debug.single_step || !debug.breakpoints.is_empty()
+        };
+        for _ in 0..SLICE {
+            self.offer_interrupt();
+            if debugging {
+                if let Some(event) = self.breakpoint_hit() {
+                    return Some(VcpuEvent::Debug(event));
+                }
+            }
+            let exit = self.cpu.step(&mut self.bus);
+            if let Some(access) = self.bus.unclaimed.take() {
+                if let Some(fault) = self.on_unclaimed(access) {
+                    return Some(VcpuEvent::Fault(fault));
+                }
+            }
+            match exit {
+                Exit::Continue => {}
+                Exit::Halt => {
+                    if self.interrupts.is_some() && self.cpu.can_interrupt() {
+                        self.halted = true;
+                        return None;
+                    }
+                    return Some(VcpuEvent::Halted);
+                }
+                Exit::Io => {
+                    if let Some(event) = self.firmware_call() {
+                        return Some(event);
+                    }
+                }
+                Exit::Unsupported { opcode, second, at } => {
+                    let what = match opcode {
+                        0x0F => format!("opcode 0f {second:02x} at {:04x}:{:04x}", at.0, at.1),
+                        _ => format!("opcode {opcode:02x} at {:04x}:{:04x}", at.0, at.1),
+                    };
+                    return Some(VcpuEvent::Fault(Fault::Unsupported(what)));
+                }
+                Exit::TripleFault => return Some(VcpuEvent::Fault(Fault::TripleFault)),
+            }
+            if debugging && self.debug.borrow().single_step {
+                return Some(VcpuEvent::Debug(self.step_event()));
+            }
+        }
+        None
+    }
+
+    /// An execution breakpoint at the next instruction (once: resuming runs it).
+    fn breakpoint_hit(&mut self) -> Option<DebugEvent> {
+        let pc = self.cpu.segs[1].base.wrapping_add(self.cpu.ip);
+        if self.resumed_at.take() == Some(pc) {
+            return None;
+        }
+        let debug = self.debug.borrow();
+        let slot = debug
+            .breakpoints
+            .iter()
+            .position(|b| b.on == BreakOn::Execute && b.addr == u64::from(pc))?;
+        drop(debug);
+        self.resumed_at = Some(pc);
+        Some(DebugEvent {
+            exception: 1,
+            pc: u64::from(pc),
+            dr6: 1 << slot,
+            dr7: 0,
+        })
+    }
+
+    /// Takes the interrupt the controller asserts, when the CPU can.
+    #[inline]
+    fn offer_interrupt(&mut self) {
+        let Some(interrupts) = &self.interrupts else {
+            return;
+        };
+        if self.cpu.can_interrupt() && interrupts.pending() {
+            let vector = interrupts.acknowledge();
+            if self.cpu.external_interrupt(&mut self.bus, vector) {
+                self.exits.injected += 1;
+                self.halted = false;
+            }
+        }
+    }
+
+    /// The debug event a single step reports.
+    fn step_event(&self) -> DebugEvent {
+        DebugEvent {
+            exception: 1,
+            pc: u64::from(self.cpu.segs[1].base.wrapping_add(self.cpu.ip)),
+            dr6: DR6_SINGLE_STEP,
+            dr7: 0,
+        }
+    }
+
+    /// A write to the firmware's port: a call when the firmware's own code made it, an
+    /// ordinary (unclaimed) port write otherwise.
+    fn firmware_call(&mut self) -> Option<VcpuEvent> {
+        let value = self.bus.firmware_write.take()?;
+        let port = self.bus.firmware_port?;
+        let firmware = self.firmware.as_mut()?;
+        let out_at = u64::from(self.cpu.segs[1].base.wrapping_add(self.cpu.start_ip()));
+        if !firmware.owns(out_at) {
+            let access = Access {
+                space: crate::exit::Space::Port,
+                addr: u64::from(port),
+                len: 1,
+                write: true,
+                value: u64::from(value),
+            };
+            return self.on_unclaimed(access).map(VcpuEvent::Fault);
+        }
+        self.exits.firmware_calls += 1;
+        let mut call = FirmwareCall {
+            regs: state::regs_of(&self.cpu),
+            sregs: state::sregs_of(&self.cpu),
+            memory: self.bus.memory(),
+            io: self.bus.io(),
+            control: &self.control,
+        };
+        let action = firmware.call(&mut call);
+        let (regs, sregs) = (call.regs, call.sregs);
+        state::set_regs(&mut self.cpu, &regs);
+        state::set_sregs(&mut self.cpu, &sregs);
+        match action {
+            FirmwareAction::Resume => None,
+            FirmwareAction::Halt => Some(VcpuEvent::Halted),
+        }
+    }
+
+    /// What an unclaimed access does under the machine's policy.
+    fn on_unclaimed(&mut self, access: Access) -> Option<Fault> {
+        if self.unclaimed == UnclaimedPolicy::Stop {
+            return Some(Fault::UnclaimedAccess(access));
+        }
+        if self.reported.len() < 64 && self.reported.insert((access.space, access.addr)) {
+            eprintln!(
+                "picovmm: warning: unclaimed {access} at cs:ip={:04x}:{:04x}",
+                self.cpu.segs[1].selector,
+                self.cpu.start_ip()
+            );
+        }
+        None
+    }
+
+    /// Waits while halted with interrupts on; `Some` when the run must return.
+    fn wait_halted(&mut self) -> Option<VcpuEvent> {
+        let interrupts = self.interrupts.clone()?;
+        self.control.take_interrupt();
+        if interrupts.pending() {
+            self.halted = false;
+        } else if interrupts.can_interrupt() {
+            self.control.wait_for_interrupt();
+        } else {
+            self.halted = false;
+            return Some(VcpuEvent::Halted);
+        }
+        None
+    }
+}
+
+impl CpuBackend for InterpCpu {
+    fn accel(&self) -> Accel {
+        Accel::Interp
+    }
+
+    fn set_boot_cpu(&mut self, boot: &BootCpu) -> Result<()> {
+        let Entry::Real(at) = boot.entry else {
+            return Err(VmError::Unsupported(
+                "the interpreter runs real-mode guests only: use --accel kvm",
+            ));
+        };
+        if boot.mode != CpuMode::Real {
+            return Err(VmError::Unsupported(
+                "the interpreter runs real-mode guests only: use --accel kvm",
+            ));
+        }
+        self.cpu = Cpu::new(Model::I386);
+        for seg in 0..6 {
+            self.cpu.load_segment(seg, 0);
+        }
+        self.cpu.set_real_mode_entry(at.segment, at.offset);
+        self.cpu.regs[4] = boot.stack as u32;
+        self.cpu.regs[0] = boot.rax as u32;
+        self.cpu.regs[3] = boot.rbx as u32;
+        Ok(())
+    }
+
+    fn set_unclaimed_policy(&mut self, policy: UnclaimedPolicy) {
+        self.unclaimed = policy;
+    }
+
+    fn set_interrupt_controller(&mut self, controller: Arc<dyn InterruptController>) {
+        self.interrupts = Some(controller);
+    }
+
+    fn set_firmware(&mut self, firmware: Box<dyn Firmware>) {
+        self.bus.firmware_port = Some(firmware.port());
+        self.firmware = Some(firmware);
+    }
+
+    fn io(&self) -> &IoManager {
+        self.bus.io()
+    }
+
+    fn run(&mut self) -> VcpuEvent {
+        let control = self.control.clone();
+        loop {
+            if let Some(reason) = control.take_stop() {
+                return VcpuEvent::Stopped(reason);
+            }
+            if control.pause_requested() {
+                return VcpuEvent::Paused;
+            }
+            for request in control.take_requests() {
+                request(self);
+            }
+            if self.halted {
+                if let Some(event) = self.wait_halted() {
+                    return event;
+                }
+                self.offer_interrupt();
+                continue;
+            }
+            if let Some(event) = self.run_slice() {
+                self.exits.total += 1;
+                return event;
+            }
+        }
+    }
+
+    fn wait_while_paused(&mut self) {
+        loop {
+            for request in self.control.take_requests() {
+                request(self);
+            }
+            if !self.control.pause_requested() || self.control.reason().is_some() {
+                return;
+            }
+            self.control.wait_paused();
+        }
+    }
+
+    fn control(&self) -> VcpuControl {
+        self.control.clone()
+    }
+
+    fn memory(&self) -> &GuestMemoryMmap {
+        self.bus.memory()
+    }
+
+    fn exits(&self) -> ExitCounters {
+        let mut exits = self.exits;
+        exits.io_in = self.bus.counts[0];
+        exits.io_out = self.bus.counts[1];
+        exits.mmio_read = self.bus.counts[2];
+        exits.mmio_write = self.bus.counts[3];
+        exits.instructions = self.cpu.executed;
+        exits
+    }
+
+    fn registers(&self) -> Option<Registers> {
+        Some(Registers::from_kvm(
+            &state::regs_of(&self.cpu),
+            &state::sregs_of(&self.cpu),
+        ))
+    }
+
+    fn regs(&self) -> Result<kvm_regs> {
+        Ok(state::regs_of(&self.cpu))
+    }
+
+    fn set_regs(&mut self, regs: &kvm_regs) -> Result<()> {
+        state::set_regs(&mut self.cpu, regs);
+        Ok(())
+    }
+
+    fn sregs(&self) -> Result<kvm_sregs> {
+        Ok(state::sregs_of(&self.cpu))
+    }
+
+    fn set_sregs(&mut self, sregs: &kvm_sregs) -> Result<()> {
+        state::set_sregs(&mut self.cpu, sregs);
+        Ok(())
+    }
+
+    fn state(&self) -> std::result::Result<VcpuState, crate::vcpu::StateBytesError> {
+        Ok(state::vcpu_state(&self.cpu))
+    }
+
+    fn set_state(
+        &mut self,
+        saved: &VcpuState,
+    ) -> std::result::Result<(), crate::vcpu::StateBytesError> {
+        state::set_regs(&mut self.cpu, &saved.regs);
+        state::set_sregs(&mut self.cpu, &saved.sregs);
+        self.halted = false;
+        Ok(())
+    }
+
+    fn set_guest_debug(&self, debug: &GuestDebug) -> std::result::Result<(), DebugError> {
+        if debug.breakpoints.len() > crate::vcpu::HW_BREAKPOINT_SLOTS {
+            return Err(DebugError::Setting(
+                crate::vcpu::DebugRegsError::TooManyBreakpoints(debug.breakpoints.len()),
+            ));
+        }
+        *self.debug.borrow_mut() = debug.clone();
+        Ok(())
+    }
+
+    fn translate(&self, linear: u64) -> Option<u64> {
+        Some(linear)
+    }
+}
