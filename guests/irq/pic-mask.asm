@@ -41,13 +41,31 @@ start:
     PRINT bad
     EXIT 0x11
 
-; wait_5ms: about 5 ms of port reads (clobbers CX).
+; wait_5ms: 5 ms by the PIT, whatever the CPU's speed: channel 2 counts 5966 ticks in mode 0
+; and its output (port 0x61 bit 5) rises when it is done (clobbers CX).
 wait_5ms:
     push ax
-    mov cx, 500
+    push bx
+    mov al, 0x01                ; gate channel 2 on, speaker off
+    out PORT_B, al
+    mov al, 0xB0                ; channel 2, LSB then MSB, mode 0
+    out PIT_CMD, al
+    mov al, 0x4E                ; 5966 = 0x174E
+    out PIT_CH2, al
+    mov al, 0x17
+    out PIT_CH2, al
+    mov bx, 64                  ; at most 64 x 65535 polls
+.outer:
+    mov cx, 0xFFFF
 .loop:
     in al, PORT_B
+    test al, 0x20
+    jnz .done
     loop .loop
+    dec bx
+    jnz .outer
+.done:
+    pop bx
     pop ax
     ret
 

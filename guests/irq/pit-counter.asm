@@ -43,12 +43,16 @@ start:
     in al, PORT_B
     test al, 0x20               ; output low right after the count is written
     jnz .bad
+    mov bx, 64                  ; at most 64 x 65535 polls, whatever the CPU's speed
+.outer:
     mov cx, 0xFFFF
 .poll:
     in al, PORT_B
     test al, 0x20
     jnz .rose
     loop .poll
+    dec bx
+    jnz .outer
     jmp .bad
 .rose:
     PRINT rose

@@ -7,22 +7,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::{kvm_available, picovmm, repo_root, run, run_with_stats, Run};
-
-/// Runs picovmm with `args`, feeding `input` on stdin.
-fn run_with_input(args: &[&str], input: &[u8]) -> Run {
-    let mut child = picovmm()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start picovmm");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(input).expect("feed stdin");
-    drop(stdin);
-    child.wait_with_output().expect("picovmm ends").into()
-}
+use common::{kvm_available, repo_root, run, run_with_input, run_with_stats};
 
 /// A 1.44 MB floppy image whose boot sector is `guest`.
 fn floppy_with(guest: &str, dir: &tempfile::TempDir) -> String {

@@ -3,26 +3,9 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 
-use common::{kvm_available, picovmm, repo_root, run, Run};
-
-/// Runs picovmm with `args`, `input` on stdin (then closed), in the repository.
-fn run_with_input(args: &[&str], input: &[u8]) -> Run {
-    let mut child = picovmm()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start picovmm");
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(input);
-    }
-    child.wait_with_output().expect("picovmm ends").into()
-}
+use common::{kvm_available, repo_root, run, run_with_input};
 
 fn stats(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("stats")).expect("json")

@@ -40,11 +40,11 @@ pub enum KvmSupport {
 
 /// Looks at `/dev/kvm` and the KVM modules' parameters under `sys_module` (`/sys/module`).
 pub fn kvm_support(dev_kvm: &Path, sys_module: &Path) -> KvmSupport {
-    let usable = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(dev_kvm)
-        .is_ok();
+    // Usable means it opens and answers KVM's API version (not merely a file there).
+    let usable = std::ffi::CString::new(dev_kvm.as_os_str().as_encoded_bytes())
+        .ok()
+        .and_then(|path| kvm_ioctls::Kvm::new_with_path(&path).ok())
+        .is_some_and(|kvm| kvm.get_api_version() == kvm_bindings::KVM_API_VERSION as i32);
     if !usable {
         return KvmSupport::Unusable;
     }

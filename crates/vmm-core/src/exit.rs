@@ -166,7 +166,7 @@ impl ExitCounters {
 /// into byte writes at consecutive ports, as QEMU's memory core splits an access wider than a
 /// region (an `outw` to the 1-port debug console prints its low byte). Returns whether any
 /// device took part.
-fn port_write(io: &IoManager, port: u16, data: &[u8]) -> bool {
+pub(crate) fn port_write(io: &IoManager, port: u16, data: &[u8]) -> bool {
     if io.pio_write(PioAddress(port), data).is_ok() {
         return true;
     }
@@ -180,7 +180,7 @@ fn port_write(io: &IoManager, port: u16, data: &[u8]) -> bool {
 }
 
 /// One port read, split as [`port_write`] splits writes; bytes nobody claims read as 0xFF.
-fn port_read(io: &IoManager, port: u16, data: &mut [u8]) -> bool {
+pub(crate) fn port_read(io: &IoManager, port: u16, data: &mut [u8]) -> bool {
     data.fill(0);
     if io.pio_read(PioAddress(port), data).is_ok() {
         return true;

@@ -370,6 +370,11 @@ impl Cpu {
         self.start_ip
     }
 
+    /// Whether IF is set (a `hlt` then waits for an interrupt).
+    pub fn interrupts_enabled(&self) -> bool {
+        self.flag(Flags::IF)
+    }
+
     /// Whether an external interrupt could be taken now.
     pub fn can_interrupt(&self) -> bool {
         self.flag(Flags::IF) && !self.shadow

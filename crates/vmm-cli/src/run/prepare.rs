@@ -117,7 +117,12 @@ fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
     if let Some(size) = args.memory {
         spec.set_memory_size(size);
     }
-    if let Some(accel) = args.accel {
+    // PICOVMM_ACCEL stands for an --accel on every command line (a test matrix, a host
+    // without KVM); the flag itself wins.
+    let from_env = std::env::var("PICOVMM_ACCEL")
+        .ok()
+        .and_then(|name| vmm_machine::named::from_name(&name));
+    if let Some(accel) = args.accel.or(from_env) {
         spec.accel = accel;
     }
     if let Some(mode) = args.vga_mode {

@@ -41,6 +41,24 @@ pub fn run(args: &[&str]) -> Run {
     picovmm().args(args).output().expect("start picovmm").into()
 }
 
+/// Runs picovmm with `args`, feeding `input` on stdin (a guest that ends before reading all
+/// of it is no error).
+pub fn run_with_input(args: &[&str], input: &[u8]) -> Run {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = picovmm()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start picovmm");
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input);
+    }
+    child.wait_with_output().expect("picovmm ends").into()
+}
+
 /// Runs `picovmm` with `args` plus `--stats-json FILE`; returns the run and the parsed JSON.
 pub fn run_with_stats(args: &[&str]) -> (Run, serde_json::Value) {
     let dir = tempfile::tempdir().expect("tempdir");

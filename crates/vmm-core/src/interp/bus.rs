@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use vm_device::bus::{MmioAddress, PioAddress};
-use vm_device::device_manager::{IoManager, MmioManager, PioManager};
+use vm_device::bus::MmioAddress;
+use vm_device::device_manager::{IoManager, MmioManager};
 use vm_memory::{GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion, MemoryRegionAddress};
 
 use crate::device_memory::DeviceMemory;
@@ -35,6 +35,8 @@ pub(super) struct GuestBus {
     pub unclaimed: Option<Access>,
     /// Port and MMIO reads and writes, by kind, as KVM would have counted exits.
     pub counts: [u64; 4],
+    /// A device was accessed since the run loop last looked (it may have asked for a stop).
+    pub touched: bool,
 }
 
 // SAFETY: the raw pointers in `windows` point into mappings owned by `_memory` and
@@ -76,6 +78,7 @@ impl GuestBus {
             firmware_write: None,
             unclaimed: None,
             counts: [0; 4],
+            touched: false,
         }
     }
 
@@ -106,6 +109,8 @@ impl GuestBus {
 
     fn mmio_read(&mut self, addr: u32, data: &mut [u8]) {
         self.counts[2] += 1;
+        self.touched = true;
+        data.fill(0);
         if self
             .io
             .mmio_read(MmioAddress(u64::from(addr)), data)
@@ -118,6 +123,7 @@ impl GuestBus {
 
     fn mmio_write(&mut self, addr: u32, data: &[u8]) {
         self.counts[3] += 1;
+        self.touched = true;
         if self
             .io
             .mmio_write(MmioAddress(u64::from(addr)), data)
@@ -165,10 +171,10 @@ impl vmm_interp::Bus for GuestBus {
 
     fn io_in(&mut self, port: u16, size: u8) -> u32 {
         self.counts[0] += 1;
+        self.touched = true;
         let mut data = [0xFFu8; 4];
         let data = &mut data[..usize::from(size)];
-        if self.io.pio_read(PioAddress(port), data).is_err() {
-            data.fill(0xFF);
+        if !crate::exit::port_read(&self.io, port, data) {
             self.note_unclaimed(Space::Port, u64::from(port), usize::from(size), false);
         }
         let mut value = [0u8; 4];
@@ -178,16 +184,13 @@ impl vmm_interp::Bus for GuestBus {
 
     fn io_out(&mut self, port: u16, size: u8, value: u32) -> bool {
         self.counts[1] += 1;
+        self.touched = true;
         if Some(port) == self.firmware_port {
             self.firmware_write = Some(value);
             return true;
         }
         let bytes = value.to_le_bytes();
-        if self
-            .io
-            .pio_write(PioAddress(port), &bytes[..usize::from(size)])
-            .is_err()
-        {
+        if !crate::exit::port_write(&self.io, port, &bytes[..usize::from(size)]) {
             self.note_unclaimed(Space::Port, u64::from(port), usize::from(size), true);
         }
         false

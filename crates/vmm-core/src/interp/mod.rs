@@ -101,7 +101,7 @@ impl InterpCpu {
             match exit {
                 Exit::Continue => {}
                 Exit::Halt => {
-                    if self.interrupts.is_some() && self.cpu.can_interrupt() {
+                    if self.interrupts.is_some() && self.cpu.interrupts_enabled() {
                         self.halted = true;
                         return None;
                     }
@@ -123,6 +123,14 @@ impl InterpCpu {
             }
             if debugging && self.debug.borrow().single_step {
                 return Some(VcpuEvent::Debug(self.step_event()));
+            }
+            if self.bus.touched {
+                // A device may have asked for a stop (isa-debug-exit, a reset, a failure):
+                // the guest runs no further instruction before the loop looks.
+                self.bus.touched = false;
+                if self.control.reason().is_some() || self.control.pause_requested() {
+                    return None;
+                }
             }
         }
         None
