@@ -38,6 +38,7 @@ TELETYPE_LOOP = os.path.join(ROOT, "guests/bench/teletype-loop.bin")
 TELETYPE_CALLS = 4000
 PALETTE = os.path.join(ROOT, "guests/display/palette.bin")
 SCREEN_WRITER = os.path.join(ROOT, "guests/bench/screen-writer.bin")
+MIPS_LOOP = os.path.join(ROOT, "guests/bench/mips-loop.bin")
 
 
 class Sample:
@@ -124,6 +125,65 @@ def qemu_argv(disk):
         "-drive", f"format=raw,file={disk},if=ide",
         "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
     ]
+
+
+def qemu_tcg_argv(disk):
+    return [a if a != "kvm" else "tcg" for a in qemu_argv(disk)]
+
+
+def cpu_backends(rounds, use_qemu, workdir):
+    """The CPU backends on plain real-mode code and on a BIOS boot sector, against QEMU."""
+    rows = []
+    mips_disk = os.path.join(workdir, "mips.img")
+    with open(mips_disk, "wb") as f:
+        f.write(open(MIPS_LOOP, "rb").read().ljust(1 << 20, b"\0"))
+    contenders = [
+        ("picovmm --accel kvm", [PICOVMM, "run", "--accel", "kvm", "--image", MIPS_LOOP], 0x21, None),
+        ("picovmm --accel interp", [PICOVMM, "run", "--accel", "interp", "--image", MIPS_LOOP], 0x21, None),
+    ]
+    if use_qemu:
+        contenders.append(("QEMU -accel tcg (SeaBIOS, disk)", qemu_tcg_argv(mips_disk), 0x21, None))
+        contenders.append(("QEMU -accel kvm (SeaBIOS, disk)", qemu_argv(mips_disk), 0x21, 3))
+    samples = alternate(contenders, rounds)
+    stats = stats_json([PICOVMM, "run", "--accel", "interp", "--image", MIPS_LOOP])
+    instructions = stats["instructions"]
+    print(f"\nCPU: {instructions:,} real-mode instructions (add; dec; jnz), {rounds} alternating "
+          "rounds (whole process, median; QEMU's includes SeaBIOS's boot):")
+    for name, *_ in contenders:
+        ms = median_ms(samples[name])
+        print(f"  {name:34} {ms:9.1f} ms  {instructions / ms / 1e3:8.0f} MIPS")
+        rows.append((f"CPU loop, {name}", f"{ms:.1f} ms", f"{instructions / ms / 1e3:.0f} MIPS"))
+    interp_run = statistics.median(
+        stats_json([PICOVMM, "run", "--accel", "interp", "--image", MIPS_LOOP])["run_ns"] / 1e6
+        for _ in range(5)
+    )
+    print(f"  the interpreter's run loop alone: {interp_run:.1f} ms, {instructions / interp_run / 1e3:.0f} MIPS")
+    rows.append(("CPU loop, the interpreter's run loop alone", f"{interp_run:.1f} ms",
+                 f"{instructions / interp_run / 1e3:.0f} MIPS"))
+    bios_disk = os.path.join(workdir, "bios-hello-cpu.img")
+    with open(bios_disk, "wb") as f:
+        f.write(open(BIOS_HELLO, "rb").read().ljust(1 << 20, b"\0"))
+    boots = [
+        ("picovmm --accel kvm", [PICOVMM, "run", "--accel", "kvm", "--drive", bios_disk + ",readonly"], 1, None),
+        ("picovmm --accel interp", [PICOVMM, "run", "--accel", "interp", "--drive", bios_disk + ",readonly"], 1, None),
+    ]
+    if use_qemu:
+        boots.append(("QEMU -accel tcg (SeaBIOS)", qemu_tcg_argv(bios_disk), 1, 3))
+    boot_samples = alternate(boots, rounds)
+    print(f"\nBIOS boot sector to its first screen, by backend, {rounds} rounds (whole process, median):")
+    for name, *_ in boots:
+        ms = median_ms(boot_samples[name])
+        print(f"  {name:34} {ms:9.2f} ms")
+        rows.append((f"BIOS boot sector to first screen, {name}", f"{ms:.2f} ms", "whole process"))
+    if use_qemu:
+        # QEMU's loop alone: its whole run less its boot of the BIOS boot sector.
+        loop = median_ms(samples["QEMU -accel tcg (SeaBIOS, disk)"]) - median_ms(boot_samples["QEMU -accel tcg (SeaBIOS)"])
+        if loop > 0:
+            print(f"  QEMU -accel tcg, the loop alone (its run less its boot): {loop:.1f} ms, "
+                  f"{instructions / loop / 1e3:.0f} MIPS")
+            rows.append(("CPU loop, QEMU -accel tcg alone (run less boot)", f"{loop:.1f} ms",
+                         f"{instructions / loop / 1e3:.0f} MIPS"))
+    return rows
 
 
 def main():
@@ -333,6 +393,9 @@ def main():
         snap_rows.append((f"snapshot, {label}: write", f"+{w - c:.2f} ms", f"{size:.0f} KiB file"))
         snap_rows.append((f"snapshot, {label}: restore (whole process)", f"{rs:.2f} ms", f"cold boot {c:.2f} ms"))
     rows += snap_rows
+
+    # 10. The CPU backends.
+    rows += cpu_backends(rounds, use_qemu, workdir)
 
     print("\n| measurement | result | comparison |\n| --- | --- | --- |")
     for row in rows:

@@ -1,6 +1,6 @@
 ; mips-loop.asm -- the CPU benchmark: 30 x 65,536 rounds of `add ax, bx; dec cx; jnz` (about
-; 5.9 million instructions, no port or memory access), then hlt. Its run time is the backend's
-; speed at plain real-mode code.
+; 5.9 million instructions, no port or memory access), then exits through isa-debug-exit with
+; 0x10 (status 33). Its run time is the backend's speed at plain real-mode code.
 %include "picovmm.inc"
 
 [BITS 16]
@@ -20,8 +20,6 @@ start:
     jnz .loop
     dec dx
     jnz .outer
-.halt:
-    hlt
-    jmp .halt
+    EXIT 0x10
 
 BOOT_SIGNATURE
