@@ -130,7 +130,7 @@ guest_source_tests! {
     test_pm_ticks_binary_matches_source => "irq/pm-ticks",
     test_lm_ticks_binary_matches_source => "irq/lm-ticks",
     test_irq_latency_binary_matches_source => "bench/irq-latency",
-        "bench/mips-loop",
+    test_mips_loop_binary_matches_source => "bench/mips-loop",
     test_segments_binary_matches_source => "debug/segments",
     test_long_loop_binary_matches_source => "snapshot/long-loop",
     test_bios_hello_binary_matches_source => "bench/bios-hello",
