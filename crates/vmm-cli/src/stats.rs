@@ -32,6 +32,8 @@ struct Stats {
     accel: serde_json::Value,
     /// Instructions the interpreter executed (0 under KVM, which does not count them).
     instructions: u64,
+    /// Times KVM took the machine over from the interpreter (0 or 1).
+    handovers: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     registers: Option<serde_json::Value>,
 }
@@ -71,6 +73,7 @@ pub fn to_json(report: &RunReport, exit_status: i32) -> String {
         exit_status,
         accel: serde_json::json!({"backend": report.accel.0.name(), "reason": report.accel.1}),
         instructions: report.exits.instructions,
+        handovers: report.exits.handovers,
         registers: report.registers.as_ref().map(registers_json),
     };
     serde_json::to_string_pretty(&stats).unwrap_or_default() + "\n"
@@ -94,8 +97,14 @@ pub fn summary(report: &RunReport) -> String {
         by_reason.join(", ")
     );
     if report.accel.0 == vmm_core::Accel::Interp {
+        let then = if c.handovers > 0 {
+            ", then by KVM (it took over where the interpreter stops: protected mode, or an \
+             instruction it does not have)"
+        } else {
+            ""
+        };
         text.push_str(&format!(
-            "picovmm: run by the interpreter ({}): {} instructions\n",
+            "picovmm: run by the interpreter ({}): {} instructions{then}\n",
             report.accel.1, c.instructions
         ));
     }

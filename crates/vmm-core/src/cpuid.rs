@@ -74,6 +74,33 @@ pub fn normalise(entries: &mut [kvm_cpuid_entry2]) {
     }
 }
 
+/// KVM's table for this host, normalised as the KVM vCPU's is, with the x87 taken out (the
+/// interpreter has none); `None` without a usable `/dev/kvm`.
+pub fn kvm_table_for_interp() -> Option<Vec<kvm_cpuid_entry2>> {
+    let kvm = Kvm::new().ok()?;
+    let mut cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).ok()?;
+    normalise(cpuid.as_mut_slice());
+    let mut entries = cpuid.as_slice().to_vec();
+    for entry in entries.iter_mut().filter(|e| e.function == 1) {
+        entry.edx &= !LEAF1_EDX_FPU;
+    }
+    Some(entries)
+}
+
+/// The answer for `leaf` and `subleaf` in `table` (zero for a leaf it lacks).
+pub fn lookup(table: &[kvm_cpuid_entry2], leaf: u32, subleaf: u32) -> [u32; 4] {
+    let indexed = |e: &&kvm_cpuid_entry2| {
+        e.flags & kvm_bindings::KVM_CPUID_FLAG_SIGNIFCANT_INDEX == 0 || e.index == subleaf
+    };
+    table
+        .iter()
+        .filter(|e| e.function == leaf)
+        .find(indexed)
+        .map_or([0; 4], |e| [e.eax, e.ebx, e.ecx, e.edx])
+}
+
+/// Leaf 1 EDX bit 0: an x87 on the chip.
+const LEAF1_EDX_FPU: u32 = 1;
 /// Leaf 1 EDX bit 4: RDTSC.
 const LEAF1_EDX_TSC: u32 = 1 << 4;
 /// Leaf 1 EAX: family 4 (a 486: BSWAP, XADD, CMPXCHG), model 0, stepping 0.

@@ -41,7 +41,7 @@ pub struct Access {
 }
 
 impl Access {
-    fn new(space: Space, addr: u64, data: &[u8], write: bool) -> Self {
+    pub(crate) fn new(space: Space, addr: u64, data: &[u8], write: bool) -> Self {
         let mut bytes = [0u8; 8];
         let n = data.len().min(8);
         if write {
@@ -136,6 +136,8 @@ pub struct ExitCounters {
     pub firmware_calls: u64,
     /// Instructions the interpreter executed (0 under KVM, which does not count them).
     pub instructions: u64,
+    /// Times KVM took the machine over from the interpreter.
+    pub handovers: u64,
 }
 
 impl ExitCounters {

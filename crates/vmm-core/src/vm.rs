@@ -89,7 +89,7 @@ fn kvm_open_error(e: kvm_ioctls::Error) -> VmError {
 }
 
 /// The KVM handles of a VM that KVM runs.
-struct KvmVm {
+pub(crate) struct KvmVm {
     // Field order is drop order: the VM closes before /dev/kvm.
     fd: VmFd,
     kvm: Kvm,
@@ -336,6 +336,56 @@ impl Vm {
         };
         Vcpu::new(fd, &kvm.kvm, Arc::new(io), self.control.clone(), keep_alive)
     }
+}
+
+/// KVM taking over a machine another backend ran: a new KVM VM over the same guest memory and
+/// device memory, and its vCPU on the same bus and control handle, in its power-on state.
+/// The VM must outlive the vCPU (drop the vCPU first).
+pub(crate) fn kvm_takeover(
+    memory: &GuestMemoryMmap,
+    device_memory: &[DeviceMemory],
+    io: Arc<IoManager>,
+    control: VcpuControl,
+) -> Result<(Vcpu, KvmVm)> {
+    let kvm_vm = open_kvm()?;
+    let mut slot = 0;
+    let mut map = |base: u64, len: u64, host: u64| {
+        let region = kvm_userspace_memory_region {
+            slot,
+            flags: 0,
+            guest_phys_addr: base,
+            memory_size: len,
+            userspace_addr: host,
+        };
+        slot += 1;
+        // SAFETY: `host` maps `len` bytes of guest or device memory that the caller keeps
+        // alive (clones in the vCPU's keep-alive) until after the VM's descriptor closes.
+        unsafe { kvm_vm.fd.set_user_memory_region(region) }
+            .map_err(kvm_error("map guest memory (KVM_SET_USER_MEMORY_REGION)"))
+    };
+    for region in memory.iter() {
+        let host = region
+            .get_host_address(vm_memory::MemoryRegionAddress(0))
+            .map_err(|_| VmError::Memory(memory::MemoryError::NotMapped))?;
+        map(region.start_addr().raw_value(), region.len(), host as u64)?;
+    }
+    for window in device_memory {
+        let host = window
+            .region()
+            .get_host_address(vm_memory::MemoryRegionAddress(0))
+            .map_err(|_| VmError::Memory(memory::MemoryError::NotMapped))?;
+        map(window.base(), window.len(), host as u64)?;
+    }
+    let fd = kvm_vm
+        .fd
+        .create_vcpu(0)
+        .map_err(kvm_error("create the vCPU"))?;
+    let keep_alive = vcpu::KeepAlive {
+        memory: memory.clone(),
+        _device_memory: device_memory.to_vec(),
+    };
+    let vcpu = Vcpu::new(fd, &kvm_vm.kvm, io, control, keep_alive)?;
+    Ok((vcpu, kvm_vm))
 }
 
 /// Opens `/dev/kvm` and creates a VM.

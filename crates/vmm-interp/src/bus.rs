@@ -25,6 +25,10 @@ pub trait Bus {
         self.write16(addr, value as u16);
         self.write16(addr.wrapping_add(2), (value >> 16) as u16);
     }
+    /// An instruction byte at `addr` (a read the CPU makes to run code, not for data).
+    fn fetch8(&mut self, addr: u32) -> u8 {
+        self.read8(addr)
+    }
     /// Reads `size` bytes (1, 2 or 4) from `port`.
     fn io_in(&mut self, port: u16, size: u8) -> u32;
     /// Writes `size` bytes (1, 2 or 4) to `port`; true when the CPU must stop after this

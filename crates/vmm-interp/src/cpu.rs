@@ -91,6 +91,8 @@ pub struct Cpu {
     pub gdt: (u32, u16),
     /// CR0 (only PE would leave real mode: a `mov cr0` that sets it stops the interpreter).
     pub cr0: u32,
+    /// CR2, CR3 and CR4, kept for whoever runs the guest after a switch out of real mode.
+    pub cr: [u32; 3],
     /// Which rules apply.
     pub model: Model,
     /// Instructions executed.
@@ -157,6 +159,7 @@ impl Cpu {
             idt: (0, 0x3FF),
             gdt: (0, 0),
             cr0: 0,
+            cr: [0; 3],
             model,
             executed: 0,
             rep_chunk: 1024,
@@ -268,7 +271,7 @@ impl Cpu {
 
     /// The next instruction byte.
     pub(crate) fn fetch8(&mut self, bus: &mut impl Bus) -> u8 {
-        let b = bus.read8(self.linear(CS, self.ip));
+        let b = bus.fetch8(self.linear(CS, self.ip));
         self.ip = self.ip.wrapping_add(1) & 0xFFFF;
         b
     }

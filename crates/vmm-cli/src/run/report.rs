@@ -168,12 +168,9 @@ fn report_outcome(report: &RunReport, args: &RunArgs) {
             }
             match outcome {
                 RunOutcome::Fault(Fault::InternalError { code, .. }) if code.is_empty() => {
-                    let at = report
-                        .registers
-                        .map(|r| format!(" ({:#x})", r.code_address()))
-                        .unwrap_or_default();
-                    crate::errln!("  note: CS:IP{at} is not in guest RAM: the guest jumped where there is no memory");
+                    note_no_code(report)
                 }
+                RunOutcome::Fault(Fault::CodeOutsideMemory) => note_no_code(report),
                 RunOutcome::Fault(fault) if fault.is_emulation_failure() => crate::errln!(
                     "  note: this host's KVM emulates some guest instructions in software and \
                      cannot emulate this one"
@@ -192,4 +189,15 @@ fn signal_name(signal: i32) -> String {
         libc::SIGQUIT => "quit (SIGQUIT)".to_owned(),
         other => format!("stopped by signal {other}"),
     }
+}
+
+/// The note for a guest whose next instruction is where there is no memory.
+fn note_no_code(report: &RunReport) {
+    let at = report
+        .registers
+        .map(|r| format!(" ({:#x})", r.code_address()))
+        .unwrap_or_default();
+    crate::errln!(
+        "  note: CS:IP{at} is not in guest RAM: the guest jumped where there is no memory"
+    );
 }

@@ -37,6 +37,10 @@ pub(super) struct GuestBus {
     pub counts: [u64; 4],
     /// A device was accessed since the run loop last looked (it may have asked for a stop).
     pub touched: bool,
+    /// The CPU fetched an instruction byte where there is no memory.
+    pub fetched_outside: bool,
+    /// What CPUID answers, read when the guest first asks.
+    cpuid: Option<Vec<kvm_bindings::kvm_cpuid_entry2>>,
 }
 
 // SAFETY: the raw pointers in `windows` point into mappings owned by `_memory` and
@@ -79,6 +83,8 @@ impl GuestBus {
             unclaimed: None,
             counts: [0; 4],
             touched: false,
+            fetched_outside: false,
+            cpuid: None,
         }
     }
 
@@ -90,6 +96,16 @@ impl GuestBus {
     /// The port and MMIO bus.
     pub fn io(&self) -> &IoManager {
         &self.io
+    }
+
+    /// The bus, shared.
+    pub fn io_shared(&self) -> Arc<IoManager> {
+        self.io.clone()
+    }
+
+    /// The device memory windows.
+    pub fn device_memory(&self) -> &[DeviceMemory] {
+        &self._device_memory
     }
 
     /// The host address of guest-physical `addr`, when it is memory.
@@ -117,7 +133,7 @@ impl GuestBus {
             .is_err()
         {
             data.fill(0xFF);
-            self.note_unclaimed(Space::Mmio, u64::from(addr), data.len(), false);
+            self.note_unclaimed(Space::Mmio, u64::from(addr), data, false);
         }
     }
 
@@ -129,20 +145,45 @@ impl GuestBus {
             .mmio_write(MmioAddress(u64::from(addr)), data)
             .is_err()
         {
-            self.note_unclaimed(Space::Mmio, u64::from(addr), data.len(), true);
+            self.note_unclaimed(Space::Mmio, u64::from(addr), data, true);
         }
     }
 
-    fn note_unclaimed(&mut self, space: Space, addr: u64, size: usize, write: bool) {
+    fn note_unclaimed(&mut self, space: Space, addr: u64, data: &[u8], write: bool) {
         if self.unclaimed.is_none() {
-            self.unclaimed = Some(Access {
-                space,
-                addr,
-                len: size,
-                write,
-                value: 0,
-            });
+            self.unclaimed = Some(Access::new(space, addr, data, write));
         }
+    }
+
+    /// A `size`-byte read at `addr`: from memory when all of it is memory, else one access of
+    /// that width on the bus (as a KVM exit would be).
+    fn read_wide(&mut self, addr: u32, size: usize) -> u32 {
+        let mut bytes = [0u8; 4];
+        if self.in_memory(addr, size) {
+            for (i, b) in bytes[..size].iter_mut().enumerate() {
+                *b = vmm_interp::Bus::read8(self, addr.wrapping_add(i as u32));
+            }
+        } else {
+            self.mmio_read(addr, &mut bytes[..size]);
+        }
+        u32::from_le_bytes(bytes)
+    }
+
+    /// A `size`-byte write, as [`GuestBus::read_wide`] reads.
+    fn write_wide(&mut self, addr: u32, size: usize, value: u32) {
+        let bytes = value.to_le_bytes();
+        if self.in_memory(addr, size) {
+            for (i, &b) in bytes[..size].iter().enumerate() {
+                vmm_interp::Bus::write8(self, addr.wrapping_add(i as u32), b);
+            }
+        } else {
+            self.mmio_write(addr, &bytes[..size]);
+        }
+    }
+
+    /// Whether `[addr, addr + size)` is all memory (RAM or device memory).
+    fn in_memory(&mut self, addr: u32, size: usize) -> bool {
+        self.host(addr).is_some() && self.host(addr.wrapping_add(size as u32 - 1)).is_some()
     }
 }
 
@@ -169,13 +210,41 @@ impl vmm_interp::Bus for GuestBus {
         }
     }
 
+    fn read16(&mut self, addr: u32) -> u16 {
+        self.read_wide(addr, 2) as u16
+    }
+
+    fn write16(&mut self, addr: u32, value: u16) {
+        self.write_wide(addr, 2, u32::from(value));
+    }
+
+    fn read32(&mut self, addr: u32) -> u32 {
+        self.read_wide(addr, 4)
+    }
+
+    fn write32(&mut self, addr: u32, value: u32) {
+        self.write_wide(addr, 4, value);
+    }
+
+    fn fetch8(&mut self, addr: u32) -> u8 {
+        match self.host(addr) {
+            // SAFETY: `host` points into a live mapping of guest memory.
+            Some(p) => unsafe { p.read_volatile() },
+            None => {
+                self.fetched_outside = true;
+                0xF4
+            }
+        }
+    }
+
     fn io_in(&mut self, port: u16, size: u8) -> u32 {
         self.counts[0] += 1;
         self.touched = true;
         let mut data = [0xFFu8; 4];
         let data = &mut data[..usize::from(size)];
         if !crate::exit::port_read(&self.io, port, data) {
-            self.note_unclaimed(Space::Port, u64::from(port), usize::from(size), false);
+            let data = data.to_vec();
+            self.note_unclaimed(Space::Port, u64::from(port), &data, false);
         }
         let mut value = [0u8; 4];
         value[..data.len()].copy_from_slice(data);
@@ -191,12 +260,25 @@ impl vmm_interp::Bus for GuestBus {
         }
         let bytes = value.to_le_bytes();
         if !crate::exit::port_write(&self.io, port, &bytes[..usize::from(size)]) {
-            self.note_unclaimed(Space::Port, u64::from(port), usize::from(size), true);
+            self.note_unclaimed(
+                Space::Port,
+                u64::from(port),
+                &bytes[..usize::from(size)],
+                true,
+            );
         }
         false
     }
 
     fn cpuid(&mut self, leaf: u32, subleaf: u32) -> [u32; 4] {
-        crate::cpuid::interp_leaf(leaf, subleaf)
+        // With KVM on this host, the machine may be handed over to it: the guest sees the
+        // table KVM's vCPU has (less the x87); without, the interpreter's own CPU.
+        let table = self
+            .cpuid
+            .get_or_insert_with(|| crate::cpuid::kvm_table_for_interp().unwrap_or_default());
+        if table.is_empty() {
+            return crate::cpuid::interp_leaf(leaf, subleaf);
+        }
+        crate::cpuid::lookup(table, leaf, subleaf)
     }
 }

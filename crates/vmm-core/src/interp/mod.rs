@@ -26,11 +26,12 @@ use crate::exit::{Access, ExitCounters};
 use crate::firmware::{Firmware, FirmwareAction, FirmwareCall};
 use crate::interrupt::InterruptController;
 use crate::outcome::Registers;
+use crate::vcpu::Vcpu;
 use crate::vcpu::{
-    BreakOn, CpuBackend, DebugError, DebugEvent, Fault, GuestDebug, UnclaimedPolicy, VcpuEvent,
-    VcpuState,
+    BreakOn, CpuBackend, DebugError, DebugEvent, Fault, GuestDebug, UnclaimedLog, UnclaimedPolicy,
+    VcpuEvent, VcpuState,
 };
-use crate::vm::{Result, VmError};
+use crate::vm::{KvmVm, Result, VmError};
 use crate::Accel;
 use bus::GuestBus;
 
@@ -41,13 +42,15 @@ const DR6_SINGLE_STEP: u64 = 1 << 14;
 
 /// The interpreter, with the machine around it.
 pub struct InterpCpu {
+    /// KVM, once it took over (an instruction or a mode the interpreter does not run);
+    /// from then on every call goes to it. The vCPU drops before its VM.
+    kvm: Option<(Vcpu, KvmVm)>,
     cpu: Cpu,
     bus: GuestBus,
     control: VcpuControl,
     interrupts: Option<Arc<dyn InterruptController>>,
     firmware: Option<Box<dyn Firmware>>,
-    unclaimed: UnclaimedPolicy,
-    reported: std::collections::HashSet<(crate::exit::Space, u64)>,
+    unclaimed: UnclaimedLog,
     exits: ExitCounters,
     /// Single-stepping and breakpoints (set through `&self`, as the trait's requests do).
     debug: std::cell::RefCell<GuestDebug>,
@@ -65,13 +68,13 @@ impl InterpCpu {
         control: VcpuControl,
     ) -> InterpCpu {
         InterpCpu {
+            kvm: None,
             cpu: Cpu::new(Model::I386),
             bus: GuestBus::new(memory, device_memory, io),
             control,
             interrupts: None,
             firmware: None,
-            unclaimed: UnclaimedPolicy::default(),
-            reported: Default::default(),
+            unclaimed: UnclaimedLog::default(),
             exits: ExitCounters::default(),
             debug: Default::default(),
             resumed_at: None,
@@ -93,6 +96,11 @@ impl InterpCpu {
                 }
             }
             let exit = self.cpu.step(&mut self.bus);
+            if self.bus.fetched_outside {
+                self.bus.fetched_outside = false;
+                self.cpu.ip = self.cpu.start_ip();
+                return Some(VcpuEvent::Fault(Fault::CodeOutsideMemory));
+            }
             if let Some(access) = self.bus.unclaimed.take() {
                 if let Some(fault) = self.on_unclaimed(access) {
                     return Some(VcpuEvent::Fault(fault));
@@ -113,6 +121,9 @@ impl InterpCpu {
                     }
                 }
                 Exit::Unsupported { opcode, second, at } => {
+                    if self.hand_over().is_ok() {
+                        return None;
+                    }
                     let what = match opcode {
                         0x0F => format!("opcode 0f {second:02x} at {:04x}:{:04x}", at.0, at.1),
                         _ => format!("opcode {opcode:02x} at {:04x}:{:04x}", at.0, at.1),
@@ -155,6 +166,48 @@ impl InterpCpu {
             dr6: 1 << slot,
             dr7: 0,
         })
+    }
+
+    /// Moves the machine to KVM at the instruction the interpreter cannot run: a new KVM VM
+    /// over the same memory, a vCPU with the interpreter's registers, the firmware, interrupt
+    /// controller, policy and debug settings. Fails (and the interpreter stays) without KVM.
+    fn hand_over(&mut self) -> Result<()> {
+        let (mut vcpu, vm) = crate::vm::kvm_takeover(
+            self.bus.memory(),
+            self.bus.device_memory(),
+            self.bus.io_shared(),
+            self.control.clone(),
+        )?;
+        self.cpu.ip = self.cpu.start_ip();
+        let mut sregs = vcpu.sregs()?;
+        let mine = state::sregs_of(&self.cpu);
+        for (theirs, ours) in [
+            (&mut sregs.es, mine.es),
+            (&mut sregs.cs, mine.cs),
+            (&mut sregs.ss, mine.ss),
+            (&mut sregs.ds, mine.ds),
+            (&mut sregs.fs, mine.fs),
+            (&mut sregs.gs, mine.gs),
+        ] {
+            theirs.selector = ours.selector;
+            theirs.base = ours.base;
+            theirs.limit = ours.limit;
+        }
+        (sregs.gdt, sregs.idt, sregs.cr0) = (mine.gdt, mine.idt, mine.cr0);
+        (sregs.cr2, sregs.cr3, sregs.cr4) = (mine.cr2, mine.cr3, mine.cr4);
+        vcpu.set_sregs(&sregs)?;
+        vcpu.set_regs(&state::regs_of(&self.cpu))?;
+        vcpu.set_unclaimed_policy(self.unclaimed.policy);
+        if let Some(interrupts) = &self.interrupts {
+            vcpu.set_interrupt_controller(interrupts.clone());
+        }
+        if let Some(firmware) = self.firmware.take() {
+            vcpu.set_firmware(firmware);
+        }
+        let _ = vcpu.set_guest_debug(&self.debug.borrow());
+        self.exits.handovers += 1;
+        self.kvm = Some((vcpu, vm));
+        Ok(())
     }
 
     /// Takes the interrupt the controller asserts, when the CPU can.
@@ -219,17 +272,9 @@ impl InterpCpu {
 
     /// What an unclaimed access does under the machine's policy.
     fn on_unclaimed(&mut self, access: Access) -> Option<Fault> {
-        if self.unclaimed == UnclaimedPolicy::Stop {
-            return Some(Fault::UnclaimedAccess(access));
-        }
-        if self.reported.len() < 64 && self.reported.insert((access.space, access.addr)) {
-            eprintln!(
-                "picovmm: warning: unclaimed {access} at cs:ip={:04x}:{:04x}",
-                self.cpu.segs[1].selector,
-                self.cpu.start_ip()
-            );
-        }
-        None
+        let cpu = &self.cpu;
+        let at = || format!("{:04x}:{:04x}", cpu.segs[1].selector, cpu.start_ip());
+        self.unclaimed.on(access, at)
     }
 
     /// Waits while halted with interrupts on; `Some` when the run must return.
@@ -250,10 +295,16 @@ impl InterpCpu {
 
 impl CpuBackend for InterpCpu {
     fn accel(&self) -> Accel {
-        Accel::Interp
+        match self.kvm {
+            Some(_) => Accel::Kvm,
+            None => Accel::Interp,
+        }
     }
 
     fn set_boot_cpu(&mut self, boot: &BootCpu) -> Result<()> {
+        if let Some((v, _)) = &mut self.kvm {
+            return CpuBackend::set_boot_cpu(v, boot);
+        }
         let Entry::Real(at) = boot.entry else {
             return Err(VmError::Unsupported(
                 "the interpreter runs real-mode guests only: use --accel kvm",
@@ -276,25 +327,40 @@ impl CpuBackend for InterpCpu {
     }
 
     fn set_unclaimed_policy(&mut self, policy: UnclaimedPolicy) {
-        self.unclaimed = policy;
+        if let Some((v, _)) = &mut self.kvm {
+            return CpuBackend::set_unclaimed_policy(v, policy);
+        }
+        self.unclaimed.policy = policy;
     }
 
     fn set_interrupt_controller(&mut self, controller: Arc<dyn InterruptController>) {
+        if let Some((v, _)) = &mut self.kvm {
+            return CpuBackend::set_interrupt_controller(v, controller);
+        }
         self.interrupts = Some(controller);
     }
 
     fn set_firmware(&mut self, firmware: Box<dyn Firmware>) {
+        if let Some((v, _)) = &mut self.kvm {
+            return CpuBackend::set_firmware(v, firmware);
+        }
         self.bus.firmware_port = Some(firmware.port());
         self.firmware = Some(firmware);
     }
 
     fn io(&self) -> &IoManager {
+        if let Some((v, _)) = &self.kvm {
+            return CpuBackend::io(v);
+        }
         self.bus.io()
     }
 
     fn run(&mut self) -> VcpuEvent {
         let control = self.control.clone();
         loop {
+            if let Some((v, _)) = &mut self.kvm {
+                return v.run();
+            }
             if let Some(reason) = control.take_stop() {
                 return VcpuEvent::Stopped(reason);
             }
@@ -319,6 +385,9 @@ impl CpuBackend for InterpCpu {
     }
 
     fn wait_while_paused(&mut self) {
+        if let Some((v, _)) = &mut self.kvm {
+            return CpuBackend::wait_while_paused(v);
+        }
         loop {
             for request in self.control.take_requests() {
                 request(self);
@@ -335,11 +404,21 @@ impl CpuBackend for InterpCpu {
     }
 
     fn memory(&self) -> &GuestMemoryMmap {
+        if let Some((v, _)) = &self.kvm {
+            return CpuBackend::memory(v);
+        }
         self.bus.memory()
     }
 
     fn exits(&self) -> ExitCounters {
         let mut exits = self.exits;
+        if let Some((v, _)) = &self.kvm {
+            // KVM's exits since it took over, and the interpreter's instructions before.
+            exits = CpuBackend::exits(v);
+            exits.handovers = self.exits.handovers;
+            exits.instructions = self.cpu.executed;
+            return exits;
+        }
         exits.io_in = self.bus.counts[0];
         exits.io_out = self.bus.counts[1];
         exits.mmio_read = self.bus.counts[2];
@@ -349,6 +428,9 @@ impl CpuBackend for InterpCpu {
     }
 
     fn registers(&self) -> Option<Registers> {
+        if let Some((v, _)) = &self.kvm {
+            return CpuBackend::registers(v);
+        }
         Some(Registers::from_kvm(
             &state::regs_of(&self.cpu),
             &state::sregs_of(&self.cpu),
@@ -356,24 +438,39 @@ impl CpuBackend for InterpCpu {
     }
 
     fn regs(&self) -> Result<kvm_regs> {
+        if let Some((v, _)) = &self.kvm {
+            return CpuBackend::regs(v);
+        }
         Ok(state::regs_of(&self.cpu))
     }
 
     fn set_regs(&mut self, regs: &kvm_regs) -> Result<()> {
+        if let Some((v, _)) = &mut self.kvm {
+            return CpuBackend::set_regs(v, regs);
+        }
         state::set_regs(&mut self.cpu, regs);
         Ok(())
     }
 
     fn sregs(&self) -> Result<kvm_sregs> {
+        if let Some((v, _)) = &self.kvm {
+            return CpuBackend::sregs(v);
+        }
         Ok(state::sregs_of(&self.cpu))
     }
 
     fn set_sregs(&mut self, sregs: &kvm_sregs) -> Result<()> {
+        if let Some((v, _)) = &mut self.kvm {
+            return CpuBackend::set_sregs(v, sregs);
+        }
         state::set_sregs(&mut self.cpu, sregs);
         Ok(())
     }
 
     fn state(&self) -> std::result::Result<VcpuState, crate::vcpu::StateBytesError> {
+        if let Some((v, _)) = &self.kvm {
+            return CpuBackend::state(v);
+        }
         Ok(state::vcpu_state(&self.cpu))
     }
 
@@ -381,6 +478,9 @@ impl CpuBackend for InterpCpu {
         &mut self,
         saved: &VcpuState,
     ) -> std::result::Result<(), crate::vcpu::StateBytesError> {
+        if let Some((v, _)) = &mut self.kvm {
+            return CpuBackend::set_state(v, saved);
+        }
         state::set_regs(&mut self.cpu, &saved.regs);
         state::set_sregs(&mut self.cpu, &saved.sregs);
         self.halted = false;
@@ -388,6 +488,9 @@ impl CpuBackend for InterpCpu {
     }
 
     fn set_guest_debug(&self, debug: &GuestDebug) -> std::result::Result<(), DebugError> {
+        if let Some((v, _)) = &self.kvm {
+            return CpuBackend::set_guest_debug(v, debug);
+        }
         if debug.breakpoints.len() > crate::vcpu::HW_BREAKPOINT_SLOTS {
             return Err(DebugError::Setting(
                 crate::vcpu::DebugRegsError::TooManyBreakpoints(debug.breakpoints.len()),
@@ -398,6 +501,9 @@ impl CpuBackend for InterpCpu {
     }
 
     fn translate(&self, linear: u64) -> Option<u64> {
+        if let Some((v, _)) = &self.kvm {
+            return CpuBackend::translate(v, linear);
+        }
         Some(linear)
     }
 }

@@ -57,6 +57,9 @@ pub(super) fn sregs_of(cpu: &Cpu) -> kvm_sregs {
         fs: s(4),
         gs: s(5),
         cr0: u64::from(cpu.cr0) | 0x10,
+        cr2: u64::from(cpu.cr[0]),
+        cr3: u64::from(cpu.cr[1]),
+        cr4: u64::from(cpu.cr[2]),
         ..Default::default()
     };
     sregs.idt.base = u64::from(cpu.idt.0);
@@ -80,6 +83,7 @@ pub(super) fn set_sregs(cpu: &mut Cpu, sregs: &kvm_sregs) {
     cpu.idt = (sregs.idt.base as u32, sregs.idt.limit);
     cpu.gdt = (sregs.gdt.base as u32, sregs.gdt.limit);
     cpu.cr0 = sregs.cr0 as u32 & !0x10;
+    cpu.cr = [sregs.cr2 as u32, sregs.cr3 as u32, sregs.cr4 as u32];
 }
 
 /// The whole state in the shared format: registers and segments; the FPU, MSRs and events

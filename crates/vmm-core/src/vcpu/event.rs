@@ -90,6 +90,9 @@ pub enum Fault {
     UnexpectedExit(String),
     /// `KVM_RUN` itself failed.
     Kvm(String),
+    /// The guest's next instruction is where there is no memory (the interpreter's view of
+    /// what KVM reports as an internal error with no code at CS:IP).
+    CodeOutsideMemory,
     /// The interpreter met an instruction it does not implement (or a switch out of real
     /// mode, which it does not run yet): what, and where.
     Unsupported(String),
@@ -106,6 +109,7 @@ impl Fault {
             Fault::UnexpectedExit(_) => "unexpected_exit",
             Fault::Kvm(_) => "error",
             Fault::Unsupported(_) => "unsupported_instruction",
+            Fault::CodeOutsideMemory => "code_outside_memory",
         }
     }
 
@@ -150,6 +154,7 @@ impl fmt::Display for Fault {
             Fault::UnexpectedExit(name) => write!(f, "unexpected vCPU exit {name}"),
             Fault::Kvm(e) => write!(f, "KVM_RUN failed: {e}"),
             Fault::Unsupported(what) => write!(f, "the interpreter cannot run {what}"),
+            Fault::CodeOutsideMemory => write!(f, "the guest's next instruction is not in memory"),
         }
     }
 }

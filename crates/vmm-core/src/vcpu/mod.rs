@@ -21,8 +21,8 @@ mod event;
 mod iret;
 mod state;
 mod state_bytes;
+mod unclaimed;
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -35,6 +35,7 @@ pub use backend::CpuBackend;
 pub use debug::{BreakOn, DebugRegsError, GuestDebug, HwBreakpoint, HW_BREAKPOINT_SLOTS};
 pub use event::{internal_error_name, DebugEvent, Fault, VcpuEvent};
 pub use state::{StateBytesError, VcpuState, SAVED_MSRS};
+pub(crate) use unclaimed::UnclaimedLog;
 
 use crate::control::{set_immediate_exit, VcpuControl};
 use crate::cpu::{self, BootCpu, CpuMode};
@@ -86,9 +87,7 @@ pub struct Vcpu {
     keep_alive: KeepAlive,
     io: Arc<IoManager>,
     control: VcpuControl,
-    unclaimed: UnclaimedPolicy,
-    reported: HashSet<(Space, u64)>,
-    warnings: Box<dyn Write + Send>,
+    unclaimed: unclaimed::UnclaimedLog,
     exits: ExitCounters,
     /// KVM has a port or MMIO access to complete on the next `KVM_RUN`.
     pending_io: bool,
@@ -119,9 +118,7 @@ impl Vcpu {
             keep_alive,
             io,
             control,
-            unclaimed: UnclaimedPolicy::default(),
-            reported: HashSet::new(),
-            warnings: Box::new(std::io::stderr()),
+            unclaimed: unclaimed::UnclaimedLog::default(),
             exits: ExitCounters::default(),
             pending_io: false,
             interrupts: None,
@@ -153,7 +150,7 @@ impl Vcpu {
 
     /// Chooses what happens on an access no device claims.
     pub fn set_unclaimed_policy(&mut self, policy: UnclaimedPolicy) {
-        self.unclaimed = policy;
+        self.unclaimed.policy = policy;
     }
 
     /// Connects the machine's interrupt controller: from now on `sti; hlt` waits for an
@@ -174,7 +171,7 @@ impl Vcpu {
 
     /// Where warnings (unclaimed accesses under [`UnclaimedPolicy::Log`]) go; stderr by default.
     pub fn set_warning_output(&mut self, out: Box<dyn Write + Send>) {
-        self.warnings = out;
+        self.unclaimed.warnings = out;
     }
 
     /// Writes what the CPU mode needs into guest RAM (the GDT for protected and long mode, the
@@ -467,32 +464,15 @@ impl Vcpu {
     }
 
     fn on_unclaimed(&mut self, access: Access) -> Option<Fault> {
-        if self.unclaimed == UnclaimedPolicy::Stop {
-            return Some(Fault::UnclaimedAccess(access));
-        }
-        let key = (access.space, access.addr);
-        if self.reported.len() > MAX_REPORTED_UNCLAIMED || self.reported.contains(&key) {
-            return None;
-        }
-        self.reported.insert(key);
-        let at = self
-            .registers()
-            .map(|r| r.cs_ip())
-            .unwrap_or_else(|| "?".to_owned());
-        let _ = if self.reported.len() > MAX_REPORTED_UNCLAIMED {
-            writeln!(
-                self.warnings,
-                "picovmm: warning: more than {MAX_REPORTED_UNCLAIMED} unclaimed addresses; \
-                 not reporting further ones"
-            )
-        } else {
-            writeln!(
-                self.warnings,
-                "picovmm: warning: unclaimed {access} at {at} ignored (reported once per address)"
-            )
+        let at = || {
+            self.fd
+                .get_regs()
+                .ok()
+                .zip(self.fd.get_sregs().ok())
+                .map(|(r, s)| Registers::from_kvm(&r, &s).cs_ip())
+                .unwrap_or_else(|| "?".to_owned())
         };
-        let _ = self.warnings.flush();
-        None
+        self.unclaimed.on(access, at)
     }
 
     fn guest_stop_event(&mut self, stop: GuestStop) -> VcpuEvent {

@@ -18,17 +18,21 @@ impl Cpu {
             0x06 | 0x08 | 0x09 => {}
             0x20 => {
                 let m = self.modrm(bus);
-                let v = if m.reg == 0 { self.cr0 } else { 0 };
+                let v = match m.reg {
+                    0 => self.cr0,
+                    2..=4 => self.cr[usize::from(m.reg) - 2],
+                    _ => return self.fault(bus, 6),
+                };
                 self.set_rm(bus, &m, 4, v);
             }
             0x22 => {
                 let m = self.modrm(bus);
                 let v = self.get_rm(bus, &m, 4);
-                if m.reg == 0 {
-                    if v & 1 != 0 {
-                        return self.invalid(0x0F, op);
-                    }
-                    self.cr0 = v;
+                match m.reg {
+                    0 if v & 1 != 0 => return self.invalid(0x0F, op),
+                    0 => self.cr0 = v,
+                    2..=4 => self.cr[usize::from(m.reg) - 2] = v,
+                    _ => return self.fault(bus, 6),
                 }
             }
             0x31 => {
