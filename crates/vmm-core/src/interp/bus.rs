@@ -10,6 +10,9 @@ use vm_memory::{GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion, MemoryRe
 use crate::device_memory::DeviceMemory;
 use crate::exit::{Access, Space};
 
+/// The most unclaimed accesses one instruction reports (more than the log ever shows).
+const MAX_UNCLAIMED_PER_STEP: usize = 64;
+
 /// A stretch of memory the guest reads and writes directly.
 struct Window {
     base: u32,
@@ -31,8 +34,9 @@ pub(super) struct GuestBus {
     pub firmware_port: Option<u16>,
     /// A write to the firmware's port waits for the run loop: its value.
     pub firmware_write: Option<u32>,
-    /// The first access no device claimed since the run loop last looked.
-    pub unclaimed: Option<Access>,
+    /// The accesses no device claimed since the run loop last looked (a `rep` string
+    /// instruction makes many; at most [`MAX_UNCLAIMED_PER_STEP`] are kept).
+    pub unclaimed: Vec<Access>,
     /// Port and MMIO reads and writes, by kind, as KVM would have counted exits.
     pub counts: [u64; 4],
     /// A device was accessed since the run loop last looked (it may have asked for a stop).
@@ -80,7 +84,7 @@ impl GuestBus {
             _device_memory: device_memory,
             firmware_port: None,
             firmware_write: None,
-            unclaimed: None,
+            unclaimed: Vec::new(),
             counts: [0; 4],
             touched: false,
             fetched_outside: false,
@@ -150,8 +154,8 @@ impl GuestBus {
     }
 
     fn note_unclaimed(&mut self, space: Space, addr: u64, data: &[u8], write: bool) {
-        if self.unclaimed.is_none() {
-            self.unclaimed = Some(Access::new(space, addr, data, write));
+        if self.unclaimed.len() < MAX_UNCLAIMED_PER_STEP {
+            self.unclaimed.push(Access::new(space, addr, data, write));
         }
     }
 

@@ -101,9 +101,11 @@ impl InterpCpu {
                 self.cpu.ip = self.cpu.start_ip();
                 return Some(VcpuEvent::Fault(Fault::CodeOutsideMemory));
             }
-            if let Some(access) = self.bus.unclaimed.take() {
-                if let Some(fault) = self.on_unclaimed(access) {
-                    return Some(VcpuEvent::Fault(fault));
+            if !self.bus.unclaimed.is_empty() {
+                for access in std::mem::take(&mut self.bus.unclaimed) {
+                    if let Some(fault) = self.on_unclaimed(access) {
+                        return Some(VcpuEvent::Fault(fault));
+                    }
                 }
             }
             match exit {
@@ -270,11 +272,22 @@ impl InterpCpu {
         }
     }
 
-    /// What an unclaimed access does under the machine's policy.
+    /// What an unclaimed access does under the machine's policy. As KVM reports them: a port
+    /// access after its instruction, an MMIO access on it (an access that stops the run
+    /// leaves the instruction unfinished).
     fn on_unclaimed(&mut self, access: Access) -> Option<Fault> {
-        let cpu = &self.cpu;
-        let at = || format!("{:04x}:{:04x}", cpu.segs[1].selector, cpu.start_ip());
-        self.unclaimed.on(access, at)
+        let mmio = access.space == crate::exit::Space::Mmio;
+        let ip = if mmio {
+            self.cpu.start_ip()
+        } else {
+            self.cpu.ip
+        };
+        let cs = self.cpu.segs[1].selector;
+        let fault = self.unclaimed.on(access, || format!("{cs:04x}:{ip:04x}"));
+        if fault.is_some() && mmio {
+            self.cpu.ip = self.cpu.start_ip();
+        }
+        fault
     }
 
     /// Waits while halted with interrupts on; `Some` when the run must return.
