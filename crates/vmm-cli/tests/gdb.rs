@@ -297,3 +297,52 @@ fn test_garbage_and_a_second_client_leave_the_guest_to_finish() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `stepi` over each instruction a step must treat exactly (guests/debug/stepping.asm): where
+/// each step stops, and that no trap flag reaches the guest, with the backend `args` choose.
+fn stepping_session(args: &[&str]) -> (String, i32, String) {
+    let mut all = vec!["--image", "guests/debug/stepping.bin", "--gdb-wait"];
+    all.extend_from_slice(args);
+    let stub = start(&all);
+    let mut commands = Vec::new();
+    for at in ["0x7c40", "0x7c50", "0x7c60", "0x7c70", "0x7c80"] {
+        commands.push(format!("break *{at}"));
+        commands.push("continue".to_owned());
+        commands.push("stepi".to_owned());
+        commands.push("info registers eip ecx".to_owned());
+        commands.push("delete".to_owned());
+    }
+    commands.push("continue".to_owned());
+    let commands: Vec<&str> = commands.iter().map(String::as_str).collect();
+    let out = gdb(&stub, &commands);
+    let (status, stdout, stderr) = finish(stub);
+    (out, status, format!("{stdout}{stderr}"))
+}
+
+/// The `eip` values `info registers` printed after each step, in order.
+fn stepped_to(gdb_out: &str) -> Vec<String> {
+    gdb_out
+        .lines()
+        .filter_map(|l| l.strip_prefix("eip"))
+        .filter_map(|rest| rest.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn test_stepi_is_one_instruction_and_leaves_no_trap_flag_in_the_interpreter() {
+    if !kvm_available() || !gdb_available() {
+        return;
+    }
+    for backend in [&["--accel", "interp"][..], &["--accel", "auto"][..]] {
+        let (out, status, output) = stepping_session(backend);
+        assert_eq!(
+            stepped_to(&out),
+            ["0x7c41", "0x7c51", "0x7d00", "0x7d40", "0x7c82"],
+            "{backend:?}:\n{out}"
+        );
+        // After `rep movsb`, its count is spent: the step ran all 16 iterations.
+        assert_contains(&out, "ecx            0x0");
+        assert_eq!(status, 33, "{backend:?}: {output}");
+        assert_contains(&output, "no trap flag reached the guest");
+    }
+}

@@ -145,13 +145,20 @@ impl AccelChoice {
         }
     }
 
-    /// The backend for a guest that starts in `mode`, and why.
-    pub fn resolve(self, mode: CpuMode) -> (vmm_core::Accel, &'static str) {
+    /// The backend for a guest that starts in `mode`, and why; `debugging` when a debugger
+    /// may step it (single steps are exact in the interpreter: docs/debugging.md).
+    pub fn resolve(self, mode: CpuMode, debugging: bool) -> (vmm_core::Accel, &'static str) {
         use vmm_core::accel::{choose_auto, kvm_support};
         match self {
             AccelChoice::Kvm => (vmm_core::Accel::Kvm, "asked for (--accel kvm)"),
             AccelChoice::Interp => (vmm_core::Accel::Interp, "asked for (--accel interp)"),
             AccelChoice::Auto => {
+                if debugging && mode == CpuMode::Real {
+                    return (
+                        vmm_core::Accel::Interp,
+                        "gdb is served: the interpreter steps real-mode code exactly",
+                    );
+                }
                 let support = kvm_support(
                     std::path::Path::new("/dev/kvm"),
                     std::path::Path::new("/sys/module"),

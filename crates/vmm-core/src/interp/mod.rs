@@ -37,6 +37,8 @@ use bus::GuestBus;
 
 /// Instructions run between two looks at the control handle (stops, pauses, requests).
 const SLICE: u32 = 4096;
+/// Iterations of a `rep` string instruction between two looks at interrupts and requests.
+const REP_CHUNK: u32 = 1024;
 /// DR6's single-step bit, as a debug event reports it.
 const DR6_SINGLE_STEP: u64 = 1 << 14;
 
@@ -84,10 +86,15 @@ impl InterpCpu {
 
     /// Runs a slice of instructions; `Some` when the run must return.
     fn run_slice(&mut self) -> Option<VcpuEvent> {
-        let debugging = {
+        let (debugging, stepping) = {
             let debug = self.debug.borrow();
-            debug.single_step || !debug.breakpoints.is_empty()
+            (
+                debug.single_step || !debug.breakpoints.is_empty(),
+                debug.single_step,
+            )
         };
+        // A single step runs a whole `rep` string instruction, as QEMU's stub does.
+        self.cpu.rep_chunk = if stepping { u32::MAX } else { REP_CHUNK };
         for _ in 0..SLICE {
             self.offer_interrupt();
             if debugging {

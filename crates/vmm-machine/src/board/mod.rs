@@ -58,7 +58,7 @@ impl Board {
         let drives = std::mem::take(&mut valid.drives);
         let spec = &valid.spec;
         let regions: Vec<_> = spec.memory.iter().map(|r| r.value).collect();
-        let (accel, accel_reason) = spec.accel.resolve(spec.mode.value);
+        let (accel, accel_reason) = spec.accel.resolve(spec.mode.value, spec.gdb.is_some());
         let mut vm = Vm::with_accel(&regions, accel)?;
         let has_bios = spec.has(DeviceType::Bios);
         // With the BIOS, the image goes in after its POST (below), so that it wins where they
