@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -202,9 +203,12 @@ impl Disk {
             path: path.to_path_buf(),
             source,
         };
+        // O_NONBLOCK: opening a FIFO or a device for reading must not wait for a writer; a
+        // file that is not regular is refused below, whatever the mode.
         let file = OpenOptions::new()
             .read(true)
             .write(mode == WriteMode::Write)
+            .custom_flags(libc::O_NONBLOCK)
             .open(path)
             .map_err(open_error)?;
         let meta = file.metadata().map_err(open_error)?;

@@ -13,7 +13,6 @@ use crate::status;
 use vmm_machine::config;
 use vmm_machine::diagnostic::{Diagnostic, Report};
 use vmm_machine::plugin_config::PluginSurroundings;
-use vmm_machine::plugin_path::PluginPath;
 use vmm_machine::spec::DeviceKind;
 use vmm_machine::units::format_size;
 use vmm_machine::validate::{validate, ValidMachine};
@@ -22,7 +21,7 @@ use vmm_machine::validate::{validate, ValidMachine};
 pub fn check(path: &Path, plugin_dirs: &[PathBuf]) -> Result<i32, Error> {
     let spec = config::load(path)?;
     let source = spec.source.clone();
-    let valid = validate(spec, &PluginPath::new(plugin_dirs))
+    let valid = validate(spec, &crate::plugins::search_path(plugin_dirs)?)
         .map_err(|d| Report::new(d, source.as_ref()))?;
     try_plugins(&valid).map_err(|d| Report::new(d, source.as_ref()))?;
     crate::out!("{}", describe(&valid));

@@ -188,27 +188,53 @@ pub fn value_parser<T: Named>() -> impl TypedValueParser<Value = T> {
     })
 }
 
-/// `FILE[,readonly][,snapshot][,floppy|,hd]`: options are the known words after the last
-/// commas, so a file name with a comma still works.
+/// The options a `--drive` takes after commas.
+const DRIVE_OPTIONS: &str = "readonly, snapshot, floppy, hd";
+
+/// `FILE[,readonly|,snapshot][,floppy|,hd]`: options are the known words after the last
+/// commas, so a file name with a comma still works; a word that is no option, after a comma,
+/// in a file name that does not exist, is reported as the unknown option it is.
 fn parse_drive(text: &str) -> Result<DriveSpec, String> {
     let mut drive = DriveSpec {
         path: PathBuf::new(),
         kind: None,
         mode: vmm_bios::WriteMode::Write,
     };
+    let (mut mode, mut kind) = (None, None);
     let mut rest = text;
     while let Some((head, option)) = rest.rsplit_once(',') {
-        match option {
-            "readonly" => drive.mode = vmm_bios::WriteMode::ReadOnly,
-            "snapshot" => drive.mode = vmm_bios::WriteMode::Snapshot,
-            "floppy" => drive.kind = Some(vmm_bios::DriveKind::Floppy),
-            "hd" => drive.kind = Some(vmm_bios::DriveKind::Hard),
+        let (slot, value) = match option {
+            "readonly" => (&mut mode, "readonly"),
+            "snapshot" => (&mut mode, "snapshot"),
+            "floppy" => (&mut kind, "floppy"),
+            "hd" => (&mut kind, "hd"),
+            _ if !std::path::Path::new(rest).exists() && !option.contains(['/', '.']) => {
+                return Err(format!(
+                    "unknown drive option \"{option}\"; options: {DRIVE_OPTIONS}"
+                ))
+            }
             _ => break,
+        };
+        if let Some(other) = slot.replace(value).filter(|o| *o != value) {
+            return Err(format!(
+                "a drive is {value} or {other}, not both (snapshot already keeps the file as it is; floppy and hd are its kind)"
+            ));
         }
         rest = head;
     }
+    drive.mode = match mode {
+        Some("readonly") => vmm_bios::WriteMode::ReadOnly,
+        Some(_) => vmm_bios::WriteMode::Snapshot,
+        None => vmm_bios::WriteMode::Write,
+    };
+    drive.kind = kind.map(|k| match k {
+        "floppy" => vmm_bios::DriveKind::Floppy,
+        _ => vmm_bios::DriveKind::Hard,
+    });
     if rest.is_empty() {
-        return Err("expected FILE[,readonly|,snapshot|,floppy|,hd]".into());
+        return Err(format!(
+            "expected FILE[,OPTION...]; options: {DRIVE_OPTIONS}"
+        ));
     }
     drive.path = PathBuf::from(rest);
     Ok(drive)
@@ -268,6 +294,38 @@ mod tests {
             offset: 0,
         };
         assert_eq!(parse_entry("07c0:0000"), Ok(EntryAddress::SegOff(expected)));
+    }
+
+    #[test]
+    fn test_parse_drive_unknown_option_is_named() {
+        assert_eq!(
+            parse_drive("disk.img,bogus").map(|d| d.path),
+            Err("unknown drive option \"bogus\"; options: readonly, snapshot, floppy, hd".into())
+        );
+    }
+
+    #[test]
+    fn test_parse_drive_readonly_and_snapshot_together_is_refused() {
+        assert!(parse_drive("disk.img,readonly,snapshot")
+            .is_err_and(|e| e.starts_with("a drive is readonly or snapshot, not both")));
+    }
+
+    #[test]
+    fn test_parse_drive_floppy_and_hd_together_is_refused() {
+        assert!(parse_drive("disk.img,floppy,hd").is_err_and(|e| e.contains("not both")));
+    }
+
+    #[test]
+    fn test_parse_drive_options_in_any_order() {
+        let d = parse_drive("disk.img,hd,readonly").expect("drive");
+        assert_eq!(
+            (d.path, d.kind, d.mode),
+            (
+                PathBuf::from("disk.img"),
+                Some(vmm_bios::DriveKind::Hard),
+                vmm_bios::WriteMode::ReadOnly
+            )
+        );
     }
 
     #[test]

@@ -94,6 +94,14 @@ pub enum ConfigError {
         /// Its size.
         len: u64,
     },
+    /// The file is binary, not text.
+    #[error("{} is not a machine file: it is not UTF-8 text; {hint}", path.display())]
+    NotText {
+        /// The path.
+        path: PathBuf,
+        /// What it looks like instead, and what to do.
+        hint: &'static str,
+    },
     /// A machine file that is not a regular file gave more than the limit.
     #[error("machine file {} gives more than 1048576 bytes (1 MiB), the most picovmm reads", path.display())]
     StreamTooLarge {

@@ -78,14 +78,21 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     } else if let Some(n) = t.strip_suffix('h') {
         (n, 3600.0)
     } else {
-        (t, 1.0)
+        return Err(format!(
+            "invalid duration \"{text}\": give a unit, like 2s, 500ms or 1m (us, ms, s, m, h)"
+        ));
     };
     let invalid = || {
         format!("invalid duration \"{text}\": expected a number with a unit, like 2s, 500ms or 1m")
     };
     let value: f64 = number.trim().parse().map_err(|_| invalid())?;
     let seconds = value * scale;
-    if !seconds.is_finite() || seconds <= 0.0 {
+    if seconds == 0.0 {
+        return Err(format!(
+            "invalid duration \"{text}\": a limit of 0 would stop the guest before its first instruction (leave the flag out for no limit)"
+        ));
+    }
+    if !seconds.is_finite() || seconds < 0.0 {
         return Err(invalid());
     }
     Duration::try_from_secs_f64(seconds).map_err(|_| invalid())
@@ -166,11 +173,24 @@ mod tests {
         assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
     }
 
     #[test]
-    fn test_parse_duration_zero_is_rejected() {
-        assert!(parse_duration("0s").is_err());
+    fn test_parse_duration_without_a_unit_asks_for_one() {
+        assert_eq!(
+            parse_duration("3"),
+            Err(
+                "invalid duration \"3\": give a unit, like 2s, 500ms or 1m (us, ms, s, m, h)"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn test_parse_duration_zero_is_rejected_with_a_reason() {
+        assert_eq!(
+            parse_duration("0s"),
+            Err("invalid duration \"0s\": a limit of 0 would stop the guest before its first instruction (leave the flag out for no limit)".into())
+        );
     }
 }

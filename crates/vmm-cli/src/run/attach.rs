@@ -12,7 +12,7 @@ use super::console::Console;
 use super::prepare::OutputFiles;
 use crate::cli::RunArgs;
 use crate::display::LiveDisplay;
-use crate::error::{create_output, thread as thread_error, CliError};
+use crate::error::{thread as thread_error, CliError};
 use crate::gdb::{GdbServer, Hub};
 use crate::terminal::RawMode;
 use crate::{signals, status};
@@ -44,6 +44,12 @@ pub(super) fn attach(
     } else {
         None
     };
+    if console.live && !machine.has_screen() {
+        return Err(CliError::Usage(
+            "--display terminal needs a screen: this machine has no vga-text device and no BIOS"
+                .into(),
+        ));
+    }
     if args.output.screenshot.is_some() && !machine.has_screen() {
         return Err(CliError::Usage(
             "--screenshot needs a screen: this machine has no vga-text device and no BIOS".into(),
@@ -82,7 +88,7 @@ pub(super) fn attach(
 /// Creates `--screenshot`'s file now, so a bad path never costs a run.
 fn open_screenshot(args: &RunArgs, files: &mut OutputFiles) -> Result<(), CliError> {
     if let Some(path) = &args.output.screenshot {
-        files.screenshot = Some((path.clone(), create_output(path)?));
+        files.screenshot = Some(super::sink::Sink::open(path)?);
     }
     Ok(())
 }

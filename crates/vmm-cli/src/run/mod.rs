@@ -18,6 +18,7 @@ mod pmemsave;
 mod prepare;
 mod report;
 mod restore;
+mod sink;
 
 use crate::cli::RunArgs;
 use crate::error::CliError;

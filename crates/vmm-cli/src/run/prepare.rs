@@ -2,19 +2,19 @@
 //! and the flags, validated; then every output the run writes is opened, so that a bad path
 //! never costs a run.
 
-use std::fs::File;
 use std::net::TcpListener;
 use std::path::PathBuf;
 
+use vmm_machine::config;
 use vmm_machine::diagnostic::Report;
 use vmm_machine::snapshot::Snapshot;
 use vmm_machine::spec::{DeviceKind, Located, MachineSpec};
 use vmm_machine::validate::{validate, ValidMachine};
-use vmm_machine::{config, PluginPath};
 
 use super::pmemsave::MemorySave;
+use super::sink::Sink;
 use crate::cli::{DisplayKind, RunArgs};
-use crate::error::{create_output, CliError};
+use crate::error::CliError;
 
 /// A description ready to build, and the run's output files.
 pub(super) struct Prepared {
@@ -26,8 +26,8 @@ pub(super) struct Prepared {
 
 /// What the run writes, opened before it starts.
 pub(crate) struct OutputFiles {
-    pub stats_json: Option<(PathBuf, File)>,
-    pub screenshot: Option<(PathBuf, File)>,
+    pub stats_json: Option<Sink>,
+    pub screenshot: Option<Sink>,
     pub pmemsave: Option<MemorySave>,
     pub gdb: Option<TcpListener>,
     pub gdb_wait: bool,
@@ -41,7 +41,7 @@ pub(super) fn prepare(args: &RunArgs, restored: Option<&Snapshot>) -> Result<Pre
     let spec = describe(args, restored)?;
     let drive_paths: Vec<PathBuf> = spec.drives.iter().map(|d| d.value.path.clone()).collect();
     let source = spec.source.clone();
-    let valid = validate(spec, &PluginPath::new(&args.plugin_dirs))
+    let valid = validate(spec, &crate::plugins::search_path(&args.plugin_dirs)?)
         .map_err(|d| Report::new(d, source.as_ref()))?;
     let live = args.output.display == Some(DisplayKind::Terminal);
     if live && !(is_terminal(libc::STDIN_FILENO) && is_terminal(libc::STDOUT_FILENO)) {
@@ -146,8 +146,8 @@ fn open_outputs(
     let stats_json = args
         .output
         .stats_json
-        .as_ref()
-        .map(|path| create_output(path).map(|f| (path.clone(), f)))
+        .as_deref()
+        .map(Sink::open)
         .transpose()?;
     let pmemsave = args
         .pmemsave

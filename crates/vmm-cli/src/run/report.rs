@@ -26,12 +26,8 @@ pub(super) fn report(
     // The terminal is the user's again before anything more is printed.
     drop(front);
     print_held(console);
-    if let Some((path, file)) = files.screenshot {
-        drop(file);
-        if let Some(frame) = machine.capture() {
-            std::fs::write(&path, frame.png())
-                .map_err(|source| CliError::Output { path, source })?;
-        }
+    if let (Some(sink), Some(frame)) = (files.screenshot, machine.capture()) {
+        sink.write(&frame.png())?;
     }
     // The outcome is known: say it now, even if stdout's reader is not reading.
     report_outcome(&report, args);
@@ -42,9 +38,8 @@ pub(super) fn report(
     if args.output.stats {
         crate::err!("{}", stats::summary(&report));
     }
-    if let Some((path, mut file)) = files.stats_json {
-        file.write_all(stats::to_json(&report, code).as_bytes())
-            .map_err(|source| CliError::Output { path, source })?;
+    if let Some(sink) = files.stats_json {
+        sink.write(stats::to_json(&report, code).as_bytes())?;
     }
     if let Some(save) = files.pmemsave {
         save.write(machine.memory())?;

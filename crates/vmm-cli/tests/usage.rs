@@ -1,0 +1,128 @@
+//! What a user gets wrong on the command line gets a clear error and status 2, at once: a boot
+//! image given as the machine file, durations without a unit or of zero, drive options that
+//! do not exist or contradict each other, a FIFO as a disk, a plugin folder that is not there;
+//! and `-` means stdout for the outputs that take a path.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{kvm_available, run};
+
+#[test]
+fn test_a_boot_image_given_as_the_machine_file_is_named_not_printed() {
+    let out = run(&["run", "guests/hello/hello.bin"]);
+    assert_eq!(out.status, 2);
+    assert_eq!(
+        out.stderr,
+        "Error: guests/hello/hello.bin is not a machine file: it is not UTF-8 text; it looks like a boot image (a boot signature at byte 510): did you mean --image FILE or --drive FILE?\n"
+    );
+}
+
+#[test]
+fn test_a_duration_needs_a_unit_and_zero_is_refused_with_a_reason() {
+    let no_unit = run(&["run", "--image", "guests/hello/hello.bin", "--timeout", "1"]);
+    let zero = run(&[
+        "run",
+        "--image",
+        "guests/hello/hello.bin",
+        "--timeout",
+        "0s",
+    ]);
+    assert_eq!((no_unit.status, zero.status), (2, 2));
+    assert!(
+        no_unit.stderr.contains("give a unit, like 2s, 500ms or 1m"),
+        "{}",
+        no_unit.stderr
+    );
+    assert!(
+        zero.stderr
+            .contains("a limit of 0 would stop the guest before its first instruction"),
+        "{}",
+        zero.stderr
+    );
+}
+
+#[test]
+fn test_an_unknown_or_contradicting_drive_option_is_named() {
+    let unknown = run(&["run", "--drive", "guests/bios/teletype.bin,bogus"]);
+    let both = run(&[
+        "run",
+        "--drive",
+        "guests/bios/teletype.bin,readonly,snapshot",
+    ]);
+    assert_eq!((unknown.status, both.status), (2, 2));
+    assert!(
+        unknown
+            .stderr
+            .contains("unknown drive option \"bogus\"; options: readonly, snapshot, floppy, hd"),
+        "{}",
+        unknown.stderr
+    );
+    assert!(
+        both.stderr
+            .contains("a drive is readonly or snapshot, not both"),
+        "{}",
+        both.stderr
+    );
+}
+
+#[test]
+fn test_a_fifo_as_a_disk_is_refused_at_once_in_every_mode() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("disk.fifo");
+    let path = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).expect("path");
+    // SAFETY: mkfifo with a NUL-terminated path that lives for the call.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    for option in ["", ",readonly", ",snapshot"] {
+        let drive = format!("{}{option}", fifo.display());
+        let started = Instant::now();
+        let out = run(&["run", "--drive", &drive]);
+        assert_eq!(out.status, 2, "{option}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("not a regular file"),
+            "{option}: {}",
+            out.stderr
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{option} blocked"
+        );
+    }
+}
+
+#[test]
+fn test_a_plugin_folder_that_is_not_there_is_a_usage_error() {
+    let out = run(&[
+        "run",
+        "--image",
+        "guests/hello/hello.bin",
+        "--plugin-dir",
+        "/nonexistent",
+    ]);
+    assert_eq!(out.status, 2);
+    assert_eq!(
+        out.stderr,
+        "Error: --plugin-dir /nonexistent: no such folder\n"
+    );
+}
+
+#[test]
+fn test_stats_json_dash_writes_to_stdout() {
+    if !kvm_available() {
+        return;
+    }
+    let out = run(&[
+        "run",
+        "--image",
+        "guests/hello/hello.bin",
+        "--screen",
+        "none",
+        "--stats-json",
+        "-",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON on stdout");
+    assert_eq!(json["outcome"], "halted");
+    assert!(!std::path::Path::new(&common::repo_root().join("-")).exists());
+}
