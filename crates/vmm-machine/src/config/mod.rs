@@ -90,17 +90,33 @@ pub fn load(path: &Path) -> Result<MachineSpec, ConfigError> {
             text,
         },
         Err(e) => {
-            // Never echo binary into the user's terminal: say what the file looks like.
             let bytes = e.as_bytes();
-            let boot_sector = bytes.len() >= 512 && bytes[510..512] == [0x55, 0xAA];
-            return Err(ConfigError::NotText {
+            let binary = bytes
+                .iter()
+                .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'));
+            if binary {
+                // Never echo binary into the user's terminal: say what the file looks like.
+                let boot_sector = bytes.len() >= 512 && bytes[510..512] == [0x55, 0xAA];
+                return Err(ConfigError::NotText {
+                    path: path.to_owned(),
+                    hint: if boot_sector {
+                        "it looks like a boot image (a boot signature at byte 510): did you mean --image FILE or --drive FILE?"
+                    } else {
+                        "a machine file is TOML text: did you mean --image FILE or --drive FILE?"
+                    },
+                });
+            }
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            let offset = e.utf8_error().valid_up_to();
+            let file = SourceFile {
                 path: path.to_owned(),
-                hint: if boot_sector {
-                    "it looks like a boot image (a boot signature at byte 510): did you mean --image FILE or --drive FILE?"
-                } else {
-                    "a machine file is TOML text: did you mean --image FILE or --drive FILE?"
-                },
-            });
+                text,
+            };
+            let d = Diagnostic::new(
+                Origin::File(offset..offset + 1),
+                "the file is not valid UTF-8 text",
+            );
+            return Err(crate::diagnostic::Report::new(d, Some(&file)).into());
         }
     };
     from_source(source)
