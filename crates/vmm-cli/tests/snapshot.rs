@@ -241,3 +241,65 @@ fn test_machines_that_cannot_be_saved_are_refused_before_they_run() {
     );
     assert!(!snap.exists());
 }
+
+#[test]
+fn test_restore_of_a_device_file_is_refused_without_reading_it() {
+    let started = std::time::Instant::now();
+    let out = run(&["restore", "/dev/zero"]);
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("not a regular file"), "{}", out.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn test_a_snapshot_path_that_cannot_be_written_is_refused_before_the_run() {
+    if !kvm_available() {
+        return;
+    }
+    let out = run(&[
+        "run", "--image", "guests/tests/exit-code.bin", "--snapshot-on-exit", "/nonexistent/x.snap",
+    ]);
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    assert_eq!(out.stdout, "", "the guest never ran");
+    assert!(out.stderr.starts_with("Error: snapshot /nonexistent/x.snap"), "{}", out.stderr);
+}
+
+#[test]
+fn test_a_halted_guest_says_why_no_snapshot_was_written() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snap = dir.path().join("h.snap");
+    let out = run(&["run", "--image", "guests/hello/hello.bin", "--snapshot-on-exit", &s(&snap)]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("no snapshot written to"), "{}", out.stderr);
+    assert!(out.stderr.contains("the run ended (halted)"), "{}", out.stderr);
+    assert!(!snap.exists());
+}
+
+#[test]
+fn test_restore_serves_no_gdb_even_when_the_machine_file_asks() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let machine = dir.path().join("gdb.toml");
+    let image = repo_root().join("guests/irq/pit-1khz.bin");
+    std::fs::write(
+        &machine,
+        format!(
+            "[[memory]]\nbase = 0\nsize = \"640 KiB\"\n[boot]\nimage = {image:?}\n\
+             [[device]]\ntype = \"pic\"\n[[device]]\ntype = \"pit\"\n\
+             [[device]]\ntype = \"debugcon\"\n[[device]]\ntype = \"isa-debug-exit\"\n\
+             [debug]\ngdb = \"127.0.0.1:0\"\n"
+        ),
+    )
+    .expect("machine file");
+    let snap = dir.path().join("g.snap");
+    let out = run(&["run", &s(&machine), "--timeout", "200ms", "--snapshot-on-exit", &s(&snap)]);
+    assert!(out.stderr.contains("gdb stub listening"), "{}", out.stderr);
+    let out = run(&["restore", &s(&snap), "--timeout", "200ms"]);
+    assert!(!out.stderr.contains("gdb stub listening"), "{}", out.stderr);
+    assert!(matches!(out.status, 124 | 33), "{}", out.stderr);
+}

@@ -70,6 +70,10 @@ fn describe(args: &RunArgs, restored: Option<&Snapshot>) -> Result<MachineSpec, 
     };
     apply_flags(&mut spec, args);
     if restored.is_some() {
+        // One rule for the gdb stub on restore, whoever asked for it: none (the machine file's
+        // [debug] gdb as well as the stored --gdb).
+        spec.gdb = None;
+        spec.gdb_wait = false;
         // The keys were typed in the first run; the keyboard's state holds what is left.
         for device in &mut spec.devices {
             if let DeviceKind::I8042 { keys } = &mut device.value {
@@ -165,6 +169,9 @@ fn open_outputs(
             })
         })
         .transpose()?;
+    if let Some(path) = &args.output.snapshot_on_exit {
+        vmm_machine::snapshot::check_destination(path)?;
+    }
     let gdb_wait = valid.spec.gdb_wait;
     if gdb_wait && gdb.is_none() {
         return Err(CliError::Usage(

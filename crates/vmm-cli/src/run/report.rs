@@ -104,9 +104,17 @@ fn save_snapshot(
             | RunOutcome::Signal(_)
             | RunOutcome::GuestExit(_)
     );
-    let Some(path) = args.output.snapshot_on_exit.as_ref().filter(|_| stopped) else {
+    let Some(path) = args.output.snapshot_on_exit.as_ref() else {
         return Ok(());
     };
+    if !stopped {
+        crate::errln!(
+            "picovmm: no snapshot written to {:?}: the run ended ({}) rather than being stopped; a snapshot keeps a machine stopped by --timeout, a signal, Ctrl-a x or isa-debug-exit",
+            path,
+            report.outcome.name()
+        );
+        return Ok(());
+    }
     let drives = drive_paths
         .iter()
         .map(|p| DriveRecord::of(p))

@@ -15,8 +15,8 @@ pub fn restore(args: &RestoreArgs) -> Result<i32, CliError> {
     let changed = snap.changed_drives();
     if !changed.is_empty() && !args.force_drives {
         return Err(CliError::Usage(format!(
-            "disk image {} changed since the snapshot (its size or time); the guest would read data that differs from what it saw: restore with --force-drives to use it anyway",
-            changed[0].display()
+            "disk image {:?} changed since the snapshot (its size or time); the guest would read data that differs from what it saw: restore with --force-drives to use it anyway",
+            changed[0]
         )));
     }
     let mut argv = vec!["picovmm".to_owned()];
@@ -38,8 +38,8 @@ pub fn restore(args: &RestoreArgs) -> Result<i32, CliError> {
     run_args.gdb_wait = false;
     std::env::set_current_dir(&snap.machine.cwd).map_err(|e| {
         CliError::Usage(format!(
-            "the snapshot's folder {} is gone: {e}",
-            snap.machine.cwd.display()
+            "the snapshot's folder {:?} is gone: {e}",
+            snap.machine.cwd
         ))
     })?;
     super::phases::run_machine(&run_args, Some(snap))

@@ -134,10 +134,17 @@ pub fn save(
 
 /// Reads and checks the snapshot at `path`.
 pub fn load(path: &Path) -> Result<Snapshot, SnapshotError> {
-    let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io {
+    let io = |source| SnapshotError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    // Only a regular file: a device (/dev/zero) or a FIFO could be read without end.
+    if !std::fs::metadata(path).map_err(io)?.is_file() {
+        return Err(io(std::io::Error::other(
+            "not a regular file (a snapshot is a file that `run --snapshot-on-exit` wrote)",
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
     let sections = format::decode(&bytes).map_err(|problem| SnapshotError::Format {
         path: path.to_path_buf(),
         problem,
@@ -235,6 +242,27 @@ impl Snapshot {
         }
         Ok(())
     }
+}
+
+/// Checks, before a run, that a snapshot can be written at `path` later: its folder takes a
+/// new file, and `path` is not a folder.
+pub fn check_destination(path: &Path) -> Result<(), SnapshotError> {
+    let io = |source| SnapshotError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if path.is_dir() {
+        return Err(io(std::io::Error::other("it is a folder")));
+    }
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".picovmm-snapshot-")
+        .tempfile_in(folder)
+        .map(drop)
+        .map_err(io)
 }
 
 /// Writes `bytes` to a new file beside `path`, syncs it, and renames it over `path`.
