@@ -257,11 +257,20 @@ fn test_a_snapshot_path_that_cannot_be_written_is_refused_before_the_run() {
         return;
     }
     let out = run(&[
-        "run", "--image", "guests/tests/exit-code.bin", "--snapshot-on-exit", "/nonexistent/x.snap",
+        "run",
+        "--image",
+        "guests/tests/exit-code.bin",
+        "--snapshot-on-exit",
+        "/nonexistent/x.snap",
     ]);
     assert_eq!(out.status, 2, "{}", out.stderr);
     assert_eq!(out.stdout, "", "the guest never ran");
-    assert!(out.stderr.starts_with("Error: snapshot /nonexistent/x.snap"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("Error: snapshot /nonexistent/x.snap"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -271,10 +280,24 @@ fn test_a_halted_guest_says_why_no_snapshot_was_written() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let snap = dir.path().join("h.snap");
-    let out = run(&["run", "--image", "guests/hello/hello.bin", "--snapshot-on-exit", &s(&snap)]);
+    let out = run(&[
+        "run",
+        "--image",
+        "guests/hello/hello.bin",
+        "--snapshot-on-exit",
+        &s(&snap),
+    ]);
     assert_eq!(out.status, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("no snapshot written to"), "{}", out.stderr);
-    assert!(out.stderr.contains("the run ended (halted)"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no snapshot written to"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("the run ended (halted)"),
+        "{}",
+        out.stderr
+    );
     assert!(!snap.exists());
 }
 
@@ -297,7 +320,14 @@ fn test_restore_serves_no_gdb_even_when_the_machine_file_asks() {
     )
     .expect("machine file");
     let snap = dir.path().join("g.snap");
-    let out = run(&["run", &s(&machine), "--timeout", "200ms", "--snapshot-on-exit", &s(&snap)]);
+    let out = run(&[
+        "run",
+        &s(&machine),
+        "--timeout",
+        "200ms",
+        "--snapshot-on-exit",
+        &s(&snap),
+    ]);
     assert!(out.stderr.contains("gdb stub listening"), "{}", out.stderr);
     let out = run(&["restore", &s(&snap), "--timeout", "200ms"]);
     assert!(!out.stderr.contains("gdb stub listening"), "{}", out.stderr);
