@@ -13,7 +13,7 @@ use common::{kvm_available, picovmm, run, run_with_stats};
 /// switch to protected or long mode (the interpreter runs real mode), `guests/cpu/cpuid.bin`
 /// (CPUID describes the backend's CPU: the interpreter is a 486 without an x87), and the
 /// benchmark guests that print timings, and `guests/irq/storm.bin` (it never ends by itself).
-const GUESTS: [&[&str]; 24] = [
+const GUESTS: [&[&str]; 25] = [
     &["--image", "guests/hello/hello.bin"],
     &["--image", "guests/tests/exit-code.bin"],
     &["--image", "guests/tests/string-io.bin"],
@@ -30,6 +30,7 @@ const GUESTS: [&[&str]; 24] = [
     &["--image", "guests/display/colours.bin"],
     &["--image", "guests/hostile/far-jump.bin"],
     &["--image", "guests/hostile/triple-fault.bin"],
+    &["--image", "guests/hostile/idt-limit.bin"],
     &["--image", "guests/hostile/vga-window.bin"],
     &["--image", "guests/hostile/mmio-sweep.bin"],
     &["--image", "guests/hostile/bios-sweep.bin"],

@@ -133,6 +133,7 @@ guest_source_tests! {
     test_mips_loop_binary_matches_source => "bench/mips-loop",
     test_segments_binary_matches_source => "debug/segments",
     test_stepping_binary_matches_source => "debug/stepping",
+    test_idt_limit_binary_matches_source => "hostile/idt-limit",
     test_long_loop_binary_matches_source => "snapshot/long-loop",
     test_bios_hello_binary_matches_source => "bench/bios-hello",
     test_teletype_loop_binary_matches_source => "bench/teletype-loop",

@@ -385,3 +385,29 @@ fn test_bios_sweep_every_vector_survives_and_reports_at_most_64_functions() {
     assert_eq!(reports, 64, "{}", out.stderr);
     assert!(out.stderr.contains("not reporting further ones"));
 }
+
+#[test]
+fn test_an_interrupt_past_the_idt_limit_is_a_triple_fault() {
+    if !kvm_available() {
+        return;
+    }
+    // Through the BIOS's stub under KVM (whose real-mode emulator here ignores the limit),
+    // and by the interpreter's own check.
+    for accel in ["kvm", "interp"] {
+        let out = run(&[
+            "run",
+            "--accel",
+            accel,
+            "--image",
+            "guests/hostile/idt-limit.bin",
+        ]);
+        assert_eq!(out.stdout, "lidt with limit 0, then int3\n", "{accel}");
+        assert!(
+            out.stderr
+                .starts_with("Error: the guest triple-faulted (KVM_EXIT_SHUTDOWN)\n"),
+            "{accel}: {}",
+            out.stderr
+        );
+        assert_eq!(out.status, 4, "{accel}");
+    }
+}

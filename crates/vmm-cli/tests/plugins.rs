@@ -326,15 +326,20 @@ fn test_missing_plugin_lists_where_it_looked() {
         "guests/plugins/latch.bin",
         "type = \"plugin\"\nlibrary = \"nope\"\nport = 0x60",
     );
+    // An empty folder (one that does not exist is a usage error of its own).
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("folder");
     let out = run(&[
         "check",
         &machine.to_string_lossy(),
         "--plugin-dir",
-        "/nonexistent",
+        &empty.to_string_lossy(),
     ]);
-    assert!(out
-        .stderr
-        .contains(": plugin \"nope\" not found: looked for libnope.so, nope.so in /nonexistent, "));
+    let looked = format!(
+        ": plugin \"nope\" not found: looked for libnope.so, nope.so in {}, ",
+        empty.display()
+    );
+    assert!(out.stderr.contains(&looked), "{}", out.stderr);
     assert_eq!(out.status, 2);
 }
 

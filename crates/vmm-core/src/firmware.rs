@@ -36,6 +36,9 @@ pub enum FirmwareAction {
     Resume,
     /// End the run as halted (the guest asked to power off).
     Halt,
+    /// The call could not have happened on a PC: the guest's interrupt reached the firmware
+    /// through a vector past the IDT's limit, which faults, and faults again: a shutdown.
+    TripleFault,
 }
 
 /// Firmware the guest calls through a port.

@@ -276,6 +276,7 @@ impl InterpCpu {
         match action {
             FirmwareAction::Resume => None,
             FirmwareAction::Halt => Some(VcpuEvent::Halted),
+            FirmwareAction::TripleFault => Some(VcpuEvent::Fault(Fault::TripleFault)),
         }
     }
 

@@ -255,6 +255,9 @@ impl Vcpu {
                 ExitAction::Unclaimed(access) if self.is_firmware_port(&access) => {
                     match self.firmware_call() {
                         Some(FirmwareAction::Halt) => return self.idle(VcpuEvent::Halted),
+                        Some(FirmwareAction::TripleFault) => {
+                            return self.idle(VcpuEvent::Fault(Fault::TripleFault))
+                        }
                         Some(FirmwareAction::Resume) => {}
                         None => {
                             if let Some(fault) = self.on_unclaimed(access) {

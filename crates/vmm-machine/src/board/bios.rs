@@ -188,6 +188,22 @@ impl Firmware for BiosFirmware {
         if call.sregs.cr0 & 1 != 0 {
             return FirmwareAction::Resume;
         }
+        // KVM's real-mode emulator on some hosts ignores the IDT's limit; a PC does not: an
+        // interrupt whose vector lies past it faults, twice, and the machine shuts down.
+        let out_at = call
+            .sregs
+            .cs
+            .base
+            .wrapping_add(call.regs.rip)
+            .wrapping_sub(2);
+        let vector = match u32::try_from(out_at).ok().and_then(Trap::at) {
+            Some(Trap::Vector(v)) => Some(v),
+            Some(Trap::TimerTick) => Some(rom::irq_vector(0)),
+            _ => None,
+        };
+        if vector.is_some_and(|v| u32::from(v) * 4 + 3 > u32::from(call.sregs.idt.limit)) {
+            return FirmwareAction::TripleFault;
+        }
         let mut cpu = cpu_of(&call.regs, &call.sregs);
         let before = cpu;
         let mut machine = GuestMachine {
