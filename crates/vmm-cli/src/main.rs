@@ -35,6 +35,10 @@ fn main() {
             e.status()
         }
     };
-    let _ = std::io::stdout().flush();
+    // After a second Ctrl-C gave the guest's output up, stdout may be held by its blocked
+    // writer: leave it.
+    if !vmm_cli::output::abandoned() {
+        let _ = std::io::stdout().flush();
+    }
     std::process::exit(code);
 }

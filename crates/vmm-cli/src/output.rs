@@ -15,6 +15,15 @@ use std::time::Duration;
 
 use vmm_core::VcpuControl;
 
+/// Set when the rest of the guest's output was given up: the writer thread may hold stdout
+/// (blocked in a write), so nothing more may be written there.
+static ABANDONED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether stdout was given up (see [`GuestStdout::finish`]).
+pub fn abandoned() -> bool {
+    ABANDONED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// How much guest output waits in memory before the vCPU waits for the reader.
 pub const BUFFER_BYTES: usize = 64 * 1024;
 /// How often a vCPU waiting for room looks for a stop request.
@@ -30,6 +39,8 @@ struct State {
     started: bool,
     /// The writer thread holds bytes it took but has not written yet.
     writing: bool,
+    /// How many: what it holds.
+    writing_len: usize,
     /// The writer thread waits for bytes: the next write must wake it.
     idle: bool,
     /// stdout failed (closed pipe): further output is dropped, as a failed write would be.
@@ -73,13 +84,25 @@ impl GuestStdout {
     }
 
     /// Waits until every byte written so far is in stdout (or stdout failed).
-    pub fn finish(&self) {
+    /// A second stop signal (Ctrl-C again, SIGTERM) ends the wait at once: then it returns
+    /// how many bytes were not delivered (0 when all were).
+    pub fn finish(&self) -> usize {
         let mut state = self.lock();
         while state.started && !state.failed && (!state.pending.is_empty() || state.writing) {
-            state = vmm_machine::sync::wait(&self.shared.changed, state);
+            if crate::signals::received() >= 2 {
+                ABANDONED.store(true, std::sync::atomic::Ordering::SeqCst);
+                return state.pending.len() + state.writing_len;
+            }
+            state = self
+                .shared
+                .changed
+                .wait_timeout(state, STOP_POLL)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
         }
         drop(state);
         let _ = std::io::stdout().flush();
+        0
     }
 
     fn start_writer(&self, state: &mut State) {
@@ -114,6 +137,7 @@ fn write_out(shared: &Shared) {
         let chunk: Vec<u8> = {
             let mut state = vmm_machine::sync::lock(&shared.state);
             state.writing = true;
+            state.writing_len = state.pending.len();
             state.pending.drain(..).collect()
         };
         let ok = stdout
@@ -122,6 +146,7 @@ fn write_out(shared: &Shared) {
             .is_ok();
         let mut state = vmm_machine::sync::lock(&shared.state);
         state.writing = false;
+        state.writing_len = 0;
         state.failed |= !ok;
         shared.changed.notify_all();
         if state.failed {

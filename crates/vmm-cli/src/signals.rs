@@ -10,6 +10,7 @@
 //! (A `sigwait` thread would do the same at the cost of a thread per run, about 5% of the
 //! sample's whole run here.)
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use vmm_core::{StopReason, VcpuControl};
@@ -20,7 +21,16 @@ pub const STOP_SIGNALS: [libc::c_int; 4] =
 
 static RUNNING: OnceLock<VcpuControl> = OnceLock::new();
 
+/// Stop signals received so far.
+static RECEIVED: AtomicUsize = AtomicUsize::new(0);
+
+/// How many stop signals arrived: a second one means "now", even while guest output drains.
+pub fn received() -> usize {
+    RECEIVED.load(Ordering::SeqCst)
+}
+
 extern "C" fn on_stop_signal(signal: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    RECEIVED.fetch_add(1, Ordering::SeqCst);
     // OnceLock::get is an atomic load; stop_from_signal_handler is async-signal-safe.
     if let Some(control) = RUNNING.get() {
         control.stop_from_signal_handler(stop_reason(signal));

@@ -362,3 +362,21 @@ fn test_display_needs_a_terminal_and_screenshot_a_screen() {
         out.stderr
     );
 }
+
+#[test]
+fn test_ctrl_a_x_gets_through_behind_a_flood_of_keys() {
+    if !kvm_available() || !tmux_available() {
+        return;
+    }
+    // A guest that never reads its keyboard, and 5,000 keys pasted into it: the type-ahead
+    // fills, the rest are dropped, and the escape still ends the run.
+    let t = Terminal::new(100, 30);
+    start_live(&t, "--image guests/hostile/spin.bin --timeout 60s");
+    t.wait_for_view("spinning");
+    let flood = "k".repeat(5000);
+    t.send(&[&flood], true);
+    t.send(&["C-a", "x"], false);
+    let (status, same) = finished(&t);
+    assert_eq!(status, "130");
+    assert!(same);
+}

@@ -161,3 +161,52 @@ fn test_string_and_wide_port_io_reach_the_devices() {
     assert_eq!(out.stderr, "");
     assert_eq!(out.status, (0x55 << 1) | 1);
 }
+
+#[test]
+fn test_a_second_ctrl_c_ends_the_wait_for_a_reader_that_does_not_read() {
+    if !kvm_available() {
+        return;
+    }
+    // The guest floods stdout; nobody reads the pipe. The first SIGINT stops the guest and
+    // picovmm waits for the reader to take what the guest wrote; the second ends that wait.
+    let mut child = common::picovmm()
+        .args([
+            "run",
+            "--image",
+            "guests/hostile/debugcon-flood.bin",
+            "--screen",
+            "none",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start picovmm");
+    // Long enough for the guest to write more than the pipe and picovmm's buffer hold (200,000
+    // bytes; each a port exit of about 10 us under KVM here).
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) on our own child, which has not been waited for.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "picovmm still waits for its reader after a second Ctrl-C"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    let _ = std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr);
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("bytes of it were not delivered"),
+        "{stderr}"
+    );
+}

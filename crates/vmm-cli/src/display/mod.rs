@@ -134,12 +134,18 @@ impl LiveDisplay {
     }
 }
 
-/// Hands `events` to the keyboard, waiting while its type-ahead is full.
+/// Hands `events` to the keyboard. Keys past its type-ahead are dropped, as a PC's keyboard
+/// buffer drops them (with a beep): the input thread never waits, so Ctrl-a x always gets
+/// through, however many keys were pasted into a guest that does not read them.
 fn type_keys(machine: &MachineHandle, events: &[KeyEvent]) {
     if !machine.has_keyboard() {
         return;
     }
-    vmm_machine::handover::hand_over(events, REFRESH, |rest| machine.keys(rest), || {});
+    if machine.keys(events) < events.len() {
+        let mut out = std::io::stdout();
+        let _ = out.write_all(b"\x07");
+        let _ = out.flush();
+    }
 }
 
 fn refresh_loop(machine: &MachineHandle, stop: &AtomicBool) {

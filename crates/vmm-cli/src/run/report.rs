@@ -32,7 +32,14 @@ pub(super) fn report(
     // The outcome is known: say it now, even if stdout's reader is not reading.
     report_outcome(&report, args);
     let mid_line = machine.flush_outputs();
-    console.stdout.finish();
+    let lost = console.stdout.finish();
+    if lost > 0 {
+        crate::errln!(
+            "picovmm: stopped again while the guest's output drained: {lost} bytes of it were not delivered"
+        );
+        // stdout is the blocked writer's: no screen, no statistics there.
+        return Ok(status::for_outcome(&report.outcome));
+    }
     print_screen(machine, args.output.screen, mid_line);
     let code = status::for_outcome(&report.outcome);
     if args.output.stats {
