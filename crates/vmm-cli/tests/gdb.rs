@@ -346,3 +346,38 @@ fn test_stepi_is_one_instruction_and_leaves_no_trap_flag_in_the_interpreter() {
         assert_contains(&output, "no trap flag reached the guest");
     }
 }
+
+#[test]
+fn test_a_packet_that_never_ends_drops_the_client_and_the_guest_goes_on() {
+    if !kvm_available() {
+        return;
+    }
+    let stub = start(&["--image", "guests/irq/pit-100hz.bin"]);
+    let mut client = TcpStream::connect(&stub.address).expect("connect");
+    client
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    // 1 MiB of a packet with no end: the stub's fixed buffer fills and it hangs up.
+    let mut sent = client.write_all(b"$").is_ok();
+    let chunk = vec![b'A'; 64 * 1024];
+    for _ in 0..16 {
+        sent &= client.write_all(&chunk).is_ok();
+    }
+    let mut rest = Vec::new();
+    // Closed: an end of file, or a reset (the stub hung up with our bytes unread).
+    let closed = match client.read_to_end(&mut rest) {
+        Ok(_) => true,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    };
+    assert!(closed || !sent, "the stub kept the connection");
+    let (status, stdout, stderr) = finish(stub);
+    assert_eq!(
+        (status, stdout.as_str()),
+        (0x21, "ticks counted\n"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("gdb connection ended"), "{stderr}");
+}

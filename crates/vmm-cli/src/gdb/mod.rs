@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use gdbstub::arch::Arch;
 use gdbstub::conn::ConnectionExt;
 use gdbstub::stub::run_blocking::{BlockingEventLoop, Event, WaitForStopReasonError};
-use gdbstub::stub::{DisconnectReason, GdbStub, SingleThreadStopReason};
+use gdbstub::stub::{DisconnectReason, GdbStubBuilder, SingleThreadStopReason};
 use gdbstub_arch::x86::{X86_64_SSE, X86_SSE};
 use vmm_core::{GuestDebug, StopReason};
 
@@ -42,6 +42,9 @@ use target::GdbTarget;
 pub use vmm_machine::units::listen_address;
 
 use vmm_machine::MachineHandle;
+
+/// The largest packet a client may send (gdb learns it as PacketSize).
+const PACKET_SIZE: usize = 4096;
 
 /// The stub's thread.
 pub struct GdbServer {
@@ -143,7 +146,13 @@ where
     A::Usize: Into<u64>,
 {
     let mut target = GdbTarget::<A>::new(machine.clone(), hub.clone(), real_mode);
-    GdbStub::new(stream)
+    // A fixed buffer (the size gdb is told as PacketSize): a packet that never ends fills it
+    // and ends the connection, instead of growing picovmm's memory without bound.
+    let mut packets = vec![0u8; PACKET_SIZE];
+    GdbStubBuilder::new(stream)
+        .with_packet_buffer(&mut packets)
+        .build()
+        .map_err(|e| e.to_string())?
         .run_blocking::<EventLoop<A>>(&mut target)
         .map_err(|e| e.to_string())
 }
