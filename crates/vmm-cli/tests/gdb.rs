@@ -381,3 +381,41 @@ fn test_a_packet_that_never_ends_drops_the_client_and_the_guest_goes_on() {
     );
     assert!(stderr.contains("gdb connection ended"), "{stderr}");
 }
+
+#[test]
+fn test_ctrl_c_while_stopped_is_answered_and_the_guest_goes_on_after_detach() {
+    if !kvm_available() {
+        return;
+    }
+    let stub = start(&["--image", "guests/irq/pit-100hz.bin", "--gdb-wait"]);
+    let mut client = TcpStream::connect(&stub.address).expect("connect");
+    client
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    // Two interrupt bytes while the guest is stopped (a user pressing Ctrl-C twice), then a
+    // query of why it stopped: the stub must still answer.
+    client.write_all(b"\x03\x03+$?#3f").expect("send");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !seen.contains(&b'#') {
+        let n = client.read(&mut buf).expect("the stub answers");
+        assert!(
+            n > 0,
+            "the stub hung up: {:?}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let reply = String::from_utf8_lossy(&seen).into_owned();
+    assert!(reply.contains("$S") || reply.contains("$T"), "{reply}");
+    // Detach: the guest runs to its end.
+    client.write_all(b"+$D#44").expect("detach");
+    let _ = client.read(&mut buf);
+    drop(client);
+    let (status, stdout, stderr) = finish(stub);
+    assert_eq!(
+        (status, stdout.as_str()),
+        (0x21, "ticks counted\n"),
+        "{stderr}"
+    );
+}

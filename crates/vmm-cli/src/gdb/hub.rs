@@ -85,17 +85,25 @@ impl Hub {
     /// Blocks until a stop is reported.
     pub fn wait(&self) -> Stop {
         loop {
-            if let Some(stop) = self.take() {
+            if let Some(stop) = self.wait_for(-1) {
                 return stop;
             }
-            let mut fds = [libc::pollfd {
-                fd: self.fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            }];
-            // SAFETY: `fds` is a valid array of one pollfd for the duration of the call.
-            unsafe { libc::poll(fds.as_mut_ptr(), 1, -1) };
         }
+    }
+
+    /// Waits for a stop report at most `timeout_ms` (-1: no limit); `None` when none came.
+    pub fn wait_for(&self, timeout_ms: i32) -> Option<Stop> {
+        if let Some(stop) = self.take() {
+            return Some(stop);
+        }
+        let mut fds = [libc::pollfd {
+            fd: self.fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        // SAFETY: `fds` is a valid array of one pollfd for the duration of the call.
+        unsafe { libc::poll(fds.as_mut_ptr(), 1, timeout_ms) };
+        self.take()
     }
 
     /// The descriptor that is readable while a stop waits to be taken.

@@ -28,6 +28,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use gdbstub::arch::Arch;
+use gdbstub::common::Signal;
 use gdbstub::conn::ConnectionExt;
 use gdbstub::stub::run_blocking::{BlockingEventLoop, Event, WaitForStopReasonError};
 use gdbstub::stub::{DisconnectReason, GdbStubBuilder, SingleThreadStopReason};
@@ -42,6 +43,9 @@ use target::GdbTarget;
 pub use vmm_machine::units::listen_address;
 
 use vmm_machine::MachineHandle;
+
+/// How often a Ctrl-C looks whether the guest was stopped already.
+const INTERRUPT_POLL_MS: i32 = 20;
 
 /// The largest packet a client may send (gdb learns it as PacketSize).
 const PACKET_SIZE: usize = 4096;
@@ -200,10 +204,19 @@ where
         }
     }
 
+    /// Ctrl-C: pauses a running guest and reports its stop. A guest already stopped (a Ctrl-C
+    /// while stopped, or a second one) reports SIGINT without waiting for a stop that will
+    /// never come.
     fn on_interrupt(target: &mut GdbTarget<A>) -> Result<Option<Self::StopReason>, target::Error> {
         target.control().pause();
-        let stop = target.hub().wait();
-        Ok(Some(stop_reason::<A>(target, stop)))
+        loop {
+            if let Some(stop) = target.hub().wait_for(INTERRUPT_POLL_MS) {
+                return Ok(Some(stop_reason::<A>(target, stop)));
+            }
+            if target.hub().paused() {
+                return Ok(Some(SingleThreadStopReason::Signal(Signal::SIGINT)));
+            }
+        }
     }
 }
 
