@@ -125,6 +125,12 @@ fn transfer(
     count: u32,
     buffer: u32,
 ) -> (u32, Result<(), u8>) {
+    // A transfer past the top of the 4 GiB address space would wrap into the IVT at 0; a
+    // buffer where there is no memory cannot take it either: both fail as a bad request.
+    let bytes = u64::from(count) * SECTOR;
+    if u64::from(buffer) + bytes > 1 << 32 || !m.is_memory(buffer, bytes) {
+        return (0, Err(status::BAD_COMMAND));
+    }
     let mut sector = [0u8; SECTOR as usize];
     for i in 0..count {
         let at = buffer.wrapping_add(i * SECTOR as u32);
@@ -376,5 +382,30 @@ mod tests {
         drop(drives);
         let bytes = std::fs::read(&img.0).expect("read back");
         assert_eq!(bytes[1024..1536], [0xEE; 512]);
+    }
+
+    #[test]
+    fn test_extended_read_to_a_flat_buffer_that_wraps_past_4_gib_fails_and_writes_nothing() {
+        let (_img, mut drives) = floppy(numbered_sectors(4), WriteMode::ReadOnly);
+        let mut m = FakeMachine::new();
+        // Packet at 0000:0600: 2 sectors from LBA 1 to FFFF:FFFF, the flat address 0xFFFFFE00:
+        // the second sector would wrap to 0, the IVT.
+        let mut packet = [0u8; 0x18];
+        packet[..4].copy_from_slice(&[0x18, 0, 2, 0]);
+        packet[4..8].copy_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF]);
+        packet[8] = 1;
+        packet[0x10..0x14].copy_from_slice(&0xFFFF_FE00u32.to_le_bytes());
+        m.mem[0x600..0x618].copy_from_slice(&packet);
+        let ivt = m.mem[..0x400].to_vec();
+        let mut cpu = Cpu {
+            eax: 0x4200,
+            esi: 0x600,
+            ..Cpu::default()
+        };
+        assert_eq!(
+            call(&mut m, &mut drives, &mut cpu),
+            (status::BAD_COMMAND, true)
+        );
+        assert_eq!(m.mem[..0x400], ivt[..]);
     }
 }

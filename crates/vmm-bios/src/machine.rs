@@ -21,6 +21,12 @@ pub trait Machine {
     fn wait(&mut self, timeout: Duration);
     /// A message for the user (a service the guest asked for that the BIOS does not have).
     fn log(&mut self, message: &str);
+    /// Whether guest-physical `[addr, addr + len)` is all memory (RAM or a device's window), so
+    /// a transfer there lands somewhere.
+    fn is_memory(&mut self, addr: u32, len: u64) -> bool {
+        let _ = (addr, len);
+        true
+    }
 
     /// A guest-physical byte.
     fn read_u8(&mut self, addr: u32) -> u8 {

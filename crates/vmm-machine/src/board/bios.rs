@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use kvm_bindings::{kvm_regs, kvm_segment, kvm_sregs};
 use vm_device::bus::PioAddress;
 use vm_device::device_manager::{IoManager, PioManager};
-use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
+use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
 use vmm_bios::rom::{self, Trap};
 use vmm_bios::{Bios, Cpu, Machine, Outcome};
 use vmm_core::{DeviceMemory, Firmware, FirmwareAction, FirmwareCall, StopReason, VcpuControl};
@@ -153,6 +153,26 @@ impl Machine for GuestMachine<'_> {
             Some(c) => c.idle(timeout),
             None => std::thread::sleep(timeout),
         }
+    }
+
+    fn is_memory(&mut self, addr: u32, len: u64) -> bool {
+        let mut at = u64::from(addr);
+        let end = at + len;
+        while at < end {
+            let next = match self.window_at(at) {
+                Some((_, base, size)) => base + size,
+                None => match self
+                    .memory
+                    .iter()
+                    .find(|r| at >= r.start_addr().0 && at - r.start_addr().0 < r.len())
+                {
+                    Some(r) => r.start_addr().0 + r.len(),
+                    None => return false,
+                },
+            };
+            at = next;
+        }
+        true
     }
 
     fn log(&mut self, message: &str) {
