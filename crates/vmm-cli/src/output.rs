@@ -84,6 +84,26 @@ impl GuestStdout {
     }
 
     /// Waits until every byte written so far is in stdout (or stdout failed).
+    /// Waits at most `limit` for the reader to take what the guest wrote, so that a message
+    /// about the run's end follows the guest's output on a shared terminal (a reader that is
+    /// not reading only delays it by `limit`).
+    pub fn drain_for(&self, limit: Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        let mut state = self.lock();
+        while state.started && !state.failed && (!state.pending.is_empty() || state.writing) {
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return;
+            }
+            state = self
+                .shared
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+    }
+
     /// A second stop signal (Ctrl-C again, SIGTERM) ends the wait at once: then it returns
     /// how many bytes were not delivered (0 when all were).
     pub fn finish(&self) -> usize {

@@ -205,3 +205,27 @@ fn test_stats_prints_summary_to_stderr() {
         .is_some_and(|l| l.starts_with("picovmm: exits ") && l.contains("io_out ")));
     assert_eq!(out.status, 85);
 }
+
+#[test]
+fn test_the_closing_message_follows_the_guests_output_on_a_shared_stream() {
+    if !kvm_available() {
+        return;
+    }
+    // stdout and stderr into one pipe, as a terminal shows them: the guest printed before it
+    // reset the machine, so its line comes before picovmm's message about the reset.
+    let binary = env!("CARGO_BIN_EXE_picovmm");
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!("exec {binary} run --image guests/irq/reset.bin --screen none 2>&1"),
+        ])
+        .current_dir(common::repo_root())
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let guest = text.find("resetting").expect("the guest's line");
+    let closing = text
+        .find("picovmm: the guest reset the machine")
+        .expect("the message");
+    assert!(guest < closing, "{text}");
+}

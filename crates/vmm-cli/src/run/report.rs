@@ -15,6 +15,9 @@ use crate::cli::{RunArgs, ScreenFormat};
 use crate::error::CliError;
 use crate::{stats, status};
 
+/// How long the closing message waits for the guest's output to reach a reader.
+const OUTPUT_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
+
 pub(super) fn report(
     machine: &Machine,
     report: RunReport,
@@ -29,7 +32,10 @@ pub(super) fn report(
     if let (Some(sink), Some(frame)) = (files.screenshot, machine.capture()) {
         sink.write(&frame.png())?;
     }
-    // The outcome is known: say it now, even if stdout's reader is not reading.
+    // The outcome is known: say it after the guest's output (a shared terminal reads in order),
+    // but no later than OUTPUT_GRACE when stdout's reader is not reading.
+    machine.flush_outputs();
+    console.stdout.drain_for(OUTPUT_GRACE);
     report_outcome(&report, args);
     let mid_line = machine.flush_outputs();
     let lost = console.stdout.finish();
