@@ -83,7 +83,6 @@ impl GuestStdout {
             .is_some_and(|c| c.reason().is_some())
     }
 
-    /// Waits until every byte written so far is in stdout (or stdout failed).
     /// Waits at most `limit` for the reader to take what the guest wrote, so that a message
     /// about the run's end follows the guest's output on a shared terminal (a reader that is
     /// not reading only delays it by `limit`).
@@ -104,6 +103,7 @@ impl GuestStdout {
         }
     }
 
+    /// Waits until every byte written so far is in stdout (or stdout failed).
     /// A second stop signal (Ctrl-C again, SIGTERM) ends the wait at once: then it returns
     /// how many bytes were not delivered (0 when all were).
     pub fn finish(&self) -> usize {
@@ -210,6 +210,20 @@ impl Write for GuestStdout {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// Whether stdout and stderr are one stream (a terminal, `2>&1`): only then does the order of
+/// the guest's output and picovmm's messages show.
+pub fn shares_stderr() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let identity = |fd: std::os::fd::BorrowedFd<'_>| {
+        let file = std::fs::File::from(fd.try_clone_to_owned().ok()?);
+        let meta = file.metadata().ok()?;
+        Some((meta.dev(), meta.ino(), meta.rdev()))
+    };
+    let out = identity(std::io::stdout().as_fd());
+    out.is_some() && out == identity(std::io::stderr().as_fd())
 }
 
 #[cfg(test)]

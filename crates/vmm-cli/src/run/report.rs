@@ -32,10 +32,12 @@ pub(super) fn report(
     if let (Some(sink), Some(frame)) = (files.screenshot, machine.capture()) {
         sink.write(&frame.png())?;
     }
-    // The outcome is known: say it after the guest's output (a shared terminal reads in order),
-    // but no later than OUTPUT_GRACE when stdout's reader is not reading.
+    // The outcome is known: on a shared stream (a terminal) say it after the guest's output,
+    // but no later than OUTPUT_GRACE when the reader is not reading; on separate streams, now.
     machine.flush_outputs();
-    console.stdout.drain_for(OUTPUT_GRACE);
+    if crate::output::shares_stderr() {
+        console.stdout.drain_for(OUTPUT_GRACE);
+    }
     report_outcome(&report, args);
     let mid_line = machine.flush_outputs();
     let lost = console.stdout.finish();
