@@ -7,8 +7,13 @@ use std::time::Duration;
 pub trait Machine {
     /// Guest-physical bytes at `addr` (0xFF where nothing is mapped).
     fn read(&mut self, addr: u32, buf: &mut [u8]);
-    /// Writes guest-physical bytes (dropped where nothing is mapped).
+    /// Writes guest-physical bytes as the guest would (dropped where nothing is mapped, and
+    /// where the ROM is).
     fn write(&mut self, addr: u32, buf: &[u8]);
+    /// Places the BIOS's own ROM image: the one write that reaches write-protected memory.
+    fn load_rom(&mut self, addr: u32, buf: &[u8]) {
+        self.write(addr, buf);
+    }
     /// A byte from a port, as the guest would read it.
     fn inb(&mut self, port: u16) -> u8;
     /// A byte to a port, as the guest would write it.

@@ -55,9 +55,9 @@ const DISKETTE: [u8; 11] = [
 
 /// Writes the ROM into guest memory: the assembled stubs, then the data tables over them.
 pub fn load(m: &mut dyn crate::Machine) {
-    m.write(BASE, CODE);
+    m.load_rom(BASE, CODE);
     for (at, bytes) in tables() {
-        m.write(BASE + u32::from(at), bytes);
+        m.load_rom(BASE + u32::from(at), bytes);
     }
 }
 

@@ -134,6 +134,7 @@ guest_source_tests! {
     test_segments_binary_matches_source => "debug/segments",
     test_stepping_binary_matches_source => "debug/stepping",
     test_idt_limit_binary_matches_source => "hostile/idt-limit",
+    test_rom_write_binary_matches_source => "hostile/rom-write",
     test_long_loop_binary_matches_source => "snapshot/long-loop",
     test_bios_hello_binary_matches_source => "bench/bios-hello",
     test_teletype_loop_binary_matches_source => "bench/teletype-loop",

@@ -411,3 +411,29 @@ fn test_an_interrupt_past_the_idt_limit_is_a_triple_fault() {
         assert_eq!(out.status, 4, "{accel}");
     }
 }
+
+#[test]
+fn test_the_bios_rom_is_write_protected_from_the_guest() {
+    if !kvm_available() {
+        return;
+    }
+    // A `not`, a `rep stosb` and an int 13h read into F000:0000; the guest compares the ROM
+    // with the copy it took before. Under KVM the ROM's slot is read-only; the interpreter
+    // and the BIOS's own services drop the writes the same way.
+    for accel in ["kvm", "interp", "auto"] {
+        let out = run(&[
+            "run",
+            "--accel",
+            accel,
+            "--drive",
+            "guests/hostile/rom-write.bin,readonly",
+        ]);
+        assert_eq!(
+            out.stdout, "the ROM is unchanged\n",
+            "{accel}: {}",
+            out.stderr
+        );
+        assert_eq!(out.status, 1, "{accel}: {}", out.stderr);
+        assert!(!out.stderr.contains("unclaimed"), "{accel}: {}", out.stderr);
+    }
+}

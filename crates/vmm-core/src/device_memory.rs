@@ -1,5 +1,6 @@
 //! Guest-physical memory that belongs to a device, such as a framebuffer: mapped into the guest
 //! like RAM, so the guest's accesses never exit, and read by the VMM when it needs the contents.
+//! A read-only window (a ROM) is filled by the VMM; the guest's writes to it go nowhere.
 
 use std::sync::Arc;
 
@@ -10,15 +11,22 @@ use vm_memory::{Bytes, GuestAddress, GuestRegionMmap, MemoryRegionAddress};
 pub struct DeviceMemory {
     region: Arc<GuestRegionMmap>,
     base: u64,
+    read_only: bool,
 }
 
 impl DeviceMemory {
-    pub(crate) fn new(base: u64, size: usize) -> Option<Self> {
+    pub(crate) fn new(base: u64, size: usize, read_only: bool) -> Option<Self> {
         let region = GuestRegionMmap::from_range(GuestAddress(base), size, None).ok()?;
         Some(DeviceMemory {
             region: Arc::new(region),
             base,
+            read_only,
         })
+    }
+
+    /// Whether the guest's writes go nowhere (a ROM).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     pub(crate) fn region(&self) -> &GuestRegionMmap {
@@ -41,7 +49,14 @@ impl DeviceMemory {
         }
     }
 
-    /// Copies `buf` into the window at `offset`; false, with nothing written, past its end.
+    /// A write the guest makes (through the BIOS's services): copied as [`DeviceMemory::write`]
+    /// copies, except into a ROM, where it goes nowhere (true: a PC drops it without a fault).
+    pub fn guest_write(&self, offset: u64, buf: &[u8]) -> bool {
+        self.read_only || self.write(offset, buf)
+    }
+
+    /// Copies `buf` into the window at `offset` (the VMM filling it, even a ROM); false, with
+    /// nothing written, past its end.
     pub fn write(&self, offset: u64, buf: &[u8]) -> bool {
         let fits = offset
             .checked_add(buf.len() as u64)

@@ -152,7 +152,7 @@ impl Vm {
             // SAFETY: the mapping behind `host` is `region.len()` bytes owned by `memory`, of
             // which the Vm and its vCPU keep clones until after their KVM descriptors close
             // (field order), so the guest never sees unmapped host memory.
-            unsafe { vm.map_slot(base, region.len(), host as u64) }
+            unsafe { vm.map_slot(base, region.len(), host as u64, 0) }
                 .map_err(kvm_error("map guest memory (KVM_SET_USER_MEMORY_REGION)"))?;
         }
         Ok(vm)
@@ -167,10 +167,11 @@ impl Vm {
         base: u64,
         len: u64,
         host: u64,
+        flags: u32,
     ) -> std::result::Result<(), kvm_ioctls::Error> {
         let region = kvm_userspace_memory_region {
             slot: self.slots,
-            flags: 0,
+            flags,
             guest_phys_addr: base,
             memory_size: len,
             userspace_addr: host,
@@ -286,6 +287,17 @@ impl Vm {
     /// guest reads and writes it like RAM, without exits, and the VMM reads it through the
     /// returned handle. `base` and `len` must be page aligned.
     pub fn map_device_memory(&mut self, base: u64, len: u64) -> Result<DeviceMemory> {
+        self.map_window(base, len, false)
+    }
+
+    /// Maps `len` bytes of read-only memory at `base` (a ROM), as
+    /// [`Vm::map_device_memory`] maps RAM-like memory: the VMM fills it through the handle;
+    /// the guest reads it without exits, and its writes go nowhere, as on a PC.
+    pub fn map_device_rom(&mut self, base: u64, len: u64) -> Result<DeviceMemory> {
+        self.map_window(base, len, true)
+    }
+
+    fn map_window(&mut self, base: u64, len: u64, read_only: bool) -> Result<DeviceMemory> {
         let range_error = range_error("MMIO", base, len);
         if !base.is_multiple_of(PAGE_SIZE) || !len.is_multiple_of(PAGE_SIZE) {
             return Err(range_error("device memory must be page aligned"));
@@ -293,14 +305,15 @@ impl Vm {
         self.bus()?;
         self.check_mmio(base, len)?;
         let size = usize::try_from(len).map_err(|_| range_error("too large"))?;
-        let memory = DeviceMemory::new(base, size).ok_or(range_error("cannot allocate it"))?;
+        let memory =
+            DeviceMemory::new(base, size, read_only).ok_or(range_error("cannot allocate it"))?;
         let host = memory
             .region()
             .get_host_address(vm_memory::MemoryRegionAddress(0))
             .map_err(|_| range_error("cannot allocate it"))?;
         // SAFETY: `host` maps `len` bytes owned by `memory`; clones are kept in
         // `self.device_memory` and in the vCPU until after the KVM descriptors close.
-        unsafe { self.map_slot(base, len, host as u64) }
+        unsafe { self.map_slot(base, len, host as u64, slot_flags(read_only)) }
             .map_err(kvm_error("map device memory (KVM_SET_USER_MEMORY_REGION)"))?;
         self.device_memory.push(memory.clone());
         self.mmio_ranges.push((base, len));
@@ -349,10 +362,10 @@ pub(crate) fn kvm_takeover(
 ) -> Result<(Vcpu, KvmVm)> {
     let kvm_vm = open_kvm()?;
     let mut slot = 0;
-    let mut map = |base: u64, len: u64, host: u64| {
+    let mut map = |base: u64, len: u64, host: u64, flags: u32| {
         let region = kvm_userspace_memory_region {
             slot,
-            flags: 0,
+            flags,
             guest_phys_addr: base,
             memory_size: len,
             userspace_addr: host,
@@ -367,14 +380,20 @@ pub(crate) fn kvm_takeover(
         let host = region
             .get_host_address(vm_memory::MemoryRegionAddress(0))
             .map_err(|_| VmError::Memory(memory::MemoryError::NotMapped))?;
-        map(region.start_addr().raw_value(), region.len(), host as u64)?;
+        map(
+            region.start_addr().raw_value(),
+            region.len(),
+            host as u64,
+            0,
+        )?;
     }
     for window in device_memory {
         let host = window
             .region()
             .get_host_address(vm_memory::MemoryRegionAddress(0))
             .map_err(|_| VmError::Memory(memory::MemoryError::NotMapped))?;
-        map(window.base(), window.len(), host as u64)?;
+        let flags = slot_flags(window.is_read_only());
+        map(window.base(), window.len(), host as u64, flags)?;
     }
     let fd = kvm_vm
         .fd
@@ -386,6 +405,16 @@ pub(crate) fn kvm_takeover(
     };
     let vcpu = Vcpu::new(fd, &kvm_vm.kvm, io, control, keep_alive)?;
     Ok((vcpu, kvm_vm))
+}
+
+/// A memory slot's flags: a ROM's slot makes the guest's writes exit as MMIO writes, which
+/// no device claims (KVM_MEM_READONLY).
+fn slot_flags(read_only: bool) -> u32 {
+    if read_only {
+        kvm_bindings::KVM_MEM_READONLY
+    } else {
+        0
+    }
 }
 
 /// Opens `/dev/kvm` and creates a VM.

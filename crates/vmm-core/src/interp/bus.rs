@@ -18,6 +18,8 @@ struct Window {
     base: u32,
     len: u32,
     host: *mut u8,
+    /// A ROM: the guest's writes go nowhere.
+    read_only: bool,
 }
 
 /// Guest memory and the bus, as the interpreter reaches them.
@@ -64,6 +66,7 @@ impl GuestBus {
                     base: region.start_addr().0 as u32,
                     len: region.len().min(u64::from(u32::MAX)) as u32,
                     host,
+                    read_only: false,
                 });
             }
         }
@@ -73,6 +76,7 @@ impl GuestBus {
                     base: window.base() as u32,
                     len: window.len() as u32,
                     host,
+                    read_only: window.is_read_only(),
                 });
             }
         }
@@ -208,6 +212,8 @@ impl vmm_interp::Bus for GuestBus {
     #[inline]
     fn write8(&mut self, addr: u32, value: u8) {
         match self.host(addr) {
+            // `host` found the window and made it `last`: a ROM's writes go nowhere.
+            Some(_) if self.windows[self.last].read_only => {}
             // SAFETY: `host` points into a live mapping of guest memory.
             Some(p) => unsafe { p.write_volatile(value) },
             None => self.mmio_write(addr, &[value]),

@@ -266,6 +266,8 @@ impl Vcpu {
                         }
                     }
                 }
+                // A write to a ROM exits (its slot is read-only) and goes nowhere, as on a PC.
+                ExitAction::Unclaimed(access) if self.is_rom_write(&access) => {}
                 ExitAction::Unclaimed(access) => {
                     if let Some(fault) = self.on_unclaimed(access) {
                         return self.idle(VcpuEvent::Fault(fault));
@@ -297,6 +299,16 @@ impl Vcpu {
             window = interrupts.pending();
         }
         self.fd.get_kvm_run().request_interrupt_window = u8::from(window);
+    }
+
+    fn is_rom_write(&self, access: &Access) -> bool {
+        access.space == Space::Mmio
+            && access.write
+            && self
+                .keep_alive
+                ._device_memory
+                .iter()
+                .any(|w| w.is_read_only() && access.addr.wrapping_sub(w.base()) < w.len())
     }
 
     fn is_firmware_port(&self, access: &Access) -> bool {

@@ -60,6 +60,37 @@ impl GuestMachine<'_> {
     }
 }
 
+impl GuestMachine<'_> {
+    /// Writes `buf` at `addr`; `as_guest`, the ROM's write protection holds.
+    fn store(&mut self, addr: u32, buf: &[u8], as_guest: bool) {
+        let mut done = 0;
+        while done < buf.len() {
+            let at = u64::from(addr) + done as u64;
+            let rest = &buf[done..];
+            let n = match self.window_at(at) {
+                Some((backing, base, len)) => {
+                    let n = rest.len().min((base + len - at) as usize);
+                    match backing {
+                        Backing::Device(d) if as_guest => d.guest_write(at - base, &rest[..n]),
+                        Backing::Device(d) => d.write(at - base, &rest[..n]),
+                        Backing::Screen(s) => s.write(at - base, &rest[..n]),
+                    };
+                    n
+                }
+                None => {
+                    if self.memory.write_slice(rest, GuestAddress(at)).is_ok() {
+                        rest.len()
+                    } else {
+                        let _ = self.memory.write_slice(&rest[..1], GuestAddress(at));
+                        1
+                    }
+                }
+            };
+            done += n;
+        }
+    }
+}
+
 enum Backing<'a> {
     Device(&'a DeviceMemory),
     Screen(&'a Screen),
@@ -97,30 +128,11 @@ impl Machine for GuestMachine<'_> {
     }
 
     fn write(&mut self, addr: u32, buf: &[u8]) {
-        let mut done = 0;
-        while done < buf.len() {
-            let at = u64::from(addr) + done as u64;
-            let rest = &buf[done..];
-            let n = match self.window_at(at) {
-                Some((backing, base, len)) => {
-                    let n = rest.len().min((base + len - at) as usize);
-                    match backing {
-                        Backing::Device(d) => d.write(at - base, &rest[..n]),
-                        Backing::Screen(s) => s.write(at - base, &rest[..n]),
-                    };
-                    n
-                }
-                None => {
-                    if self.memory.write_slice(rest, GuestAddress(at)).is_ok() {
-                        rest.len()
-                    } else {
-                        let _ = self.memory.write_slice(&rest[..1], GuestAddress(at));
-                        1
-                    }
-                }
-            };
-            done += n;
-        }
+        self.store(addr, buf, true);
+    }
+
+    fn load_rom(&mut self, addr: u32, buf: &[u8]) {
+        self.store(addr, buf, false);
     }
 
     fn inb(&mut self, port: u16) -> u8 {

@@ -36,7 +36,7 @@ pub const BIOS_RANGES: [DeviceRange; 4] = [
 
 pub(super) fn attach(at: &mut Attach<'_>) -> Result<DeviceHandle, MachineError> {
     let graphics = at.vm.map_device_memory(GRAPHICS.0, GRAPHICS.1)?;
-    let rom = at.vm.map_device_memory(
+    let rom = at.vm.map_device_rom(
         u64::from(vmm_bios::rom::BASE),
         u64::from(vmm_bios::rom::SIZE),
     )?;
