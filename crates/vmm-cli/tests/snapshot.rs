@@ -333,3 +333,36 @@ fn test_restore_serves_no_gdb_even_when_the_machine_file_asks() {
     assert!(!out.stderr.contains("gdb stub listening"), "{}", out.stderr);
     assert!(matches!(out.status, 124 | 33), "{}", out.stderr);
 }
+
+#[test]
+fn test_restore_needs_no_boot_image_file_its_bytes_are_in_the_saved_ram() {
+    if !kvm_available() {
+        return;
+    }
+    // A real-mode timer guest and a long-mode one, each from a copy of its image that is
+    // deleted after the snapshot: the restored machine runs on to the guest's own end.
+    let cases: [(&str, &[&str], &str, i32); 2] = [
+        ("guests/irq/pit-1khz.bin", &[], "ticks counted\n", 33),
+        (
+            "guests/snapshot/long-loop.bin",
+            &["--mode", "long"],
+            "",
+            (0x2a << 1) | 1,
+        ),
+    ];
+    for (guest, flags, stdout, status) in cases {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (image, snap) = (dir.path().join("boot.bin"), dir.path().join("b.snap"));
+        std::fs::copy(repo_root().join(guest), &image).expect("copy the image");
+        let mut args = vec!["run", "--timeout", "300ms", "--snapshot-on-exit"];
+        let (image_arg, snap_arg) = (s(&image), s(&snap));
+        args.extend([snap_arg.as_str(), "--image", image_arg.as_str()]);
+        args.extend_from_slice(flags);
+        let out = run(&args);
+        assert_eq!(out.status, 124, "{guest}: {}", out.stderr);
+        std::fs::remove_file(&image).expect("delete the image");
+        let out = run(&["restore", &snap_arg]);
+        assert_eq!(out.status, status, "{guest}: {}", out.stderr);
+        assert_eq!(out.stdout, stdout, "{guest}");
+    }
+}

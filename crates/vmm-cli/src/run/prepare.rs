@@ -9,7 +9,7 @@ use vmm_machine::config;
 use vmm_machine::diagnostic::Report;
 use vmm_machine::snapshot::Snapshot;
 use vmm_machine::spec::{DeviceKind, Located, MachineSpec};
-use vmm_machine::validate::{validate, ValidMachine};
+use vmm_machine::validate::{validate, validate_restored, ValidMachine};
 
 use super::pmemsave::MemorySave;
 use super::sink::Sink;
@@ -41,8 +41,13 @@ pub(super) fn prepare(args: &RunArgs, restored: Option<&Snapshot>) -> Result<Pre
     let spec = describe(args, restored)?;
     let drive_paths: Vec<PathBuf> = spec.drives.iter().map(|d| d.value.path.clone()).collect();
     let source = spec.source.clone();
-    let valid = validate(spec, &crate::plugins::search_path(&args.plugin_dirs)?)
-        .map_err(|d| Report::new(d, source.as_ref()))?;
+    let plugin_path = crate::plugins::search_path(&args.plugin_dirs)?;
+    // A restored machine's boot image is in its saved RAM: the file is not read again.
+    let valid = match restored {
+        Some(snap) => validate_restored(spec, &plugin_path, snap.cpu_mode()?),
+        None => validate(spec, &plugin_path),
+    }
+    .map_err(|d| Report::new(d, source.as_ref()))?;
     let live = args.output.display == Some(DisplayKind::Terminal);
     if live && !(is_terminal(libc::STDIN_FILENO) && is_terminal(libc::STDOUT_FILENO)) {
         return Err(CliError::Usage(

@@ -12,7 +12,10 @@ use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 use vm_memory::{Bytes, GuestMemoryBackend, GuestMemoryRegion, MemoryRegionAddress};
-use vmm_core::VcpuState;
+use vmm_core::{CpuMode, VcpuState};
+
+/// EFER's long-mode-active bit.
+const EFER_LMA: u64 = 1 << 10;
 
 use crate::board::{Board, DeviceHandle, DeviceRegistry};
 
@@ -178,15 +181,30 @@ impl Snapshot {
     pub fn apply(&self, board: &mut Board) -> Result<(), SnapshotError> {
         self.apply_ram(board)?;
         self.apply_devices(board)?;
-        let vcpu = self
-            .sections
+        let vcpu = self.vcpu()?;
+        board.vcpu().set_state(&vcpu).map_err(state("the vCPU"))
+    }
+
+    /// The mode the saved CPU is in (CR0.PE, EFER.LMA).
+    pub fn cpu_mode(&self) -> Result<CpuMode, SnapshotError> {
+        let sregs = self.vcpu()?.sregs;
+        Ok(if sregs.cr0 & 1 == 0 {
+            CpuMode::Real
+        } else if sregs.efer & EFER_LMA != 0 {
+            CpuMode::Long
+        } else {
+            CpuMode::Protected
+        })
+    }
+
+    fn vcpu(&self) -> Result<VcpuState, SnapshotError> {
+        self.sections
             .iter()
             .find(|(n, _)| n == "vcpu")
             .and_then(|(_, b)| VcpuState::from_bytes(b))
             .ok_or_else(|| {
                 SnapshotError::State("the vCPU's state is missing or of another layout".into())
-            })?;
-        board.vcpu().set_state(&vcpu).map_err(state("the vCPU"))
+            })
     }
 
     fn apply_ram(&self, board: &Board) -> Result<(), SnapshotError> {

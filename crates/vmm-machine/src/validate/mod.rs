@@ -13,8 +13,10 @@ mod image;
 mod layout;
 mod plan;
 mod plugins;
+mod restored;
 
 pub use plan::LoadPlan;
+pub use restored::validate_restored;
 
 use vmm_core::layout::MULTIBOOT_INFO;
 use vmm_core::{multiboot, BootCpu, Entry};
