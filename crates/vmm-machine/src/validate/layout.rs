@@ -134,3 +134,17 @@ fn check_devices(spec: &MachineSpec) -> Result<(), Diagnostic> {
     }
     Ok(())
 }
+
+/// The host's physical memory in bytes, when the system says.
+pub fn host_memory() -> Option<u64> {
+    // SAFETY: sysconf has no preconditions; it returns -1 when it does not know.
+    let (pages, page_size) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    let pages = u64::try_from(pages).ok()?;
+    let page_size = u64::try_from(page_size).ok()?;
+    pages.checked_mul(page_size)
+}

@@ -14,62 +14,23 @@ mod layout;
 mod plan;
 mod plugins;
 mod restored;
+mod valid;
 
 pub use plan::LoadPlan;
 pub use restored::validate_restored;
+pub use valid::ValidMachine;
 
 use vmm_core::layout::MULTIBOOT_INFO;
 use vmm_core::{multiboot, BootCpu, Entry};
-use vmm_devices::plugin::PluginLibrary;
 
 use crate::diagnostic::Diagnostic;
 use crate::plugin_path::PluginPath;
 use crate::spec::{MachineSpec, Origin};
 
-/// A machine that passed validation, with its image read.
-#[derive(Debug)]
-pub struct ValidMachine {
-    /// The description.
-    pub spec: MachineSpec,
-    /// The boot image's bytes.
-    pub image: Vec<u8>,
-    /// The vCPU's entry state.
-    pub boot: BootCpu,
-    /// Each device's plugin library, by device index (`None` for built-in devices).
-    pub libraries: Vec<Option<PluginLibrary>>,
-    /// How the image is loaded.
-    pub plan: LoadPlan,
-    /// The BIOS's drives, opened and locked, numbered.
-    pub drives: Vec<vmm_bios::Drive>,
-    /// The drive the machine boots from through the BIOS (its sector 0 is the image).
-    pub boot_drive: Option<u8>,
-}
-
-impl ValidMachine {
-    /// The plugin library of device `index`, if it is a plugin device.
-    pub fn library(&self, index: usize) -> Option<&PluginLibrary> {
-        self.libraries.get(index).and_then(Option::as_ref)
-    }
-}
-
 /// The checks that need nothing outside `spec` but the host's RAM: the memory map and the
 /// device ranges.
 pub fn check_layout(spec: &MachineSpec) -> Result<(), Diagnostic> {
-    layout::check_layout(spec, host_memory())
-}
-
-/// The host's physical memory in bytes, when the system says.
-fn host_memory() -> Option<u64> {
-    // SAFETY: sysconf has no preconditions; it returns -1 when it does not know.
-    let (pages, page_size) = unsafe {
-        (
-            libc::sysconf(libc::_SC_PHYS_PAGES),
-            libc::sysconf(libc::_SC_PAGESIZE),
-        )
-    };
-    let pages = u64::try_from(pages).ok()?;
-    let page_size = u64::try_from(page_size).ok()?;
-    pages.checked_mul(page_size)
+    layout::check_layout(spec, layout::host_memory())
 }
 
 /// Validates `spec`, reads its image and loads its plugins from `plugin_path`.

@@ -4,19 +4,21 @@
 
 use vmm_core::{BootCpu, CpuMode, Entry, RealAddress};
 
-use super::{check_layout, drives, plugins, LoadPlan, ValidMachine};
+use super::plan::LoadPlan;
+use super::valid::ValidMachine;
+use super::{drives, layout, plugins};
 use crate::diagnostic::Diagnostic;
 use crate::plugin_path::PluginPath;
 use crate::spec::MachineSpec;
 
-/// Validates `spec` as [`super::validate`] does, without its boot image, for a CPU the
+/// Validates `spec` as `validate` does, without its boot image, for a CPU the
 /// snapshot has in `mode` (which picks the backend `accel = "auto"` runs).
 pub fn validate_restored(
     mut spec: MachineSpec,
     plugin_path: &PluginPath,
     mode: CpuMode,
 ) -> Result<ValidMachine, Diagnostic> {
-    check_layout(&spec)?;
+    layout::check_layout(&spec, layout::host_memory())?;
     let libraries = plugins::load_plugins(&spec, plugin_path)?;
     let drives = drives::open(&spec)?;
     let boot_drive = match spec.image {
