@@ -1,9 +1,7 @@
 //! The board: a machine built from a validated description (the way rust-vmm's vmm-reference
-//! builds its `Vmm` from a config), owning the VM, its vCPU and a registry of its devices. The
-//! CLI, and later the display, the gdb stub and snapshots, all go through it.
-//!
-//! [`Board::run_to_completion`] is the CLI's policy over the resumable vCPU: run until the
-//! guest halts, exits, faults or is stopped, waiting out pauses.
+//! builds its `Vmm` from a config), owning the VM, its vCPU and a registry of its devices.
+//! [`crate::Machine`] wraps it with the run policy (run until the guest halts, exits, faults
+//! or is stopped, waiting out pauses) that every front end drives.
 
 mod bios;
 
