@@ -48,6 +48,7 @@ fn under(accel: &str, args: &[&str]) -> common::Run {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_real_mode_guests_print_and_end_the_same_under_both_backends() {
     if !kvm_available() {
         return;
@@ -66,6 +67,7 @@ fn test_real_mode_guests_print_and_end_the_same_under_both_backends() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_bios_repl_reads_stdin_the_same_under_both_backends() {
     if !kvm_available() {
         return;
@@ -91,6 +93,7 @@ fn test_bios_repl_reads_stdin_the_same_under_both_backends() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_stats_say_which_backend_ran_and_count_instructions() {
     if !kvm_available() {
         return;
@@ -114,6 +117,7 @@ fn test_stats_say_which_backend_ran_and_count_instructions() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_auto_runs_protected_mode_guests_on_kvm() {
     if !kvm_available() {
         return;
@@ -123,6 +127,7 @@ fn test_auto_runs_protected_mode_guests_on_kvm() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_interpreter_refuses_a_protected_mode_entry_with_a_reason() {
     if !kvm_available() {
         return;
@@ -155,6 +160,7 @@ fn without_kvm(args: &str) -> Option<common::Run> {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_without_kvm_the_interpreter_runs_and_kvm_is_refused() {
     if !kvm_available() {
         return;
@@ -182,6 +188,7 @@ fn test_without_kvm_the_interpreter_runs_and_kvm_is_refused() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_a_snapshot_taken_under_kvm_continues_under_the_interpreter_and_back() {
     if !kvm_available() {
         return;

@@ -19,6 +19,7 @@ fn floppy_with(guest: &str, dir: &tempfile::TempDir) -> String {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_teletype_prints_and_scrolls_the_screen() {
     if !kvm_available() {
         return;
@@ -33,6 +34,7 @@ fn test_teletype_prints_and_scrolls_the_screen() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_repl_reads_stdin_as_keys_and_powers_off() {
     if !kvm_available() {
         return;
@@ -57,6 +59,7 @@ fn test_repl_reads_stdin_as_keys_and_powers_off() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_repl_gets_every_key_of_a_long_paste() {
     if !kvm_available() {
         return;
@@ -78,6 +81,7 @@ fn test_repl_gets_every_key_of_a_long_paste() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_disk_writes_persist_across_runs_and_readonly_refuses() {
     if !kvm_available() {
         return;
@@ -109,6 +113,7 @@ fn test_disk_writes_persist_across_runs_and_readonly_refuses() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_an_image_in_use_is_locked_against_a_second_writer() {
     if !kvm_available() {
         return;
@@ -139,6 +144,7 @@ fn test_an_image_in_use_is_locked_against_a_second_writer() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_mode_13h_drawing_and_graphics_screen() {
     if !kvm_available() {
         return;
@@ -150,6 +156,7 @@ fn test_mode_13h_drawing_and_graphics_screen() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_game_loop_timed_by_the_bios_clock_and_a_real_wait() {
     if !kvm_available() {
         return;
@@ -164,6 +171,7 @@ fn test_game_loop_timed_by_the_bios_clock_and_a_real_wait() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_tutorial_boot_sector_with_image_and_a_key_from_stdin() {
     if !kvm_available() {
         return;
@@ -174,6 +182,7 @@ fn test_tutorial_boot_sector_with_image_and_a_key_from_stdin() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_sample_still_takes_one_exit_with_the_bios_underneath() {
     if !kvm_available() {
         return;
@@ -184,6 +193,7 @@ fn test_sample_still_takes_one_exit_with_the_bios_underneath() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_unimplemented_service_is_reported_once_and_fails_with_carry() {
     if !kvm_available() {
         return;
@@ -211,6 +221,7 @@ fn test_unimplemented_service_is_reported_once_and_fails_with_carry() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_jump_to_the_reset_vector_ends_the_run_as_a_reset() {
     if !kvm_available() {
         return;
@@ -254,6 +265,7 @@ fn test_bad_drives_are_refused_before_the_run() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_boot_sector_without_signature_boots_with_a_warning() {
     if !kvm_available() {
         return;
@@ -274,6 +286,7 @@ fn test_boot_sector_without_signature_boots_with_a_warning() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_instructions_boot_sectors_rely_on() {
     if !kvm_available() {
         return;
@@ -288,6 +301,7 @@ fn test_instructions_boot_sectors_rely_on() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_forty_column_mode_is_printed_forty_columns_wide() {
     if !kvm_available() {
         return;

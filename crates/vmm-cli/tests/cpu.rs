@@ -6,6 +6,7 @@ mod common;
 use common::{kvm_available, run, run_with_stats};
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_boot_sector_enters_long_mode_by_its_own_hand() {
     if !kvm_available() {
         return;
@@ -25,6 +26,7 @@ fn test_boot_sector_enters_long_mode_by_its_own_hand() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_cpuid_shows_vendor_max_leaf_and_hypervisor() {
     if !kvm_available() {
         return;
@@ -48,6 +50,7 @@ fn test_cpuid_shows_vendor_max_leaf_and_hypervisor() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_final_registers_are_in_stats_json_on_a_clean_halt() {
     if !kvm_available() {
         return;
@@ -64,6 +67,7 @@ fn test_final_registers_are_in_stats_json_on_a_clean_halt() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_stats_prints_final_registers() {
     if !kvm_available() {
         return;
@@ -78,6 +82,7 @@ fn test_stats_prints_final_registers() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_pmemsave_writes_the_guest_memory_the_run_left() {
     if !kvm_available() {
         return;

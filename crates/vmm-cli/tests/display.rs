@@ -166,6 +166,10 @@ fn finished(t: &Terminal) -> (String, bool) {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "tmux"),
+    ignore = "needs a usable /dev/kvm and tmux"
+)]
 fn test_keys_reach_the_guest_and_the_screen_is_drawn_live() {
     if !kvm_available() || !tmux_available() {
         return;
@@ -192,6 +196,10 @@ fn test_keys_reach_the_guest_and_the_screen_is_drawn_live() {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "tmux"),
+    ignore = "needs a usable /dev/kvm and tmux"
+)]
 fn test_ctrl_a_x_leaves_and_restores_the_terminal() {
     if !kvm_available() || !tmux_available() {
         return;
@@ -226,6 +234,10 @@ fn signal_restores_terminal(signal: &str, expected_status: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "tmux"),
+    ignore = "needs a usable /dev/kvm and tmux"
+)]
 fn test_sigterm_restores_the_terminal() {
     if kvm_available() && tmux_available() {
         signal_restores_terminal("-TERM", "143");
@@ -233,6 +245,10 @@ fn test_sigterm_restores_the_terminal() {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "tmux"),
+    ignore = "needs a usable /dev/kvm and tmux"
+)]
 fn test_sighup_restores_the_terminal() {
     if kvm_available() && tmux_available() {
         signal_restores_terminal("-HUP", "129");
@@ -240,6 +256,10 @@ fn test_sighup_restores_the_terminal() {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "tmux"),
+    ignore = "needs a usable /dev/kvm and tmux"
+)]
 fn test_a_small_terminal_gets_a_note() {
     if !kvm_available() || !tmux_available() {
         return;
@@ -253,6 +273,10 @@ fn test_a_small_terminal_gets_a_note() {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "tmux"),
+    ignore = "needs a usable /dev/kvm and tmux"
+)]
 fn test_mode_13h_is_drawn_with_half_blocks() {
     if !kvm_available() || !tmux_available() {
         return;
@@ -364,6 +388,10 @@ fn test_display_needs_a_terminal_and_screenshot_a_screen() {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "tmux"),
+    ignore = "needs a usable /dev/kvm and tmux"
+)]
 fn test_ctrl_a_x_gets_through_behind_a_flood_of_keys() {
     if !kvm_available() || !tmux_available() {
         return;

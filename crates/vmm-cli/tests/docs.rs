@@ -285,6 +285,7 @@ fn test_readme_console_examples_print_as_documented() {
 /// there, then every console command run there with a copy of picovmm installed in a folder of
 /// its own (so only the plugins the guide built are found).
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_plugins_guide_builds_and_runs_both_plugins() {
     if !kvm_available() {
         return;

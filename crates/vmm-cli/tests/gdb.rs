@@ -137,6 +137,10 @@ fn assert_contains(text: &str, part: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "gdb"),
+    ignore = "needs a usable /dev/kvm and gdb"
+)]
 fn test_real_mode_session_with_cs_not_zero() {
     if !kvm_available() || !gdb_available() {
         return;
@@ -217,6 +221,10 @@ fn flat_mode_session(
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "gdb"),
+    ignore = "needs a usable /dev/kvm and gdb"
+)]
 fn test_protected_mode_session() {
     if !kvm_available() || !gdb_available() {
         return;
@@ -239,6 +247,10 @@ fn test_protected_mode_session() {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "gdb"),
+    ignore = "needs a usable /dev/kvm and gdb"
+)]
 fn test_long_mode_session() {
     if !kvm_available() || !gdb_available() {
         return;
@@ -254,6 +266,10 @@ fn test_long_mode_session() {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "gdb"),
+    ignore = "needs a usable /dev/kvm and gdb"
+)]
 fn test_interrupt_then_kill_ends_the_run() {
     if !kvm_available() || !gdb_available() {
         return;
@@ -273,6 +289,7 @@ fn test_interrupt_then_kill_ends_the_run() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_garbage_and_a_second_client_leave_the_guest_to_finish() {
     if !kvm_available() {
         return;
@@ -329,6 +346,10 @@ fn stepped_to(gdb_out: &str) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "gdb"),
+    ignore = "needs a usable /dev/kvm and gdb"
+)]
 fn test_stepi_is_one_instruction_and_leaves_no_trap_flag_in_the_interpreter() {
     if !kvm_available() || !gdb_available() {
         return;
@@ -348,6 +369,7 @@ fn test_stepi_is_one_instruction_and_leaves_no_trap_flag_in_the_interpreter() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_a_packet_that_never_ends_drops_the_client_and_the_guest_goes_on() {
     if !kvm_available() {
         return;
@@ -383,6 +405,7 @@ fn test_a_packet_that_never_ends_drops_the_client_and_the_guest_goes_on() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_ctrl_c_while_stopped_is_answered_and_the_guest_goes_on_after_detach() {
     if !kvm_available() {
         return;

@@ -52,6 +52,7 @@ macro_rules! guest_source_tests {
     ($($test:ident => $name:literal),* $(,)?) => {
         $(
             #[test]
+            #[cfg_attr(picovmm_missing = "nasm", ignore = "needs nasm")]
             fn $test() {
                 assert_assembles_to_committed_binary($name);
             }
@@ -152,6 +153,7 @@ guest_source_tests! {
 
 /// The BIOS ROM committed in vmm-bios is what its source assembles to.
 #[test]
+#[cfg_attr(picovmm_missing = "nasm", ignore = "needs nasm")]
 fn test_bios_rom_matches_source() {
     if !nasm_available() {
         return;

@@ -25,6 +25,7 @@ const SEED_SCREEN: &str = concat!(
 );
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_hello_machine_prints_banner_and_halts() {
     if !kvm_available() {
         return;
@@ -36,6 +37,7 @@ fn test_hello_machine_prints_banner_and_halts() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_hello_image_on_default_machine_matches_machine_file() {
     if !kvm_available() {
         return;
@@ -46,6 +48,7 @@ fn test_hello_image_on_default_machine_matches_machine_file() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_memory_flag_with_pc_layout_boots_sample() {
     if !kvm_available() {
         return;
@@ -61,6 +64,7 @@ fn test_memory_flag_with_pc_layout_boots_sample() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_seed_boot_sector_at_zero_prints_seed_screen() {
     if !kvm_available() {
         return;
@@ -79,6 +83,7 @@ fn test_seed_boot_sector_at_zero_prints_seed_screen() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_seed_machine_file_prints_seed_screen() {
     if !kvm_available() {
         return;
@@ -89,6 +94,7 @@ fn test_seed_machine_file_prints_seed_screen() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_vga_trap_mode_prints_same_screen_as_memory_mode() {
     if !kvm_available() {
         return;
@@ -98,6 +104,7 @@ fn test_vga_trap_mode_prints_same_screen_as_memory_mode() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_vga_memory_mode_writes_cost_no_exits() {
     if !kvm_available() {
         return;
@@ -109,6 +116,7 @@ fn test_vga_memory_mode_writes_cost_no_exits() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_screen_none_prints_nothing() {
     if !kvm_available() {
         return;
@@ -118,6 +126,7 @@ fn test_screen_none_prints_nothing() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_screen_ansi_prints_all_rows_in_colour() {
     if !kvm_available() {
         return;
@@ -131,6 +140,7 @@ fn test_screen_ansi_prints_all_rows_in_colour() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_debugcon_guest_output_streams_to_stdout() {
     if !kvm_available() {
         return;
@@ -144,6 +154,7 @@ fn test_debugcon_guest_output_streams_to_stdout() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_debug_exit_guest_sets_qemu_exit_status() {
     if !kvm_available() {
         return;
@@ -155,6 +166,7 @@ fn test_debug_exit_guest_sets_qemu_exit_status() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_stats_json_counts_exits_by_reason() {
     if !kvm_available() {
         return;
@@ -191,6 +203,7 @@ fn test_stats_json_counts_exits_by_reason() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_stats_prints_summary_to_stderr() {
     if !kvm_available() {
         return;
@@ -207,6 +220,7 @@ fn test_stats_prints_summary_to_stderr() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_the_closing_message_follows_the_guests_output_on_a_shared_stream() {
     if !kvm_available() {
         return;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use common::{kvm_available, picovmm, run};
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_port_sweep_every_unclaimed_read_is_open_bus() {
     if !kvm_available() {
         return;
@@ -29,6 +30,7 @@ fn test_port_sweep_every_unclaimed_read_is_open_bus() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_mmio_sweep_every_unmapped_read_is_open_bus() {
     if !kvm_available() {
         return;
@@ -40,6 +42,7 @@ fn test_mmio_sweep_every_unmapped_read_is_open_bus() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_far_jump_to_unmapped_memory_is_a_guest_fault() {
     if !kvm_available() {
         return;
@@ -57,6 +60,7 @@ fn test_far_jump_to_unmapped_memory_is_a_guest_fault() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_debugcon_flood_streams_while_guest_runs() {
     if !kvm_available() {
         return;
@@ -87,6 +91,7 @@ fn test_debugcon_flood_streams_while_guest_runs() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_triple_fault_guest_reports_fault_with_registers() {
     if !kvm_available() {
         return;
@@ -105,6 +110,7 @@ fn test_triple_fault_guest_reports_fault_with_registers() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_unemulatable_instruction_is_reported_with_code_bytes() {
     if !kvm_available() {
         return;
@@ -128,6 +134,7 @@ fn test_unemulatable_instruction_is_reported_with_code_bytes() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_spinning_guest_is_stopped_by_timeout_and_screen_printed() {
     if !kvm_available() {
         return;
@@ -162,6 +169,7 @@ fn spin_then_signal(signal: libc::c_int) -> common::Run {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_spinning_guest_is_stopped_by_ctrl_c() {
     if !kvm_available() {
         return;
@@ -175,6 +183,7 @@ fn test_spinning_guest_is_stopped_by_ctrl_c() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_spinning_guest_is_stopped_by_sigterm_with_screen_printed() {
     if !kvm_available() {
         return;
@@ -188,6 +197,7 @@ fn test_spinning_guest_is_stopped_by_sigterm_with_screen_printed() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_spinning_guest_is_stopped_by_sighup() {
     if !kvm_available() {
         return;
@@ -198,6 +208,7 @@ fn test_spinning_guest_is_stopped_by_sighup() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_spinning_guest_is_stopped_by_sigquit() {
     if !kvm_available() {
         return;
@@ -208,6 +219,7 @@ fn test_spinning_guest_is_stopped_by_sigquit() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_vga_window_guest_keeps_whole_window_and_drops_writes_past_it() {
     if !kvm_available() {
         return;
@@ -239,6 +251,7 @@ fn test_vga_window_guest_keeps_whole_window_and_drops_writes_past_it() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_vga_window_guest_in_trap_mode_behaves_as_in_memory_mode() {
     if !kvm_available() {
         return;
@@ -257,6 +270,7 @@ fn test_vga_window_guest_in_trap_mode_behaves_as_in_memory_mode() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_unclaimed_policy_stop_ends_run_with_guest_fault() {
     if !kvm_available() {
         return;
@@ -330,6 +344,7 @@ fn flood_with_blocked_stdout(
 /// The guest writes 200,000 bytes at one exit each (about 2 s here); stdout's pipe and
 /// picovmm's buffer hold 128 KiB, so by 3 s the vCPU is waiting for a reader that never reads.
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_timeout_fires_on_time_while_stdout_is_blocked_and_no_output_is_lost() {
     if !kvm_available() {
         return;
@@ -347,6 +362,7 @@ fn test_timeout_fires_on_time_while_stdout_is_blocked_and_no_output_is_lost() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_ctrl_c_wins_while_stdout_is_blocked() {
     if !kvm_available() {
         return;
@@ -364,6 +380,7 @@ fn test_ctrl_c_wins_while_stdout_is_blocked() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_bios_sweep_every_vector_survives_and_reports_at_most_64_functions() {
     if !kvm_available() {
         return;
@@ -387,6 +404,7 @@ fn test_bios_sweep_every_vector_survives_and_reports_at_most_64_functions() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_an_interrupt_past_the_idt_limit_is_a_triple_fault() {
     if !kvm_available() {
         return;
@@ -413,6 +431,7 @@ fn test_an_interrupt_past_the_idt_limit_is_a_triple_fault() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_the_bios_rom_is_write_protected_from_the_guest() {
     if !kvm_available() {
         return;

@@ -36,6 +36,7 @@ fn assert_plausible(hz: f64, programmed: f64) {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_pit_mode_2_at_1khz_ticks_at_its_rate() {
     if !kvm_available() {
         return;
@@ -50,6 +51,7 @@ fn test_pit_mode_2_at_1khz_ticks_at_its_rate() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_pit_mode_3_at_100hz_ticks_at_its_rate() {
     if !kvm_available() {
         return;
@@ -63,6 +65,7 @@ fn test_pit_mode_3_at_100hz_ticks_at_its_rate() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_pit_counter_falls_and_channel_2_output_rises() {
     if !kvm_available() {
         return;
@@ -76,6 +79,7 @@ fn test_pit_counter_falls_and_channel_2_output_rises() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_pic_masks_and_unmasks_the_timer() {
     if !kvm_available() {
         return;
@@ -89,6 +93,7 @@ fn test_pic_masks_and_unmasks_the_timer() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_serial_input_arrives_by_irq4() {
     if !kvm_available() {
         return;
@@ -117,6 +122,7 @@ fn test_serial_input_arrives_by_irq4() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_keys_from_the_machine_file_arrive_by_irq1() {
     if !kvm_available() {
         return;
@@ -127,6 +133,7 @@ fn test_keys_from_the_machine_file_arrive_by_irq1() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_keys_read_by_polling_as_scancodes() {
     if !kvm_available() {
         return;
@@ -150,6 +157,7 @@ fn test_keys_read_by_polling_as_scancodes() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_cli_hlt_ends_the_run_promptly_in_one_exit() {
     if !kvm_available() {
         return;
@@ -162,6 +170,7 @@ fn test_cli_hlt_ends_the_run_promptly_in_one_exit() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_sti_hlt_with_every_line_masked_halts_promptly() {
     if !kvm_available() {
         return;
@@ -174,6 +183,7 @@ fn test_sti_hlt_with_every_line_masked_halts_promptly() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_sti_hlt_with_a_timer_waits_until_the_timeout() {
     if !kvm_available() {
         return;
@@ -193,6 +203,7 @@ fn test_sti_hlt_with_a_timer_waits_until_the_timeout() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_i8042_reset_pulse_ends_the_run_as_reset() {
     if !kvm_available() {
         return;
@@ -270,6 +281,7 @@ fn kernel_ticks(image: &str, mode: &str, banner: &str) -> serde_json::Value {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_protected_mode_kernel_takes_the_timer_through_its_idt() {
     if !kvm_available() {
         return;
@@ -285,6 +297,7 @@ fn test_protected_mode_kernel_takes_the_timer_through_its_idt() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_long_mode_kernel_takes_the_timer_through_its_idt() {
     if !kvm_available() {
         return;

@@ -43,6 +43,7 @@ fn board_for(image: &str, out: &Captured) -> Machine {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_board_lists_default_devices_with_their_ranges() {
     if !kvm_available() {
         return;
@@ -105,6 +106,7 @@ fn test_board_lists_default_devices_with_their_ranges() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_board_runs_the_sample_to_its_screen_in_one_exit() {
     if !kvm_available() {
         return;
@@ -118,6 +120,7 @@ fn test_board_runs_the_sample_to_its_screen_in_one_exit() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_board_guest_paused_and_resumed_finishes_with_its_output() {
     if !kvm_available() {
         return;
@@ -140,6 +143,7 @@ fn test_board_guest_paused_and_resumed_finishes_with_its_output() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_board_pause_from_another_thread_is_waited_out() {
     if !kvm_available() {
         return;
@@ -162,6 +166,7 @@ fn test_board_pause_from_another_thread_is_waited_out() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_board_serial_state_round_trips_while_built() {
     if !kvm_available() {
         return;
@@ -176,6 +181,7 @@ fn test_board_serial_state_round_trips_while_built() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_board_keys_typed_through_the_api_reach_an_irq_guest() {
     if !kvm_available() {
         return;
@@ -200,6 +206,7 @@ fn test_board_keys_typed_through_the_api_reach_an_irq_guest() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_a_plugin_without_state_is_named_when_its_state_is_asked_for() {
     if !kvm_available() {
         return;
@@ -225,6 +232,7 @@ fn test_a_plugin_without_state_is_named_when_its_state_is_asked_for() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_machine_built_twice_from_one_description_boots_its_drive_both_times() {
     if !kvm_available() {
         return;
@@ -247,6 +255,7 @@ fn test_machine_built_twice_from_one_description_boots_its_drive_both_times() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_handle_reads_what_the_guest_sees_rom_and_vga_windows_included() {
     if !kvm_available() {
         return;
@@ -274,6 +283,7 @@ fn test_handle_reads_what_the_guest_sees_rom_and_vga_windows_included() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_handle_saves_a_snapshot_while_paused_and_the_guest_goes_on() {
     if !kvm_available() {
         return;
@@ -312,6 +322,7 @@ fn test_handle_saves_a_snapshot_while_paused_and_the_guest_goes_on() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_handle_steps_a_paused_guest_one_instruction_at_a_time() {
     if !kvm_available() {
         return;

@@ -6,6 +6,7 @@ mod common;
 use common::{kvm_available, run};
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_protected_mode_guest_proves_its_mode() {
     if !kvm_available() {
         return;
@@ -19,6 +20,7 @@ fn test_protected_mode_guest_proves_its_mode() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_long_mode_guest_proves_its_mode() {
     if !kvm_available() {
         return;
@@ -32,6 +34,7 @@ fn test_long_mode_guest_proves_its_mode() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_mode_flag_overrides_machine_file() {
     if !kvm_available() {
         return;
@@ -81,6 +84,7 @@ fn test_protected_mode_entry_above_4_gib_is_refused() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_elf32_image_is_loaded_by_program_header_in_protected_mode() {
     if !kvm_available() {
         return;
@@ -94,6 +98,7 @@ fn test_elf32_image_is_loaded_by_program_header_in_protected_mode() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_multiboot_kernel_gets_magic_memory_and_cmdline() {
     if !kvm_available() {
         return;
@@ -136,6 +141,10 @@ fn cc_m32_available() -> bool {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "cc-m32"),
+    ignore = "needs a usable /dev/kvm and cc -m32 (gcc-multilib)"
+)]
 fn test_c_multiboot_kernel_writes_vga_and_serial() {
     if !kvm_available() || !cc_m32_available() {
         return;
@@ -197,6 +206,10 @@ fn cc_in(dir: &std::path::Path, args: &[&str]) -> bool {
 /// default flags: on Debian, a position-independent executable with a header-only segment at
 /// 0xff000, in the legacy hole. It boots, as under QEMU's -kernel.
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "cc-m32"),
+    ignore = "needs a usable /dev/kvm and cc -m32 (gcc-multilib)"
+)]
 fn test_multiboot_kernel_built_with_default_pie_flags_boots() {
     if !kvm_available() || !cc_m32_available() {
         return;

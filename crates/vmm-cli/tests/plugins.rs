@@ -119,6 +119,7 @@ fn check_bad_descriptor(defines: &[&str]) -> Run {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_rust_rtc_plugin_guest_reads_fixed_time() {
     if !kvm_available() {
         return;
@@ -131,6 +132,10 @@ fn test_rust_rtc_plugin_guest_reads_fixed_time() {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "cc"),
+    ignore = "needs a usable /dev/kvm and a C compiler (cc)"
+)]
 fn test_c_dma_plugin_reads_and_writes_guest_memory() {
     if !kvm_available() || !cc_available() {
         return;
@@ -146,6 +151,10 @@ fn test_c_dma_plugin_reads_and_writes_guest_memory() {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "cc"),
+    ignore = "needs a usable /dev/kvm and a C compiler (cc)"
+)]
 fn test_plugin_debug_log_shows_with_env_var() {
     if !kvm_available() || !cc_available() {
         return;
@@ -165,6 +174,10 @@ fn test_plugin_debug_log_shows_with_env_var() {
 /// The 1.0 example, unchanged and built against ABI 1.0's header (as a third party built it
 /// before 1.1), loads and works on this picovmm.
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "cc", picovmm_missing = "kvm"),
+    ignore = "needs a C compiler (cc) and a usable /dev/kvm"
+)]
 fn test_a_plugin_built_for_abi_1_0_still_loads_and_works() {
     if !cc_available() || !kvm_available() {
         return;
@@ -195,6 +208,7 @@ fn test_a_plugin_built_for_abi_1_0_still_loads_and_works() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "cc", ignore = "needs a C compiler (cc)")]
 fn test_plugins_command_lists_name_version_abi_accesses_path() {
     if !cc_available() {
         return;
@@ -214,6 +228,7 @@ fn test_plugins_command_lists_name_version_abi_accesses_path() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_plugin_path_env_var_is_searched() {
     if !kvm_available() {
         return;
@@ -231,6 +246,10 @@ fn test_plugin_path_env_var_is_searched() {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "cc"),
+    ignore = "needs a usable /dev/kvm and a C compiler (cc)"
+)]
 fn test_plugin_access_error_stops_with_guest_fault() {
     if !kvm_available() || !cc_available() {
         return;
@@ -253,6 +272,7 @@ fn test_plugin_access_error_stops_with_guest_fault() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_plugin_panic_in_port_write_stops_with_guest_fault() {
     if !kvm_available() {
         return;
@@ -270,6 +290,7 @@ fn test_plugin_panic_in_port_write_stops_with_guest_fault() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_plugin_error_in_port_read_stops_with_guest_fault() {
     if !kvm_available() {
         return;
@@ -282,6 +303,7 @@ fn test_plugin_error_in_port_read_stops_with_guest_fault() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_plugin_that_works_lets_guest_finish() {
     if !kvm_available() {
         return;
@@ -294,6 +316,7 @@ fn test_plugin_that_works_lets_guest_finish() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_plugin_create_failure_points_at_config() {
     if !kvm_available() {
         return;
@@ -307,6 +330,7 @@ fn test_plugin_create_failure_points_at_config() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_plugin_create_panic_is_reported_not_fatal() {
     if !kvm_available() {
         return;
@@ -362,6 +386,7 @@ fn test_not_a_shared_library_is_refused() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "cc", ignore = "needs a C compiler (cc)")]
 fn test_library_without_entry_symbol_is_refused() {
     if !cc_available() {
         return;
@@ -374,6 +399,7 @@ fn test_library_without_entry_symbol_is_refused() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "cc", ignore = "needs a C compiler (cc)")]
 fn test_wrong_magic_is_refused() {
     if !cc_available() {
         return;
@@ -386,6 +412,7 @@ fn test_wrong_magic_is_refused() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "cc", ignore = "needs a C compiler (cc)")]
 fn test_abi_major_mismatch_names_both_versions() {
     if !cc_available() {
         return;
@@ -398,6 +425,7 @@ fn test_abi_major_mismatch_names_both_versions() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "cc", ignore = "needs a C compiler (cc)")]
 fn test_abi_minor_newer_than_host_is_refused() {
     if !cc_available() {
         return;
@@ -410,6 +438,7 @@ fn test_abi_minor_newer_than_host_is_refused() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "cc", ignore = "needs a C compiler (cc)")]
 fn test_descriptor_smaller_than_abi_is_refused() {
     if !cc_available() {
         return;
@@ -422,6 +451,7 @@ fn test_descriptor_smaller_than_abi_is_refused() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "cc", ignore = "needs a C compiler (cc)")]
 fn test_descriptor_name_running_past_mapped_memory_is_refused() {
     if !cc_available() {
         return;
@@ -466,6 +496,7 @@ fn test_descriptor_name_running_past_mapped_memory_is_refused() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "cc", ignore = "needs a C compiler (cc)")]
 fn test_descriptor_name_longer_than_the_abi_allows_is_refused() {
     if !cc_available() {
         return;
@@ -482,6 +513,7 @@ fn test_descriptor_name_longer_than_the_abi_allows_is_refused() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "cc", ignore = "needs a C compiler (cc)")]
 fn test_descriptor_without_port_functions_is_refused() {
     if !cc_available() {
         return;
@@ -511,6 +543,7 @@ fn test_plugin_given_wrong_access_kind_is_refused() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_plugin_panic_in_mmio_write_stops_with_guest_fault() {
     if !kvm_available() {
         return;
@@ -526,6 +559,7 @@ fn test_plugin_panic_in_mmio_write_stops_with_guest_fault() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_plugin_panic_in_mmio_read_stops_with_guest_fault() {
     if !kvm_available() {
         return;
@@ -538,6 +572,7 @@ fn test_plugin_panic_in_mmio_read_stops_with_guest_fault() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_plugin_error_in_mmio_write_stops_with_guest_fault() {
     if !kvm_available() {
         return;
@@ -548,6 +583,7 @@ fn test_plugin_error_in_mmio_write_stops_with_guest_fault() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_plugin_panic_in_destroy_does_not_change_the_outcome() {
     if !kvm_available() {
         return;
@@ -560,6 +596,7 @@ fn test_plugin_panic_in_destroy_does_not_change_the_outcome() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_plugin_panic_in_port_read_stops_with_guest_fault() {
     if !kvm_available() {
         return;
@@ -613,6 +650,10 @@ fn console_plugin(dir: &Path) -> PathBuf {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "cc"),
+    ignore = "needs a usable /dev/kvm and a C compiler (cc)"
+)]
 fn test_console_plugin_interrupts_the_guest_for_host_input() {
     if !kvm_available() || !cc_available() {
         return;
@@ -634,6 +675,10 @@ fn test_console_plugin_interrupts_the_guest_for_host_input() {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "cc"),
+    ignore = "needs a usable /dev/kvm and a C compiler (cc)"
+)]
 fn test_console_plugin_waiting_for_input_ends_on_time() {
     if !kvm_available() || !cc_available() {
         return;
@@ -648,6 +693,10 @@ fn test_console_plugin_waiting_for_input_ends_on_time() {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "cc"),
+    ignore = "needs a usable /dev/kvm and a C compiler (cc)"
+)]
 fn test_console_plugin_waiting_for_input_ends_on_ctrl_c() {
     if !kvm_available() || !cc_available() {
         return;
@@ -680,6 +729,10 @@ fn test_console_plugin_waiting_for_input_ends_on_ctrl_c() {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "cc"),
+    ignore = "needs a usable /dev/kvm and a C compiler (cc)"
+)]
 fn test_a_plugin_ends_the_run_halted_or_failed_and_stats_say_which() {
     if !kvm_available() || !cc_available() {
         return;
@@ -715,6 +768,7 @@ fn test_a_plugin_ends_the_run_halted_or_failed_and_stats_say_which() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "cc", ignore = "needs a C compiler (cc)")]
 fn test_check_runs_the_plugins_create_and_points_at_its_config() {
     if !cc_available() {
         return;
@@ -773,6 +827,7 @@ fn test_plugin_irq_key_takes_a_list_and_refuses_bad_lines() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "cc", ignore = "needs a C compiler (cc)")]
 fn test_c_plugin_unit_tests_run_on_the_mock_host() {
     if !cc_available() {
         return;
@@ -808,6 +863,7 @@ fn test_c_plugin_unit_tests_run_on_the_mock_host() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "cc", ignore = "needs a C compiler (cc)")]
 fn test_installed_header_and_pkg_config_build_a_plugin_without_the_checkout() {
     if !cc_available() {
         return;

@@ -29,6 +29,7 @@ fn run_with_stdin(image: &str, input: &[u8]) -> Run {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_serial_echoes_stdin_through_a_pipe() {
     if !kvm_available() {
         return;
@@ -39,6 +40,7 @@ fn test_serial_echoes_stdin_through_a_pipe() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_serial_more_input_than_the_fifo_holds_arrives_whole() {
     if !kvm_available() {
         return;
@@ -49,6 +51,7 @@ fn test_serial_more_input_than_the_fifo_holds_arrives_whole() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_serial_output_goes_to_the_named_file() {
     if !kvm_available() {
         return;
@@ -116,6 +119,10 @@ fn terminal_around_run(ending: &str) -> (Option<String>, Option<String>, Option<
 /// picovmm puts a terminal stdin in raw mode for the serial port and must leave it exactly as
 /// it found it, here after a timeout ends the run.
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "script"),
+    ignore = "needs a usable /dev/kvm and script(1)"
+)]
 fn test_terminal_settings_are_restored_after_the_run() {
     if !kvm_available() || !script_available() {
         return;
@@ -127,6 +134,10 @@ fn test_terminal_settings_are_restored_after_the_run() {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "script"),
+    ignore = "needs a usable /dev/kvm and script(1)"
+)]
 fn test_terminal_settings_are_restored_after_sigterm() {
     if !kvm_available() || !script_available() {
         return;
@@ -138,6 +149,10 @@ fn test_terminal_settings_are_restored_after_sigterm() {
 }
 
 #[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "script"),
+    ignore = "needs a usable /dev/kvm and script(1)"
+)]
 fn test_terminal_settings_are_restored_after_sighup() {
     if !kvm_available() || !script_available() {
         return;
@@ -152,6 +167,7 @@ fn test_terminal_settings_are_restored_after_sighup() {
 /// accesses of `size` bytes: a word to the debug console prints its low byte (as QEMU), and
 /// `rep insb` takes three received bytes from COM1 (it used to read 0xFF, unclaimed).
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_string_and_wide_port_io_reach_the_devices() {
     if !kvm_available() {
         return;
@@ -163,6 +179,7 @@ fn test_string_and_wide_port_io_reach_the_devices() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_a_second_ctrl_c_ends_the_wait_for_a_reader_that_does_not_read() {
     if !kvm_available() {
         return;

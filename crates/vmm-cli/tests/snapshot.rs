@@ -16,6 +16,7 @@ fn s(p: &Path) -> String {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_a_timer_guest_continues_its_count_after_a_restore() {
     if !kvm_available() {
         return;
@@ -53,6 +54,7 @@ fn test_a_timer_guest_continues_its_count_after_a_restore() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_a_bios_repl_restored_mid_session_answers_the_next_line_and_keeps_its_screen() {
     if !kvm_available() {
         return;
@@ -87,6 +89,7 @@ fn test_a_bios_repl_restored_mid_session_answers_the_next_line_and_keeps_its_scr
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_a_long_mode_guest_keeps_its_page_tables_and_exits_with_its_code() {
     if !kvm_available() {
         return;
@@ -111,6 +114,7 @@ fn test_a_long_mode_guest_keeps_its_page_tables_and_exits_with_its_code() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_another_version_a_truncated_file_and_a_flipped_byte_are_refused() {
     if !kvm_available() {
         return;
@@ -164,6 +168,7 @@ fn test_another_version_a_truncated_file_and_a_flipped_byte_are_refused() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_a_changed_disk_image_is_refused_unless_forced() {
     if !kvm_available() {
         return;
@@ -203,6 +208,7 @@ fn test_a_changed_disk_image_is_refused_unless_forced() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_machines_that_cannot_be_saved_are_refused_before_they_run() {
     if !kvm_available() {
         return;
@@ -252,6 +258,7 @@ fn test_restore_of_a_device_file_is_refused_without_reading_it() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_a_snapshot_path_that_cannot_be_written_is_refused_before_the_run() {
     if !kvm_available() {
         return;
@@ -274,6 +281,7 @@ fn test_a_snapshot_path_that_cannot_be_written_is_refused_before_the_run() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_a_halted_guest_says_why_no_snapshot_was_written() {
     if !kvm_available() {
         return;
@@ -302,6 +310,7 @@ fn test_a_halted_guest_says_why_no_snapshot_was_written() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_restore_serves_no_gdb_even_when_the_machine_file_asks() {
     if !kvm_available() {
         return;
@@ -335,6 +344,7 @@ fn test_restore_serves_no_gdb_even_when_the_machine_file_asks() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_restore_needs_no_boot_image_file_its_bytes_are_in_the_saved_ram() {
     if !kvm_available() {
         return;

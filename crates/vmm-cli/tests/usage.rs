@@ -108,6 +108,7 @@ fn test_a_plugin_folder_that_is_not_there_is_a_usage_error() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_stats_json_dash_writes_to_stdout() {
     if !kvm_available() {
         return;

@@ -79,6 +79,7 @@ impl MutDevicePio for Port {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_run_hlt_guest_is_halted() {
     if !kvm_available() {
         return;
@@ -90,6 +91,7 @@ fn test_run_hlt_guest_is_halted() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_run_port_round_trip_reaches_device() {
     if !kvm_available() {
         return;
@@ -108,6 +110,7 @@ fn test_run_port_round_trip_reaches_device() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_run_spinning_guest_is_stopped_from_another_thread() {
     if !kvm_available() {
         return;
@@ -125,6 +128,7 @@ fn test_run_spinning_guest_is_stopped_from_another_thread() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_run_unclaimed_port_under_stop_policy_ends_run() {
     if !kvm_available() {
         return;
@@ -143,6 +147,7 @@ fn test_run_unclaimed_port_under_stop_policy_ends_run() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_run_unclaimed_port_under_log_policy_reads_open_bus() {
     if !kvm_available() {
         return;
@@ -160,6 +165,7 @@ fn test_run_unclaimed_port_under_log_policy_reads_open_bus() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_register_mmio_over_ram_is_rejected() {
     if !kvm_available() {
         return;
@@ -174,6 +180,7 @@ fn test_register_mmio_over_ram_is_rejected() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_register_pio_after_vcpu_is_refused() {
     if !kvm_available() {
         return;
@@ -197,6 +204,7 @@ impl MutDeviceMmio for NullMmio {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_device_memory_guest_writes_are_seen_without_exits() {
     if !kvm_available() {
         return;
@@ -219,6 +227,7 @@ fn test_device_memory_guest_writes_are_seen_without_exits() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_device_memory_over_ram_is_rejected() {
     if !kvm_available() {
         return;
@@ -235,6 +244,7 @@ fn test_device_memory_over_ram_is_rejected() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_register_mmio_over_device_memory_is_rejected() {
     if !kvm_available() {
         return;
@@ -272,6 +282,7 @@ fn run_flat(mode: CpuMode, code: &[u8]) -> (VcpuEvent, Vec<u8>) {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_protected_mode_entry_has_pe_without_paging() {
     if !kvm_available() {
         return;
@@ -283,6 +294,7 @@ fn test_protected_mode_entry_has_pe_without_paging() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_long_mode_entry_has_paging_and_64_bit_code() {
     if !kvm_available() {
         return;
@@ -302,6 +314,7 @@ fn test_long_mode_entry_has_paging_and_64_bit_code() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_flat_entry_in_real_mode_is_refused() {
     if !kvm_available() {
         return;
@@ -342,6 +355,7 @@ fn pause_after(vcpu: &mut Vcpu, after: Duration) -> VcpuEvent {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_paused_spinning_guest_resumes_where_it_was() {
     if !kvm_available() {
         return;
@@ -355,6 +369,7 @@ fn test_paused_spinning_guest_resumes_where_it_was() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_paused_counting_guest_continues_its_count() {
     if !kvm_available() {
         return;
@@ -369,6 +384,7 @@ fn test_paused_counting_guest_continues_its_count() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_single_step_advances_exactly_one_instruction() {
     if !kvm_available() {
         return;
@@ -390,6 +406,7 @@ fn test_single_step_advances_exactly_one_instruction() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_hardware_breakpoint_stops_at_its_address() {
     if !kvm_available() {
         return;
@@ -412,6 +429,7 @@ fn test_hardware_breakpoint_stops_at_its_address() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_registers_written_while_paused_are_what_the_guest_sees() {
     if !kvm_available() {
         return;
@@ -435,6 +453,7 @@ fn test_registers_written_while_paused_are_what_the_guest_sees() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_request_is_served_on_the_vcpu_thread_while_it_runs() {
     if !kvm_available() {
         return;
@@ -454,6 +473,7 @@ fn test_request_is_served_on_the_vcpu_thread_while_it_runs() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_request_is_served_while_paused() {
     if !kvm_available() {
         return;
@@ -473,6 +493,7 @@ fn test_request_is_served_while_paused() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_vcpu_state_round_trips_into_the_guest() {
     if !kvm_available() {
         return;
@@ -496,6 +517,7 @@ fn test_vcpu_state_round_trips_into_the_guest() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_in_completes_before_a_stop_is_reported() {
     if !kvm_available() {
         return;
@@ -586,6 +608,7 @@ const STI_HLT_WITH_HANDLER: [u8; 36] = {
 };
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_sti_hlt_waits_for_an_interrupt_and_runs_its_handler() {
     if !kvm_available() {
         return;
@@ -613,6 +636,7 @@ fn test_sti_hlt_waits_for_an_interrupt_and_runs_its_handler() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_sti_hlt_with_nothing_to_wake_it_is_halted() {
     if !kvm_available() {
         return;
@@ -629,6 +653,7 @@ fn test_sti_hlt_with_nothing_to_wake_it_is_halted() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_waiting_in_hlt_is_stopped_from_another_thread() {
     if !kvm_available() {
         return;

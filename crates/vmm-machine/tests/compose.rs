@@ -22,6 +22,7 @@ fn kvm_available() -> bool {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_compose_example_runs_the_machine_it_builds() {
     if !kvm_available() {
         return;
