@@ -371,3 +371,34 @@ fn test_nothing_in_the_repository_points_outside_it() {
     }
     assert_eq!(pointing, Vec::<String>::new());
 }
+
+/// A test that returns early when the host lacks a tool must say so in the summary: it carries
+/// `cfg_attr(picovmm_missing = ..., ignore = ...)` (build/probes.rs), or it would read as passed.
+#[test]
+fn test_every_test_that_needs_a_tool_is_marked_to_show_as_ignored() {
+    let mut unmarked = Vec::new();
+    for krate in ["vmm-core", "vmm-machine", "vmm-cli"] {
+        let dir = repo().join("crates").join(krate).join("tests");
+        for entry in std::fs::read_dir(&dir).expect("tests folder").flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("test file");
+            for test in text.split("#[test]\n").skip(1) {
+                let (head, body) = test.split_once("fn ").unwrap_or(("", test));
+                let body = body.split("\n}\n").next().unwrap_or("");
+                let needs = body.match_indices("if !").any(|(i, _)| {
+                    let rest = &body[i + 4..];
+                    let call = rest.split(|c: char| c.is_whitespace() || c == '{').next();
+                    call.is_some_and(|c| c.ends_with("_available()"))
+                });
+                if needs && !head.contains("picovmm_missing") {
+                    let name = body.split('(').next().unwrap_or("?");
+                    unmarked.push(format!("{}: {name}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(unmarked.is_empty(), "not marked: {unmarked:#?}");
+}

@@ -334,6 +334,7 @@ fn test_plugins_to_a_full_stdout_does_not_panic() {
 }
 
 #[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
 fn test_run_with_full_stdout_and_stderr_keeps_the_guest_status() {
     if !common::kvm_available() {
         return;

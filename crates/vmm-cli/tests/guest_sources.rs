@@ -136,6 +136,7 @@ guest_source_tests! {
     test_stepping_binary_matches_source => "debug/stepping",
     test_idt_limit_binary_matches_source => "hostile/idt-limit",
     test_rom_write_binary_matches_source => "hostile/rom-write",
+    test_int13_bounds_binary_matches_source => "hostile/int13-bounds",
     test_long_loop_binary_matches_source => "snapshot/long-loop",
     test_bios_hello_binary_matches_source => "bench/bios-hello",
     test_teletype_loop_binary_matches_source => "bench/teletype-loop",

@@ -456,3 +456,30 @@ fn test_the_bios_rom_is_write_protected_from_the_guest() {
         assert!(!out.stderr.contains("unclaimed"), "{accel}: {}", out.stderr);
     }
 }
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_int13_cannot_wrap_into_the_ivt_or_write_the_rom_as_the_disk_shows() {
+    if !kvm_available() {
+        return;
+    }
+    let rom = std::fs::read(common::repo_root().join("crates/vmm-bios/rom/bios.bin")).expect("rom");
+    for accel in ["kvm", "interp"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let image = dir.path().join("floppy.img");
+        let mut bytes = std::fs::read(common::repo_root().join("guests/hostile/int13-bounds.bin"))
+            .expect("guest");
+        bytes.resize(1_474_560, 0);
+        std::fs::write(&image, bytes).expect("image");
+        let out = run(&["run", "--accel", accel, "--drive", &image.to_string_lossy()]);
+        assert_eq!(out.stdout, "sectors written\n", "{accel}: {}", out.stderr);
+        assert_eq!(out.status, 1, "{accel}: {}", out.stderr);
+        // Sectors 2..5 (CHS 0/0/2..5): the IVT and the ROM after the transfers, and before.
+        let disk = std::fs::read(&image).expect("image");
+        let sector = |n: usize| &disk[512 * (n - 1)..512 * n];
+        assert_eq!(sector(2), sector(4), "{accel}: the IVT changed");
+        assert!(sector(2).iter().any(|&b| b != 0), "{accel}: no IVT written");
+        assert_eq!(sector(3), sector(5), "{accel}: the ROM changed");
+        assert_eq!(sector(3), &rom[..512], "{accel}: the ROM is not the BIOS's");
+    }
+}
