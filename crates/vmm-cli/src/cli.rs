@@ -107,8 +107,8 @@ pub struct RunArgs {
     /// What the run shows and writes.
     #[command(flatten)]
     pub output: OutputArgs,
-    /// When the run ends, save SIZE bytes of guest RAM from guest-physical ADDR to FILE (QEMU's
-    /// monitor command pmemsave)
+    /// When the run ends, save SIZE bytes of guest memory (RAM, VGA windows, BIOS ROM) from
+    /// guest-physical ADDR to FILE (QEMU's monitor command pmemsave)
     #[arg(long, num_args = 3, value_names = ["ADDR", "SIZE", "FILE"])]
     pub pmemsave: Option<Vec<String>>,
     /// Look for plugins in DIR first (repeatable); then PICOVMM_PLUGIN_PATH, then next to picovmm

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{kvm_available, run, run_with_stats};
+use common::{kvm_available, repo_root, run, run_with_stats};
 
 #[test]
 #[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
@@ -104,21 +104,58 @@ fn test_pmemsave_writes_the_guest_memory_the_run_left() {
 }
 
 #[test]
-fn test_pmemsave_outside_ram_is_refused_before_the_run() {
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_pmemsave_outside_guest_memory_is_refused_before_the_run_and_keeps_the_file() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("keep.mem");
+    std::fs::write(&file, b"the user's").expect("write");
+    // 0xA0000..0xBFFFF is the BIOS's graphics window; nothing is at 0xC0000.
     let out = run(&[
         "run",
         "--image",
         "guests/cpu/answer.bin",
         "--pmemsave",
-        "0x9ff00",
+        "0xbff00",
         "0x200",
-        "/dev/null",
+        &file.to_string_lossy(),
     ]);
     assert_eq!(
         out.stderr,
-        "Error: --pmemsave: [0x9ff00, +0x200) is not inside one region of guest RAM\n"
+        "Error: --pmemsave: [0xbff00, +0x200) is not all guest memory: nothing at 0xc0000 (RAM, the VGA windows and the BIOS ROM can be saved)\n"
     );
     assert_eq!((out.status, out.stdout.as_str()), (2, ""));
+    assert_eq!(std::fs::read(&file).ok(), Some(b"the user's".to_vec()));
+}
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_pmemsave_saves_the_bios_rom_as_the_guest_sees_it() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("rom.bin");
+    let out = run(&[
+        "run",
+        "--drive",
+        "guests/hostile/rom-write.bin,readonly",
+        "--screen",
+        "none",
+        "--pmemsave",
+        "0xf0000",
+        "0x10000",
+        &file.to_string_lossy(),
+    ]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    let saved = std::fs::read(&file).expect("saved");
+    let rom = std::fs::read(repo_root().join("crates/vmm-bios/rom/bios.bin")).expect("rom");
+    assert_eq!(saved.len(), 0x10000);
+    // The entry code at the start and the reset vector at the end are the ROM's.
+    assert_eq!(&saved[..0x100], &rom[..0x100]);
+    assert_eq!(&saved[0xFFF0..0xFFF5], &rom[0xFFF0..0xFFF5]);
 }
 
 #[test]

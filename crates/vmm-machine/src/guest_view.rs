@@ -102,6 +102,23 @@ impl GuestView {
         done
     }
 
+    /// How many of the `len` bytes from guest-physical `addr` the guest can address (RAM or a
+    /// window), counted from the start up to the first hole.
+    pub fn addressable(&self, addr: u64, len: u64) -> u64 {
+        let mut done = 0;
+        while done < len {
+            let Some(at) = addr.checked_add(done) else {
+                break;
+            };
+            let want = usize::try_from(len - done).unwrap_or(usize::MAX);
+            match self.piece(at, want) {
+                Some(Piece::Ram(n) | Piece::Window(_, _, n)) => done += n as u64,
+                None => break,
+            }
+        }
+        done
+    }
+
     /// Writes `data` at guest-physical `addr`; returns how many bytes from the start were
     /// written (a write stops where the guest has nothing).
     pub fn write(&self, addr: u64, data: &[u8]) -> usize {

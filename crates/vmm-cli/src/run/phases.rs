@@ -24,6 +24,9 @@ pub(super) fn run_machine(args: &RunArgs, restored: Option<Snapshot>) -> Result<
         }
     }
     let mut files = prepared.files;
+    if let Some(save) = &mut files.pmemsave {
+        save.check(machine.memory())?;
+    }
     let mut front = attach::attach(&machine, &mut files, args, &console)?;
     let report = front.run(&mut machine);
     report::report(&machine, report, front, files, &console, args)

@@ -1,26 +1,28 @@
-//! `--pmemsave ADDR SIZE FILE` (QEMU's monitor command): checked and opened before the run,
-//! written after it.
+//! `--pmemsave ADDR SIZE FILE` (QEMU's monitor command): guest memory as the guest sees it
+//! (RAM, the VGA windows, the BIOS ROM), checked and opened before the run, written after it.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 
-use vmm_machine::validate::ValidMachine;
 use vmm_machine::{units, GuestView};
 
 use crate::error::{create_output, CliError};
 
-/// A stretch of guest RAM to save, and the file it goes to.
+/// A stretch of guest memory to save, and the file it goes to.
 pub(crate) struct MemorySave {
     addr: u64,
     size: u64,
     path: PathBuf,
-    file: File,
+    /// Created by [`MemorySave::check`], once the stretch is known to be there, so a refused
+    /// one never truncates the file the user named.
+    file: Option<File>,
 }
 
 impl MemorySave {
-    /// Reads `ADDR SIZE FILE`: the stretch must lie in one region of the machine's RAM.
-    pub fn parse(values: &[String], valid: &ValidMachine) -> Result<Self, CliError> {
+    /// Reads `ADDR SIZE FILE`; the stretch is checked against the built machine by
+    /// [`MemorySave::check`].
+    pub fn parse(values: &[String]) -> Result<Self, CliError> {
         let [addr, size, path] = values else {
             return Err(CliError::Usage("--pmemsave takes ADDR SIZE FILE".into()));
         };
@@ -32,24 +34,28 @@ impl MemorySave {
             })
         };
         let (addr, size) = (number("address", addr)?, number("size", size)?);
-        if !valid
-            .spec
-            .memory
-            .iter()
-            .any(|r| r.value.contains(addr, size))
-        {
-            return Err(CliError::Usage(format!(
-                "--pmemsave: [{addr:#x}, +{size:#x}) is not inside one region of guest RAM"
-            )));
-        }
-        let path = PathBuf::from(path);
-        let file = create_output(&path)?;
         Ok(MemorySave {
             addr,
             size,
-            path,
-            file,
+            path: PathBuf::from(path),
+            file: None,
         })
+    }
+
+    /// Refuses, before the run, a stretch the guest cannot address all of; then creates the
+    /// file.
+    pub fn check(&mut self, memory: &GuestView) -> Result<(), CliError> {
+        let addressable = memory.addressable(self.addr, self.size);
+        if addressable < self.size {
+            return Err(CliError::Usage(format!(
+                "--pmemsave: [{:#x}, +{:#x}) is not all guest memory: nothing at {:#x} (RAM, the VGA windows and the BIOS ROM can be saved)",
+                self.addr,
+                self.size,
+                self.addr + addressable
+            )));
+        }
+        self.file = Some(create_output(&self.path)?);
+        Ok(())
     }
 
     /// Writes the stretch from `memory`.
@@ -66,6 +72,10 @@ impl MemorySave {
                 self.addr + read as u64
             ))));
         }
-        self.file.write_all(&bytes).map_err(output_error)
+        let mut file = match self.file.take() {
+            Some(file) => file,
+            None => create_output(&self.path)?,
+        };
+        file.write_all(&bytes).map_err(output_error)
     }
 }

@@ -161,7 +161,7 @@ fn open_outputs(
     let pmemsave = args
         .pmemsave
         .as_deref()
-        .map(|values| MemorySave::parse(values, valid))
+        .map(MemorySave::parse)
         .transpose()?;
     let gdb = valid
         .spec
