@@ -101,6 +101,25 @@ fn gdb_interrupted(stub: &Stub, commands: &[&str], interrupt_after: Option<Durat
     text
 }
 
+/// [`gdb`], with what gdb printed on stdout and on stderr apart.
+fn gdb_streams(stub: &Stub, commands: &[&str]) -> (String, String) {
+    let mut child = Command::new("gdb")
+        .args(["-batch", "-nx", "-ex", "set confirm off"])
+        .args(["-ex", &format!("target remote {}", stub.address)])
+        .args(commands.iter().flat_map(|c| ["-ex", c]))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start gdb");
+    let finished = wait(&mut child, Duration::from_secs(60));
+    let (mut out, mut err) = (String::new(), String::new());
+    let _ = child.stdout.take().map(|mut o| o.read_to_string(&mut out));
+    let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut err));
+    assert!(finished.is_some(), "gdb did not finish:\n{out}\n{err}");
+    (out, err)
+}
+
 /// Waits for `child` at most `limit`; kills it after that.
 fn wait(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
     let deadline = Instant::now() + limit;
@@ -441,4 +460,62 @@ fn test_ctrl_c_while_stopped_is_answered_and_the_guest_goes_on_after_detach() {
         (0x21, "ticks counted\n"),
         "{stderr}"
     );
+}
+
+/// docs/debugging.md's session, replayed: its `(gdb)` commands are sent to the real gdb, and
+/// every line gdb printed there must come out of gdb in that order; picovmm's lines (port
+/// numbers aside) are its stderr, and nothing else of picovmm's is.
+#[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "gdb"),
+    ignore = "needs a usable /dev/kvm and gdb"
+)]
+fn test_the_session_in_the_debugging_docs_is_what_gdb_prints() {
+    if !kvm_available() || !gdb_available() {
+        return;
+    }
+    let doc = std::fs::read_to_string(common::repo_root().join("docs/debugging.md")).expect("doc");
+    let session = doc
+        .split("```text\n$ picovmm run --image guests/debug/segments.bin")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("the session in docs/debugging.md");
+    let (mut commands, mut printed, mut ours) = (Vec::new(), Vec::new(), Vec::new());
+    for line in session.lines().skip(1) {
+        if let Some(command) = line.strip_prefix("(gdb) ") {
+            commands.push(command);
+        } else if let Some(message) = line.strip_prefix("picovmm: ") {
+            ours.push(message.split(" 127.0.0.1:").next().unwrap_or(message));
+        } else if !line.starts_with('$') && !line.trim().is_empty() {
+            printed.push(line);
+        }
+    }
+    // The guest's own "G" after detaching and the exit status are picovmm's stdout and status.
+    let guest_line = printed.pop();
+    let status = printed.pop();
+    assert_eq!((guest_line, status), (Some("67"), Some("G")));
+    let stub = start(&["--image", "guests/debug/segments.bin", "--gdb-wait"]);
+    let (out, err) = gdb_streams(&stub, &commands);
+    // gdb prints `monitor` replies on stderr, the rest on stdout: each in the doc's order.
+    let (mut rest_out, mut rest_err) = (out.as_str(), err.as_str());
+    for line in printed {
+        let found = [&mut rest_out, &mut rest_err].into_iter().find_map(|rest| {
+            let at = rest.find(line)?;
+            *rest = &rest[at + line.len()..];
+            Some(())
+        });
+        assert!(
+            found.is_some(),
+            "docs/debugging.md shows {line:?}; gdb printed:\n{out}\n{err}"
+        );
+    }
+    let (status, stdout, stderr) = finish(stub);
+    assert_eq!((status, stdout.as_str()), (67, "G\n"), "{stderr}");
+    let said: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("picovmm: "))
+        .map(|m| m.split(" 127.0.0.1:").next().unwrap_or(m))
+        .collect();
+    assert_eq!(said.len(), stderr.lines().count(), "{stderr}");
+    assert_eq!(said, ours, "{stderr}");
 }
