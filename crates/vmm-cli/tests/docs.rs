@@ -365,3 +365,30 @@ fn test_line_matches_wildcard() {
     assert!(line_matches("exits ... (hlt 1)", "exits 5 (hlt 1)"));
     assert!(!line_matches("exits ... (hlt 1)", "exits 5 (hlt 2)"));
 }
+
+/// A closing code fence is a line of its own: text after it makes a renderer run two examples
+/// into one block.
+#[test]
+fn test_every_closing_code_fence_is_a_line_of_its_own() {
+    let mut docs = vec!["README.md".to_owned()];
+    for entry in std::fs::read_dir(repo_root().join("docs")).expect("docs").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".md") {
+            docs.push(format!("docs/{name}"));
+        }
+    }
+    let mut bad = Vec::new();
+    for doc in docs {
+        let mut inside = false;
+        for (n, line) in read_doc(&doc).lines().enumerate() {
+            if !line.trim_start().starts_with("```") {
+                continue;
+            }
+            if inside && line.trim() != "```" {
+                bad.push(format!("{doc}:{}: {line}", n + 1));
+            }
+            inside = !inside;
+        }
+    }
+    assert_eq!(bad, Vec::<String>::new());
+}
