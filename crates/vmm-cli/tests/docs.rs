@@ -371,7 +371,10 @@ fn test_line_matches_wildcard() {
 #[test]
 fn test_every_closing_code_fence_is_a_line_of_its_own() {
     let mut docs = vec!["README.md".to_owned()];
-    for entry in std::fs::read_dir(repo_root().join("docs")).expect("docs").flatten() {
+    for entry in std::fs::read_dir(repo_root().join("docs"))
+        .expect("docs")
+        .flatten()
+    {
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.ends_with(".md") {
             docs.push(format!("docs/{name}"));
