@@ -337,6 +337,9 @@ impl CpuBackend for InterpCpu {
             ));
         }
         self.cpu = Cpu::new(Model::I386);
+        // CD and NW, as a PC's CPU (and KVM's vCPU) comes out of reset; ET is added on the way
+        // out (state.rs).
+        self.cpu.cr0 = 0x6000_0000;
         for seg in 0..6 {
             self.cpu.load_segment(seg, 0);
         }
