@@ -52,6 +52,13 @@ pub enum Command {
         #[arg(long = "plugin-dir", value_name = "DIR")]
         plugin_dirs: Vec<PathBuf>,
     },
+    /// Print a machine as a machine file: --default, the built-in one (what `run --image`
+    /// builds), a start for your own
+    Machine {
+        /// The built-in default machine
+        #[arg(long, required = true)]
+        default: bool,
+    },
     /// List the plugins found on the plugin path: name, version, ABI, accesses, file
     Plugins {
         /// Look for plugins in DIR first (repeatable)

@@ -22,6 +22,7 @@ pub mod display;
 pub mod error;
 pub mod gdb;
 pub mod log;
+pub mod machine;
 pub mod output;
 pub mod plugins;
 pub mod run;

@@ -9,7 +9,7 @@ use std::io::Write;
 use clap::Parser;
 
 use vmm_cli::cli::{Cli, Command};
-use vmm_cli::{check, plugins, run};
+use vmm_cli::{check, machine, plugins, run};
 
 fn main() {
     let cli = Cli::parse();
@@ -21,6 +21,7 @@ fn main() {
             machine,
             plugin_dirs,
         } => check::check(machine, plugin_dirs),
+        Command::Machine { .. } => machine::print_default(),
         Command::Plugins { plugin_dirs } => plugins::list(plugin_dirs),
     };
     let code = match result {

@@ -127,3 +127,43 @@ fn test_stats_json_dash_writes_to_stdout() {
     assert_eq!(json["outcome"], "halted");
     assert!(!std::path::Path::new(&common::repo_root().join("-")).exists());
 }
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_the_printed_default_machine_checks_and_runs_as_the_built_in_one() {
+    if !kvm_available() {
+        return;
+    }
+    let printed = run(&["machine", "--default"]);
+    assert_eq!(printed.status, 0, "{}", printed.stderr);
+    assert!(printed.stdout.contains("name = \"default\""));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("my.toml");
+    std::fs::write(&file, &printed.stdout).expect("save it");
+    let hello = common::repo_root().join("guests/hello/hello.bin");
+    std::fs::copy(hello, dir.path().join("boot.bin")).expect("its boot image");
+    let file = file.to_string_lossy().into_owned();
+    let check = run(&["check", &file]);
+    assert_eq!(check.status, 0, "{}", check.stderr);
+    assert!(
+        check.stdout.starts_with("machine default ("),
+        "{}",
+        check.stdout
+    );
+    let (from_file, built_in) = (
+        run(&["run", &file]),
+        run(&["run", "--image", "guests/hello/hello.bin"]),
+    );
+    assert_eq!(from_file.stdout, built_in.stdout);
+    assert_eq!(
+        (from_file.status, from_file.stderr.as_str()),
+        (built_in.status, built_in.stderr.as_str())
+    );
+}
+
+#[test]
+fn test_machine_without_default_is_a_usage_error() {
+    let out = run(&["machine"]);
+    assert_eq!(out.status, 2);
+    assert!(out.stderr.contains("--default"), "{}", out.stderr);
+}

@@ -122,6 +122,10 @@ pub fn load(path: &Path) -> Result<MachineSpec, ConfigError> {
     from_source(source)
 }
 
+/// The built-in default machine ([`MachineSpec::default_machine`]) as a machine file, with a
+/// boot image to fill in: what `picovmm machine --default` prints.
+pub const DEFAULT_MACHINE: &str = include_str!("default.toml");
+
 /// A machine file's text as it was at `path` (a snapshot keeps it): parsed as `load` parses
 /// the file, relative paths meaning the file's folder.
 pub fn load_text(path: &Path, text: String) -> Result<MachineSpec, ConfigError> {
@@ -275,6 +279,40 @@ fn drive(table: &Spanned<DriveTable>, base_dir: &Path) -> Result<Located<DriveSp
         },
         d.image.span(),
     ))
+}
+
+#[cfg(test)]
+mod default_text_tests {
+    use super::*;
+
+    /// The printed default machine builds what the built-in one does, but for its image.
+    #[test]
+    fn test_the_default_machine_file_is_the_built_in_default_machine() {
+        let file = load_text(Path::new("default.toml"), DEFAULT_MACHINE.to_owned())
+            .expect("the default machine file parses");
+        let built_in = MachineSpec::default_machine();
+        let values = |spec: &MachineSpec| {
+            (
+                spec.name.clone(),
+                spec.memory.iter().map(|r| r.value).collect::<Vec<_>>(),
+                spec.devices
+                    .iter()
+                    .map(|d| d.value.clone())
+                    .collect::<Vec<_>>(),
+                (spec.load.value, spec.mode.value, spec.stack.value),
+                (spec.format.value, spec.entry.as_ref().map(|e| e.value)),
+                (
+                    spec.unclaimed,
+                    spec.accel,
+                    spec.drives.len(),
+                    spec.gdb.is_some(),
+                ),
+            )
+        };
+        assert_eq!(values(&file), values(&built_in));
+        let image = file.image.map(|i| i.value);
+        assert_eq!(image.as_deref(), Some(Path::new("boot.bin")));
+    }
 }
 
 #[cfg(test)]
