@@ -350,10 +350,7 @@ impl MachineHandle {
             .keyboard
             .as_ref()
             .map_or(0, |kbc| crate::sync::lock(kbc).type_ahead(events));
-        if taken > 0 {
-            self.control.wake();
-        }
-        taken
+        self.wake_if(taken)
     }
 
     /// Whether the machine has a keyboard.
@@ -367,6 +364,11 @@ impl MachineHandle {
             .serial
             .as_ref()
             .map_or(0, |uart| crate::sync::lock(uart).enqueue(bytes));
+        self.wake_if(taken)
+    }
+
+    /// Wakes a vCPU idle in `hlt` when input arrived (`taken` > 0); returns `taken`.
+    fn wake_if(&self, taken: usize) -> usize {
         if taken > 0 {
             self.control.wake();
         }
