@@ -22,6 +22,7 @@ Exit status:
            or ending the run as a failure, unclaimed access under `stop`
   6        the host cannot run the machine (no usable /dev/kvm)
   124      --timeout passed
+  0        also: the control socket's quit ended the run
   130      interrupted (Ctrl-C, or Ctrl-a x in the live display)
   129 131 143  ended by SIGHUP, SIGQUIT, SIGTERM (128 + the signal)";
 
@@ -59,12 +60,42 @@ pub enum Command {
         #[arg(long, required = true)]
         default: bool,
     },
+    /// Talk to a running machine's control socket (run --control unix:PATH): run COMMAND
+    /// and print its reply, or `watch` its events
+    #[command(after_help = CTL_HELP)]
+    Ctl(CtlArgs),
     /// List the plugins found on the plugin path: name, version, ABI, accesses, file
     Plugins {
         /// Look for plugins in DIR first (repeatable)
         #[arg(long = "plugin-dir", value_name = "DIR")]
         plugin_dirs: Vec<PathBuf>,
     },
+}
+
+const CTL_HELP: &str = "\
+Commands (`picovmm ctl PATH help` lists them with their arguments):
+  query-status, stop (pause), cont, step, quit, system_reset, send-key KEYS, type TEXT,
+  serial-write TEXT, screendump FILE, query-screen, memory-read ADDR SIZE,
+  memory-write ADDR HEX, registers, snapshot-save FILE, query-stats, watch [EVENT...]
+Arguments go in order or as NAME=VALUE; KEYS is a chord of QEMU key names (ctrl-alt-delete).
+
+Exit status:
+  0  the command succeeded (watch: the run ended or the socket closed)
+  1  the machine refused the command (its error is printed)
+  2  bad usage
+  3  cannot talk to the machine (no socket, a broken connection)";
+
+/// `picovmm ctl`'s arguments.
+#[derive(Debug, Args)]
+pub struct CtlArgs {
+    /// The control socket (as given to run --control unix:PATH; `unix:` may be left out)
+    pub socket: String,
+    /// The command, then its arguments
+    #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND [ARGS]")]
+    pub command: Vec<String>,
+    /// Print the raw JSON reply (or event lines) instead of text for people
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What the screen looks like when the run ends.
@@ -157,6 +188,13 @@ pub struct OutputArgs {
     /// Write exit counts, run time, outcome and final registers as JSON to FILE
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,
+    /// Serve a QMP-shaped JSON control socket at PATH while the guest runs (mode 0600; talk to
+    /// it with `picovmm ctl PATH`, see docs/control.md)
+    #[arg(long, value_name = "unix:PATH", value_parser = units::control_socket)]
+    pub control: Option<PathBuf>,
+    /// The folder the user named files from (restore runs in the snapshot's folder).
+    #[arg(skip)]
+    pub folder: Option<PathBuf>,
 }
 
 impl OutputArgs {
@@ -168,6 +206,8 @@ impl OutputArgs {
             screenshot: absolute(&self.screenshot),
             stats_json: absolute(&self.stats_json),
             snapshot_on_exit: absolute(&self.snapshot_on_exit),
+            control: absolute(&self.control),
+            folder: Some(folder.to_path_buf()),
             ..self.clone()
         }
     }

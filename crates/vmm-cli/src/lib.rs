@@ -1,6 +1,7 @@
 //! picovmm's command line: arguments to a machine description (the `vmm-machine` crate
 //! builds and runs it), then a report. Beside it, each in its own folder, the front ends that
-//! stand on the machine's handle: the live display and the gdb stub.
+//! stand on the machine's handle: the live display and the gdb stub; the control socket and
+//! `picovmm ctl` speak the `vmm-control` crate's commands.
 //!
 //! The `picovmm` binary is a thin `main` over [`cli`]; programmatic users and fuzz targets use
 //! the `vmm-machine` crate directly.
@@ -18,6 +19,7 @@
 pub mod check;
 pub mod cli;
 pub mod console;
+pub mod ctl;
 pub mod display;
 pub mod error;
 pub mod gdb;

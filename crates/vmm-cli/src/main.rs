@@ -9,7 +9,7 @@ use std::io::Write;
 use clap::Parser;
 
 use vmm_cli::cli::{Cli, Command};
-use vmm_cli::{check, machine, plugins, run};
+use vmm_cli::{check, ctl, machine, plugins, run};
 
 fn main() {
     let cli = Cli::parse();
@@ -22,6 +22,7 @@ fn main() {
             plugin_dirs,
         } => check::check(machine, plugin_dirs),
         Command::Machine { .. } => machine::print_default(),
+        Command::Ctl(args) => Ok(ctl::ctl(args)),
         Command::Plugins { plugin_dirs } => plugins::list(plugin_dirs),
     };
     let code = match result {

@@ -3,7 +3,8 @@
 use vmm_core::{Fault, RunOutcome};
 use vmm_devices::debug_exit;
 
-/// The guest halted, or asked for a reset (which ends the run, as QEMU's `-no-reboot` does).
+/// The guest halted, or asked for a reset (which ends the run, as QEMU's `-no-reboot` does),
+/// or the control socket's `quit` ended it (QEMU's `quit` exits 0 too).
 pub const HALTED: i32 = 0;
 /// Bad usage, machine file, image or plugin.
 pub const USAGE: i32 = 2;
@@ -23,7 +24,10 @@ pub const SIGNALLED: i32 = 128;
 /// The exit status for a run's outcome.
 pub fn for_outcome(outcome: &RunOutcome) -> i32 {
     match outcome {
-        RunOutcome::Halted | RunOutcome::Reset | RunOutcome::DeviceHalted { .. } => HALTED,
+        RunOutcome::Halted
+        | RunOutcome::Reset
+        | RunOutcome::Quit
+        | RunOutcome::DeviceHalted { .. } => HALTED,
         RunOutcome::GuestExit(v) => i32::from(debug_exit::exit_status(*v)),
         RunOutcome::Timeout => TIMEOUT,
         RunOutcome::Interrupted => INTERRUPTED,

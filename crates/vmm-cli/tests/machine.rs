@@ -38,7 +38,7 @@ fn board_for(image: &str, out: &Captured) -> Machine {
     let mut spec = MachineSpec::default_machine();
     spec.set_image(repo_root().join(image));
     let out = out.clone();
-    let outputs = Outputs::new(move || Box::new(out.clone()) as ConsoleOutput);
+    let outputs = Outputs::new(move |_| Box::new(out.clone()) as ConsoleOutput);
     Machine::build(spec, &PluginPath::new(&[]), outputs).expect("machine")
 }
 

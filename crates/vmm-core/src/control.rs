@@ -43,6 +43,8 @@ pub enum StopReason {
     DeviceHalted(u32),
     /// The guest asked for a reset of the machine.
     Reset,
+    /// A front end (the control socket's `quit`) asked to end the run.
+    Quit,
 }
 
 const NO_REASON: u64 = 0;
@@ -53,6 +55,7 @@ const DEVICE_FAILED: u64 = 4;
 const SIGNAL: u64 = 5;
 const RESET: u64 = 6;
 const DEVICE_HALTED: u64 = 7;
+const QUIT: u64 = 8;
 
 impl StopReason {
     fn encode(self) -> u64 {
@@ -64,6 +67,7 @@ impl StopReason {
             StopReason::DeviceFailed(d) => DEVICE_FAILED | (u64::from(d) << 8),
             StopReason::DeviceHalted(d) => DEVICE_HALTED | (u64::from(d) << 8),
             StopReason::Reset => RESET,
+            StopReason::Quit => QUIT,
         }
     }
 
@@ -77,6 +81,7 @@ impl StopReason {
             DEVICE_FAILED => Some(StopReason::DeviceFailed(value)),
             DEVICE_HALTED => Some(StopReason::DeviceHalted(value)),
             RESET => Some(StopReason::Reset),
+            QUIT => Some(StopReason::Quit),
             _ => None,
         }
     }

@@ -23,6 +23,8 @@ pub enum RunOutcome {
     Timeout,
     /// The user interrupted the run (SIGINT).
     Interrupted,
+    /// A front end asked to end the run (the control socket's `quit`).
+    Quit,
     /// A signal other than SIGINT ended the run (SIGTERM, SIGHUP, SIGQUIT).
     Signal(i32),
     /// A device failed an access.
@@ -52,6 +54,7 @@ impl RunOutcome {
             RunOutcome::Reset => "reset",
             RunOutcome::Timeout => "timeout",
             RunOutcome::Interrupted => "interrupted",
+            RunOutcome::Quit => "quit",
             RunOutcome::Signal(_) => "signal",
             RunOutcome::DeviceFailed { .. } => "device_failed",
             RunOutcome::DeviceHalted { .. } => "device_halted",
@@ -68,6 +71,7 @@ impl fmt::Display for RunOutcome {
             RunOutcome::Reset => write!(f, "the guest reset the machine"),
             RunOutcome::Timeout => write!(f, "the run timed out"),
             RunOutcome::Interrupted => write!(f, "the run was interrupted"),
+            RunOutcome::Quit => write!(f, "the run was ended by a quit command"),
             RunOutcome::Signal(s) => write!(f, "the run was ended by signal {s}"),
             RunOutcome::DeviceFailed { message, .. } => write!(f, "{message}"),
             RunOutcome::DeviceHalted { device, message } => {

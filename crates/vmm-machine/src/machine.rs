@@ -20,7 +20,7 @@ use vmm_devices::i8042::I8042;
 use vmm_devices::keymap::KeyEvent;
 use vmm_devices::serial::Uart16550;
 
-use crate::board::{Board, ConsoleOutput, DeviceRegistry};
+use crate::board::{Board, ConsoleKind, ConsoleOutput, DeviceRegistry};
 use crate::diagnostic::Report;
 use crate::error::MachineError;
 use crate::frame::{Frame, ScreenSources};
@@ -33,12 +33,12 @@ use crate::validate::{validate, ValidMachine};
 /// Where the guest's console output (debug consoles, serial ports without a file) goes: a
 /// sink made for each such device.
 pub struct Outputs {
-    make: Box<dyn FnMut() -> ConsoleOutput>,
+    make: Box<dyn FnMut(ConsoleKind) -> ConsoleOutput>,
 }
 
 impl Outputs {
-    /// Each device's output goes to the sink `make` returns.
-    pub fn new(make: impl FnMut() -> ConsoleOutput + 'static) -> Outputs {
+    /// Each device's output goes to the sink `make` returns for its kind.
+    pub fn new(make: impl FnMut(ConsoleKind) -> ConsoleOutput + 'static) -> Outputs {
         Outputs {
             make: Box::new(make),
         }
@@ -46,14 +46,14 @@ impl Outputs {
 
     /// Console output is dropped.
     pub fn discard() -> Outputs {
-        Outputs::new(|| Box::new(std::io::sink()))
+        Outputs::new(|_| Box::new(std::io::sink()))
     }
 
     /// Console output is kept in memory, in the returned buffer.
     pub fn buffer() -> (Outputs, OutputBuffer) {
         let buffer = OutputBuffer::default();
         let sink = buffer.clone();
-        (Outputs::new(move || Box::new(sink.clone())), buffer)
+        (Outputs::new(move |_| Box::new(sink.clone())), buffer)
     }
 }
 

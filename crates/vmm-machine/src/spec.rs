@@ -331,6 +331,8 @@ pub struct MachineSpec {
     pub gdb: Option<Located<String>>,
     /// Whether the guest waits for gdb before its first instruction.
     pub gdb_wait: bool,
+    /// Where to serve the control socket, if anywhere.
+    pub control: Option<Located<std::path::PathBuf>>,
 }
 
 impl MachineSpec {
@@ -379,6 +381,7 @@ impl MachineSpec {
             accel: AccelChoice::default(),
             gdb: None,
             gdb_wait: false,
+            control: None,
         }
     }
 

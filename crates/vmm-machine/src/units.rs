@@ -98,6 +98,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(seconds).map_err(|_| invalid())
 }
 
+/// A control socket's address: `unix:PATH` (the only transport; the name leaves room for more).
+pub fn control_socket(text: &str) -> Result<std::path::PathBuf, String> {
+    match text.strip_prefix("unix:") {
+        Some(path) if !path.is_empty() => Ok(std::path::PathBuf::from(path)),
+        Some(_) => Err("unix: needs a path: unix:PATH".into()),
+        None => Err(format!(
+            "{text:?} is not a control socket address; write unix:PATH"
+        )),
+    }
+}
+
 /// The address `--gdb` listens on: `PORT` alone is 127.0.0.1:PORT (never every interface
 /// unless the user names it), as QEMU's `-gdb tcp::PORT` is local in practice.
 pub fn listen_address(spec: &str) -> Result<String, String> {

@@ -1,7 +1,8 @@
 //! Keys typed in the live view: terminal bytes (characters, control characters, escape
 //! sequences for arrows, Home, End, function keys and their Ctrl/Alt/Shift forms) turned into
 //! PC key presses and releases, and the display's own commands after Ctrl-a (QEMU's escape
-//! key): `x` leaves, `s` saves a screenshot, Ctrl-a sends Ctrl-a to the guest.
+//! key): `x` leaves, `s` saves a screenshot, `c` opens the monitor's prompt, `h` lists these,
+//! Ctrl-a sends Ctrl-a to the guest.
 
 use vmm_devices::keymap::{self, Key, KeyEvent};
 
@@ -14,6 +15,10 @@ pub enum Action {
     Quit,
     /// Save a screenshot.
     Screenshot,
+    /// Open the monitor's prompt; the bytes typed after Ctrl-a c in the same read go to it.
+    Monitor(Vec<u8>),
+    /// List the Ctrl-a keys.
+    Help,
 }
 
 /// The command prefix: Ctrl-a.
@@ -39,10 +44,19 @@ impl InputParser {
                 actions.push(Action::Keys(std::mem::take(keys)));
             }
         };
-        for &b in bytes {
+        for (i, &b) in bytes.iter().enumerate() {
             if self.prefix {
                 self.prefix = false;
                 match b {
+                    b'c' | b'C' => {
+                        flush(&mut keys, &mut actions);
+                        actions.push(Action::Monitor(bytes[i + 1..].to_vec()));
+                        return actions;
+                    }
+                    b'h' | b'H' | b'?' => {
+                        flush(&mut keys, &mut actions);
+                        actions.push(Action::Help);
+                    }
                     b'x' | b'X' => {
                         flush(&mut keys, &mut actions);
                         actions.push(Action::Quit);
@@ -282,5 +296,20 @@ mod tests {
             [Action::Keys(keymap::type_text("q").unwrap_or_default())]
         );
         assert_eq!(p.feed(b"x"), [Action::Quit]);
+    }
+
+    #[test]
+    fn test_ctrl_a_c_opens_the_monitor_with_the_rest_of_the_read() {
+        let mut p = InputParser::default();
+        assert_eq!(
+            p.feed(b"\x01cpause\r"),
+            [Action::Monitor(b"pause\r".to_vec())]
+        );
+    }
+
+    #[test]
+    fn test_ctrl_a_h_lists_the_keys() {
+        let mut p = InputParser::default();
+        assert_eq!(p.feed(b"\x01h"), [Action::Help]);
     }
 }

@@ -5,13 +5,18 @@
 //! ```text
 //!   refresh thread, every 16 ms:  MachineHandle::capture ─► ansi::drawing ─► ansi::draw ─► stdout
 //!   input thread:  stdin ─► InputParser ─► i8042 type-ahead (keys)  |  Quit  |  Screenshot
+//!                                        └─► Monitor (Ctrl-a c) ─► vmm_control::execute
 //! ```
+//!
+//! The monitor's prompt and replies, and the Ctrl-a h list, are an [`Overlay`] the refresh
+//! thread draws over the bottom rows.
 //!
 //! Reading the screen costs the guest nothing: the text and graphics windows are memory the
 //! guest writes directly, and the VGA registers are read under their lock.
 
 pub mod ansi;
 pub mod input;
+pub mod monitor;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,11 +25,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use vmm_control::Session;
 use vmm_core::StopReason;
 use vmm_devices::keymap::KeyEvent;
 use vmm_machine::MachineHandle;
 
 use input::{Action, InputParser};
+use monitor::{Monitor, Overlay};
 
 use crate::terminal::RawMode;
 
@@ -80,7 +87,20 @@ pub struct LiveDisplay {
     _raw: Option<RawMode>,
 }
 
-/// Where Ctrl-a s saves: next to `--screenshot`'s file, or in the current folder.
+/// Where Ctrl-a s saves: the first numbered file that does not exist yet (an earlier run's
+/// pictures are kept), next to `--screenshot`'s file or in the current folder.
+fn free_numbered_path(base: Option<&Path>, from: usize) -> (PathBuf, usize) {
+    let mut n = from;
+    loop {
+        let path = numbered_path(base, n);
+        if !path.exists() {
+            return (path, n);
+        }
+        n += 1;
+    }
+}
+
+/// The `n`th picture's path next to `base`.
 fn numbered_path(base: Option<&Path>, n: usize) -> PathBuf {
     match base {
         Some(path) => {
@@ -97,7 +117,7 @@ impl LiveDisplay {
     /// Takes over the terminal: alternate screen, raw keys (Ctrl-C goes to the guest; Ctrl-a x
     /// leaves), a refresh thread and an input thread.
     pub fn start(
-        machine: MachineHandle,
+        session: Arc<Session>,
         screenshot: Option<PathBuf>,
     ) -> std::io::Result<LiveDisplay> {
         let raw = RawMode::enable_all_keys();
@@ -105,32 +125,84 @@ impl LiveDisplay {
         out.write_all(b"\x1b[?1049h\x1b[H\x1b[2J")?;
         out.flush()?;
         let stop = Arc::new(AtomicBool::new(false));
+        let overlay = Overlay::default();
+        let machine = session.handle.clone();
         let refresh = {
-            let (stop, machine) = (stop.clone(), machine.clone());
+            let (stop, machine, overlay) = (stop.clone(), machine.clone(), overlay.clone());
             thread::Builder::new()
                 .name("display".into())
-                .spawn(move || refresh_loop(&machine, &stop))?
+                .spawn(move || refresh_loop(&machine, &overlay, &stop))?
         };
-        let parser = Mutex::new(InputParser::default());
-        let shots = AtomicUsize::new(0);
+        let input = Mutex::new(Input {
+            parser: InputParser::default(),
+            monitor: Monitor::new(session, overlay.clone()),
+            overlay,
+            machine,
+            screenshot,
+            shots: AtomicUsize::new(1),
+        });
         crate::stdin::read_stdin("display-input", move |bytes| {
-            let actions = vmm_machine::sync::lock(&parser).feed(bytes);
-            for action in actions {
-                match action {
-                    Action::Keys(events) => type_keys(&machine, &events),
-                    Action::Quit => machine.stop(StopReason::Interrupted),
-                    Action::Screenshot => {
-                        let n = shots.fetch_add(1, Ordering::SeqCst) + 1;
-                        let _ = save_screenshot(&machine, &numbered_path(screenshot.as_deref(), n));
-                    }
-                }
-            }
+            vmm_machine::sync::lock(&input).feed(bytes);
         })?;
         Ok(LiveDisplay {
             stop,
             refresh: Some(refresh),
             _raw: raw,
         })
+    }
+}
+
+/// The input thread's state: keys for the guest, or lines for the monitor.
+struct Input {
+    parser: InputParser,
+    monitor: Monitor,
+    overlay: Overlay,
+    machine: MachineHandle,
+    screenshot: Option<PathBuf>,
+    shots: AtomicUsize,
+}
+
+impl Input {
+    fn feed(&mut self, bytes: &[u8]) {
+        let mut bytes = bytes.to_vec();
+        if self.monitor.is_open() {
+            bytes = self.monitor.feed(&bytes);
+        } else if !bytes.is_empty() && self.overlay.is_shown() {
+            // A reply or the key list stays until the next key, which then goes on as usual.
+            self.overlay.clear();
+        }
+        if bytes.is_empty() {
+            return;
+        }
+        for action in self.parser.feed(&bytes) {
+            match action {
+                Action::Keys(events) => type_keys(&self.machine, &events),
+                Action::Quit => self.machine.stop(StopReason::Interrupted),
+                Action::Screenshot => self.screenshot(),
+                Action::Help => self
+                    .overlay
+                    .show(monitor::HELP.iter().map(|l| (*l).to_owned()).collect()),
+                Action::Monitor(rest) => {
+                    self.monitor.open();
+                    let after = self.monitor.feed(&rest);
+                    if !after.is_empty() {
+                        self.feed(&after);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ctrl-a s: the screen into the next free numbered file, and where it went.
+    fn screenshot(&mut self) {
+        let from = self.shots.load(Ordering::SeqCst);
+        let (path, n) = free_numbered_path(self.screenshot.as_deref(), from);
+        self.shots.store(n + 1, Ordering::SeqCst);
+        let message = match save_screenshot(&self.machine, &path) {
+            Ok(()) => format!("saved the screen to {}", path.display()),
+            Err(e) => format!("could not save the screen to {}: {e}", path.display()),
+        };
+        self.overlay.show(vec![message]);
     }
 }
 
@@ -148,7 +220,7 @@ fn type_keys(machine: &MachineHandle, events: &[KeyEvent]) {
     }
 }
 
-fn refresh_loop(machine: &MachineHandle, stop: &AtomicBool) {
+fn refresh_loop(machine: &MachineHandle, overlay: &Overlay, stop: &AtomicBool) {
     let mut shown: Option<ansi::Drawing> = None;
     let mut last = None;
     let mut out = std::io::stdout();
@@ -158,11 +230,23 @@ fn refresh_loop(machine: &MachineHandle, stop: &AtomicBool) {
         let Some(frame) = machine.capture() else {
             return;
         };
-        let key = (frame, size);
+        let (lines, generation) = overlay.lines();
+        let key = (frame, size, generation);
         if last.as_ref() != Some(&key) {
             let drawing = ansi::drawing(&key.0, size);
             buf.clear();
-            ansi::draw(shown.as_ref(), &drawing, &mut buf);
+            // The overlay covers cells the last drawing thinks are on screen: redraw them all
+            // when it changes.
+            let overlay_changed = last
+                .as_ref()
+                .is_some_and(|l: &(_, _, u64)| l.2 != generation);
+            let previous = if overlay_changed {
+                None
+            } else {
+                shown.as_ref()
+            };
+            ansi::draw(previous, &drawing, &mut buf);
+            draw_overlay(&lines, size, &mut buf);
             if !buf.is_empty() {
                 let _ = out.write_all(buf.as_bytes());
                 let _ = out.flush();
@@ -171,6 +255,24 @@ fn refresh_loop(machine: &MachineHandle, stop: &AtomicBool) {
             last = Some(key);
         }
         thread::sleep(REFRESH);
+    }
+}
+
+/// Draws `lines` over the bottom rows, in reverse video, the cursor after the last.
+fn draw_overlay(lines: &[String], (columns, rows): (usize, usize), out: &mut String) {
+    use std::fmt::Write as _;
+    let first = rows.saturating_sub(lines.len()) + 1;
+    for (i, line) in lines.iter().enumerate() {
+        let text: String = line.chars().take(columns).collect();
+        let _ = write!(
+            out,
+            "\x1b[{};1H\x1b[0m\x1b[7m{text:<columns$}\x1b[0m",
+            first + i
+        );
+    }
+    if let Some(last) = lines.last() {
+        let column = last.chars().count().min(columns) + 1;
+        let _ = write!(out, "\x1b[{};{column}H", first + lines.len() - 1);
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use vmm_core::{RunOutcome, RunReport};
+use vmm_core::{DebugEvent, RunOutcome, RunReport};
 use vmm_machine::{Event, Machine};
 
 use super::hub::{Hub, Stop};
@@ -12,12 +12,14 @@ use super::target::read_guest;
 
 /// Runs `machine` under the stub behind `hub`. `wait` pauses before the first instruction
 /// (`--gdb-wait`). The end of the run is reported too, with the exit status `status_of` gives
-/// its outcome (the stub tells gdb the process's exit code).
+/// its outcome (the stub tells gdb the process's exit code). `on_break` hears of every stop
+/// at a breakpoint, for the run's other front ends.
 pub fn run_debugged(
     machine: &mut Machine,
     hub: &Hub,
     wait: bool,
     status_of: impl Fn(&RunOutcome) -> i32,
+    on_break: impl Fn(&DebugEvent),
 ) -> RunReport {
     let start = Instant::now();
     let handle = machine.handle();
@@ -49,6 +51,9 @@ pub fn run_debugged(
             }
             Event::Debug(event) => {
                 control.pause();
+                if event.breakpoint_slot().is_some() {
+                    on_break(&event);
+                }
                 Stop::Debug(event)
             }
         };

@@ -9,6 +9,7 @@ use vmm_core::{RunReport, StopReason};
 use vmm_machine::{Machine, MachineHandle};
 
 use super::console::Console;
+use super::control::{self, Control};
 use super::prepare::OutputFiles;
 use crate::cli::RunArgs;
 use crate::display::LiveDisplay;
@@ -19,6 +20,7 @@ use crate::{signals, status};
 
 /// The front ends of one run; the terminal is restored when they drop.
 pub(super) struct FrontEnds {
+    control: Control,
     _display: Option<LiveDisplay>,
     gdb: Option<(GdbServer, Arc<Hub>, bool)>,
     _raw: Option<RawMode>,
@@ -56,9 +58,10 @@ pub(super) fn attach(
         ));
     }
     open_screenshot(args, files)?;
+    let control = control::start(machine, files, args, console)?;
     let display = match (machine.has_screen(), console.live) {
         (true, true) => Some(
-            LiveDisplay::start(handle.clone(), args.output.screenshot.clone())
+            LiveDisplay::start(control.session.clone(), args.output.screenshot.clone())
                 .map_err(thread_error("display"))?,
         ),
         _ => None,
@@ -79,6 +82,7 @@ pub(super) fn attach(
         None => None,
     };
     Ok(FrontEnds {
+        control,
         _display: display,
         gdb,
         _raw: raw,
@@ -131,13 +135,17 @@ fn feed_serial(handle: MachineHandle) -> Result<(), CliError> {
 impl FrontEnds {
     /// The fourth phase: runs the machine to the end, under the debugger when there is one.
     pub(super) fn run(&mut self, machine: &mut Machine) -> RunReport {
-        match self.gdb.take() {
+        let report = match self.gdb.take() {
             Some((server, hub, wait)) => {
-                let report = crate::gdb::run_debugged(machine, &hub, wait, status::for_outcome);
+                let on_break = self.control.breakpoint_reporter();
+                let report =
+                    crate::gdb::run_debugged(machine, &hub, wait, status::for_outcome, on_break);
                 server.finish();
                 report
             }
             None => machine.run(),
-        }
+        };
+        self.control.finish(&report.outcome);
+        report
     }
 }

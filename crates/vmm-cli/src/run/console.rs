@@ -1,5 +1,7 @@
 //! Where the guest's console output goes during a run.
 
+use vmm_control::tee::LineTee;
+use vmm_control::Events;
 use vmm_machine::Outputs;
 
 use crate::display::HeldOutput;
@@ -11,25 +13,33 @@ pub(crate) struct Console {
     pub live: bool,
     pub stdout: GuestStdout,
     pub held: HeldOutput,
+    /// The control socket's events, when there is one: console lines are sent on it too.
+    pub events: Option<Events>,
 }
 
 impl Console {
-    pub fn new(live: bool) -> Console {
+    pub fn new(live: bool, events: Option<Events>) -> Console {
         Console {
             live,
             stdout: GuestStdout::new(),
             held: HeldOutput::default(),
+            events,
         }
     }
 
     /// A sink for each device that prints.
     pub fn outputs(&self) -> Outputs {
         let (live, stdout, held) = (self.live, self.stdout.clone(), self.held.clone());
-        Outputs::new(move || {
-            if live {
+        let events = self.events.clone();
+        Outputs::new(move |kind| {
+            let out: vmm_machine::board::ConsoleOutput = if live {
                 Box::new(held.clone())
             } else {
                 Box::new(stdout.clone())
+            };
+            match &events {
+                Some(events) => LineTee::wrap(kind, out, events.clone()),
+                None => out,
             }
         })
     }

@@ -3,7 +3,8 @@
 //! ```text
 //! prepare (arguments + machine file -> a validated description; every output file opened)
 //!   -> build (the machine, with its console output routed)
-//!   -> attach (signals, stdin, the live display, the gdb stub, the time limit)
+//!   -> attach (signals, stdin, the control socket, the live display, the gdb stub, the time
+//!      limit)
 //!   -> run (to the end, or under the debugger)
 //!   -> report (the screen, the outcome, statistics, memory and snapshot files)
 //! ```
@@ -13,6 +14,7 @@
 
 mod attach;
 mod console;
+mod control;
 mod phases;
 mod pmemsave;
 mod prepare;

@@ -11,7 +11,12 @@ use crate::error::CliError;
 /// The phases, for a machine described by `args` (and, on restore, the snapshot to continue).
 pub(super) fn run_machine(args: &RunArgs, restored: Option<Snapshot>) -> Result<i32, CliError> {
     let prepared = prepare::prepare(args, restored.as_ref())?;
-    let console = Console::new(prepared.live);
+    let events = prepared
+        .files
+        .control
+        .is_some()
+        .then(vmm_control::Events::new);
+    let console = Console::new(prepared.live, events);
     let mut machine = Machine::from_valid(prepared.valid, console.outputs())?;
     if let Some(snap) = &restored {
         machine.restore(snap)?;

@@ -3,6 +3,7 @@
 //! never costs a run.
 
 use std::net::TcpListener;
+use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 
 use vmm_machine::config;
@@ -31,6 +32,10 @@ pub(crate) struct OutputFiles {
     pub pmemsave: Option<MemorySave>,
     pub gdb: Option<TcpListener>,
     pub gdb_wait: bool,
+    /// The control socket, bound, and its path.
+    pub control: Option<(UnixListener, PathBuf)>,
+    /// Why a snapshot of this machine would not restore it, if it would not.
+    pub snapshot_refusal: Option<String>,
     /// The disk images, for the snapshot's records of them.
     pub drive_paths: Vec<PathBuf>,
     /// What describes the machine, for a snapshot of it.
@@ -140,6 +145,9 @@ fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
     if let Some(address) = &args.gdb {
         spec.gdb = Some(Located::flag(address.clone(), "--gdb"));
     }
+    if let Some(path) = &args.output.control {
+        spec.control = Some(Located::flag(path.clone(), "--control"));
+    }
     spec.gdb_wait |= args.gdb_wait;
     // With the live display, the terminal's keys are the keyboard's, not COM1's.
     spec.serial_keys = args.output.display != Some(DisplayKind::Terminal);
@@ -186,12 +194,35 @@ fn open_outputs(
     let def = restored
         .map(|s| s.machine.clone())
         .unwrap_or_else(|| machine_def(args));
+    let control = valid
+        .spec
+        .control
+        .as_ref()
+        .map(|path| {
+            vmm_control::server::bind(&path.value)
+                .map(|listener| (listener, path.value.clone()))
+                .map_err(|e| CliError::Usage(format!("--control: {e}")))
+        })
+        .transpose()?;
+    let snapshot_refusal = valid
+        .spec
+        .drives
+        .iter()
+        .find(|d| d.value.mode == vmm_bios::WriteMode::Snapshot)
+        .map(|d| {
+            format!(
+                "drive {} is in snapshot mode: its writes live only in memory, and a snapshot file does not keep them",
+                d.value.path.display()
+            )
+        });
     Ok(OutputFiles {
         stats_json,
         screenshot: None,
         pmemsave,
         gdb,
         gdb_wait,
+        control,
+        snapshot_refusal,
         drive_paths,
         def,
     })

@@ -116,6 +116,7 @@ fn save_snapshot(
         report.outcome,
         RunOutcome::Timeout
             | RunOutcome::Interrupted
+            | RunOutcome::Quit
             | RunOutcome::Signal(_)
             | RunOutcome::GuestExit(_)
     );
@@ -168,6 +169,7 @@ fn report_outcome(report: &RunReport, args: &RunArgs) {
             crate::errln!("picovmm: timed out{limit}; the guest was stopped{at}");
         }
         RunOutcome::Interrupted => crate::errln!("picovmm: interrupted; the guest was stopped{at}"),
+        RunOutcome::Quit => crate::errln!("picovmm: quit from the control socket; the guest was stopped{at}"),
         RunOutcome::DeviceHalted { device, message } => {
             crate::errln!("picovmm: device {device} ended the run: {message}")
         }

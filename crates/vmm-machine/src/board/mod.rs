@@ -15,7 +15,7 @@ use vmm_core::{
 use vmm_devices::pic::PicPair;
 
 pub use crate::devices::registry::{
-    ConsoleOutput, DeviceEntry, DeviceHandle, DeviceRegistry, RegistryError,
+    ConsoleKind, ConsoleOutput, DeviceEntry, DeviceHandle, DeviceRegistry, RegistryError,
 };
 pub use crate::devices::screen::{Screen, VideoLayout};
 
@@ -50,7 +50,7 @@ impl Board {
     /// Building consumes the description: its drives and libraries now belong to the board.
     pub fn build(
         valid: ValidMachine,
-        mut console_output: impl FnMut() -> ConsoleOutput,
+        mut console_output: impl FnMut(ConsoleKind) -> ConsoleOutput,
     ) -> Result<Board, Error> {
         let mut valid = valid;
         let drives = std::mem::take(&mut valid.drives);
@@ -193,6 +193,7 @@ impl Board {
             StopReason::Signal(s) => RunOutcome::Signal(s),
             StopReason::GuestExit(v) => RunOutcome::GuestExit(v),
             StopReason::Reset => RunOutcome::Reset,
+            StopReason::Quit => RunOutcome::Quit,
             StopReason::DeviceHalted(index) => {
                 let entry = self.devices.get(index as usize);
                 let message = match entry.map(|e| &e.handle) {

@@ -211,6 +211,11 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<MachineSpec, Diagnostic> {
             spec.gdb_wait = *wait.get_ref();
         }
     }
+    if let Some(control) = &file.control {
+        let socket = crate::units::control_socket(control.socket.get_ref())
+            .map_err(|message| at(&control.socket, message))?;
+        spec.control = Some(located(base_dir.join(socket), control.socket.span()));
+    }
     Ok(spec)
 }
 

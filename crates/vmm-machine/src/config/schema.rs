@@ -29,6 +29,8 @@ pub struct MachineFile {
     pub devices: Vec<Spanned<DeviceTable>>,
     /// The gdb stub.
     pub debug: Option<DebugTable>,
+    /// The control socket.
+    pub control: Option<ControlTable>,
     /// Disk images for the BIOS.
     #[serde(default, rename = "drive")]
     pub drives: Vec<Spanned<DriveTable>>,
@@ -56,6 +58,14 @@ pub struct DebugTable {
     pub gdb: Option<Spanned<String>>,
     /// Stop before the first instruction until gdb continues.
     pub wait: Option<Spanned<bool>>,
+}
+
+/// The `[control]` table: what `--control` says.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlTable {
+    /// `unix:PATH` (relative to the machine file) to serve the control socket on.
+    pub socket: Spanned<String>,
 }
 
 /// One `[[memory]]` region.

@@ -8,7 +8,7 @@ use vmm_devices::pic::PicPair;
 use super::interrupts::Lines;
 use super::pit_clock::PitTimer;
 use super::plugin_events::PluginEvents;
-use super::registry::{ConsoleOutput, DeviceHandle, DeviceRegistry};
+use super::registry::{ConsoleKind, ConsoleOutput, DeviceHandle, DeviceRegistry};
 use super::typist::Typist;
 use crate::config::fields::port;
 use crate::config::schema::DeviceTable;
@@ -28,7 +28,7 @@ pub(crate) struct Attach<'a> {
     /// The PIC's lines.
     pub lines: Lines,
     /// Makes the sink of each debug console and stdout serial port.
-    pub console: &'a mut dyn FnMut() -> ConsoleOutput,
+    pub console: &'a mut dyn FnMut(ConsoleKind) -> ConsoleOutput,
     /// The plugins' event thread.
     pub plugin_events: Arc<PluginEvents>,
     /// The devices attached so far (for names).

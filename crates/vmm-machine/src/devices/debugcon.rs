@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use vmm_devices::debugcon::{self, DebugConsole};
 
 use super::attach::{port_or, ports, Attach};
-use super::registry::DeviceHandle;
+use super::registry::{ConsoleKind, DeviceHandle};
 use crate::config::schema::DeviceTable;
 use crate::diagnostic::Diagnostic;
 use crate::error::MachineError;
@@ -25,7 +25,9 @@ pub(super) fn ranges(port: u16) -> Vec<DeviceRange> {
 }
 
 pub(super) fn attach(port: u16, at: &mut Attach<'_>) -> Result<DeviceHandle, MachineError> {
-    let dev = Arc::new(Mutex::new(DebugConsole::new((at.console)())));
+    let dev = Arc::new(Mutex::new(DebugConsole::new((at.console)(
+        ConsoleKind::Debugcon,
+    ))));
     at.vm.register_pio(port, 1, dev.clone())?;
     Ok(DeviceHandle::Debugcon(dev))
 }

@@ -23,6 +23,25 @@ use crate::spec::{DeviceRange, DeviceType};
 /// Where a debug console's or serial port's output goes.
 pub type ConsoleOutput = Box<dyn std::io::Write + Send>;
 
+/// Which kind of device a console output is made for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsoleKind {
+    /// A 16550 UART printing to the console.
+    Serial,
+    /// A debug console (port 0xe9).
+    Debugcon,
+}
+
+impl ConsoleKind {
+    /// The device type's name, as machine files spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConsoleKind::Serial => "serial",
+            ConsoleKind::Debugcon => "debugcon",
+        }
+    }
+}
+
 /// A device as the board holds it.
 pub enum DeviceHandle {
     /// VGA text, trapped or memory-mapped.

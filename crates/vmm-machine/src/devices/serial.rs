@@ -8,7 +8,7 @@ use toml::Spanned;
 use vmm_devices::serial::{self, Uart16550};
 
 use super::attach::{port_or, ports, Attach};
-use super::registry::{ConsoleOutput, DeviceHandle};
+use super::registry::{ConsoleKind, ConsoleOutput, DeviceHandle};
 use crate::config::fields::{irq, located};
 use crate::config::schema::DeviceTable;
 use crate::diagnostic::Diagnostic;
@@ -47,7 +47,7 @@ pub(super) fn attach(
 ) -> Result<DeviceHandle, MachineError> {
     let out: ConsoleOutput =
         match output {
-            None => (at.console)(),
+            None => (at.console)(ConsoleKind::Serial),
             Some(path) => Box::new(std::fs::File::create(&path.value).map_err(|source| {
                 MachineError::Output {
                     path: path.value.clone(),

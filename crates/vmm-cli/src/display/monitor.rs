@@ -1,0 +1,141 @@
+//! The monitor in the live display: Ctrl-a c opens a one-line prompt on the terminal's last
+//! row; a line there is a control command in the human syntax (`pause`, `cont`, `screendump
+//! x.png`, `sendkey ctrl-alt-delete`, `savevm FILE`, `info registers`, `help`), run on the
+//! same session as the control socket, its reply shown where the prompt was until the next key.
+
+use std::sync::{Arc, Mutex};
+
+use vmm_control::commands::Caller;
+use vmm_control::{human, Session};
+
+/// Lines drawn over the bottom of the live view, and a count that changes whenever they do.
+#[derive(Clone, Default)]
+pub struct Overlay(Arc<Mutex<(Vec<String>, u64)>>);
+
+impl Overlay {
+    /// Shows `lines` (replacing what was shown).
+    pub fn show(&self, lines: Vec<String>) {
+        let mut shown = vmm_machine::sync::lock(&self.0);
+        shown.0 = lines;
+        shown.1 += 1;
+    }
+
+    /// Shows nothing.
+    pub fn clear(&self) {
+        let mut shown = vmm_machine::sync::lock(&self.0);
+        if !shown.0.is_empty() {
+            shown.0.clear();
+            shown.1 += 1;
+        }
+    }
+
+    /// The lines shown, and their generation.
+    pub fn lines(&self) -> (Vec<String>, u64) {
+        vmm_machine::sync::lock(&self.0).clone()
+    }
+
+    /// Whether anything is shown.
+    pub fn is_shown(&self) -> bool {
+        !vmm_machine::sync::lock(&self.0).0.is_empty()
+    }
+}
+
+/// The prompt shown before the line typed.
+pub const PROMPT: &str = "(picovmm) ";
+
+/// What Ctrl-a h shows.
+pub const HELP: &[&str] = &[
+    "Ctrl-a x  leave: stop the guest and end the run",
+    "Ctrl-a s  save the screen as a PNG (the next free picovmm-N.png)",
+    "Ctrl-a c  the monitor: pause, cont, step, screendump FILE, sendkey ctrl-alt-delete,",
+    "          type TEXT, savevm FILE, info registers|status|stats, quit, help",
+    "Ctrl-a h  this list        Ctrl-a Ctrl-a  send Ctrl-a to the guest",
+];
+
+/// The prompt's state: closed, or the line typed so far.
+pub struct Monitor {
+    session: Arc<Session>,
+    line: Option<String>,
+    overlay: Overlay,
+}
+
+impl Monitor {
+    /// A closed monitor over `session`, drawing on `overlay`.
+    pub fn new(session: Arc<Session>, overlay: Overlay) -> Monitor {
+        Monitor {
+            session,
+            line: None,
+            overlay,
+        }
+    }
+
+    /// Opens the prompt.
+    pub fn open(&mut self) {
+        self.line = Some(String::new());
+        self.render();
+    }
+
+    /// Whether the prompt is open.
+    pub fn is_open(&self) -> bool {
+        self.line.is_some()
+    }
+
+    /// Takes bytes typed while the prompt is open: Enter runs the line, Esc or Ctrl-c closes
+    /// the prompt, Backspace and Ctrl-u edit. Returns what was typed after the prompt closed
+    /// (for the guest).
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
+        for (i, &b) in bytes.iter().enumerate() {
+            let Some(line) = self.line.as_mut() else {
+                return bytes[i..].to_vec();
+            };
+            match b {
+                b'\r' | b'\n' => {
+                    let typed = std::mem::take(line);
+                    self.line = None;
+                    self.run(&typed);
+                    return bytes[i + 1..].to_vec();
+                }
+                // Esc (and any escape sequence it starts) or Ctrl-c: close without running.
+                0x1b | 0x03 => {
+                    self.line = None;
+                    self.overlay.clear();
+                    return Vec::new();
+                }
+                0x7f | 0x08 => {
+                    line.pop();
+                }
+                0x15 => line.clear(),
+                0x20..=0x7e => line.push(char::from(b)),
+                _ => {}
+            }
+        }
+        self.render();
+        Vec::new()
+    }
+
+    fn render(&self) {
+        if let Some(line) = &self.line {
+            self.overlay.show(vec![format!("{PROMPT}{line}_")]);
+        }
+    }
+
+    /// Runs a typed line and shows its reply.
+    fn run(&self, typed: &str) {
+        if typed.trim().is_empty() {
+            self.overlay.clear();
+            return;
+        }
+        let mut lines = vec![format!("{PROMPT}{typed}")];
+        match human::parse(typed) {
+            Err(e) => lines.push(e),
+            Ok(request) => match vmm_control::execute(&self.session, &request, Caller::default()) {
+                Ok(value) => {
+                    let text = human::describe(&request.name, &value);
+                    lines.extend(text.lines().map(str::to_owned));
+                }
+                Err(e) => lines.push(format!("error: {}", e.desc)),
+            },
+        }
+        self.overlay.show(lines);
+    }
+}

@@ -1,0 +1,106 @@
+//! The machine's state: `registers`, `snapshot-save`, `query-stats`, and `subscribe` to
+//! the opt-in events.
+
+use serde_json::{json, Value};
+use vmm_core::outcome::Segment;
+use vmm_core::Registers;
+use vmm_machine::snapshot::{self, DriveRecord};
+
+use super::{run, Caller};
+use crate::args::Args;
+use crate::protocol::CommandError;
+use crate::session::Session;
+
+fn segment(s: &Segment) -> Value {
+    json!({"selector": s.selector, "base": s.base})
+}
+
+/// Registers as a JSON object, by the names gdb and `--stats` use.
+pub fn registers_json(r: &Registers) -> Value {
+    json!({
+        "rax": r.rax, "rbx": r.rbx, "rcx": r.rcx, "rdx": r.rdx,
+        "rsi": r.rsi, "rdi": r.rdi, "rbp": r.rbp, "rsp": r.rsp,
+        "rip": r.rip, "rflags": r.rflags,
+        "cs": segment(&r.cs), "ds": segment(&r.ds), "es": segment(&r.es), "ss": segment(&r.ss),
+        "cr0": r.cr0,
+    })
+}
+
+pub(super) fn registers(s: &Session, _: &Args<'_>, _: Caller) -> Result<Value, CommandError> {
+    s.handle
+        .registers()
+        .map(|r| registers_json(&r))
+        .ok_or_else(|| CommandError::generic("the machine is gone"))
+}
+
+pub(super) fn snapshot_save(s: &Session, a: &Args<'_>, _: Caller) -> Result<Value, CommandError> {
+    if let Some(ended) = s.end.get() {
+        return Err(CommandError::generic(format!(
+            "the run is over ({})",
+            ended.outcome
+        )));
+    }
+    if let Some(why) = &s.snapshot.refusal {
+        return Err(CommandError::generic(why.clone()));
+    }
+    let path = s.resolve(a.string("filename")?);
+    let refused = |e: String| CommandError::generic(format!("snapshot {}: {e}", path.display()));
+    snapshot::check_destination(&path).map_err(|e| refused(e.to_string()))?;
+    let drives = s
+        .snapshot
+        .drives
+        .iter()
+        .map(|p| DriveRecord::of(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| refused(e.to_string()))?;
+    let was_paused = s.handle.is_paused();
+    run::pause_now(s)?;
+    let saved = s.handle.save_snapshot(&s.snapshot.def, &drives, &path);
+    if !was_paused {
+        s.handle.resume();
+    }
+    let bytes = saved.map_err(|e| refused(e.to_string()))?;
+    Ok(json!({"filename": path.display().to_string(), "bytes": bytes}))
+}
+
+pub(super) fn query_stats(s: &Session, _: &Args<'_>, _: Caller) -> Result<Value, CommandError> {
+    let (exits, accel) = s
+        .handle
+        .control()
+        .call(|cpu| (cpu.exits(), cpu.accel()))
+        .ok_or_else(|| CommandError::generic("the machine is gone"))?;
+    let by_reason: serde_json::Map<String, Value> = exits
+        .by_reason()
+        .iter()
+        .map(|(name, n)| ((*name).to_owned(), json!(n)))
+        .collect();
+    Ok(json!({
+        "accel": accel.name(),
+        "exits": exits.total,
+        "exits_by_reason": by_reason,
+        "instructions": exits.instructions,
+        "firmware_calls": exits.firmware_calls,
+        "injected": exits.injected,
+    }))
+}
+
+pub(super) fn subscribe(s: &Session, a: &Args<'_>, caller: Caller) -> Result<Value, CommandError> {
+    let names = a
+        .array("events")?
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| CommandError::generic("'events' is a list of event names"))
+        })
+        .collect::<Result<Vec<String>, _>>()?;
+    let Some(client) = caller.client else {
+        return Err(CommandError::generic(
+            "subscribe needs a connection to send the events on",
+        ));
+    };
+    s.events
+        .subscribe(client, &names)
+        .map_err(CommandError::generic)?;
+    Ok(json!({"events": names}))
+}
