@@ -8,8 +8,6 @@ use serde_json::{json, Value};
 use vmm_control::client::Client;
 use vmm_control::human;
 
-use crate::cli::CtlArgs;
-
 /// The command succeeded.
 const OK: i32 = 0;
 /// The machine refused the command.
@@ -19,17 +17,12 @@ const USAGE: i32 = 2;
 /// No machine to talk to, or the connection broke.
 const UNREACHABLE: i32 = 3;
 
-/// Runs `picovmm ctl`; returns the exit status.
-pub fn ctl(args: &CtlArgs) -> i32 {
-    let path = PathBuf::from(args.socket.strip_prefix("unix:").unwrap_or(&args.socket));
+/// Runs `picovmm ctl SOCKET COMMAND...`; returns the exit status.
+pub fn ctl(socket: &str, command: &[String], json: bool) -> i32 {
+    let path = PathBuf::from(socket.strip_prefix("unix:").unwrap_or(socket));
     // `--json` may come after the command's words, which clap takes as they are.
-    let json = args.json || args.command.iter().any(|w| w == "--json");
-    let words: Vec<String> = args
-        .command
-        .iter()
-        .filter(|w| *w != "--json")
-        .cloned()
-        .collect();
+    let json = json || command.iter().any(|w| w == "--json");
+    let words: Vec<String> = command.iter().filter(|w| *w != "--json").cloned().collect();
     if words.first().map(String::as_str) == Some("watch") {
         return watch(&path, &words[1..], json);
     }

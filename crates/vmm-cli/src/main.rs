@@ -22,7 +22,7 @@ fn main() {
             plugin_dirs,
         } => check::check(machine, plugin_dirs),
         Command::Machine { .. } => machine::print_default(),
-        Command::Ctl(args) => Ok(ctl::ctl(args)),
+        Command::Ctl(args) => Ok(ctl::ctl(&args.socket, &args.command, args.json)),
         Command::Plugins { plugin_dirs } => plugins::list(plugin_dirs),
     };
     let code = match result {

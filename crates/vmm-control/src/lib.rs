@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod args;
+pub mod caller;
 pub mod client;
 pub mod commands;
 pub mod events;

@@ -25,6 +25,26 @@ pub struct Session {
 }
 
 impl Session {
+    /// Refuses what needs a running machine once the run is over.
+    pub fn alive(&self) -> Result<(), String> {
+        match self.end.get() {
+            Some(ended) => Err(format!(
+                "the run is over ({}): {}",
+                ended.outcome, ended.description
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Pauses the guest and waits until the vCPU is out of it (it serves a request only then).
+    pub fn pause_now(&self) -> Result<(), String> {
+        self.handle.pause();
+        self.handle
+            .control()
+            .call(|_| ())
+            .ok_or_else(|| "the machine is gone".to_owned())
+    }
+
     /// `path` resolved in [`Session::base`].
     pub fn resolve(&self, path: &str) -> PathBuf {
         let path = Path::new(path);

@@ -39,20 +39,20 @@ impl LineTee {
     }
 
     fn send_line(&mut self) {
-        let text = String::from_utf8_lossy(&self.line);
-        let text = text.strip_suffix('\r').unwrap_or(&text);
-        self.events.emit(
-            event_name(self.kind),
-            json!({"device": self.kind.name(), "line": text}),
-        );
+        if self.events.wants(event_name(self.kind)) {
+            let text = String::from_utf8_lossy(&self.line);
+            let text = text.strip_suffix('\r').unwrap_or(&text);
+            self.events.emit(
+                event_name(self.kind),
+                json!({"device": self.kind.name(), "line": text}),
+            );
+        }
         self.line.clear();
     }
 
+    /// Collects lines whether or not anyone listens, so that a client subscribing mid-line
+    /// gets that line whole.
     fn tee(&mut self, bytes: &[u8]) {
-        if !self.events.wants(event_name(self.kind)) {
-            self.line.clear();
-            return;
-        }
         for &byte in bytes {
             if byte == b'\n' {
                 self.send_line();
@@ -97,15 +97,19 @@ mod tests {
     }
 
     #[test]
-    fn test_tee_keeps_nothing_while_nobody_listens() {
+    fn test_tee_sends_a_line_begun_before_the_subscription_whole() {
         let events = Events::new();
-        let mut tee = LineTee {
-            inner: Box::new(std::io::sink()),
-            events,
-            kind: ConsoleKind::Debugcon,
-            line: Vec::new(),
-        };
-        tee.write_all(b"abc").unwrap();
-        assert!(tee.line.is_empty());
+        let (tx, rx) = sync_channel(4);
+        let id = events.join(tx);
+        let mut out = LineTee::wrap(
+            ConsoleKind::Debugcon,
+            Box::new(std::io::sink()),
+            events.clone(),
+        );
+        out.write_all(b"ab").unwrap();
+        events.subscribe(id, &["DEBUGCON_OUTPUT".into()]).unwrap();
+        out.write_all(b"c\n").unwrap();
+        let line: serde_json::Value = serde_json::from_str(&rx.try_recv().unwrap()).unwrap();
+        assert_eq!(line["data"]["line"], "abc");
     }
 }

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use vmm_devices::keymap::{self, Key, KeyEvent};
 
-use super::Caller;
 use crate::args::Args;
+use crate::caller::Caller;
 use crate::protocol::CommandError;
 use crate::qcode;
 use crate::session::Session;

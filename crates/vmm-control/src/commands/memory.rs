@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use super::Caller;
 use crate::args::Args;
+use crate::caller::Caller;
 use crate::protocol::CommandError;
 use crate::session::Session;
 

@@ -5,24 +5,21 @@
 
 mod input;
 mod memory;
+mod registers;
 mod run;
 mod screen;
 mod state;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 pub use memory::{from_hex, to_hex, MAX_BYTES};
+
+pub use crate::caller::Caller;
+pub use registers::registers_json;
 
 use crate::args::Args;
 use crate::protocol::{CommandError, ErrorClass, Request};
 use crate::session::Session;
-
-/// Who sent a request: the client's id on the event bus (for `subscribe`), if it has one.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Caller {
-    /// The client's id on the session's event bus.
-    pub client: Option<u64>,
-}
 
 type Handler = fn(&Session, &Args<'_>, Caller) -> Result<Value, CommandError>;
 
@@ -146,7 +143,12 @@ pub const COMMANDS: &[Command] = &[
         memory::write,
         "hex bytes into guest-physical memory (up to 64 KiB)",
     ),
-    command("registers", &[], state::registers, "the vCPU's registers"),
+    command(
+        "registers",
+        &[],
+        registers::registers,
+        "the vCPU's registers",
+    ),
     command(
         "snapshot-save",
         &["filename"],
@@ -202,14 +204,4 @@ fn query_commands(_: &Session, _: &Args<'_>, _: Caller) -> Result<Value, Command
 fn query_version(_: &Session, _: &Args<'_>, _: Caller) -> Result<Value, CommandError> {
     let greeting: Value = serde_json::from_str(&crate::protocol::greeting()).unwrap_or(Value::Null);
     Ok(greeting["QMP"]["version"].clone())
-}
-
-/// An object from name-value pairs.
-fn object<const N: usize>(pairs: [(&str, Value); N]) -> Value {
-    Value::Object(
-        pairs
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect::<Map<_, _>>(),
-    )
 }

@@ -5,8 +5,10 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use vmm_core::StopReason;
 
-use super::{object, Caller};
+use serde_json::Map;
+
 use crate::args::Args;
+use crate::caller::Caller;
 use crate::protocol::CommandError;
 use crate::session::Session;
 
@@ -30,30 +32,10 @@ pub(super) fn query_status(s: &Session, _: &Args<'_>, _: Caller) -> Result<Value
     ]))
 }
 
-/// Refuses a command that needs a running machine once the run is over.
-fn alive(s: &Session) -> Result<(), CommandError> {
-    match s.end.get() {
-        Some(ended) => Err(CommandError::generic(format!(
-            "the run is over ({}): {}",
-            ended.outcome, ended.description
-        ))),
-        None => Ok(()),
-    }
-}
-
-/// Pauses the guest and waits until the vCPU is out of it (it serves a request only then).
-pub(crate) fn pause_now(s: &Session) -> Result<(), CommandError> {
-    s.handle.pause();
-    s.handle
-        .control()
-        .call(|_| ())
-        .ok_or_else(|| CommandError::generic("the machine is gone"))
-}
-
 pub(super) fn stop(s: &Session, _: &Args<'_>, _: Caller) -> Result<Value, CommandError> {
-    alive(s)?;
+    s.alive().map_err(CommandError::generic)?;
     let was_paused = s.handle.is_paused();
-    pause_now(s)?;
+    s.pause_now().map_err(CommandError::generic)?;
     if !was_paused {
         s.events.emit("STOP", json!({"reason": "pause"}));
     }
@@ -61,7 +43,7 @@ pub(super) fn stop(s: &Session, _: &Args<'_>, _: Caller) -> Result<Value, Comman
 }
 
 pub(super) fn cont(s: &Session, _: &Args<'_>, _: Caller) -> Result<Value, CommandError> {
-    alive(s)?;
+    s.alive().map_err(CommandError::generic)?;
     if s.handle.is_paused() {
         s.handle.resume();
         s.events.emit("RESUME", json!({}));
@@ -70,12 +52,12 @@ pub(super) fn cont(s: &Session, _: &Args<'_>, _: Caller) -> Result<Value, Comman
 }
 
 pub(super) fn step(s: &Session, _: &Args<'_>, _: Caller) -> Result<Value, CommandError> {
-    alive(s)?;
+    s.alive().map_err(CommandError::generic)?;
     s.handle
         .step()
         .map_err(|e| CommandError::generic(e.to_string()))?;
     s.events.emit("STOP", json!({"reason": "step"}));
-    super::state::registers(s, &Args::new(&Default::default(), &[])?, Caller::default())
+    super::registers::registers(s, &Args::new(&Default::default(), &[])?, Caller::default())
 }
 
 pub(super) fn quit(s: &Session, _: &Args<'_>, _: Caller) -> Result<Value, CommandError> {
@@ -94,7 +76,17 @@ pub(super) fn quit(s: &Session, _: &Args<'_>, _: Caller) -> Result<Value, Comman
 }
 
 pub(super) fn system_reset(s: &Session, _: &Args<'_>, _: Caller) -> Result<Value, CommandError> {
-    alive(s)?;
+    s.alive().map_err(CommandError::generic)?;
     s.handle.stop(StopReason::Reset);
     Ok(json!({}))
+}
+
+/// An object from name-value pairs.
+fn object<const N: usize>(pairs: [(&str, Value); N]) -> Value {
+    Value::Object(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect::<Map<_, _>>(),
+    )
 }

@@ -3,8 +3,8 @@
 use serde_json::{json, Value};
 use vmm_machine::Frame;
 
-use super::Caller;
 use crate::args::Args;
+use crate::caller::Caller;
 use crate::protocol::CommandError;
 use crate::session::Session;
 

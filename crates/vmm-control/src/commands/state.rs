@@ -2,36 +2,12 @@
 //! the opt-in events.
 
 use serde_json::{json, Value};
-use vmm_core::outcome::Segment;
-use vmm_core::Registers;
 use vmm_machine::snapshot::{self, DriveRecord};
 
-use super::{run, Caller};
 use crate::args::Args;
+use crate::caller::Caller;
 use crate::protocol::CommandError;
 use crate::session::Session;
-
-fn segment(s: &Segment) -> Value {
-    json!({"selector": s.selector, "base": s.base})
-}
-
-/// Registers as a JSON object, by the names gdb and `--stats` use.
-pub fn registers_json(r: &Registers) -> Value {
-    json!({
-        "rax": r.rax, "rbx": r.rbx, "rcx": r.rcx, "rdx": r.rdx,
-        "rsi": r.rsi, "rdi": r.rdi, "rbp": r.rbp, "rsp": r.rsp,
-        "rip": r.rip, "rflags": r.rflags,
-        "cs": segment(&r.cs), "ds": segment(&r.ds), "es": segment(&r.es), "ss": segment(&r.ss),
-        "cr0": r.cr0,
-    })
-}
-
-pub(super) fn registers(s: &Session, _: &Args<'_>, _: Caller) -> Result<Value, CommandError> {
-    s.handle
-        .registers()
-        .map(|r| registers_json(&r))
-        .ok_or_else(|| CommandError::generic("the machine is gone"))
-}
 
 pub(super) fn snapshot_save(s: &Session, a: &Args<'_>, _: Caller) -> Result<Value, CommandError> {
     if let Some(ended) = s.end.get() {
@@ -54,7 +30,7 @@ pub(super) fn snapshot_save(s: &Session, a: &Args<'_>, _: Caller) -> Result<Valu
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| refused(e.to_string()))?;
     let was_paused = s.handle.is_paused();
-    run::pause_now(s)?;
+    s.pause_now().map_err(CommandError::generic)?;
     let saved = s.handle.save_snapshot(&s.snapshot.def, &drives, &path);
     if !was_paused {
         s.handle.resume();
