@@ -408,3 +408,80 @@ fn test_ctrl_a_x_gets_through_behind_a_flood_of_keys() {
     assert_eq!(status, "130");
     assert!(same);
 }
+
+#[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "tmux"),
+    ignore = "needs a usable /dev/kvm and tmux"
+)]
+fn test_ctrl_a_c_monitor_pauses_shows_status_and_dumps_the_screen() {
+    if !kvm_available() || !tmux_available() {
+        return;
+    }
+    let t = Terminal::new(100, 30);
+    let end = t.file("end.png");
+    start_live(
+        &t,
+        &format!("--image guests/control/panel.bin --screenshot {end}"),
+    );
+    t.wait_for_view("ticks:");
+    t.send(&["C-a", "h"], false);
+    t.wait_for("Ctrl-a c  the monitor", LONG);
+    // The next key closes the list and goes on to the guest.
+    t.send(&["q"], true);
+    t.wait_for("keys: q", LONG);
+    for line in ["stop", "info status"] {
+        t.send(&["C-a", "c"], false);
+        t.wait_for("(picovmm) _", LONG);
+        t.send(&[line], true);
+        t.send(&["Enter"], false);
+    }
+    t.wait_for("(picovmm) info status", LONG);
+    let screen = t.wait_for("paused", LONG);
+    assert!(!screen.contains("running"), "{screen}");
+    let dump = t.file("mon.png");
+    t.send(&["C-a", "c"], false);
+    t.send(&[&format!("screendump {dump}")], true);
+    t.send(&["Enter"], false);
+    t.wait_for(&format!("wrote {dump}"), LONG);
+    assert!(std::fs::read(&dump)
+        .unwrap_or_default()
+        .starts_with(b"\x89PNG"));
+    t.send(&["C-a", "x"], false);
+    let (status, same) = finished(&t);
+    assert_eq!((status.as_str(), same), ("130", true));
+}
+
+#[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "tmux"),
+    ignore = "needs a usable /dev/kvm and tmux"
+)]
+fn test_ctrl_a_s_says_where_it_saved_and_keeps_an_earlier_picture() {
+    if !kvm_available() || !tmux_available() {
+        return;
+    }
+    let t = Terminal::new(100, 30);
+    let end = t.file("shot.png");
+    let earlier = t.file("shot-1.png");
+    std::fs::write(&earlier, b"an earlier run's picture").expect("write");
+    start_live(
+        &t,
+        &format!("--image guests/control/panel.bin --screenshot {end}"),
+    );
+    t.wait_for_view("ticks:");
+    t.send(&["C-a", "s"], false);
+    t.wait_for(
+        &format!("saved the screen to {}", t.file("shot-2.png")),
+        LONG,
+    );
+    t.send(&["C-a", "x"], false);
+    finished(&t);
+    assert_eq!(
+        std::fs::read(&earlier).expect("kept"),
+        b"an earlier run's picture"
+    );
+    assert!(std::fs::read(t.file("shot-2.png"))
+        .unwrap_or_default()
+        .starts_with(b"\x89PNG"));
+}

@@ -17,6 +17,7 @@
 pub mod ansi;
 pub mod input;
 pub mod monitor;
+pub mod worker;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ use vmm_machine::MachineHandle;
 
 use input::{Action, InputParser};
 use monitor::{Monitor, Overlay};
+use worker::Worker;
 
 use crate::terminal::RawMode;
 
@@ -133,13 +135,15 @@ impl LiveDisplay {
                 .name("display".into())
                 .spawn(move || refresh_loop(&machine, &overlay, &stop))?
         };
+        let worker = Worker::start()?;
         let input = Mutex::new(Input {
             parser: InputParser::default(),
-            monitor: Monitor::new(session, overlay.clone()),
+            monitor: Monitor::new(session, overlay.clone(), worker.clone()),
             overlay,
             machine,
             screenshot,
-            shots: AtomicUsize::new(1),
+            shots: Arc::new(AtomicUsize::new(1)),
+            worker,
         });
         crate::stdin::read_stdin("display-input", move |bytes| {
             vmm_machine::sync::lock(&input).feed(bytes);
@@ -159,7 +163,8 @@ struct Input {
     overlay: Overlay,
     machine: MachineHandle,
     screenshot: Option<PathBuf>,
-    shots: AtomicUsize,
+    shots: Arc<AtomicUsize>,
+    worker: Worker,
 }
 
 impl Input {
@@ -193,16 +198,21 @@ impl Input {
         }
     }
 
-    /// Ctrl-a s: the screen into the next free numbered file, and where it went.
+    /// Ctrl-a s: the screen into the next free numbered file (on the worker), and where it
+    /// went.
     fn screenshot(&mut self) {
-        let from = self.shots.load(Ordering::SeqCst);
-        let (path, n) = free_numbered_path(self.screenshot.as_deref(), from);
-        self.shots.store(n + 1, Ordering::SeqCst);
-        let message = match save_screenshot(&self.machine, &path) {
-            Ok(()) => format!("saved the screen to {}", path.display()),
-            Err(e) => format!("could not save the screen to {}: {e}", path.display()),
-        };
-        self.overlay.show(vec![message]);
+        let (machine, overlay) = (self.machine.clone(), self.overlay.clone());
+        let (base, shots) = (self.screenshot.clone(), self.shots.clone());
+        self.worker.run(move || {
+            let from = shots.load(Ordering::SeqCst);
+            let (path, n) = free_numbered_path(base.as_deref(), from);
+            shots.store(n + 1, Ordering::SeqCst);
+            let message = match save_screenshot(&machine, &path) {
+                Ok(()) => format!("saved the screen to {}", path.display()),
+                Err(e) => format!("could not save the screen to {}: {e}", path.display()),
+            };
+            overlay.show(vec![message]);
+        });
     }
 }
 

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use vmm_control::commands::Caller;
 use vmm_control::{human, Session};
 
+use super::worker::Worker;
+
 /// Lines drawn over the bottom of the live view, and a count that changes whenever they do.
 #[derive(Clone, Default)]
 pub struct Overlay(Arc<Mutex<(Vec<String>, u64)>>);
@@ -57,15 +59,17 @@ pub struct Monitor {
     session: Arc<Session>,
     line: Option<String>,
     overlay: Overlay,
+    worker: Worker,
 }
 
 impl Monitor {
-    /// A closed monitor over `session`, drawing on `overlay`.
-    pub fn new(session: Arc<Session>, overlay: Overlay) -> Monitor {
+    /// A closed monitor over `session`, drawing on `overlay`, its commands run on `worker`.
+    pub fn new(session: Arc<Session>, overlay: Overlay, worker: Worker) -> Monitor {
         Monitor {
             session,
             line: None,
             overlay,
+            worker,
         }
     }
 
@@ -119,23 +123,32 @@ impl Monitor {
         }
     }
 
-    /// Runs a typed line and shows its reply.
+    /// Runs a typed line on the worker and shows its reply.
     fn run(&self, typed: &str) {
         if typed.trim().is_empty() {
             self.overlay.clear();
             return;
         }
-        let mut lines = vec![format!("{PROMPT}{typed}")];
-        match human::parse(typed) {
-            Err(e) => lines.push(e),
-            Ok(request) => match vmm_control::execute(&self.session, &request, Caller::default()) {
-                Ok(value) => {
-                    let text = human::describe(&request.name, &value);
-                    lines.extend(text.lines().map(str::to_owned));
-                }
-                Err(e) => lines.push(format!("error: {}", e.desc)),
-            },
-        }
-        self.overlay.show(lines);
+        let (session, overlay) = (self.session.clone(), self.overlay.clone());
+        let typed = typed.to_owned();
+        overlay.show(vec![format!("{PROMPT}{typed}")]);
+        self.worker
+            .run(move || overlay.show(reply(&session, &typed)));
     }
+}
+
+/// The lines that answer a typed command: the command, then its reply or error.
+fn reply(session: &Session, typed: &str) -> Vec<String> {
+    let mut lines = vec![format!("{PROMPT}{typed}")];
+    match human::parse(typed) {
+        Err(e) => lines.push(e),
+        Ok(request) => match vmm_control::execute(session, &request, Caller::default()) {
+            Ok(value) => {
+                let text = human::describe(&request.name, &value);
+                lines.extend(text.lines().map(str::to_owned));
+            }
+            Err(e) => lines.push(format!("error: {}", e.desc)),
+        },
+    }
+    lines
 }
