@@ -8,7 +8,7 @@
 type Probe = fn() -> bool;
 
 /// The tools a test may need, each with its probe.
-const PROBES: [(&str, Probe); 7] = [
+const PROBES: [(&str, Probe); 8] = [
     ("kvm", kvm),
     ("gdb", || runs("gdb", &["--version"])),
     ("nasm", || runs("nasm", &["-v"])),
@@ -16,6 +16,7 @@ const PROBES: [(&str, Probe); 7] = [
     ("script", || runs("script", &["--version"])),
     ("cc", || runs("cc", &["--version"])),
     ("cc-m32", cc_m32),
+    ("python3", || runs("python3", &["--version"])),
 ];
 
 fn kvm() -> bool {

@@ -54,18 +54,18 @@ pub fn ctl(socket: &str, command: &[String], json: bool) -> i32 {
             REFUSED
         }
         Ok(Ok(value)) => {
-            print_reply(&request.name, &value, json);
+            print_reply(&request, &value, json);
             OK
         }
     }
 }
 
-fn print_reply(name: &str, value: &Value, json: bool) {
+fn print_reply(request: &vmm_control::protocol::Request, value: &Value, json: bool) {
     if json {
         print_line(&value.to_string());
         return;
     }
-    let text = human::describe(name, value);
+    let text = human::describe(request, value);
     if !text.is_empty() {
         print_line(text.trim_end_matches('\n'));
     }

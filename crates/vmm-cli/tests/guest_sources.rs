@@ -147,6 +147,7 @@ guest_source_tests! {
     test_bios_mode13_binary_matches_source => "bios/mode13",
     test_bios_ticks_binary_matches_source => "bios/ticks",
     test_control_panel => "control/panel",
+    test_games_walk => "games/walk",
     test_bios_tutorial_binary_matches_source => "bios/tutorial",
     test_bios_instructions_binary_matches_source => "bios/instructions",
     test_display_colours_binary_matches_source => "display/colours",

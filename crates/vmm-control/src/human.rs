@@ -29,7 +29,11 @@ const ALIASES: &[(&str, &str)] = &[
 ];
 
 /// Commands whose one argument is the rest of the line, spaces and all.
-const TAKES_THE_REST: &[(&str, &str)] = &[("type", "text"), ("serial-write", "data")];
+const TAKES_THE_REST: &[(&str, &str)] = &[
+    ("type", "text"),
+    ("serial-write", "data"),
+    ("screen-wait", "text"),
+];
 
 /// A monitor line as a request.
 pub fn parse(line: &str) -> Result<Request, String> {
@@ -119,9 +123,10 @@ fn argument(command: &str, key: &str, value: &str) -> Result<Value, String> {
         .unwrap_or_else(|| Value::String(value.to_owned())))
 }
 
-/// A reply for people.
-pub fn describe(command: &str, value: &Value) -> String {
-    match command {
+/// The reply to `request` for people.
+pub fn describe(request: &Request, value: &Value) -> String {
+    let wanted = request.arguments.get("text").and_then(Value::as_str);
+    match request.name.as_str() {
         "query-status" => match value["outcome"].as_str() {
             Some(outcome) => format!("shutdown ({outcome})"),
             None => value["status"].as_str().unwrap_or_default().to_owned(),
@@ -132,6 +137,14 @@ pub fn describe(command: &str, value: &Value) -> String {
             .as_str()
             .unwrap_or("(a graphics screen)")
             .to_owned(),
+        "screen-wait" => {
+            let text = value["text"].as_str().unwrap_or_default();
+            let wanted = wanted.unwrap_or_default();
+            text.lines()
+                .find(|l| l.contains(wanted))
+                .unwrap_or_default()
+                .to_owned()
+        }
         "type" => format!("typed {} key(s)", value["keys"]),
         "serial-write" => format!("wrote {} byte(s)", value["bytes"]),
         "screendump" => format!("wrote {}", value["filename"].as_str().unwrap_or_default()),
@@ -266,6 +279,13 @@ mod tests {
         assert!(parse("frobnicate")
             .unwrap_err()
             .starts_with("unknown command 'frobnicate'"));
+    }
+
+    #[test]
+    fn test_describe_screen_wait_is_the_line_that_matched() {
+        let r = parse("screen-wait score 1").unwrap();
+        let v = json!({"text": "top\nscore 1  moves 3\nbottom"});
+        assert_eq!(describe(&r, &v), "score 1  moves 3");
     }
 
     #[test]

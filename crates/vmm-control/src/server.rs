@@ -132,11 +132,12 @@ impl Server {
     /// The run ended: `SHUTDOWN` goes to every client, waiting commands (`quit`) get their
     /// replies, clients get up to [`DRAIN`] to read them, and the socket is removed.
     pub fn finish(mut self, ended: Ended) {
-        self.session.end.finish(ended.clone());
+        // The event first: a client that asked to quit reads SHUTDOWN, then quit's reply.
         self.session.events.emit(
             "SHUTDOWN",
             json!({"guest": true, "reason": ended.outcome, "description": ended.description, "status": ended.status}),
         );
+        self.session.end.finish(ended);
         self.close();
     }
 

@@ -144,7 +144,7 @@ fn reply(session: &Session, typed: &str) -> Vec<String> {
         Err(e) => lines.push(e),
         Ok(request) => match vmm_control::execute(session, &request, Caller::default()) {
             Ok(value) => {
-                let text = human::describe(&request.name, &value);
+                let text = human::describe(&request, &value);
                 lines.extend(text.lines().map(str::to_owned));
             }
             Err(e) => lines.push(format!("error: {}", e.desc)),

@@ -132,6 +132,12 @@ pub const COMMANDS: &[Command] = &[
         "the screen as text",
     ),
     command(
+        "screen-wait",
+        &["text", "timeout"],
+        screen::screen_wait,
+        "wait until the text screen shows TEXT (timeout in ms, default 10000)",
+    ),
+    command(
         "memory-read",
         &["address", "size"],
         memory::read,
