@@ -40,7 +40,7 @@ pub fn ctl(socket: &str, command: &[String], json: bool) -> i32 {
             return UNREACHABLE;
         }
     };
-    match client.execute(&request.name, request.arguments) {
+    match client.execute(&request.name, request.arguments.clone()) {
         Err(e) => {
             crate::errln!("picovmm ctl: {e}");
             UNREACHABLE
