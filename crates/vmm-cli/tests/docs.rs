@@ -209,7 +209,7 @@ fn test_machine_format_toml_examples_check_as_documented() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 18);
+    assert_eq!(checked, 20);
 }
 
 #[test]
@@ -248,7 +248,8 @@ fn test_command_line_console_examples_print_as_documented() {
 }
 
 /// The documents whose console examples a test above runs (docs/plugins.md has its own).
-const TESTED: [&str; 9] = [
+const TESTED: [&str; 10] = [
+    "docs/control.md",
     "docs/machine-format.md",
     "docs/cpu.md",
     "docs/interrupts.md",
@@ -278,6 +279,169 @@ fn test_every_document_with_console_examples_is_tested() {
 #[test]
 fn test_readme_console_examples_print_as_documented() {
     assert_console_examples("README.md");
+}
+
+fn python3_available() -> bool {
+    match std::process::Command::new("python3").arg("--version").output() {
+        Ok(out) if out.status.success() => true,
+        _ if std::env::var("CI").as_deref() == Ok("true") => panic!("CI=true and python3 is missing"),
+        _ => {
+            eprintln!("skipping: python3 is not installed (apt-get install python3)");
+            false
+        }
+    }
+}
+
+/// How long the control guide waits for a socket, a reply or a background run.
+const GUIDE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// docs/control.md followed by a user in a fresh folder (the guests linked in, picovmm on
+/// PATH): `file=NAME` blocks are written there; console commands run in `sh`, a command ending
+/// in ` &` in the background (the next command waits for the `unix:` socket it names); a `qmp`
+/// transcript is replayed on the last socket started, `->` sent and `<-` expected.
+struct Guide {
+    dir: tempfile::TempDir,
+    path: String,
+    background: Vec<std::process::Child>,
+    socket: Option<std::path::PathBuf>,
+}
+
+impl Guide {
+    fn new() -> Guide {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::os::unix::fs::symlink(repo_root().join("guests"), dir.path().join("guests"))
+            .expect("link the guests");
+        let bin = Path::new(env!("CARGO_BIN_EXE_picovmm"))
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+        Guide {
+            dir,
+            path,
+            background: Vec::new(),
+            socket: None,
+        }
+    }
+
+    fn sh(&self, command: &str) -> std::process::Command {
+        let mut sh = std::process::Command::new("sh");
+        sh.args(["-c", command])
+            .current_dir(self.dir.path())
+            .env("PATH", &self.path)
+            .env_remove("PICOVMM_ACCEL");
+        sh
+    }
+
+    fn start(&mut self, command: &str) {
+        let child = self
+            .sh(command)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start in the background");
+        self.background.push(child);
+        let Some(name) = command.split_whitespace().find_map(|w| w.strip_prefix("unix:")) else {
+            return;
+        };
+        let socket = self.dir.path().join(name);
+        let start = std::time::Instant::now();
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+            assert!(start.elapsed() < GUIDE_DEADLINE, "no socket {name} from `{command}`");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        self.socket = Some(socket);
+    }
+
+    fn console(&mut self, body: &str) {
+        let mut lines = body.lines().peekable();
+        while let Some(line) = lines.next() {
+            let command = line.strip_prefix("$ ").expect("a $ command");
+            let mut expected = Vec::new();
+            while let Some(next) = lines.next_if(|l| !l.starts_with("$ ")) {
+                expected.push(next);
+            }
+            if let Some(background) = command.strip_suffix(" &") {
+                self.start(background);
+                continue;
+            }
+            // As a terminal shows it: stdout and stderr in the order they were written.
+            let out = self.sh(&format!("{{ {command}\n}} 2>&1")).output().expect("run");
+            let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+            let actual: Vec<&str> = shown.lines().collect();
+            let matches = actual.len() == expected.len()
+                && expected.iter().zip(&actual).all(|(e, a)| line_matches(e, a));
+            assert!(matches, "`{command}` printed:\n{shown}\nexpected:\n{}", expected.join("\n"));
+        }
+    }
+
+    fn transcript(&self, body: &str) {
+        use std::io::{BufRead as _, Write as _};
+        let socket = self.socket.as_ref().expect("a machine to talk to");
+        let stream = std::os::unix::net::UnixStream::connect(socket).expect("connect");
+        stream.set_read_timeout(Some(GUIDE_DEADLINE)).expect("timeout");
+        let mut writer = stream.try_clone().expect("clone");
+        let mut reader = std::io::BufReader::new(stream);
+        for line in body.lines() {
+            if let Some(request) = line.strip_prefix("-> ") {
+                writeln!(writer, "{request}").expect("send");
+            } else if let Some(expected) = line.strip_prefix("<- ") {
+                let mut got = String::new();
+                reader.read_line(&mut got).expect("a line");
+                let got = got.trim_end();
+                assert!(line_matches(expected, got), "expected {expected}\ngot      {got}");
+            }
+        }
+    }
+
+    /// Waits for the background runs; each must have ended with status 0.
+    fn finish(&mut self) {
+        let start = std::time::Instant::now();
+        for child in &mut self.background {
+            let status = loop {
+                if let Some(status) = child.try_wait().expect("wait") {
+                    break status;
+                }
+                assert!(start.elapsed() < GUIDE_DEADLINE, "a background run did not end");
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            };
+            assert_eq!(status.code(), Some(0));
+        }
+    }
+}
+
+impl Drop for Guide {
+    fn drop(&mut self) {
+        for child in &mut self.background {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "python3"),
+    ignore = "needs a usable /dev/kvm and python3"
+)]
+fn test_control_guide_runs_as_shown() {
+    if !kvm_available() || !python3_available() {
+        return;
+    }
+    let mut guide = Guide::new();
+    for block in blocks(&read_doc("docs/control.md")) {
+        if let Some(name) = block.lang.strip_prefix("python file=") {
+            std::fs::write(guide.dir.path().join(name), &block.body).expect("write the file");
+        } else if block.lang == "console" {
+            guide.console(&block.body);
+        } else if block.lang == "qmp" {
+            guide.transcript(&block.body);
+        }
+    }
+    guide.finish();
+    let taken = std::fs::read(guide.dir.path().join("walk.png")).expect("the guide's picture");
+    let shown = std::fs::read(repo_root().join("docs/images/walk.png")).expect("docs/images/walk.png");
+    assert!(taken == shown, "docs/images/walk.png is not the picture the guide takes");
 }
 
 /// docs/plugins.md, followed as a third-party author would: every `file=NAME` block written

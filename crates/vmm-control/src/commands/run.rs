@@ -78,6 +78,10 @@ pub(super) fn quit(s: &Session, _: &Args<'_>, _: Caller) -> Result<Value, Comman
 pub(super) fn system_reset(s: &Session, _: &Args<'_>, _: Caller) -> Result<Value, CommandError> {
     s.alive().map_err(CommandError::generic)?;
     s.handle.stop(StopReason::Reset);
+    // The reset ends the run here: the reply comes after it (and after SHUTDOWN).
+    s.end
+        .wait(QUIT_WAIT)
+        .ok_or_else(|| CommandError::generic("the run did not end within 30 s of the reset"))?;
     Ok(json!({}))
 }
 
