@@ -635,3 +635,65 @@ fn test_control_table_in_a_machine_file_serves_the_socket_next_to_it() {
     assert_eq!(quit.status, 0, "{}", quit.stderr);
     assert_eq!(vm.finish().status, 0);
 }
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_control_screen_changed_comes_to_a_subscriber_with_the_new_text() {
+    if !kvm_available() {
+        return;
+    }
+    let vm = Vm::start(PANEL, &[]);
+    let mut c = vm.client();
+    c.ok("subscribe", json!({"events": ["SCREEN_CHANGED"]}));
+    c.ok("type", json!({"text": "k"}));
+    let start = Instant::now();
+    let text = loop {
+        let event = c.event("SCREEN_CHANGED");
+        let text = event["data"]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if text.contains("keys: k") {
+            break text;
+        }
+        assert!(start.elapsed() < DEADLINE, "no change with the key: {text}");
+    };
+    assert!(text.contains("ticks:"), "{text}");
+}
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_control_on_restore_serves_the_restored_machine() {
+    if !kvm_available() {
+        return;
+    }
+    let mut vm = Vm::start(PANEL, &[]);
+    let mut c = vm.client();
+    c.ok("type", json!({"text": "saved"}));
+    c.wait_for_screen("keys: saved");
+    c.ok("snapshot-save", json!({"filename": "panel.snap"}));
+    c.ok("quit", json!({}));
+    vm.finish();
+    let socket = vm.path("again.sock");
+    let restored = picovmm()
+        .args(["restore"])
+        .arg(vm.path("panel.snap"))
+        .arg("--control")
+        .arg(format!("unix:{}", socket.display()))
+        .args(["--timeout", "60s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("restore");
+    let mut again = Vm {
+        child: Some(restored),
+        socket,
+        dir: tempfile::tempdir().expect("tempdir"),
+    };
+    again.wait_for_socket();
+    let mut c = again.client();
+    c.ok("type", json!({"text": "!"}));
+    c.wait_for_screen("keys: saved!");
+    c.ok("quit", json!({}));
+    assert_eq!(again.finish().status, 0);
+}

@@ -282,9 +282,14 @@ fn test_readme_console_examples_print_as_documented() {
 }
 
 fn python3_available() -> bool {
-    match std::process::Command::new("python3").arg("--version").output() {
+    match std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+    {
         Ok(out) if out.status.success() => true,
-        _ if std::env::var("CI").as_deref() == Ok("true") => panic!("CI=true and python3 is missing"),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true and python3 is missing")
+        }
         _ => {
             eprintln!("skipping: python3 is not installed (apt-get install python3)");
             false
@@ -315,7 +320,11 @@ impl Guide {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         Guide {
             dir,
             path,
@@ -341,13 +350,19 @@ impl Guide {
             .spawn()
             .expect("start in the background");
         self.background.push(child);
-        let Some(name) = command.split_whitespace().find_map(|w| w.strip_prefix("unix:")) else {
+        let Some(name) = command
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("unix:"))
+        else {
             return;
         };
         let socket = self.dir.path().join(name);
         let start = std::time::Instant::now();
         while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-            assert!(start.elapsed() < GUIDE_DEADLINE, "no socket {name} from `{command}`");
+            assert!(
+                start.elapsed() < GUIDE_DEADLINE,
+                "no socket {name} from `{command}`"
+            );
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         self.socket = Some(socket);
@@ -366,12 +381,22 @@ impl Guide {
                 continue;
             }
             // As a terminal shows it: stdout and stderr in the order they were written.
-            let out = self.sh(&format!("{{ {command}\n}} 2>&1")).output().expect("run");
+            let out = self
+                .sh(&format!("{{ {command}\n}} 2>&1"))
+                .output()
+                .expect("run");
             let shown = String::from_utf8_lossy(&out.stdout).into_owned();
             let actual: Vec<&str> = shown.lines().collect();
             let matches = actual.len() == expected.len()
-                && expected.iter().zip(&actual).all(|(e, a)| line_matches(e, a));
-            assert!(matches, "`{command}` printed:\n{shown}\nexpected:\n{}", expected.join("\n"));
+                && expected
+                    .iter()
+                    .zip(&actual)
+                    .all(|(e, a)| line_matches(e, a));
+            assert!(
+                matches,
+                "`{command}` printed:\n{shown}\nexpected:\n{}",
+                expected.join("\n")
+            );
         }
     }
 
@@ -379,7 +404,9 @@ impl Guide {
         use std::io::{BufRead as _, Write as _};
         let socket = self.socket.as_ref().expect("a machine to talk to");
         let stream = std::os::unix::net::UnixStream::connect(socket).expect("connect");
-        stream.set_read_timeout(Some(GUIDE_DEADLINE)).expect("timeout");
+        stream
+            .set_read_timeout(Some(GUIDE_DEADLINE))
+            .expect("timeout");
         let mut writer = stream.try_clone().expect("clone");
         let mut reader = std::io::BufReader::new(stream);
         for line in body.lines() {
@@ -389,7 +416,10 @@ impl Guide {
                 let mut got = String::new();
                 reader.read_line(&mut got).expect("a line");
                 let got = got.trim_end();
-                assert!(line_matches(expected, got), "expected {expected}\ngot      {got}");
+                assert!(
+                    line_matches(expected, got),
+                    "expected {expected}\ngot      {got}"
+                );
             }
         }
     }
@@ -402,7 +432,10 @@ impl Guide {
                 if let Some(status) = child.try_wait().expect("wait") {
                     break status;
                 }
-                assert!(start.elapsed() < GUIDE_DEADLINE, "a background run did not end");
+                assert!(
+                    start.elapsed() < GUIDE_DEADLINE,
+                    "a background run did not end"
+                );
                 std::thread::sleep(std::time::Duration::from_millis(10));
             };
             assert_eq!(status.code(), Some(0));
@@ -440,8 +473,12 @@ fn test_control_guide_runs_as_shown() {
     }
     guide.finish();
     let taken = std::fs::read(guide.dir.path().join("walk.png")).expect("the guide's picture");
-    let shown = std::fs::read(repo_root().join("docs/images/walk.png")).expect("docs/images/walk.png");
-    assert!(taken == shown, "docs/images/walk.png is not the picture the guide takes");
+    let shown =
+        std::fs::read(repo_root().join("docs/images/walk.png")).expect("docs/images/walk.png");
+    assert!(
+        taken == shown,
+        "docs/images/walk.png is not the picture the guide takes"
+    );
 }
 
 /// docs/plugins.md, followed as a third-party author would: every `file=NAME` block written

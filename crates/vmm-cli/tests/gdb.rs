@@ -50,9 +50,19 @@ fn start(args: &[&str]) -> Stub {
         .spawn()
         .expect("start picovmm");
     let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    // Lines before the stub's (the control socket's) are kept with the rest.
     let mut first = String::new();
-    stderr.read_line(&mut first).expect("read stderr");
+    while !first.contains("gdb stub listening") {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).expect("read stderr") == 0 {
+            break;
+        }
+        first.push_str(&line);
+    }
     let address = first
+        .lines()
+        .last()
+        .unwrap_or_default()
         .strip_prefix("picovmm: gdb stub listening on ")
         .and_then(|rest| rest.split(';').next())
         .map(|a| a.trim().to_owned())
@@ -518,4 +528,43 @@ fn test_the_session_in_the_debugging_docs_is_what_gdb_prints() {
         .collect();
     assert_eq!(said.len(), stderr.lines().count(), "{stderr}");
     assert_eq!(said, ours, "{stderr}");
+}
+
+/// A breakpoint gdb hits is an event on the control socket, for every client.
+#[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "gdb"),
+    ignore = "needs a usable /dev/kvm and gdb"
+)]
+fn test_a_breakpoint_is_an_event_on_the_control_socket() {
+    if !kvm_available() || !gdb_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("vm.sock");
+    let control = format!("unix:{}", socket.display());
+    let stub = start(&[
+        "--image",
+        "guests/debug/segments.bin",
+        "--gdb-wait",
+        "--control",
+        &control,
+    ]);
+    let stream = std::os::unix::net::UnixStream::connect(&socket).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    let mut events = BufReader::new(stream);
+    let mut greeting = String::new();
+    events.read_line(&mut greeting).expect("greeting");
+    gdb(&stub, &["break *0x7c0b", "continue", "detach"]);
+    let mut line = String::new();
+    events.read_line(&mut line).expect("an event");
+    let event: serde_json::Value = serde_json::from_str(&line).expect("JSON");
+    assert_eq!(
+        (event["event"].as_str(), event["data"]["pc"].as_u64()),
+        (Some("BREAKPOINT"), Some(0x7c0b)),
+        "{line}"
+    );
+    finish(stub);
 }

@@ -292,9 +292,6 @@ mod tests {
     fn test_describe_hexdump_shows_text() {
         let v = json!({"address": 0x10, "data": "4869"});
         let r = Request::new("memory-read", Map::new());
-        assert_eq!(
-            describe(&r, &v),
-            format!("00000010: {:<47}  Hi", "48 69")
-        );
+        assert_eq!(describe(&r, &v), format!("00000010: {:<47}  Hi", "48 69"));
     }
 }
