@@ -186,6 +186,29 @@ def cpu_backends(rounds, use_qemu, workdir):
     return rows
 
 
+def control_socket(rounds, use_qemu, quick, workdir):
+    """query-status round trips against QEMU's QMP; port exits with an idle socket."""
+    import control  # noqa: E402 (bench/control.py, beside this file)
+
+    rows = []
+    trips = control.measure(PICOVMM, use_qemu, quick)
+    print("\ncontrol socket, query-status round trips on one connection (median, 99th percentile):")
+    for name, (median, p99) in trips.items():
+        print(f"  {name:28} {median:8.1f} us  p99 {p99:8.1f} us")
+        rows.append((f"query-status round trip: {name}", f"{median:.1f} us", f"p99 {p99:.1f} us"))
+    sock = os.path.join(workdir, "idle.sock")
+    port_rounds = max(5, rounds // 2)
+    port = alternate([
+        ("without --control", [PICOVMM, "run", "--image", PORT_LOOP], 0, None),
+        ("with an idle --control", [PICOVMM, "run", "--image", PORT_LOOP, "--control", f"unix:{sock}"], 0, None),
+    ], port_rounds)
+    plain, idle = median_ms(port["without --control"]), median_ms(port["with an idle --control"])
+    print(f"  {PORT_WRITES} port exits: {plain:.1f} ms without --control, {idle:.1f} ms with an idle socket "
+          f"({idle / plain:.3f}x), {port_rounds} alternating rounds")
+    rows.append(("port exits with an idle control socket", f"{idle:.1f} ms", f"{idle / plain:.3f}x without ({plain:.1f} ms)"))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=21, help="rounds of the sample benchmark")
@@ -396,6 +419,9 @@ def main():
 
     # 10. The CPU backends.
     rows += cpu_backends(rounds, use_qemu, workdir)
+
+    # 11. The control socket: a round trip, and what an idle socket costs the guest's exits.
+    rows += control_socket(rounds, use_qemu, args.quick, workdir)
 
     print("\n| measurement | result | comparison |\n| --- | --- | --- |")
     for row in rows:
