@@ -64,6 +64,10 @@ pub enum Command {
     /// and print its reply, or `watch` its events
     #[command(after_help = CTL_HELP)]
     Ctl(CtlArgs),
+    /// Run test files (*.test.toml): boot each test's machine, drive it through its steps
+    /// (wait for the screen or output, type, compare pictures) and check how it ends
+    #[command(after_help = TEST_HELP)]
+    Test(TestArgs),
     /// List the plugins found on the plugin path: name, version, ABI, accesses, file
     Plugins {
         /// Look for plugins in DIR first (repeatable)
@@ -84,6 +88,68 @@ Exit status:
   1  the machine refused the command (its error is printed)
   2  bad usage
   3  cannot talk to the machine (no socket, a broken connection)";
+
+const TEST_HELP: &str = "\
+The test file format and examples: docs/testing.md.
+
+Exit status:
+  0  every test passed
+  1  a test failed (its screen, output and a snapshot are in --artifacts)
+  2  a test file is wrong (file:line:column), or bad usage";
+
+/// `picovmm test`'s arguments.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Test files, or folders searched for *.test.toml [default: tests]
+    pub paths: Vec<PathBuf>,
+    /// Tests run at once [default: the number of CPUs]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// How results are printed
+    #[arg(long, value_enum, default_value_t = TestFormat::Human)]
+    pub format: TestFormat,
+    /// Also write the results as JUnit XML to FILE
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Only the tests whose FILE::NAME contains TEXT
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// List the tests (FILE::NAME: test) without running them
+    #[arg(long)]
+    pub list: bool,
+    /// Only the Kth of N equal shares of the tests (1-based), for a CI matrix
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
+    /// Where a failing test leaves its screen, output and snapshot
+    #[arg(long, value_name = "DIR", default_value = "picovmm-test-artifacts")]
+    pub artifacts: PathBuf,
+    /// Write each picture step's golden PNG from the screen instead of comparing
+    #[arg(long)]
+    pub update_goldens: bool,
+    /// Look for plugins in DIR first (repeatable)
+    #[arg(long = "plugin-dir", value_name = "DIR")]
+    pub plugin_dirs: Vec<PathBuf>,
+}
+
+/// `picovmm test --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TestFormat {
+    /// `test NAME ... ok`, failures in full at the end (as `cargo test`)
+    Human,
+    /// The Test Anything Protocol, version 13
+    Tap,
+}
+
+/// `K/N` with 1 <= K <= N.
+fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.parse::<usize>().ok()?, n.parse::<usize>().ok()?)));
+    match parsed {
+        Some((k, n)) if k >= 1 && k <= n => Ok((k, n)),
+        _ => Err(format!("{text:?} is not K/N with 1 <= K <= N (e.g. 2/4)")),
+    }
+}
 
 /// `picovmm ctl`'s arguments.
 #[derive(Debug, Args)]
@@ -235,56 +301,9 @@ pub fn value_parser<T: Named>() -> impl TypedValueParser<Value = T> {
     })
 }
 
-/// The options a `--drive` takes after commas.
-const DRIVE_OPTIONS: &str = "readonly, snapshot, floppy, hd";
-
-/// `FILE[,readonly|,snapshot][,floppy|,hd]`: options are the known words after the last
-/// commas, so a file name with a comma still works; a word that is no option, after a comma,
-/// in a file name that does not exist, is reported as the unknown option it is.
+/// `--drive`'s value (vmm_machine::units::drive).
 fn parse_drive(text: &str) -> Result<DriveSpec, String> {
-    let mut drive = DriveSpec {
-        path: PathBuf::new(),
-        kind: None,
-        mode: vmm_bios::WriteMode::Write,
-    };
-    let (mut mode, mut kind) = (None, None);
-    let mut rest = text;
-    while let Some((head, option)) = rest.rsplit_once(',') {
-        let (slot, value) = match option {
-            "readonly" => (&mut mode, "readonly"),
-            "snapshot" => (&mut mode, "snapshot"),
-            "floppy" => (&mut kind, "floppy"),
-            "hd" => (&mut kind, "hd"),
-            _ if !std::path::Path::new(rest).exists() && !option.contains(['/', '.']) => {
-                return Err(format!(
-                    "unknown drive option \"{option}\"; options: {DRIVE_OPTIONS}"
-                ))
-            }
-            _ => break,
-        };
-        if let Some(other) = slot.replace(value).filter(|o| *o != value) {
-            return Err(format!(
-                "a drive is {value} or {other}, not both (snapshot already keeps the file as it is; floppy and hd are its kind)"
-            ));
-        }
-        rest = head;
-    }
-    drive.mode = match mode {
-        Some("readonly") => vmm_bios::WriteMode::ReadOnly,
-        Some(_) => vmm_bios::WriteMode::Snapshot,
-        None => vmm_bios::WriteMode::Write,
-    };
-    drive.kind = kind.map(|k| match k {
-        "floppy" => vmm_bios::DriveKind::Floppy,
-        _ => vmm_bios::DriveKind::Hard,
-    });
-    if rest.is_empty() {
-        return Err(format!(
-            "expected FILE[,OPTION...]; options: {DRIVE_OPTIONS}"
-        ));
-    }
-    drive.path = PathBuf::from(rest);
-    Ok(drive)
+    units::drive(text)
 }
 
 /// `picovmm restore`: the snapshot and the run's output flags.

@@ -33,3 +33,4 @@ pub mod stats;
 pub mod status;
 pub mod stdin;
 pub mod terminal;
+pub mod testing;

@@ -9,7 +9,33 @@ use std::io::Write;
 use clap::Parser;
 
 use vmm_cli::cli::{Cli, Command};
-use vmm_cli::{check, ctl, machine, plugins, run};
+use vmm_cli::{check, ctl, machine, plugins, run, testing};
+
+/// `picovmm test`: the arguments as the runner's options.
+fn test(args: &vmm_cli::cli::TestArgs) -> Result<i32, vmm_cli::error::CliError> {
+    let paths = if args.paths.is_empty() {
+        vec![std::path::PathBuf::from("tests")]
+    } else {
+        args.paths.clone()
+    };
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let options = testing::Options {
+        paths,
+        jobs: args.jobs.map_or(cpus, usize::from),
+        format: match args.format {
+            vmm_cli::cli::TestFormat::Human => testing::Format::Human,
+            vmm_cli::cli::TestFormat::Tap => testing::Format::Tap,
+        },
+        junit: args.junit.clone(),
+        filter: args.filter.clone(),
+        list: args.list,
+        shard: args.shard,
+        artifacts: args.artifacts.clone(),
+        update_goldens: args.update_goldens,
+        plugins: plugins::search_path(&args.plugin_dirs)?,
+    };
+    Ok(testing::test(&options))
+}
 
 fn main() {
     let cli = Cli::parse();
@@ -23,6 +49,7 @@ fn main() {
         } => check::check(machine, plugin_dirs),
         Command::Machine { .. } => machine::print_default(),
         Command::Ctl(args) => Ok(ctl::ctl(&args.socket, &args.command, args.json)),
+        Command::Test(args) => test(args),
         Command::Plugins { plugin_dirs } => plugins::list(plugin_dirs),
     };
     let code = match result {

@@ -123,6 +123,58 @@ pub fn listen_address(spec: &str) -> Result<String, String> {
     Ok(format!("{host}:{port}"))
 }
 
+/// The options a `--drive` takes after commas.
+const DRIVE_OPTIONS: &str = "readonly, snapshot, floppy, hd";
+
+/// `FILE[,readonly|,snapshot][,floppy|,hd]`: options are the known words after the last
+/// commas, so a file name with a comma still works; a word that is no option, after a comma,
+/// in a file name that does not exist, is reported as the unknown option it is.
+pub fn drive(text: &str) -> Result<crate::spec::DriveSpec, String> {
+    let mut drive = crate::spec::DriveSpec {
+        path: std::path::PathBuf::new(),
+        kind: None,
+        mode: vmm_bios::WriteMode::Write,
+    };
+    let (mut mode, mut kind) = (None, None);
+    let mut rest = text;
+    while let Some((head, option)) = rest.rsplit_once(',') {
+        let (slot, value) = match option {
+            "readonly" => (&mut mode, "readonly"),
+            "snapshot" => (&mut mode, "snapshot"),
+            "floppy" => (&mut kind, "floppy"),
+            "hd" => (&mut kind, "hd"),
+            _ if !std::path::Path::new(rest).exists() && !option.contains(['/', '.']) => {
+                return Err(format!(
+                    "unknown drive option \"{option}\"; options: {DRIVE_OPTIONS}"
+                ))
+            }
+            _ => break,
+        };
+        if let Some(other) = slot.replace(value).filter(|o| *o != value) {
+            return Err(format!(
+                "a drive is {value} or {other}, not both (snapshot already keeps the file as it is; floppy and hd are its kind)"
+            ));
+        }
+        rest = head;
+    }
+    drive.mode = match mode {
+        Some("readonly") => vmm_bios::WriteMode::ReadOnly,
+        Some(_) => vmm_bios::WriteMode::Snapshot,
+        None => vmm_bios::WriteMode::Write,
+    };
+    drive.kind = kind.map(|k| match k {
+        "floppy" => vmm_bios::DriveKind::Floppy,
+        _ => vmm_bios::DriveKind::Hard,
+    });
+    if rest.is_empty() {
+        return Err(format!(
+            "expected FILE[,OPTION...]; options: {DRIVE_OPTIONS}"
+        ));
+    }
+    drive.path = std::path::PathBuf::from(rest);
+    Ok(drive)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
