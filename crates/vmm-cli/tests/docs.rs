@@ -248,8 +248,9 @@ fn test_command_line_console_examples_print_as_documented() {
 }
 
 /// The documents whose console examples a test above runs (docs/plugins.md has its own).
-const TESTED: [&str; 10] = [
+const TESTED: [&str; 11] = [
     "docs/control.md",
+    "docs/testing.md",
     "docs/machine-format.md",
     "docs/cpu.md",
     "docs/interrupts.md",
@@ -314,8 +315,10 @@ struct Guide {
 impl Guide {
     fn new() -> Guide {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::os::unix::fs::symlink(repo_root().join("guests"), dir.path().join("guests"))
-            .expect("link the guests");
+        for folder in ["guests", "machines"] {
+            std::os::unix::fs::symlink(repo_root().join(folder), dir.path().join(folder))
+                .expect("link the guests and machines");
+        }
         let bin = Path::new(env!("CARGO_BIN_EXE_picovmm"))
             .parent()
             .map(Path::to_path_buf)
@@ -335,9 +338,15 @@ impl Guide {
 
     fn sh(&self, command: &str) -> std::process::Command {
         let mut sh = std::process::Command::new("sh");
+        // The example plugins this crate's tests build are where a user's installed ones are.
+        let plugins = Path::new(env!("CARGO_BIN_EXE_picovmm"))
+            .parent()
+            .map(|p| p.join("deps"))
+            .unwrap_or_default();
         sh.args(["-c", command])
             .current_dir(self.dir.path())
             .env("PATH", &self.path)
+            .env("PICOVMM_PLUGIN_PATH", plugins)
             .env_remove("PICOVMM_ACCEL");
         sh
     }
@@ -461,9 +470,27 @@ fn test_control_guide_runs_as_shown() {
     if !kvm_available() || !python3_available() {
         return;
     }
+    let guide = follow("docs/control.md");
+    let taken = std::fs::read(guide.dir.path().join("walk.png")).expect("the guide's picture");
+    let shown = std::fs::read(repo_root().join("docs/images/walk.png")).expect("docs/images/walk.png");
+    assert!(taken == shown, "docs/images/walk.png is not the picture the guide takes");
+}
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_testing_guide_runs_as_shown() {
+    if !kvm_available() {
+        return;
+    }
+    follow("docs/testing.md");
+}
+
+/// Follows `doc` in a fresh folder: its `file=NAME` blocks written, its console commands and
+/// transcripts run in order; then waits for what it left running.
+fn follow(doc: &str) -> Guide {
     let mut guide = Guide::new();
-    for block in blocks(&read_doc("docs/control.md")) {
-        if let Some(name) = block.lang.strip_prefix("python file=") {
+    for block in blocks(&read_doc(doc)) {
+        if let Some((_, name)) = block.lang.split_once(" file=") {
             std::fs::write(guide.dir.path().join(name), &block.body).expect("write the file");
         } else if block.lang == "console" {
             guide.console(&block.body);
@@ -472,13 +499,7 @@ fn test_control_guide_runs_as_shown() {
         }
     }
     guide.finish();
-    let taken = std::fs::read(guide.dir.path().join("walk.png")).expect("the guide's picture");
-    let shown =
-        std::fs::read(repo_root().join("docs/images/walk.png")).expect("docs/images/walk.png");
-    assert!(
-        taken == shown,
-        "docs/images/walk.png is not the picture the guide takes"
-    );
+    guide
 }
 
 /// docs/plugins.md, followed as a third-party author would: every `file=NAME` block written
