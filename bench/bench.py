@@ -423,6 +423,11 @@ def main():
     # 11. The control socket: a round trip, and what an idle socket costs the guest's exits.
     rows += control_socket(rounds, use_qemu, args.quick, workdir)
 
+    # 12. picovmm test: the project's suite, and three checks against QEMU driven by its monitor.
+    import testrun  # noqa: E402 (bench/testrun.py, beside this file)
+
+    rows += testrun.measure(3 if args.quick else 5, use_qemu)
+
     print("\n| measurement | result | comparison |\n| --- | --- | --- |")
     for row in rows:
         print(f"| {row[0]} | {row[1]} | {row[2]} |")

@@ -472,8 +472,12 @@ fn test_control_guide_runs_as_shown() {
     }
     let guide = follow("docs/control.md");
     let taken = std::fs::read(guide.dir.path().join("walk.png")).expect("the guide's picture");
-    let shown = std::fs::read(repo_root().join("docs/images/walk.png")).expect("docs/images/walk.png");
-    assert!(taken == shown, "docs/images/walk.png is not the picture the guide takes");
+    let shown =
+        std::fs::read(repo_root().join("docs/images/walk.png")).expect("docs/images/walk.png");
+    assert!(
+        taken == shown,
+        "docs/images/walk.png is not the picture the guide takes"
+    );
 }
 
 #[test]

@@ -152,7 +152,7 @@ fn test_an_unknown_step_key_is_refused_with_file_line_and_column() {
     assert_eq!(
         stderr.lines().take(4).collect::<Vec<_>>(),
         [
-            "Error: bad.test.toml:7:5: unknown field `scren`, expected one of `screen`, `screen_regex`, `region`, `serial`, `serial_regex`, `debugcon`, `debugcon_regex`, `type`, `keys`, `press`, `release`, `serial_in`, `wait`, `picture`, `tolerance`, `snapshot`, `expect`, `exit`, `timeout`",
+            "Error: bad.test.toml:7:5: unknown field `scren`, expected one of `screen`, `screen_regex`, `region`, `serial`, `serial_regex`, `debugcon`, `debugcon_regex`, `type`, `keys`, `press`, `release`, `serial_in`, `wait`, `idle`, `picture`, `tolerance`, `snapshot`, `expect`, `exit`, `timeout`",
             "  |",
             "7 |   { scren = \"x\" },",
             "  |     ^^^^^",

@@ -213,6 +213,13 @@ impl VcpuControl {
         }
     }
 
+    /// Whether the vCPU is idle: its guest waits in `hlt` for an interrupt, or its firmware
+    /// waits on the guest's behalf (for a key). A front end that must not type before the guest
+    /// is ready to take keys waits for this.
+    pub fn is_idle(&self) -> bool {
+        self.shared.halted.load(Ordering::SeqCst)
+    }
+
     /// Clears the interrupt notice; the vCPU then asks the controller itself.
     pub(crate) fn take_interrupt(&self) {
         self.shared.interrupt.store(false, Ordering::SeqCst);

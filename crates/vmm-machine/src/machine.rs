@@ -306,6 +306,11 @@ impl MachineHandle {
         self.control.pause_requested()
     }
 
+    /// Whether the guest waits: in `hlt` for an interrupt, or in the BIOS for a key.
+    pub fn is_idle(&self) -> bool {
+        self.control.is_idle()
+    }
+
     /// Runs one instruction of a paused guest (under [`Machine::run`]) and pauses it again;
     /// returns when the step is done. Refused while the guest runs, or when the run ends first.
     pub fn step(&self) -> Result<(), MachineError> {

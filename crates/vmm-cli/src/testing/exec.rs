@@ -114,6 +114,7 @@ fn run_step(
             std::thread::sleep((*time).min(deadline.saturating_duration_since(Instant::now())));
             Ok(())
         }
+        Action::Idle => wait_until_idle(vm, deadline),
         Action::Picture { golden, tolerance } => {
             picture::check(vm, golden, *tolerance, ctx.update_goldens)
         }
@@ -192,6 +193,26 @@ fn wait_for_output(
         }
         std::thread::sleep(POLL);
     }
+}
+
+fn wait_until_idle(vm: &mut Running, deadline: Instant) -> Result<(), String> {
+    let start = Instant::now();
+    while !vm.handle.is_idle() {
+        if let Some(report) = vm.ended() {
+            return Err(format!(
+                "the run ended ({}) before the guest waited",
+                report.outcome
+            ));
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "waited {} for the guest to wait for an interrupt or a key; it kept running",
+                seconds(start.elapsed())
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
 }
 
 fn describe(matcher: &Matcher) -> String {

@@ -105,6 +105,8 @@ pub enum Action {
     SerialIn(Vec<u8>),
     /// Let the guest run.
     Wait(Duration),
+    /// Wait until the guest waits for an interrupt or a key.
+    Idle,
     /// Compare the screen with a golden PNG.
     Picture {
         /// The golden file.

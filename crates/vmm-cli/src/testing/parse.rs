@@ -185,6 +185,7 @@ const ACTIONS: &[&str] = &[
     "release",
     "serial_in",
     "wait",
+    "idle",
     "picture",
     "snapshot",
     "expect",
@@ -225,32 +226,31 @@ fn step(source: &Source<'_>, step: &Spanned<StepTable>) -> Result<Step, BadFile>
     })
 }
 
-/// The action keys `s` has.
+/// The action keys `s` has, in [`ACTIONS`]' order.
 fn given(s: &StepTable) -> Vec<&'static str> {
-    let present = [
-        s.screen.is_some(),
-        s.screen_regex.is_some(),
-        s.serial.is_some(),
-        s.serial_regex.is_some(),
-        s.debugcon.is_some(),
-        s.debugcon_regex.is_some(),
-        s.type_.is_some(),
-        s.keys.is_some(),
-        s.press.is_some(),
-        s.release.is_some(),
-        s.serial_in.is_some(),
-        s.wait.is_some(),
-        s.picture.is_some(),
-        s.snapshot.is_some(),
-        s.expect.is_some(),
-        s.exit.is_some(),
-    ];
-    ACTIONS
-        .iter()
-        .zip(present)
-        .filter(|(_, p)| *p)
-        .map(|(n, _)| *n)
-        .collect()
+    [
+        ("screen", s.screen.is_some()),
+        ("screen_regex", s.screen_regex.is_some()),
+        ("serial", s.serial.is_some()),
+        ("serial_regex", s.serial_regex.is_some()),
+        ("debugcon", s.debugcon.is_some()),
+        ("debugcon_regex", s.debugcon_regex.is_some()),
+        ("type", s.type_.is_some()),
+        ("keys", s.keys.is_some()),
+        ("press", s.press.is_some()),
+        ("release", s.release.is_some()),
+        ("serial_in", s.serial_in.is_some()),
+        ("wait", s.wait.is_some()),
+        ("idle", s.idle.is_some()),
+        ("picture", s.picture.is_some()),
+        ("snapshot", s.snapshot.is_some()),
+        ("expect", s.expect.is_some()),
+        ("exit", s.exit.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, present)| *present)
+    .map(|(name, _)| name)
+    .collect()
 }
 
 fn action(source: &Source<'_>, step: &Spanned<StepTable>, name: &str) -> Result<Action, String> {
@@ -275,6 +275,8 @@ fn action(source: &Source<'_>, step: &Spanned<StepTable>, name: &str) -> Result<
         "release" => Action::Keys(vec![key(&text(&s.release), true)?]),
         "serial_in" => Action::SerialIn(text(&s.serial_in).into_bytes()),
         "wait" => Action::Wait(units::parse_duration(&text(&s.wait))?),
+        "idle" if s.idle == Some(true) => Action::Idle,
+        "idle" => return Err("idle = true is the only idle".into()),
         "picture" => Action::Picture {
             golden: beside(&source.file.path, &text(&s.picture)),
             tolerance: s.tolerance.unwrap_or(0),
@@ -380,4 +382,77 @@ fn collect(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// A duration for messages: `1.5s`, `250ms`.
 pub fn seconds(d: Duration) -> String {
     format!("{:.2}s", d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Result<Vec<TestCase>, BadFile> {
+        parse(&SourceFile {
+            path: PathBuf::from("t.test.toml"),
+            text: text.to_owned(),
+        })
+    }
+
+    #[test]
+    fn test_every_action_key_is_seen_and_listed() {
+        let all = StepTable {
+            screen: Some(String::new()),
+            screen_regex: Some(String::new()),
+            serial: Some(String::new()),
+            serial_regex: Some(String::new()),
+            debugcon: Some(String::new()),
+            debugcon_regex: Some(String::new()),
+            type_: Some(String::new()),
+            keys: Some(String::new()),
+            press: Some(String::new()),
+            release: Some(String::new()),
+            serial_in: Some(String::new()),
+            wait: Some(String::new()),
+            idle: Some(true),
+            picture: Some(String::new()),
+            snapshot: Some(String::new()),
+            expect: Some(String::new()),
+            exit: Some(0),
+            ..StepTable::default()
+        };
+        assert_eq!(given(&all), ACTIONS);
+    }
+
+    #[test]
+    fn test_steps_get_the_default_timeout_and_their_line() {
+        let tests = check("[machine]\nimage = \"x\"\n[[test]]\nname = \"t\"\nsteps = [\n  { wait = \"1ms\" },\n]\n").unwrap();
+        assert_eq!(
+            (tests[0].steps[0].timeout, tests[0].steps[0].line),
+            (STEP_TIMEOUT, 6)
+        );
+    }
+
+    #[test]
+    fn test_paths_are_relative_to_the_test_file() {
+        let tests = check(
+            "[machine]\nimage = \"boot.bin\"\n[[test]]\nname = \"t\"\nsteps = [{ idle = true }]\n",
+        )
+        .unwrap();
+        assert_eq!(tests[0].machine.image, Some(PathBuf::from("boot.bin")));
+    }
+
+    #[test]
+    fn test_a_region_upside_down_is_refused() {
+        let bad = check("[machine]\nimage = \"x\"\n[[test]]\nname = \"t\"\nsteps = [{ screen = \"a\", region = [5, 0, 1, 9] }]\n");
+        assert!(bad
+            .unwrap_err()
+            .0
+            .contains("region's top must not be below its bottom"));
+    }
+
+    #[test]
+    fn test_two_tests_of_one_name_are_refused() {
+        let bad = check("[machine]\nimage = \"x\"\n[[test]]\nname = \"t\"\nsteps = [{ idle = true }]\n[[test]]\nname = \"t\"\nsteps = [{ idle = true }]\n");
+        assert!(bad
+            .unwrap_err()
+            .0
+            .contains("another test of this file has this name"));
+    }
 }

@@ -72,3 +72,62 @@ pub fn run(
         let _ = thread.join();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::model::{MachineDesc, Step, TEST_TIMEOUT};
+    use std::path::PathBuf;
+
+    fn case(file: &str, name: &str, from: Option<&str>, saves: bool) -> TestCase {
+        let steps = if saves {
+            vec![Step {
+                action: Action::Snapshot("s".into()),
+                timeout: TEST_TIMEOUT,
+                line: 1,
+                text: String::new(),
+            }]
+        } else {
+            Vec::new()
+        };
+        TestCase {
+            id: format!("{file}::{name}"),
+            name: name.into(),
+            file: PathBuf::from(file),
+            machine: MachineDesc {
+                file: None,
+                image: None,
+                drives: Vec::new(),
+                memory: None,
+                accel: None,
+            },
+            from: from.map(str::to_owned),
+            timeout: TEST_TIMEOUT,
+            steps,
+        }
+    }
+
+    #[test]
+    fn test_jobs_keep_a_snapshot_chain_together_and_the_rest_apart() {
+        let tests = vec![
+            case("a", "1", None, false),
+            case("a", "2", None, true),
+            case("a", "3", Some("s"), false),
+            case("b", "4", Some("s"), false),
+            case("b", "5", None, false),
+        ];
+        let ids: Vec<Vec<String>> = jobs(tests)
+            .iter()
+            .map(|j| j.iter().map(|t| t.id.clone()).collect())
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                vec!["a::1"],
+                vec!["a::2", "a::3"],
+                vec!["b::4"],
+                vec!["b::5"]
+            ]
+        );
+    }
+}

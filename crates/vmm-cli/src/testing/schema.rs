@@ -79,6 +79,8 @@ pub struct StepTable {
     pub serial_in: Option<String>,
     /// Let the guest run this long.
     pub wait: Option<String>,
+    /// Wait until the guest waits (in `hlt` for an interrupt, or in the BIOS for a key).
+    pub idle: Option<bool>,
     /// Compare the screen with this PNG (relative to the test file).
     pub picture: Option<String>,
     /// How many pixels may differ from the picture.
