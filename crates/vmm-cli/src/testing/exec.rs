@@ -115,9 +115,11 @@ fn run_step(
             Ok(())
         }
         Action::Idle => wait_until_idle(vm, deadline),
-        Action::Picture { golden, tolerance } => {
-            picture::check(vm, golden, *tolerance, ctx.update_goldens)
-        }
+        Action::Picture {
+            golden,
+            tolerance,
+            region,
+        } => picture::check(vm, golden, (*tolerance, *region), ctx.update_goldens),
         Action::Snapshot(name) => {
             let file = ctx
                 .snapshot_dir

@@ -77,7 +77,7 @@ impl Matcher {
     }
 }
 
-/// Cells of the text screen: top, left, bottom, right, inclusive.
+/// Cells of the text screen (or pixels of a picture): top, left, bottom, right, inclusive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Region {
     /// First row.
@@ -113,6 +113,8 @@ pub enum Action {
         golden: PathBuf,
         /// Pixels that may differ.
         tolerance: u64,
+        /// Only these pixels are compared: top, left, bottom, right (inclusive).
+        region: Option<Region>,
     },
     /// Save the machine for a later test.
     Snapshot(String),

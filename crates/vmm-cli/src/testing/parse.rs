@@ -255,8 +255,8 @@ fn given(s: &StepTable) -> Vec<&'static str> {
 
 fn action(source: &Source<'_>, step: &Spanned<StepTable>, name: &str) -> Result<Action, String> {
     let s = step.get_ref();
-    if s.region.is_some() && !name.starts_with("screen") {
-        return Err("region goes with screen or screen_regex".into());
+    if s.region.is_some() && !name.starts_with("screen") && name != "picture" {
+        return Err("region goes with screen, screen_regex (cells) or picture (pixels)".into());
     }
     if s.tolerance.is_some() && name != "picture" {
         return Err("tolerance goes with picture".into());
@@ -280,6 +280,7 @@ fn action(source: &Source<'_>, step: &Spanned<StepTable>, name: &str) -> Result<
         "picture" => Action::Picture {
             golden: beside(&source.file.path, &text(&s.picture)),
             tolerance: s.tolerance.unwrap_or(0),
+            region: region(s)?,
         },
         "snapshot" => Action::Snapshot(text(&s.snapshot)),
         "expect" => Action::Expect(expectation(&text(&s.expect))?),
@@ -300,7 +301,7 @@ fn region(s: &StepTable) -> Result<Option<Region>, String> {
         return Ok(None);
     };
     let [top, left, bottom, right] = r.as_slice() else {
-        return Err("region is [top, left, bottom, right], in cells".into());
+        return Err("region is [top, left, bottom, right] (cells, or pixels for a picture)".into());
     };
     let cell = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
     if top > bottom || left > right {

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::machine::Running;
+use super::model::Region;
 use super::view::relative;
 
 /// An image as RGB rows.
@@ -39,8 +40,14 @@ fn decode(bytes: &[u8]) -> Result<Pixels, String> {
     })
 }
 
-/// Compares the screen with `golden` (or writes it).
-pub fn check(vm: &Running, golden: &Path, tolerance: u64, update: bool) -> Result<(), String> {
+/// Compares the screen with `golden` (or writes it): at most `tolerance` pixels of `region`
+/// (the whole picture without one) may differ.
+pub fn check(
+    vm: &Running,
+    golden: &Path,
+    (tolerance, region): (u64, Option<Region>),
+    update: bool,
+) -> Result<(), String> {
     let frame = vm.handle.capture().ok_or("this machine has no screen")?;
     let png = frame.png();
     if update {
@@ -65,11 +72,17 @@ pub fn check(vm: &Running, golden: &Path, tolerance: u64, update: bool) -> Resul
             wanted.height
         ));
     }
+    let width = wanted.width as usize;
+    let inside = |i: usize| {
+        let (x, y) = (i % width, i / width);
+        region.is_none_or(|r| (r.left..=r.right).contains(&x) && (r.top..=r.bottom).contains(&y))
+    };
     let differing = wanted
         .rgb
         .chunks(3)
         .zip(shown.rgb.chunks(3))
-        .filter(|(a, b)| a != b)
+        .enumerate()
+        .filter(|(i, (a, b))| inside(*i) && a != b)
         .count() as u64;
     if differing > tolerance {
         return Err(format!(
