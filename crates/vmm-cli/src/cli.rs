@@ -258,6 +258,14 @@ pub struct OutputArgs {
     /// it with `picovmm ctl PATH`, see docs/control.md)
     #[arg(long, value_name = "unix:PATH", value_parser = units::control_socket)]
     pub control: Option<PathBuf>,
+    /// Connect the next serial port (COM1, then COM2...) to BACKEND: stdio (the default for
+    /// COM1), null, none (no port), file:PATH, pty, unix:PATH[,server[,nowait]],
+    /// tcp:HOST:PORT[,server[,nowait]] (QEMU's -serial); repeatable, up to 4
+    #[arg(long = "serial", value_name = "BACKEND", value_parser = crate::chardev::backend::parse)]
+    pub serials: Vec<crate::chardev::Backend>,
+    /// Connect the debug console (port 0xE9) to BACKEND, as --serial takes them [default: stdio]
+    #[arg(long, value_name = "BACKEND", value_parser = crate::chardev::backend::parse)]
+    pub debugcon: Option<crate::chardev::Backend>,
     /// The folder the user named files from (restore runs in the snapshot's folder).
     #[arg(skip)]
     pub folder: Option<PathBuf>,
@@ -273,6 +281,8 @@ impl OutputArgs {
             stats_json: absolute(&self.stats_json),
             snapshot_on_exit: absolute(&self.snapshot_on_exit),
             control: absolute(&self.control),
+            serials: self.serials.iter().map(|b| b.absolute(folder)).collect(),
+            debugcon: self.debugcon.as_ref().map(|b| b.absolute(folder)),
             folder: Some(folder.to_path_buf()),
             ..self.clone()
         }

@@ -16,6 +16,7 @@
 
 #![deny(missing_docs)]
 
+pub mod chardev;
 pub mod check;
 pub mod cli;
 pub mod console;

@@ -227,3 +227,270 @@ fn test_a_second_ctrl_c_ends_the_wait_for_a_reader_that_does_not_read() {
         "{stderr}"
     );
 }
+
+/// Starts `picovmm run --image serial-echo.bin ARGS` with stderr piped; returns the child and
+/// the first line it prints on stderr.
+fn start_echo(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = picovmm()
+        .args([
+            "run",
+            "--image",
+            "guests/tests/serial-echo.bin",
+            "--timeout",
+            "30s",
+        ])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start picovmm");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("a line on stderr");
+    (child, line)
+}
+
+/// Reads from `read` until `want` shows or 30 s pass.
+fn read_until(mut read: impl FnMut(&mut [u8]) -> std::io::Result<usize>, want: &str) -> String {
+    let start = std::time::Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&got).contains(want) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "{got:?}"
+        );
+        match read(&mut buf) {
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_serial_pty_is_a_terminal_a_program_talks_to() {
+    if !kvm_available() {
+        return;
+    }
+    use std::io::Read;
+    let (child, line) = start_echo(&["--serial", "pty"]);
+    let path = line
+        .split_whitespace()
+        .find(|w| w.starts_with("/dev/pts/"))
+        .unwrap_or_else(|| panic!("no pty in {line:?}"))
+        .to_owned();
+    // As screen or minicom would: open the terminal, raw, then type.
+    let mut tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .expect("open the pty");
+    assert!(std::process::Command::new("stty")
+        .args(["-F", &path, "raw", "-echo"])
+        .status()
+        .expect("stty")
+        .success());
+    tty.write_all(b"hello\n").expect("type");
+    let got = read_until(|buf| tty.read(buf), "HELLO");
+    let out = child.wait_with_output().expect("picovmm ends");
+    assert_eq!(
+        (got.contains("HELLO"), out.status.code()),
+        (true, Some(0x21))
+    );
+}
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_serial_unix_server_waits_for_its_client_and_talks_to_it() {
+    if !kvm_available() {
+        return;
+    }
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("com1.sock");
+    let backend = format!("unix:{},server", socket.display());
+    let (child, line) = start_echo(&["--serial", &backend]);
+    assert!(
+        line.contains("the guest starts when a client connects"),
+        "{line}"
+    );
+    let mut client = std::os::unix::net::UnixStream::connect(&socket).expect("connect");
+    client
+        .set_read_timeout(Some(std::time::Duration::from_secs(1)))
+        .expect("timeout");
+    // Nothing was lost before the client came: the guest waited.
+    let ready = read_until(|buf| client.read(buf), "serial ready\n");
+    client.write_all(b"socket\n").expect("send");
+    let echo = read_until(|buf| client.read(buf), "SOCKET");
+    let out = child.wait_with_output().expect("picovmm ends");
+    assert_eq!(
+        (ready.as_str(), echo.contains("SOCKET"), out.status.code()),
+        ("serial ready\n", true, Some(0x21))
+    );
+}
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_serial_tcp_client_connects_to_a_listener() {
+    if !kvm_available() {
+        return;
+    }
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let backend = format!("tcp:{}", listener.local_addr().expect("address"));
+    let child = picovmm()
+        .args([
+            "run",
+            "--image",
+            "guests/tests/serial-echo.bin",
+            "--timeout",
+            "30s",
+            "--serial",
+            &backend,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start picovmm");
+    let (mut peer, _) = listener.accept().expect("picovmm connects");
+    peer.set_read_timeout(Some(std::time::Duration::from_secs(1)))
+        .expect("timeout");
+    read_until(|buf| peer.read(buf), "serial ready\n");
+    peer.write_all(b"tcp\n").expect("send");
+    let echo = read_until(|buf| peer.read(buf), "TCP");
+    let out = child.wait_with_output().expect("picovmm ends");
+    assert_eq!(
+        (echo.contains("TCP"), out.status.code()),
+        (true, Some(0x21))
+    );
+}
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_serial_file_null_none_and_debugcon_backends() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let com1 = dir.path().join("com1.txt");
+    let file = format!("file:{}", com1.display());
+    let to_file = run(&[
+        "run",
+        "--image",
+        "guests/tests/serial-echo.bin",
+        "--timeout",
+        "1s",
+        "--serial",
+        &file,
+    ]);
+    let null = run(&[
+        "run",
+        "--image",
+        "guests/tests/serial-echo.bin",
+        "--timeout",
+        "1s",
+        "--serial",
+        "null",
+    ]);
+    let dc = dir.path().join("debugcon.txt");
+    let dc_file = format!("file:{}", dc.display());
+    let debugcon = run(&[
+        "run",
+        "--image",
+        "guests/tests/debugcon.bin",
+        "--debugcon",
+        &dc_file,
+    ]);
+    let no_debugcon = run(&[
+        "run",
+        "--image",
+        "guests/tests/debugcon.bin",
+        "--debugcon",
+        "none",
+    ]);
+    assert_eq!(
+        (
+            std::fs::read_to_string(&com1)
+                .expect("COM1's file")
+                .as_str(),
+            to_file.stdout.as_str(),
+            null.stdout.as_str(),
+            std::fs::read_to_string(&dc)
+                .expect("the debug console's file")
+                .as_str(),
+            debugcon.stdout.as_str(),
+        ),
+        (
+            "serial ready\n",
+            "",
+            "",
+            "hello from the debug console\nport 0xe9 reads 0xe9\n",
+            ""
+        )
+    );
+    // Without the device, the port is nobody's.
+    assert!(
+        no_debugcon.stderr.contains("unclaimed port write to 0xe9"),
+        "{}",
+        no_debugcon.stderr
+    );
+}
+
+#[test]
+fn test_serial_bad_backends_are_refused_before_the_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("mine.txt");
+    std::fs::write(&file, "mine").expect("write");
+    let on_file = format!("unix:{},server", file.display());
+    let socket = run(&[
+        "run",
+        "--image",
+        "guests/hello/hello.bin",
+        "--serial",
+        &on_file,
+    ]);
+    let unknown = run(&[
+        "run",
+        "--image",
+        "guests/hello/hello.bin",
+        "--serial",
+        "serial0",
+    ]);
+    let five: Vec<&str> = ["run", "--image", "guests/hello/hello.bin"]
+        .into_iter()
+        .chain(std::iter::repeat_n(["--serial", "null"], 5).flatten())
+        .collect();
+    let too_many = run(&five);
+    assert_eq!(
+        (socket.status, unknown.status, too_many.status),
+        (2, 2, 2),
+        "{}{}{}",
+        socket.stderr,
+        unknown.stderr,
+        too_many.stderr
+    );
+    assert!(
+        socket.stderr.contains("COM1 ") && socket.stderr.contains("exists and is not a socket"),
+        "{}",
+        socket.stderr
+    );
+    assert!(
+        unknown.stderr.contains("unknown backend \"serial0\""),
+        "{}",
+        unknown.stderr
+    );
+    assert!(
+        too_many.stderr.contains("a PC has 4 serial ports"),
+        "{}",
+        too_many.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&file).expect("kept"), "mine");
+}

@@ -22,7 +22,7 @@ pub struct LineTee {
 /// The event a device's lines are sent as.
 pub fn event_name(kind: ConsoleKind) -> &'static str {
     match kind {
-        ConsoleKind::Serial => "SERIAL_OUTPUT",
+        ConsoleKind::Serial(_) => "SERIAL_OUTPUT",
         ConsoleKind::Debugcon => "DEBUGCON_OUTPUT",
     }
 }
@@ -89,7 +89,11 @@ mod tests {
         let (tx, rx) = sync_channel(4);
         let id = events.join(tx);
         events.subscribe(id, &["SERIAL_OUTPUT".into()]).unwrap();
-        let mut out = LineTee::wrap(ConsoleKind::Serial, Box::new(std::io::sink()), events);
+        let mut out = LineTee::wrap(
+            ConsoleKind::Serial(0x3f8),
+            Box::new(std::io::sink()),
+            events,
+        );
         out.write_all(b"hel").unwrap();
         out.write_all(b"lo\r\nx").unwrap();
         let line: serde_json::Value = serde_json::from_str(&rx.try_recv().unwrap()).unwrap();

@@ -372,6 +372,16 @@ impl MachineHandle {
         self.wake_if(taken)
     }
 
+    /// Bytes into the receive FIFO of the serial port at `port`; returns how many fit (0
+    /// without a serial port there).
+    pub fn serial_in_at(&self, port: u16, bytes: &[u8]) -> usize {
+        let taken = self
+            .devices
+            .serial_at(port)
+            .map_or(0, |uart| crate::sync::lock(uart).enqueue(bytes));
+        self.wake_if(taken)
+    }
+
     /// Wakes a vCPU idle in `hlt` when input arrived (`taken` > 0); returns `taken`.
     fn wake_if(&self, taken: usize) -> usize {
         if taken > 0 {
@@ -383,6 +393,11 @@ impl MachineHandle {
     /// Whether the machine has a serial port.
     pub fn has_serial(&self) -> bool {
         self.serial.is_some()
+    }
+
+    /// Whether the machine has a serial port at `port`.
+    pub fn has_serial_at(&self, port: u16) -> bool {
+        self.devices.serial_at(port).is_some()
     }
 
     /// The screen now; `None` on a machine without one.

@@ -40,12 +40,18 @@ pub(super) fn attach(
     signals::stop_on_signals(handle.control().clone()).map_err(CliError::Signals)?;
     // The first serial port reads stdin, raw when it is a terminal; restored when `_raw` drops.
     // With the live display, stdin is the keyboard instead.
-    let raw = if handle.has_serial() && !console.live {
-        feed_serial(handle.clone())?;
-        RawMode::enable()
-    } else {
-        None
+    let stdin_port = super::routing::stdin_port(args).filter(|p| handle.has_serial_at(*p));
+    let raw = match stdin_port {
+        Some(port) if !console.live => {
+            feed_serial(handle.clone(), port)?;
+            RawMode::enable()
+        }
+        _ => None,
     };
+    files
+        .chardevs
+        .start(&handle)
+        .map_err(thread_error("serial"))?;
     if console.live && !machine.has_screen() {
         return Err(CliError::Usage(
             "--display terminal needs a screen: this machine has no vga-text device and no BIOS"
@@ -120,12 +126,12 @@ fn start_gdb(
 
 /// Copies stdin into the first serial port's receive FIFO, waiting while it is full; each
 /// arrival wakes a vCPU idling in the BIOS for a key.
-fn feed_serial(handle: MachineHandle) -> Result<(), CliError> {
+fn feed_serial(handle: MachineHandle, port: u16) -> Result<(), CliError> {
     crate::stdin::read_stdin("serial-input", move |bytes| {
         vmm_machine::handover::hand_over(
             bytes,
             FIFO_FULL_WAIT,
-            |rest| handle.serial_in(rest),
+            |rest| handle.serial_in_at(port, rest),
             || {},
         );
     })

@@ -20,6 +20,7 @@ mod pmemsave;
 mod prepare;
 mod report;
 mod restore;
+mod routing;
 mod sink;
 
 use crate::cli::RunArgs;

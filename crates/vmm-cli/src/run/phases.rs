@@ -16,7 +16,8 @@ pub(super) fn run_machine(args: &RunArgs, restored: Option<Snapshot>) -> Result<
         .control
         .is_some()
         .then(vmm_control::Events::new);
-    let console = Console::new(prepared.live, events);
+    let routes = prepared.files.chardevs.routes();
+    let console = Console::new(prepared.live, events, routes);
     let mut machine = Machine::from_valid(prepared.valid, console.outputs())?;
     if let Some(snap) = &restored {
         machine.restore(snap)?;

@@ -36,6 +36,8 @@ pub(crate) struct OutputFiles {
     pub control: Option<(UnixListener, PathBuf)>,
     /// Why a snapshot of this machine would not restore it, if it would not.
     pub snapshot_refusal: Option<String>,
+    /// The serial ports' and debug console's backends, opened.
+    pub chardevs: crate::chardev::Chardevs,
     /// The disk images, for the snapshot's records of them.
     pub drive_paths: Vec<PathBuf>,
     /// What describes the machine, for a snapshot of it.
@@ -79,6 +81,7 @@ fn describe(args: &RunArgs, restored: Option<&Snapshot>) -> Result<MachineSpec, 
         }
     };
     apply_flags(&mut spec, args);
+    super::routing::apply(&mut spec, args)?;
     if restored.is_some() {
         // One rule for the gdb stub on restore, whoever asked for it: none (the machine file's
         // [debug] gdb as well as the stored --gdb).
@@ -215,7 +218,9 @@ fn open_outputs(
                 d.value.path.display()
             )
         });
+    let chardevs = open_chardevs(args, valid)?;
     Ok(OutputFiles {
+        chardevs,
         stats_json,
         screenshot: None,
         pmemsave,
@@ -226,6 +231,31 @@ fn open_outputs(
         drive_paths,
         def,
     })
+}
+
+/// Opens the `--serial` and `--debugcon` backends of the devices the machine has.
+fn open_chardevs(
+    args: &RunArgs,
+    valid: &ValidMachine,
+) -> Result<crate::chardev::Chardevs, CliError> {
+    use crate::chardev::{Target, COM_PORTS};
+    let mut chardevs = crate::chardev::Chardevs::default();
+    for (backend, (port, _)) in args.output.serials.iter().zip(COM_PORTS.iter()) {
+        chardevs
+            .open(Target::Serial(*port), backend)
+            .map_err(CliError::Usage)?;
+    }
+    let has_debugcon = valid
+        .spec
+        .devices
+        .iter()
+        .any(|d| matches!(d.value, DeviceKind::Debugcon { .. }));
+    if let (Some(backend), true) = (&args.output.debugcon, has_debugcon) {
+        chardevs
+            .open(Target::Debugcon, backend)
+            .map_err(CliError::Usage)?;
+    }
+    Ok(chardevs)
 }
 
 /// What describes the running machine, for a snapshot of it.

@@ -111,7 +111,7 @@ pub fn start(
         .spawn(move || {
             let (serial, debugcon) = sinks;
             let outputs = Outputs::new(move |kind| match kind {
-                ConsoleKind::Serial => Box::new(serial.clone()),
+                ConsoleKind::Serial(_) => Box::new(serial.clone()),
                 ConsoleKind::Debugcon => Box::new(debugcon.clone()),
             });
             let mut machine = match build(spec, from.as_deref(), &plugins, outputs) {

@@ -26,8 +26,8 @@ pub type ConsoleOutput = Box<dyn std::io::Write + Send>;
 /// Which kind of device a console output is made for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConsoleKind {
-    /// A 16550 UART printing to the console.
-    Serial,
+    /// A 16550 UART printing to the console, at its first port.
+    Serial(u16),
     /// A debug console (port 0xe9).
     Debugcon,
 }
@@ -36,7 +36,7 @@ impl ConsoleKind {
     /// The device type's name, as machine files spell it.
     pub fn name(self) -> &'static str {
         match self {
-            ConsoleKind::Serial => "serial",
+            ConsoleKind::Serial(_) => "serial",
             ConsoleKind::Debugcon => "debugcon",
         }
     }
@@ -184,6 +184,20 @@ impl DeviceRegistry {
             DeviceHandle::Serial(s) => Some(s),
             _ => None,
         })
+    }
+
+    /// The serial port whose first port is `port`, if the board has one there.
+    pub fn serial_at(&self, port: u16) -> Option<&Arc<Mutex<Uart16550<ConsoleOutput>>>> {
+        self.entries
+            .iter()
+            .find_map(|e| match (&e.handle, e.ranges.first()) {
+                (DeviceHandle::Serial(s), Some(DeviceRange::Port { base, .. }))
+                    if *base == port =>
+                {
+                    Some(s)
+                }
+                _ => None,
+            })
     }
 
     /// The keyboard controller, if the board has one.

@@ -47,7 +47,7 @@ pub(super) fn attach(
 ) -> Result<DeviceHandle, MachineError> {
     let out: ConsoleOutput =
         match output {
-            None => (at.console)(ConsoleKind::Serial),
+            None => (at.console)(ConsoleKind::Serial(port)),
             Some(path) => Box::new(std::fs::File::create(&path.value).map_err(|source| {
                 MachineError::Output {
                     path: path.value.clone(),
