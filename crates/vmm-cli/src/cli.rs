@@ -331,6 +331,26 @@ pub struct RestoreArgs {
     /// then reads data that differs from what it saw, and may corrupt its file system
     #[arg(long)]
     pub force_drives: bool,
+    /// The debugger and memory flags, as `run` takes them.
+    #[command(flatten)]
+    pub debug: DebugArgs,
+}
+
+/// What `restore` takes of `run`'s debugging: a machine saved in CI, debugged here.
+#[derive(Clone, Debug, Default, Args)]
+pub struct DebugArgs {
+    /// Serve gdb's remote protocol on [HOST:]PORT (QEMU's -gdb; PORT alone is 127.0.0.1:PORT)
+    #[arg(long, value_name = "[HOST:]PORT", value_parser = units::listen_address)]
+    pub gdb: Option<String>,
+    /// Stop before the first instruction until gdb continues (QEMU's -S); needs --gdb
+    #[arg(long)]
+    pub gdb_wait: bool,
+    /// When the run ends, save SIZE bytes of guest memory from guest-physical ADDR to FILE
+    #[arg(long, num_args = 3, value_names = ["ADDR", "SIZE", "FILE"])]
+    pub pmemsave: Option<Vec<String>>,
+    /// Look for plugins in DIR first (repeatable) [default: as the snapshot's run did]
+    #[arg(long = "plugin-dir", value_name = "DIR")]
+    pub plugin_dirs: Vec<PathBuf>,
 }
 
 fn parse_address(text: &str) -> Result<u64, String> {

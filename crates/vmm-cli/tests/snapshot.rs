@@ -311,7 +311,7 @@ fn test_a_halted_guest_says_why_no_snapshot_was_written() {
 
 #[test]
 #[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
-fn test_restore_serves_no_gdb_even_when_the_machine_file_asks() {
+fn test_restore_serves_only_the_gdb_it_asks_for_and_its_own_pmemsave() {
     if !kvm_available() {
         return;
     }
@@ -341,6 +341,31 @@ fn test_restore_serves_no_gdb_even_when_the_machine_file_asks() {
     let out = run(&["restore", &s(&snap), "--timeout", "200ms"]);
     assert!(!out.stderr.contains("gdb stub listening"), "{}", out.stderr);
     assert!(matches!(out.status, 124 | 33), "{}", out.stderr);
+    // The restore command's own debugging: a stub, and memory saved at the end.
+    let ivt = dir.path().join("ivt.bin");
+    let asked = run(&[
+        "restore",
+        &s(&snap),
+        "--timeout",
+        "200ms",
+        "--gdb",
+        "127.0.0.1:0",
+        "--pmemsave",
+        "0",
+        "1024",
+        &s(&ivt),
+    ]);
+    assert!(
+        asked.stderr.contains("gdb stub listening on 127.0.0.1:"),
+        "{}",
+        asked.stderr
+    );
+    assert_eq!(
+        std::fs::metadata(&ivt).map(|m| m.len()).ok(),
+        Some(1024),
+        "{}",
+        asked.stderr
+    );
 }
 
 #[test]

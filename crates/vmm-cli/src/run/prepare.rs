@@ -83,10 +83,10 @@ fn describe(args: &RunArgs, restored: Option<&Snapshot>) -> Result<MachineSpec, 
     apply_flags(&mut spec, args);
     super::routing::apply(&mut spec, args)?;
     if restored.is_some() {
-        // One rule for the gdb stub on restore, whoever asked for it: none (the machine file's
-        // [debug] gdb as well as the stored --gdb).
-        spec.gdb = None;
-        spec.gdb_wait = false;
+        // On restore the gdb stub is what the restore command asks for (its --gdb, carried in
+        // `args`), never the machine file's [debug] or the stored run's.
+        spec.gdb = args.gdb.clone().map(|a| Located::flag(a, "--gdb"));
+        spec.gdb_wait = args.gdb_wait;
         // The keys were typed in the first run; the keyboard's state holds what is left.
         for device in &mut spec.devices {
             if let DeviceKind::I8042 { keys } = &mut device.value {

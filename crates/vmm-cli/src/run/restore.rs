@@ -33,9 +33,19 @@ pub fn restore(args: &RestoreArgs) -> Result<i32, CliError> {
     if args.accel.is_some() {
         run_args.accel = args.accel;
     }
-    run_args.pmemsave = None;
-    run_args.gdb = None;
-    run_args.gdb_wait = false;
+    // The debugging the restore command asks for, and none of the stored run's.
+    let absolute = |p: &std::path::PathBuf| here.join(p);
+    run_args.gdb = args.debug.gdb.clone();
+    run_args.gdb_wait = args.debug.gdb_wait;
+    run_args.pmemsave = args.debug.pmemsave.clone().map(|mut a| {
+        if let Some(file) = a.get_mut(2) {
+            *file = here.join(&*file).to_string_lossy().into_owned();
+        }
+        a
+    });
+    if !args.debug.plugin_dirs.is_empty() {
+        run_args.plugin_dirs = args.debug.plugin_dirs.iter().map(absolute).collect();
+    }
     std::env::set_current_dir(&snap.machine.cwd).map_err(|e| {
         CliError::Usage(format!(
             "the snapshot's folder {:?} is gone: {e}",
