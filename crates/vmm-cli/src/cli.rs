@@ -186,7 +186,8 @@ pub struct RunArgs {
     pub image: Option<PathBuf>,
     /// Raw disk image for the BIOS (repeatable): floppies up to 2.88 MB are drives 00h, 01h,
     /// larger images hard disks 80h, 81h...; without --image the machine boots the first one.
-    /// Options after commas: readonly, snapshot (writes kept in memory), floppy, hd
+    /// Options after commas: readonly, snapshot (writes kept in memory), floppy, hd; or QEMU's
+    /// file=FILE,format=raw,if=floppy|ide,readonly=on,snapshot=on,media=disk
     #[arg(long = "drive", value_name = "FILE[,OPTION...]", value_parser = parse_drive)]
     pub drives: Vec<DriveSpec>,
     /// Guest-physical address to load the image at [default: 0x7c00]
@@ -198,8 +199,9 @@ pub struct RunArgs {
     /// CPU mode at entry [default: real]
     #[arg(long, value_name = "MODE", value_parser = value_parser::<CpuMode>())]
     pub mode: Option<CpuMode>,
-    /// Guest RAM, laid out as on a PC: up to 640 KiB at 0, the rest from 1 MiB (e.g. "16 MiB")
-    #[arg(long, value_name = "SIZE", value_parser = units::parse_size)]
+    /// Guest RAM, laid out as on a PC: up to 640 KiB at 0, the rest from 1 MiB (e.g. "16 MiB";
+    /// -m as QEMU's)
+    #[arg(long, short = 'm', value_name = "SIZE", value_parser = units::parse_size)]
     pub memory: Option<u64>,
     /// What runs the guest: KVM, picovmm's own interpreter (real-mode guests), or whichever
     /// runs this guest faster on this host [default: kvm]
@@ -223,8 +225,11 @@ pub struct RunArgs {
     pub gdb: Option<String>,
     /// Stop before the first instruction until gdb continues (QEMU's -S); needs --gdb or the
     /// machine file's [debug] gdb
-    #[arg(long)]
+    #[arg(long, short = 'S')]
     pub gdb_wait: bool,
+    /// Serve gdb on 127.0.0.1:1234 (QEMU's -s, short for --gdb 1234)
+    #[arg(short = 's', conflicts_with = "gdb")]
+    pub gdb_1234: bool,
 }
 
 /// What `run` and `restore` show and write: one set of arguments for both.

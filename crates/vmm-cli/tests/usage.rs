@@ -167,3 +167,58 @@ fn test_machine_without_default_is_a_usage_error() {
     assert_eq!(out.status, 2);
     assert!(out.stderr.contains("--default"), "{}", out.stderr);
 }
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_qemus_drive_spelling_and_short_memory_flag_boot_as_the_short_forms() {
+    if !kvm_available() {
+        return;
+    }
+    let qemu = common::run_with_input(
+        &[
+            "run",
+            "-m",
+            "16M",
+            "--drive",
+            "file=guests/bios/repl.bin,format=raw,if=floppy,readonly=on,media=disk",
+            "--timeout",
+            "20s",
+        ],
+        b"qemu\nquit\n",
+    );
+    assert_eq!(qemu.status, 0, "{}", qemu.stderr);
+    assert!(qemu.stdout.contains("QEMU (4)"), "{}", qemu.stdout);
+}
+
+#[test]
+fn test_qemus_drive_spelling_names_what_it_does_not_take() {
+    let cache = run(&["run", "--drive", "file=x.img,cache=none"]);
+    let qcow = run(&["run", "--drive", "file=x.img,format=qcow2"]);
+    let both = run(&[
+        "run",
+        "-s",
+        "--gdb",
+        "4444",
+        "--image",
+        "guests/hello/hello.bin",
+    ]);
+    assert_eq!((cache.status, qcow.status, both.status), (2, 2, 2));
+    assert!(
+        cache
+            .stderr
+            .contains("unknown drive key \"cache\"; keys: file, format=raw"),
+        "{}",
+        cache.stderr
+    );
+    assert!(
+        qcow.stderr
+            .contains("format=qcow2: picovmm reads raw images only"),
+        "{}",
+        qcow.stderr
+    );
+    assert!(
+        both.stderr.contains("cannot be used with"),
+        "{}",
+        both.stderr
+    );
+}

@@ -123,6 +123,60 @@ pub fn listen_address(spec: &str) -> Result<String, String> {
     Ok(format!("{host}:{port}"))
 }
 
+/// The keys QEMU's long `-drive` form takes here.
+const QEMU_DRIVE_KEYS: &str =
+    "file, format=raw, if=floppy|ide, readonly=on|off, snapshot=on|off, media=disk";
+
+/// QEMU's spelling: `file=X,format=raw,if=floppy|ide,readonly=on,snapshot=on,media=disk`.
+fn qemu_drive(text: &str) -> Result<crate::spec::DriveSpec, String> {
+    let mut drive = crate::spec::DriveSpec {
+        path: std::path::PathBuf::new(),
+        kind: None,
+        mode: vmm_bios::WriteMode::Write,
+    };
+    let on = |key: &str, value: &str| match value {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        _ => Err(format!("{key}={value}: expected on or off")),
+    };
+    // A file name may hold commas only as QEMU writes them: doubled.
+    let escaped = text.replace(",,", "\u{0}");
+    for part in escaped.split(',') {
+        let part = part.replace('\u{0}', ",");
+        let (key, value) = part
+            .split_once('=')
+            .ok_or_else(|| format!("{part:?} is not KEY=VALUE; keys: {QEMU_DRIVE_KEYS}"))?;
+        match (key, value) {
+            ("file", path) => drive.path = std::path::PathBuf::from(path),
+            ("format", "raw") | ("media", "disk") => {}
+            ("format", other) => {
+                return Err(format!("format={other}: picovmm reads raw images only"))
+            }
+            ("media", other) => return Err(format!("media={other}: only disks (media=disk)")),
+            ("if", "floppy") => drive.kind = Some(vmm_bios::DriveKind::Floppy),
+            ("if", "ide") => drive.kind = Some(vmm_bios::DriveKind::Hard),
+            ("if", other) => return Err(format!("if={other}: floppy or ide")),
+            ("readonly", v) if on(key, v)? => drive.mode = vmm_bios::WriteMode::ReadOnly,
+            ("snapshot", v) if on(key, v)? => {
+                if drive.mode == vmm_bios::WriteMode::ReadOnly {
+                    return Err("a drive is readonly or snapshot, not both".into());
+                }
+                drive.mode = vmm_bios::WriteMode::Snapshot;
+            }
+            ("readonly" | "snapshot", _) => {}
+            _ => {
+                return Err(format!(
+                    "unknown drive key {key:?}; keys: {QEMU_DRIVE_KEYS}"
+                ))
+            }
+        }
+    }
+    if drive.path.as_os_str().is_empty() {
+        return Err(format!("file= is missing; keys: {QEMU_DRIVE_KEYS}"));
+    }
+    Ok(drive)
+}
+
 /// The options a `--drive` takes after commas.
 const DRIVE_OPTIONS: &str = "readonly, snapshot, floppy, hd";
 
@@ -130,6 +184,9 @@ const DRIVE_OPTIONS: &str = "readonly, snapshot, floppy, hd";
 /// commas, so a file name with a comma still works; a word that is no option, after a comma,
 /// in a file name that does not exist, is reported as the unknown option it is.
 pub fn drive(text: &str) -> Result<crate::spec::DriveSpec, String> {
+    if text.starts_with("file=") || text.contains(",file=") {
+        return qemu_drive(text);
+    }
     let mut drive = crate::spec::DriveSpec {
         path: std::path::PathBuf::new(),
         kind: None,
@@ -178,6 +235,29 @@ pub fn drive(text: &str) -> Result<crate::spec::DriveSpec, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_drive_in_qemus_spelling_is_the_short_form() {
+        assert_eq!(
+            drive("file=disk.img,format=raw,if=floppy,readonly=on,media=disk"),
+            drive("disk.img,readonly,floppy")
+        );
+    }
+
+    #[test]
+    fn test_drive_in_qemus_spelling_names_an_unknown_key() {
+        assert!(drive("file=d.img,cache=none")
+            .unwrap_err()
+            .starts_with("unknown drive key \"cache\""));
+    }
+
+    #[test]
+    fn test_drive_in_qemus_spelling_refuses_qcow2() {
+        assert_eq!(
+            drive("file=d.img,format=qcow2"),
+            Err("format=qcow2: picovmm reads raw images only".into())
+        );
+    }
 
     #[test]
     fn test_parse_size_kib_with_space() {

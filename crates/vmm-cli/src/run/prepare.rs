@@ -148,6 +148,9 @@ fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
     if let Some(address) = &args.gdb {
         spec.gdb = Some(Located::flag(address.clone(), "--gdb"));
     }
+    if args.gdb_1234 {
+        spec.gdb = Some(Located::flag("127.0.0.1:1234".into(), "-s"));
+    }
     if let Some(path) = &args.output.control {
         spec.control = Some(Located::flag(path.clone(), "--control"));
     }
