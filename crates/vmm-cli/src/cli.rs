@@ -26,9 +26,12 @@ Exit status:
   130      interrupted (Ctrl-C, or Ctrl-a x in the live display)
   129 131 143  ended by SIGHUP, SIGQUIT, SIGTERM (128 + the signal)";
 
+/// picovmm's version, with the plugin ABI it loads.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (plugin ABI ", "1.1", ")");
+
 /// picovmm: a small virtual machine monitor on Linux KVM.
 #[derive(Debug, Parser)]
-#[command(name = "picovmm", version, after_help = EXIT_STATUSES)]
+#[command(name = "picovmm", version = VERSION, after_help = EXIT_STATUSES)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -68,6 +71,15 @@ pub enum Command {
     /// (wait for the screen or output, type, compare pictures) and check how it ends
     #[command(after_help = TEST_HELP)]
     Test(TestArgs),
+    /// Print a shell's completion script for picovmm (bash: `source <(picovmm completions
+    /// bash)`; zsh and fish as their docs say)
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print picovmm's manual page (roff: `picovmm man > picovmm.1; man ./picovmm.1`)
+    Man,
     /// List the plugins found on the plugin path: name, version, ABI, accesses, file
     Plugins {
         /// Look for plugins in DIR first (repeatable)
@@ -376,6 +388,24 @@ fn parse_entry(text: &str) -> Result<EntryAddress, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_version_names_the_plugin_abi_picovmm_loads() {
+        use picovmm_plugin::abi::{ABI_MAJOR, ABI_MINOR};
+        assert!(VERSION.ends_with(&format!("(plugin ABI {ABI_MAJOR}.{ABI_MINOR})")));
+    }
+
+    #[test]
+    fn test_shard_must_be_between_1_and_n() {
+        assert_eq!(
+            (
+                parse_shard("2/3"),
+                parse_shard("0/3").is_err(),
+                parse_shard("4/3").is_err()
+            ),
+            (Ok((2, 3)), true, true)
+        );
+    }
     use clap::CommandFactory;
 
     #[test]

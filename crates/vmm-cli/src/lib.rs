@@ -29,6 +29,7 @@ pub mod machine;
 pub mod output;
 pub mod plugins;
 pub mod run;
+pub mod shell;
 pub mod signals;
 pub mod stats;
 pub mod status;

@@ -9,7 +9,7 @@ use std::io::Write;
 use clap::Parser;
 
 use vmm_cli::cli::{Cli, Command};
-use vmm_cli::{check, ctl, machine, plugins, run, testing};
+use vmm_cli::{check, ctl, machine, plugins, run, shell, testing};
 
 /// `picovmm test`: the arguments as the runner's options.
 fn test(args: &vmm_cli::cli::TestArgs) -> Result<i32, vmm_cli::error::CliError> {
@@ -50,6 +50,8 @@ fn main() {
         Command::Machine { .. } => machine::print_default(),
         Command::Ctl(args) => Ok(ctl::ctl(&args.socket, &args.command, args.json)),
         Command::Test(args) => test(args),
+        Command::Completions { shell: which } => Ok(shell::completions(*which)),
+        Command::Man => Ok(shell::man()),
         Command::Plugins { plugin_dirs } => plugins::list(plugin_dirs),
     };
     let code = match result {

@@ -1,6 +1,7 @@
 //! Where plugins are found: `--plugin-dir` folders (in the order given), then the folders in
 //! `PICOVMM_PLUGIN_PATH` (colon-separated), then the folder of the `picovmm` binary and its
-//! `plugins/` subfolder. A machine file names a plugin by name (looked up there) or by path
+//! `plugins/` subfolder, then the installed folders: `PREFIX/lib/picovmm/plugins` for a
+//! picovmm in `PREFIX/bin` (what `install.sh` fills), and `~/.local/lib/picovmm/plugins`. A machine file names a plugin by name (looked up there) or by path
 //! (relative to the machine file).
 
 use std::path::{Path, PathBuf};
@@ -26,7 +27,16 @@ impl PluginPath {
             .and_then(|e| e.parent().map(Path::to_owned))
         {
             dirs.push(exe_dir.join("plugins"));
+            if let Some(prefix) = exe_dir.parent() {
+                dirs.push(prefix.join("lib/picovmm/plugins"));
+            }
             dirs.push(exe_dir);
+        }
+        if let Some(home) = std::env::var_os("HOME") {
+            let user = PathBuf::from(home).join(".local/lib/picovmm/plugins");
+            if !dirs.contains(&user) {
+                dirs.push(user);
+            }
         }
         PluginPath { dirs }
     }
