@@ -36,6 +36,17 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// More messages: -v adds picovmm's debug messages, -vv everything (RUST_LOG, as
+    /// env_logger reads it, decides per target instead)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Errors only: no warnings or notes from the machine
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also write every message shown, with a UTC timestamp, its level and where it came from,
+    /// to FILE
+    #[arg(long, value_name = "FILE", global = true)]
+    pub log_file: Option<PathBuf>,
 }
 
 /// The subcommands.

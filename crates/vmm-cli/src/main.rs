@@ -37,9 +37,34 @@ fn test(args: &vmm_cli::cli::TestArgs) -> Result<i32, vmm_cli::error::CliError> 
     Ok(testing::test(&options))
 }
 
+/// The message settings from the command line and `RUST_LOG`.
+fn start_logging(cli: &Cli) -> Result<(), String> {
+    let file = cli
+        .log_file
+        .as_ref()
+        .map(|path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("--log-file {}: {e}", path.display()))
+        })
+        .transpose()?;
+    vmm_cli::log::init(vmm_cli::log::Settings {
+        verbose: cli.verbose,
+        quiet: cli.quiet,
+        file,
+        filter: std::env::var("RUST_LOG").ok(),
+    });
+    Ok(())
+}
+
 fn main() {
     let cli = Cli::parse();
-    vmm_cli::log::init();
+    if let Err(e) = start_logging(&cli) {
+        vmm_cli::errln!("Error: {e}");
+        std::process::exit(vmm_cli::status::USAGE);
+    }
     let result = match &cli.command {
         Command::Run(args) => run::run(args),
         Command::Restore(args) => run::restore(args),

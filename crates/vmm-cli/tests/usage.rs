@@ -222,3 +222,72 @@ fn test_qemus_drive_spelling_names_what_it_does_not_take() {
         both.stderr
     );
 }
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_messages_quiet_filtered_and_filed_with_timestamps() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("picovmm.log");
+    let args = [
+        "run",
+        "--image",
+        "guests/tests/debugcon.bin",
+        "--debugcon",
+        "none",
+    ];
+    let warning = "picovmm: warning: unclaimed port write to 0xe9 (1 byte, value 0x68) at 0000:7c28 ignored (reported once per address)\n";
+    let plain = run(&args);
+    let mut filed_args = args.to_vec();
+    let log_arg = log.to_string_lossy().into_owned();
+    filed_args.extend(["--log-file", &log_arg]);
+    let filed = run(&filed_args);
+    let mut quiet_args = vec!["-q"];
+    quiet_args.extend(args);
+    let quiet = run(&quiet_args);
+    let off: common::Run = common::picovmm()
+        .args(args)
+        .env("RUST_LOG", "vmm_core=off")
+        .output()
+        .expect("picovmm")
+        .into();
+    assert_eq!(
+        (
+            plain.stderr.as_str(),
+            filed.stderr.as_str(),
+            quiet.stderr.as_str(),
+            off.stderr.as_str()
+        ),
+        (warning, warning, "", "")
+    );
+    let line = std::fs::read_to_string(&log).expect("the log file");
+    let (stamp, rest) = line.split_once(' ').unwrap_or_default();
+    assert!(
+        stamp.len() == 24 && stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T',
+        "{line}"
+    );
+    assert!(
+        rest.starts_with("WARN  vmm_core::vcpu::unclaimed: warning: unclaimed port write to 0xe9"),
+        "{line}"
+    );
+}
+
+#[test]
+fn test_a_log_file_that_cannot_be_opened_is_a_usage_error() {
+    let out = run(&[
+        "run",
+        "--image",
+        "guests/hello/hello.bin",
+        "--log-file",
+        "/nonexistent/dir/x.log",
+    ]);
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr
+            .starts_with("Error: --log-file /nonexistent/dir/x.log: "),
+        "{}",
+        out.stderr
+    );
+}

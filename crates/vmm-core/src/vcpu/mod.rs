@@ -169,7 +169,8 @@ impl Vcpu {
         }
     }
 
-    /// Where warnings (unclaimed accesses under [`UnclaimedPolicy::Log`]) go; stderr by default.
+    /// Where warnings (unclaimed accesses under [`UnclaimedPolicy::Log`]) go; `log` records
+    /// (warnings of target `vmm_core`) by default.
     pub fn set_warning_output(&mut self, out: Box<dyn Write + Send>) {
         self.unclaimed.warnings = out;
     }

@@ -7,6 +7,28 @@ use std::io::Write;
 use super::{Fault, UnclaimedPolicy, MAX_REPORTED_UNCLAIMED};
 use crate::exit::{Access, Space};
 
+/// Warnings as `log` records, a line each (the front end prints them, or files them).
+#[derive(Default)]
+struct LogLines(Vec<u8>);
+
+impl Write for LogLines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for &b in buf {
+            if b == b'\n' {
+                log::warn!("{}", String::from_utf8_lossy(&self.0));
+                self.0.clear();
+            } else {
+                self.0.push(b);
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The policy and what was reported so far.
 pub(crate) struct UnclaimedLog {
     pub policy: UnclaimedPolicy,
@@ -19,7 +41,7 @@ impl Default for UnclaimedLog {
         UnclaimedLog {
             policy: UnclaimedPolicy::default(),
             reported: HashSet::new(),
-            warnings: Box::new(std::io::stderr()),
+            warnings: Box::new(LogLines::default()),
         }
     }
 }
@@ -39,13 +61,13 @@ impl UnclaimedLog {
         let _ = if self.reported.len() > MAX_REPORTED_UNCLAIMED {
             writeln!(
                 self.warnings,
-                "picovmm: warning: more than {MAX_REPORTED_UNCLAIMED} unclaimed addresses; \
+                "warning: more than {MAX_REPORTED_UNCLAIMED} unclaimed addresses; \
                  not reporting further ones"
             )
         } else {
             writeln!(
                 self.warnings,
-                "picovmm: warning: unclaimed {access} at {} ignored (reported once per address)",
+                "warning: unclaimed {access} at {} ignored (reported once per address)",
                 at()
             )
         };
