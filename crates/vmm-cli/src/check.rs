@@ -17,14 +17,19 @@ use vmm_machine::spec::DeviceKind;
 use vmm_machine::units::format_size;
 use vmm_machine::validate::{validate, ValidMachine};
 
-/// Validates the machine file at `path` and prints its resolved memory map and devices.
-pub fn check(path: &Path, plugin_dirs: &[PathBuf]) -> Result<i32, Error> {
+/// Validates the machine file at `path` and prints its resolved memory map and devices (or,
+/// with `print`, the effective machine as a machine file).
+pub fn check(path: &Path, print: bool, plugin_dirs: &[PathBuf]) -> Result<i32, Error> {
     let spec = config::load(path)?;
     let source = spec.source.clone();
     let valid = validate(spec, &crate::plugins::search_path(plugin_dirs)?)
         .map_err(|d| Report::new(d, source.as_ref()))?;
     try_plugins(&valid).map_err(|d| Report::new(d, source.as_ref()))?;
-    crate::out!("{}", describe(&valid));
+    if print {
+        crate::out!("{}", config::print::to_toml(&valid.spec).trim_end());
+    } else {
+        crate::out!("{}", describe(&valid));
+    }
     Ok(status::HALTED)
 }
 

@@ -63,6 +63,10 @@ pub enum Command {
     Check {
         /// The machine description (TOML)
         machine: PathBuf,
+        /// Print the effective machine instead, as a machine file with every default filled in
+        /// and absolute paths (which `check` and `run` read back to the same machine)
+        #[arg(long)]
+        print: bool,
         /// Look for plugins in DIR first (repeatable)
         #[arg(long = "plugin-dir", value_name = "DIR")]
         plugin_dirs: Vec<PathBuf>,

@@ -70,8 +70,9 @@ fn main() {
         Command::Restore(args) => run::restore(args),
         Command::Check {
             machine,
+            print,
             plugin_dirs,
-        } => check::check(machine, plugin_dirs),
+        } => check::check(machine, *print, plugin_dirs),
         Command::Machine { .. } => machine::print_default(),
         Command::Ctl(args) => Ok(ctl::ctl(&args.socket, &args.command, args.json)),
         Command::Test(args) => test(args),

@@ -291,3 +291,44 @@ fn test_a_log_file_that_cannot_be_opened_is_a_usage_error() {
         out.stderr
     );
 }
+
+/// `check`'s description of a machine file, without its first line (the file's name) and
+/// with paths as `check` of the printed file shows them.
+fn described(path: &str) -> String {
+    let out = run(&["check", path]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let root = common::repo_root().to_string_lossy().into_owned() + "/";
+    out.stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.replace(&root, "").replace("machines/../", ""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn test_check_print_gives_a_machine_file_that_checks_as_the_same_machine() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for machine in [
+        "hello",
+        "keyboard",
+        "long",
+        "multiboot",
+        "elf",
+        "floppy",
+        "seed",
+        "protected",
+    ] {
+        let file = format!("machines/{machine}.toml");
+        let printed = run(&["check", &file, "--print"]);
+        assert_eq!(printed.status, 0, "{}", printed.stderr);
+        let effective = dir.path().join(format!("{machine}.toml"));
+        std::fs::write(&effective, &printed.stdout).expect("write");
+        assert_eq!(
+            described(&effective.to_string_lossy()),
+            described(&file),
+            "{machine}:\n{}",
+            printed.stdout
+        );
+    }
+}

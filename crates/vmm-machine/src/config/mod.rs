@@ -2,6 +2,7 @@
 //! `file:line:column`.
 
 pub(crate) mod fields;
+pub mod print;
 pub(crate) mod schema;
 
 use std::path::Path;
