@@ -254,6 +254,10 @@ pub struct RunArgs {
     /// machine file's [debug] gdb
     #[arg(long, short = 'S')]
     pub gdb_wait: bool,
+    /// A guest's reset (the i8042's pulse, a triple fault) powers the machine on again, as a PC
+    /// reboots; without it the reset ends the run (QEMU's -no-reboot)
+    #[arg(long)]
+    pub reboot: bool,
     /// Serve gdb on 127.0.0.1:1234 (QEMU's -s, short for --gdb 1234)
     #[arg(short = 's', conflicts_with = "gdb")]
     pub gdb_1234: bool,

@@ -322,3 +322,45 @@ fn test_forty_column_mode_is_printed_forty_columns_wide() {
         format!("{}\n{}\n", "x".repeat(40), "x".repeat(5))
     );
 }
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_reboot_powers_the_machine_on_again_and_the_disk_keeps_its_writes() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let drive = floppy_with("guests/bios/reboot.bin", &dir);
+    let once = run(&["run", "--drive", &drive, "--timeout", "20s"]);
+    assert_eq!(
+        (once.status, once.stdout.as_str()),
+        (0, "boot 1\nboot 1\n"),
+        "{}",
+        once.stderr
+    );
+    assert!(
+        once.stderr
+            .contains("the run ends here, as under QEMU's -no-reboot"),
+        "{}",
+        once.stderr
+    );
+    let rebooted = run(&["run", "--drive", &drive, "--timeout", "20s", "--reboot"]);
+    // Boots 2 and 3 (the disk kept boot 1's write), each from power-on: a fresh screen.
+    assert_eq!(
+        (rebooted.status, rebooted.stdout.as_str()),
+        (0, "boot 2\nboot 3\nboot 3\n"),
+        "{}",
+        rebooted.stderr
+    );
+    assert_eq!(
+        rebooted
+            .stderr
+            .matches("it starts again (--reboot)")
+            .count(),
+        1,
+        "{}",
+        rebooted.stderr
+    );
+    let disk = std::fs::read(&drive).expect("disk");
+    assert_eq!(&disk[512..514], &[3, 0]);
+}

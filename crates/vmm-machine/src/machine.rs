@@ -96,6 +96,10 @@ pub struct Machine {
     view: GuestView,
     screen: Option<ScreenSources>,
     step: PendingStep,
+    /// The boot drive's image and where its sector 0 goes, for a reboot to read it again.
+    boot_from: Option<(std::path::PathBuf, u64)>,
+    /// The machine as it powered on, when a guest's reset starts it again (`--reboot`).
+    power_on: Option<Snapshot>,
 }
 
 /// A single step a handle asked for: told when the step is done (or dropped when the run ends).
@@ -124,8 +128,16 @@ impl Machine {
 
     /// Builds a validated description; building consumes it.
     pub fn from_valid(valid: ValidMachine, outputs: Outputs) -> Result<Machine, MachineError> {
+        // A drive in snapshot mode keeps its writes in memory: its file's sector 0 is stale.
+        let boot_from = valid
+            .boot_drive
+            .and(valid.spec.drives.first())
+            .filter(|d| d.value.mode != vmm_bios::WriteMode::Snapshot)
+            .map(|d| (d.value.path.clone(), valid.spec.load.value));
         let board = Board::build(valid, outputs.make)?;
-        Ok(Machine::around(board))
+        let mut machine = Machine::around(board);
+        machine.boot_from = boot_from;
+        Ok(machine)
     }
 
     /// The machine around a built board.
@@ -135,7 +147,58 @@ impl Machine {
             screen: ScreenSources::of(&board),
             board,
             step: PendingStep::default(),
+            boot_from: None,
+            power_on: None,
         }
+    }
+
+    /// From now on a reset of the guest (the i8042's pulse, a triple fault) powers the machine
+    /// on again, as a PC reboots (QEMU without `-no-reboot`): devices, RAM and the CPU as they
+    /// were at power-on, the boot sector read again from the boot drive, the disks as the guest
+    /// left them. Refused when a device cannot save its state. Call before the first run.
+    pub fn enable_reboot(&mut self) -> Result<(), MachineError> {
+        if let Some(name) = self.unsaveable() {
+            return Err(MachineError::Refused(format!(
+                "--reboot: {name} cannot save its state, so the machine cannot be powered on again"
+            )));
+        }
+        let file = tempfile::NamedTempFile::new()
+            .map_err(|e| MachineError::Refused(format!("--reboot: {e}")))?;
+        let def = MachineDef {
+            cwd: std::path::PathBuf::new(),
+            args: Vec::new(),
+            machine_text: None,
+        };
+        self.save_snapshot(&def, &[], file.path())?;
+        self.power_on = Some(snapshot::load(file.path())?);
+        Ok(())
+    }
+
+    /// Whether `outcome` is a reset this machine reboots from.
+    fn reboots(&self, outcome: &RunOutcome) -> bool {
+        self.power_on.is_some()
+            && matches!(
+                outcome,
+                RunOutcome::Reset | RunOutcome::Fault(vmm_core::Fault::TripleFault)
+            )
+    }
+
+    /// Powers the machine on again from its power-on state.
+    fn power_cycle(&mut self) -> Result<(), MachineError> {
+        let Some(state) = &self.power_on else {
+            return Ok(());
+        };
+        state.apply(&mut self.board)?;
+        if let Some((path, load)) = &self.boot_from {
+            let mut sector = [0u8; 512];
+            let read = std::fs::File::open(path)
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut sector));
+            if read.is_ok() && sector[510..] == [0x55, 0xAA] {
+                self.view.write(*load, &sector);
+            }
+        }
+        log::info!("the guest reset the machine; it starts again (--reboot)");
+        Ok(())
     }
 
     /// A handle for other threads.
@@ -159,6 +222,12 @@ impl Machine {
         crate::sync::lock(&self.step).ended = false;
         let outcome = loop {
             match self.run_until_event() {
+                Event::Ended(outcome) if self.reboots(&outcome) => {
+                    if let Err(e) = self.power_cycle() {
+                        log::error!("the machine could not start again: {e}");
+                        break outcome;
+                    }
+                }
                 Event::Ended(outcome) => break outcome,
                 Event::Paused => self.wait_while_paused(),
                 Event::Debug(_) => self.finish_step(),

@@ -22,6 +22,10 @@ pub(super) fn run_machine(args: &RunArgs, restored: Option<Snapshot>) -> Result<
     if let Some(snap) = &restored {
         machine.restore(snap)?;
     }
+    // A restored machine's power-on state is not in the snapshot: it does not reboot.
+    if args.reboot && restored.is_none() {
+        machine.enable_reboot()?;
+    }
     if args.output.snapshot_on_exit.is_some() {
         if let Some(name) = machine.unsaveable() {
             return Err(CliError::Usage(format!(
