@@ -697,3 +697,30 @@ fn test_control_on_restore_serves_the_restored_machine() {
     c.ok("quit", json!({}));
     assert_eq!(again.finish().status, 0);
 }
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_control_system_reset_under_reboot_powers_the_machine_on_again() {
+    if !kvm_available() {
+        return;
+    }
+    let vm = Vm::start(PANEL, &["--reboot"]);
+    let mut c = vm.client();
+    c.ok("type", json!({"text": "before"}));
+    c.wait_for_screen("keys: before");
+    c.ok("system_reset", json!({}));
+    assert_eq!(c.event("RESET")["data"]["guest"], json!(false));
+    // A fresh machine: the panel again, no keys typed, and it runs on.
+    let start = Instant::now();
+    while c.screen().contains("before") {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the machine did not start again"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    c.wait_for_screen("keys:");
+    c.ok("type", json!({"text": "after"}));
+    c.wait_for_screen("keys: after");
+    assert_eq!(c.ok("query-status", json!({}))["status"], "running");
+}

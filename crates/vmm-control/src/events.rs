@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::protocol;
 
 /// Events every client gets.
-pub const ALWAYS: &[&str] = &["STOP", "RESUME", "SHUTDOWN", "BREAKPOINT"];
+pub const ALWAYS: &[&str] = &["STOP", "RESUME", "RESET", "SHUTDOWN", "BREAKPOINT"];
 /// Events a client asks for with `subscribe`: guest output lines and screen changes.
 pub const OPT_IN: &[&str] = &["SERIAL_OUTPUT", "DEBUGCON_OUTPUT", "SCREEN_CHANGED"];
 

@@ -22,6 +22,8 @@ pub struct Session {
     pub snapshot: SnapshotTarget,
     /// The folder relative file names are resolved in.
     pub base: PathBuf,
+    /// A reset powers the machine on again (`--reboot`) rather than ending the run.
+    pub reboots: bool,
 }
 
 impl Session {

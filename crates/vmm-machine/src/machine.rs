@@ -174,8 +174,13 @@ impl Machine {
         Ok(())
     }
 
+    /// Whether a reset of the guest powers this machine on again ([`Machine::enable_reboot`]).
+    pub fn reboots(&self) -> bool {
+        self.power_on.is_some()
+    }
+
     /// Whether `outcome` is a reset this machine reboots from.
-    fn reboots(&self, outcome: &RunOutcome) -> bool {
+    fn reboots_from(&self, outcome: &RunOutcome) -> bool {
         self.power_on.is_some()
             && matches!(
                 outcome,
@@ -222,7 +227,7 @@ impl Machine {
         crate::sync::lock(&self.step).ended = false;
         let outcome = loop {
             match self.run_until_event() {
-                Event::Ended(outcome) if self.reboots(&outcome) => {
+                Event::Ended(outcome) if self.reboots_from(&outcome) => {
                     if let Err(e) = self.power_cycle() {
                         log::error!("the machine could not start again: {e}");
                         break outcome;

@@ -48,6 +48,7 @@ pub(super) fn start(
             .folder
             .clone()
             .unwrap_or_else(|| std::env::current_dir().unwrap_or_default()),
+        reboots: machine.reboots(),
     });
     let server = match files.control.take() {
         Some((listener, path)) => {

@@ -78,6 +78,14 @@ pub(super) fn quit(s: &Session, _: &Args<'_>, _: Caller) -> Result<Value, Comman
 pub(super) fn system_reset(s: &Session, _: &Args<'_>, _: Caller) -> Result<Value, CommandError> {
     s.alive().map_err(CommandError::generic)?;
     s.handle.stop(StopReason::Reset);
+    if s.reboots {
+        // The machine powers on again: QEMU's RESET event, and the run goes on.
+        s.events.emit(
+            "RESET",
+            json!({"guest": false, "reason": "host-qmp-system-reset"}),
+        );
+        return Ok(json!({}));
+    }
     // The reset ends the run here: the reply comes after it (and after SHUTDOWN).
     s.end
         .wait(QUIT_WAIT)
