@@ -64,7 +64,7 @@ pub enum Matcher {
     /// Anywhere.
     Text(String),
     /// A regular expression.
-    Regex(regex::Regex),
+    Regex(regex_lite::Regex),
 }
 
 impl Matcher {

@@ -291,7 +291,7 @@ fn action(source: &Source<'_>, step: &Spanned<StepTable>, name: &str) -> Result<
 }
 
 fn regex(pattern: &Option<String>) -> Result<Matcher, String> {
-    regex::Regex::new(pattern.as_deref().unwrap_or_default())
+    regex_lite::Regex::new(pattern.as_deref().unwrap_or_default())
         .map(Matcher::Regex)
         .map_err(|e| format!("not a regular expression: {e}"))
 }
