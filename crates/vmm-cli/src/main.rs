@@ -60,6 +60,10 @@ fn start_logging(cli: &Cli) -> Result<(), String> {
 }
 
 fn main() {
+    // `run` and `restore` build a KVM machine: its vCPU needs KVM's CPUID table, read meanwhile.
+    if matches!(std::env::args().nth(1).as_deref(), Some("run" | "restore")) {
+        vmm_core::cpuid::prefetch();
+    }
     let cli = Cli::parse();
     if let Err(e) = start_logging(&cli) {
         vmm_cli::errln!("Error: {e}");

@@ -338,6 +338,7 @@ impl Vm {
     /// Creates the VM's one KVM vCPU, which takes the I/O bus: register devices before this.
     pub fn create_vcpu(&mut self) -> Result<Vcpu> {
         let kvm = self.kvm.as_ref().ok_or(VmError::NoKvm)?;
+        let prefetched = crate::cpuid::prefetched();
         let fd = kvm
             .fd
             .create_vcpu(0)
@@ -347,7 +348,14 @@ impl Vm {
             memory: self.memory.clone(),
             _device_memory: self.device_memory.clone(),
         };
-        Vcpu::new(fd, &kvm.kvm, Arc::new(io), self.control.clone(), keep_alive)
+        Vcpu::new(
+            fd,
+            &kvm.kvm,
+            prefetched,
+            Arc::new(io),
+            self.control.clone(),
+            keep_alive,
+        )
     }
 }
 
@@ -403,7 +411,7 @@ pub(crate) fn kvm_takeover(
         memory: memory.clone(),
         _device_memory: device_memory.to_vec(),
     };
-    let vcpu = Vcpu::new(fd, &kvm_vm.kvm, io, control, keep_alive)?;
+    let vcpu = Vcpu::new(fd, &kvm_vm.kvm, None, io, control, keep_alive)?;
     Ok((vcpu, kvm_vm))
 }
 

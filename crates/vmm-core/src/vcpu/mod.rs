@@ -106,11 +106,12 @@ impl Vcpu {
     pub(crate) fn new(
         fd: VcpuFd,
         kvm: &Kvm,
+        supported: Option<kvm_bindings::CpuId>,
         io: Arc<IoManager>,
         control: VcpuControl,
         keep_alive: KeepAlive,
     ) -> Result<Self> {
-        crate::cpuid::set_cpuid(kvm, &fd)?;
+        crate::cpuid::set_cpuid(kvm, supported, &fd)?;
         let sync_regs = kvm.check_extension(kvm_ioctls::Cap::SyncRegs);
         set_power_on_msrs(&fd)?;
         Ok(Vcpu {
