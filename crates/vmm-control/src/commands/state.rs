@@ -21,7 +21,7 @@ pub(super) fn snapshot_save(s: &Session, a: &Args<'_>, _: Caller) -> Result<Valu
     }
     let path = s.resolve(a.string("filename")?);
     let refused = |e: String| CommandError::generic(format!("snapshot {}: {e}", path.display()));
-    snapshot::check_destination(&path).map_err(|e| refused(e.to_string()))?;
+    snapshot::check_destination(&path).map_err(|e| CommandError::generic(chain(&e)))?;
     let drives = s
         .snapshot
         .drives
@@ -35,8 +35,19 @@ pub(super) fn snapshot_save(s: &Session, a: &Args<'_>, _: Caller) -> Result<Valu
     if !was_paused {
         s.handle.resume();
     }
-    let bytes = saved.map_err(|e| refused(e.to_string()))?;
+    let bytes = saved.map_err(|e| CommandError::generic(chain(&e)))?;
     Ok(json!({"filename": path.display().to_string(), "bytes": bytes}))
+}
+
+/// An error with its causes: `what: why: why`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
 }
 
 pub(super) fn query_stats(s: &Session, _: &Args<'_>, _: Caller) -> Result<Value, CommandError> {
