@@ -35,11 +35,15 @@ pub struct Running {
 /// The machine `desc` describes.
 fn spec(desc: &MachineDesc) -> Result<MachineSpec, String> {
     let mut spec = match &desc.file {
-        Some(file) => config::load(file).map_err(|e| e.to_string())?,
+        Some(file) => config::load(file).map_err(|e| chain(&e))?,
         None => MachineSpec::default_machine(),
     };
     if let Some(image) = &desc.image {
         spec.set_image(image.clone());
+        if let Some(located) = &mut spec.image {
+            // Errors about it name the test file's key, not a flag the user never gave.
+            located.origin = vmm_machine::spec::Origin::Flag("[machine] image");
+        }
     }
     if !desc.drives.is_empty() {
         spec.drives = desc
@@ -58,6 +62,17 @@ fn spec(desc: &MachineDesc) -> Result<MachineSpec, String> {
         spec.accel = accel;
     }
     Ok(spec)
+}
+
+/// An error with its causes: `what: why: why`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
 }
 
 /// The `run` command line that builds the same machine (for `picovmm restore` of a snapshot).
@@ -150,7 +165,7 @@ fn build(
     let report = |d| vmm_machine::diagnostic::Report::new(d, source.as_ref()).to_string();
     let Some(path) = from else {
         let valid = validate(spec, plugins).map_err(report)?;
-        return Machine::from_valid(valid, outputs).map_err(|e| e.to_string());
+        return Machine::from_valid(valid, outputs).map_err(|e| chain(&e));
     };
     let snap = snapshot::load(path).map_err(|e| e.to_string())?;
     let mode = snap.cpu_mode().map_err(|e| e.to_string())?;
