@@ -270,7 +270,8 @@ pub struct OutputArgs {
     #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
     pub timeout: Option<Duration>,
     /// Show the guest's screen live in this terminal, its keys going to the guest's keyboard
-    /// (Ctrl-a x leaves, Ctrl-a s saves a screenshot) [default: none]
+    /// (Ctrl-a h lists the Ctrl-a keys, Ctrl-a x leaves) [default: terminal when stdin and
+    /// stdout are a terminal and the machine has a screen, else none]
     #[arg(long, value_enum, value_name = "none|terminal")]
     pub display: Option<DisplayKind>,
     /// Save the screen as a PNG when the run ends (text with the VGA's 8x16 font, mode 13h

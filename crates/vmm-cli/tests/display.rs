@@ -485,3 +485,56 @@ fn test_ctrl_a_s_says_where_it_saved_and_keeps_an_earlier_picture() {
         .unwrap_or_default()
         .starts_with(b"\x89PNG"));
 }
+
+#[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "tmux"),
+    ignore = "needs a usable /dev/kvm and tmux"
+)]
+fn test_a_terminal_gets_the_live_view_by_default_and_a_pipe_the_print() {
+    if !kvm_available() || !tmux_available() {
+        return;
+    }
+    let t = Terminal::new(100, 30);
+    let picovmm = env!("CARGO_BIN_EXE_picovmm");
+    let (piped, status) = (t.file("piped"), t.file("status"));
+    // Through a pipe: the end-of-run print, as ever.
+    t.send(
+        &[&format!(
+            "{picovmm} run --image guests/control/panel.bin --timeout 300ms | cat > {piped}; {picovmm} run --image guests/control/panel.bin; echo $? > {status}; echo FIN''ISHED"
+        )],
+        true,
+    );
+    t.send(&["Enter"], false);
+    // In the terminal: the live view, without asking for it.
+    t.wait_for_view("ticks:");
+    t.send(&["C-a", "x"], false);
+    t.wait_for("FINISHED", LONG);
+    let read = |n: &str| std::fs::read_to_string(t.file(n)).unwrap_or_default();
+    assert!(
+        read("piped").starts_with("picovmm control panel\nticks: "),
+        "{}",
+        read("piped")
+    );
+    assert_eq!(read("status").trim(), "130");
+}
+
+#[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "tmux"),
+    ignore = "needs a usable /dev/kvm and tmux"
+)]
+fn test_forty_columns_are_drawn_two_cells_wide() {
+    if !kvm_available() || !tmux_available() {
+        return;
+    }
+    let t = Terminal::new(100, 30);
+    start_live(&t, "--image guests/display/forty.bin");
+    let screen = t.wait_for_view("F O R T Y");
+    assert!(
+        screen.contains("F O R T Y   C O L U M N S   ██████"),
+        "{screen}"
+    );
+    t.send(&["C-a", "x"], false);
+    finished(&t);
+}

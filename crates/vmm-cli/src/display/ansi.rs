@@ -71,22 +71,32 @@ pub fn drawing(frame: &Frame, size: (usize, usize)) -> Drawing {
                     size,
                 );
             }
+            // A 40-column mode's characters are twice as wide on a VGA: two cells each when
+            // the terminal has the room.
+            let scale = if *columns <= 40 && size.0 >= columns * 2 {
+                2
+            } else {
+                1
+            };
             let cells = cells
                 .chunks_exact(2)
-                .map(|c| {
+                .flat_map(|c| {
                     let (fg, bg) = frame.attribute_colours(c[1]);
-                    Cell {
-                        ch: cp437::to_char(c[0]),
+                    let ch = cp437::to_char(c[0]);
+                    let cell = |ch| Cell {
+                        ch,
                         fg: Colour::Vga(fg),
                         bg: Colour::Vga(bg),
-                    }
+                    };
+                    let right = if is_block(ch) { ch } else { ' ' };
+                    std::iter::once(cell(ch)).chain((scale == 2).then(|| cell(right)))
                 })
                 .collect();
             Drawing::Grid {
-                width: *columns,
+                width: columns * scale,
                 height: ROWS,
                 cells,
-                cursor: *cursor,
+                cursor: cursor.map(|(row, col)| (row, col * scale)),
             }
         }
         Contents::Graphics { pixels } => {
@@ -122,6 +132,12 @@ pub fn drawing(frame: &Frame, size: (usize, usize)) -> Drawing {
             }
         }
     }
+}
+
+/// Whether `ch` fills its cell side to side (a block or shade), so that a doubled cell repeats
+/// it rather than padding it with a blank.
+fn is_block(ch: char) -> bool {
+    matches!(ch, '\u{2580}'..='\u{259F}' | '\u{25A0}' | '\u{2550}'..='\u{256C}' | '\u{2500}')
 }
 
 fn too_small(what: String, w: usize, h: usize, size: (usize, usize)) -> Drawing {
@@ -285,5 +301,44 @@ mod tests {
         };
         assert_eq!(cells[0].bg, Colour::Rgb([255, 0, 0]));
         assert_eq!(cells[0].fg, Colour::Rgb([0x10, 0x20, 0x30]));
+    }
+
+    fn forty(chars: &[u8]) -> Frame {
+        let mut cells = vec![0u8; 40 * 25 * 2];
+        for (i, &c) in chars.iter().enumerate() {
+            cells[2 * i] = c;
+            cells[2 * i + 1] = 0x07;
+        }
+        frame_of(Contents::Text {
+            columns: 40,
+            cells,
+            cursor: Some((0, 2)),
+        })
+    }
+
+    #[test]
+    fn test_forty_columns_are_doubled_where_the_terminal_has_room() {
+        let f = drawing(&forty(&[b'A', 0xDB]), (100, 30));
+        let Drawing::Grid {
+            width,
+            cells,
+            cursor,
+            ..
+        } = f
+        else {
+            panic!("expected a grid")
+        };
+        let row: String = cells.iter().take(4).map(|c| c.ch).collect();
+        // A letter then a blank; a full block twice, so a block stays solid.
+        assert_eq!((width, row.as_str(), cursor), (80, "A ██", Some((0, 4))));
+    }
+
+    #[test]
+    fn test_forty_columns_in_a_narrow_terminal_are_one_cell_each() {
+        let f = drawing(&forty(b"AB"), (60, 30));
+        let Drawing::Grid { width, .. } = f else {
+            panic!("expected a grid")
+        };
+        assert_eq!(width, 40);
     }
 }

@@ -47,6 +47,10 @@ pub(crate) struct OutputFiles {
 pub(super) fn prepare(args: &RunArgs, restored: Option<&Snapshot>) -> Result<Prepared, CliError> {
     let spec = describe(args, restored)?;
     let drive_paths: Vec<PathBuf> = spec.drives.iter().map(|d| d.value.path.clone()).collect();
+    let mut spec = spec;
+    let live = live_display(args, &spec)?;
+    // With the live display, the terminal's keys are the keyboard's, not COM1's.
+    spec.serial_keys = !live;
     let source = spec.source.clone();
     let plugin_path = crate::plugins::search_path(&args.plugin_dirs)?;
     // A restored machine's boot image is in its saved RAM: the file is not read again.
@@ -55,12 +59,6 @@ pub(super) fn prepare(args: &RunArgs, restored: Option<&Snapshot>) -> Result<Pre
         None => validate(spec, &plugin_path),
     }
     .map_err(|d| Report::new(d, source.as_ref()))?;
-    let live = args.output.display == Some(DisplayKind::Terminal);
-    if live && !(is_terminal(libc::STDIN_FILENO) && is_terminal(libc::STDOUT_FILENO)) {
-        return Err(CliError::Usage(
-            "--display terminal needs a terminal on stdin and stdout (run it in a terminal, or use --screenshot)".into(),
-        ));
-    }
     let files = open_outputs(args, &valid, restored, drive_paths)?;
     Ok(Prepared { valid, live, files })
 }
@@ -155,8 +153,6 @@ fn apply_flags(spec: &mut MachineSpec, args: &RunArgs) {
         spec.control = Some(Located::flag(path.clone(), "--control"));
     }
     spec.gdb_wait |= args.gdb_wait;
-    // With the live display, the terminal's keys are the keyboard's, not COM1's.
-    spec.serial_keys = args.output.display != Some(DisplayKind::Terminal);
 }
 
 /// Opens every output file and the gdb port before the guest starts.
@@ -270,6 +266,23 @@ fn machine_def(args: &RunArgs) -> vmm_machine::snapshot::MachineDef {
             .machine
             .as_ref()
             .and_then(|p| std::fs::read_to_string(p).ok()),
+    }
+}
+
+/// Whether the live display shows the screen: `--display terminal` (which needs terminals),
+/// `--display none`, or by default when stdin and stdout are a terminal and the machine has a
+/// screen (a pipe or a file sees exactly the end-of-run print).
+fn live_display(args: &RunArgs, spec: &MachineSpec) -> Result<bool, CliError> {
+    let terminals = is_terminal(libc::STDIN_FILENO) && is_terminal(libc::STDOUT_FILENO);
+    match args.output.display {
+        Some(DisplayKind::Terminal) if !terminals => Err(CliError::Usage(
+            "--display terminal needs a terminal on stdin and stdout (run it in a terminal, or use --screenshot)".into(),
+        )),
+        Some(DisplayKind::Terminal) => Ok(true),
+        Some(DisplayKind::None) => Ok(false),
+        None => Ok(terminals
+            && (spec.has(vmm_machine::spec::DeviceType::VgaText)
+                || spec.has(vmm_machine::spec::DeviceType::Bios))),
     }
 }
 
