@@ -538,3 +538,30 @@ fn test_forty_columns_are_drawn_two_cells_wide() {
     t.send(&["C-a", "x"], false);
     finished(&t);
 }
+
+#[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "tmux"),
+    ignore = "needs a usable /dev/kvm and tmux"
+)]
+fn test_ctrl_a_1_holds_shift_in_the_guest_until_pressed_again() {
+    if !kvm_available() || !tmux_available() {
+        return;
+    }
+    // tmux passes no kitty key events: the fallback a player can use everywhere.
+    let t = Terminal::new(100, 30);
+    start_live(&t, "--image guests/control/panel.bin");
+    t.wait_for_view("shift: 00");
+    t.send(&["C-a", "1"], false);
+    let held = t.wait_for("shift: 02", LONG);
+    assert!(held.contains("held: Shift"), "{held}");
+    t.send(&["a"], true);
+    t.wait_for("keys: A", LONG);
+    t.send(&["C-a", "1"], false);
+    let released = t.wait_for("shift: 00", LONG);
+    assert!(!released.contains("held:"), "{released}");
+    t.send(&["b"], true);
+    t.wait_for("keys: Ab", LONG);
+    t.send(&["C-a", "x"], false);
+    finished(&t);
+}

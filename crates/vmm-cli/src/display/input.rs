@@ -2,9 +2,12 @@
 //! sequences for arrows, Home, End, function keys and their Ctrl/Alt/Shift forms) turned into
 //! PC key presses and releases, and the display's own commands after Ctrl-a (QEMU's escape
 //! key): `x` leaves, `s` saves a screenshot, `c` opens the monitor's prompt, `h` lists these,
-//! Ctrl-a sends Ctrl-a to the guest.
+//! `1`, `2`, `3` hold or let go Shift, Ctrl, Alt, Ctrl-a sends Ctrl-a to the guest. A terminal
+//! that speaks the kitty keyboard protocol sends each key's press and release (`kitty.rs`).
 
 use vmm_devices::keymap::{self, Key, KeyEvent};
+
+use super::kitty::{self, Event, KittyKey};
 
 /// What typed bytes ask for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,6 +22,9 @@ pub enum Action {
     Monitor(Vec<u8>),
     /// List the Ctrl-a keys.
     Help,
+    /// Hold this modifier down, or let it go if held (for terminals that send no key for a
+    /// modifier alone).
+    Toggle(Key),
 }
 
 /// The command prefix: Ctrl-a.
@@ -31,6 +37,29 @@ pub struct InputParser {
     prefix: bool,
     /// An escape sequence in progress.
     pending: Vec<u8>,
+    /// The terminal speaks the kitty keyboard protocol (it sent a key in its form).
+    kitty: bool,
+    /// Keys pressed (in kitty's form) and not yet released: a release of any other key (the
+    /// command key after Ctrl-a) is not the guest's.
+    down: Vec<Key>,
+}
+
+/// What a command key after Ctrl-a asks for; `None` for a key that is no command.
+fn command(b: u8, keys: &mut Vec<KeyEvent>) -> Option<Action> {
+    let modifier = |name| keymap::named(name).map(Action::Toggle);
+    match b {
+        b'h' | b'H' | b'?' => Some(Action::Help),
+        b'x' | b'X' => Some(Action::Quit),
+        b's' | b'S' => Some(Action::Screenshot),
+        b'1' => modifier("Shift"),
+        b'2' => modifier("Ctrl"),
+        b'3' => modifier("Alt"),
+        PREFIX => {
+            type_char(0x01, keys);
+            None
+        }
+        _ => None,
+    }
 }
 
 impl InputParser {
@@ -45,38 +74,46 @@ impl InputParser {
             }
         };
         for (i, &b) in bytes.iter().enumerate() {
-            if self.prefix {
-                self.prefix = false;
-                match b {
-                    b'c' | b'C' => {
-                        flush(&mut keys, &mut actions);
-                        actions.push(Action::Monitor(bytes[i + 1..].to_vec()));
-                        return actions;
-                    }
-                    b'h' | b'H' | b'?' => {
-                        flush(&mut keys, &mut actions);
-                        actions.push(Action::Help);
-                    }
-                    b'x' | b'X' => {
-                        flush(&mut keys, &mut actions);
-                        actions.push(Action::Quit);
-                    }
-                    b's' | b'S' => {
-                        flush(&mut keys, &mut actions);
-                        actions.push(Action::Screenshot);
-                    }
-                    PREFIX => type_char(0x01, &mut keys),
-                    _ => {}
-                }
-                continue;
-            }
             if !self.pending.is_empty() {
                 self.pending.push(b);
                 if let Some(done) = sequence(&self.pending) {
-                    if let Some((modifiers, key)) = done {
+                    let seq = std::mem::take(&mut self.pending);
+                    if let Some(k) = kitty::parse(&seq, self.kitty) {
+                        self.kitty = true;
+                        let cmd = self.kitty_key(k, &mut keys);
+                        if let Some(b) = cmd {
+                            if b == b'c' || b == b'C' {
+                                flush(&mut keys, &mut actions);
+                                actions.push(Action::Monitor(bytes[i + 1..].to_vec()));
+                                return actions;
+                            }
+                            if let Some(action) = command(b, &mut keys) {
+                                flush(&mut keys, &mut actions);
+                                actions.push(action);
+                            }
+                        }
+                    } else if let Some((modifiers, key)) = done {
                         stroke(&modifiers, key, &mut keys);
                     }
-                    self.pending.clear();
+                }
+                continue;
+            }
+            if self.prefix {
+                self.prefix = false;
+                if b == b'c' || b == b'C' {
+                    flush(&mut keys, &mut actions);
+                    actions.push(Action::Monitor(bytes[i + 1..].to_vec()));
+                    return actions;
+                }
+                if b == 0x1B {
+                    // A kitty key event as the command key: read the sequence first.
+                    self.prefix = true;
+                    self.pending.push(b);
+                    continue;
+                }
+                if let Some(action) = command(b, &mut keys) {
+                    flush(&mut keys, &mut actions);
+                    actions.push(action);
                 }
                 continue;
             }
@@ -94,6 +131,46 @@ impl InputParser {
         }
         flush(&mut keys, &mut actions);
         actions
+    }
+
+    /// A key in kitty's form: into the guest's keys, or the command byte after Ctrl-a.
+    fn kitty_key(&mut self, k: KittyKey, keys: &mut Vec<KeyEvent>) -> Option<u8> {
+        // After Ctrl-a the next press is the command; a release is still the guest's when its
+        // press was (Ctrl's own, let go after the `a`).
+        if self.prefix && k.event != Event::Release {
+            self.prefix = false;
+            return kitty::text_byte(&k);
+        }
+        if k.ctrl && k.code == u32::from(b'a') && k.event == Event::Press {
+            self.prefix = true;
+            return None;
+        }
+        match k.event {
+            Event::Press | Event::Repeat => {
+                if !self.down.contains(&k.key) {
+                    self.down.push(k.key);
+                }
+                keys.push(KeyEvent {
+                    key: k.key,
+                    release: false,
+                });
+            }
+            Event::Release => {
+                if let Some(at) = self.down.iter().position(|d| *d == k.key) {
+                    self.down.remove(at);
+                    keys.push(KeyEvent {
+                        key: k.key,
+                        release: true,
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether the terminal speaks the kitty keyboard protocol.
+    pub fn kitty(&self) -> bool {
+        self.kitty
     }
 }
 
@@ -311,5 +388,45 @@ mod tests {
     fn test_ctrl_a_h_lists_the_keys() {
         let mut p = InputParser::default();
         assert_eq!(p.feed(b"\x01h"), [Action::Help]);
+    }
+
+    #[test]
+    fn test_kitty_shift_alone_is_held_until_its_release() {
+        let mut p = InputParser::default();
+        let held = p.feed(b"\x1b[57441;2u\x1b[97;2u\x1b[97;2:3u");
+        let let_go = p.feed(b"\x1b[57441;1:3u");
+        assert_eq!(
+            (keys(&held), keys(&let_go)),
+            (
+                vec![
+                    (0x2A, false, false),
+                    (0x1E, false, false),
+                    (0x1E, false, true)
+                ],
+                vec![(0x2A, false, true)]
+            )
+        );
+    }
+
+    #[test]
+    fn test_kitty_ctrl_a_then_x_leaves_and_forwards_only_ctrl() {
+        let mut p = InputParser::default();
+        let a = p.feed(b"\x1b[57442;5u\x1b[97;5u\x1b[97;5:3u\x1b[57442;1:3u\x1b[120u");
+        assert_eq!(a.last(), Some(&Action::Quit));
+        assert_eq!(keys(&a), vec![(0x1D, false, false), (0x1D, false, true)]);
+    }
+
+    #[test]
+    fn test_ctrl_a_digits_hold_modifiers() {
+        let mut p = InputParser::default();
+        assert_eq!(p.feed(b"\x01" as &[u8]), []);
+        assert_eq!(
+            p.feed(b"1"),
+            [Action::Toggle(keymap::named("Shift").unwrap())]
+        );
+        assert_eq!(
+            p.feed(b"\x013"),
+            [Action::Toggle(keymap::named("Alt").unwrap())]
+        );
     }
 }

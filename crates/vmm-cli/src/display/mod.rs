@@ -16,6 +16,7 @@
 
 pub mod ansi;
 pub mod input;
+pub mod kitty;
 pub mod monitor;
 pub mod worker;
 
@@ -125,6 +126,8 @@ impl LiveDisplay {
         let raw = RawMode::enable_all_keys();
         let mut out = std::io::stdout();
         out.write_all(b"\x1b[?1049h\x1b[H\x1b[2J")?;
+        // Each key's press and release, modifiers alone too, where the terminal can.
+        out.write_all(kitty::PUSH)?;
         out.flush()?;
         let stop = Arc::new(AtomicBool::new(false));
         let overlay = Overlay::default();
@@ -144,6 +147,7 @@ impl LiveDisplay {
             screenshot,
             shots: Arc::new(AtomicUsize::new(1)),
             worker,
+            held: Vec::new(),
         });
         crate::stdin::read_stdin("display-input", move |bytes| {
             vmm_machine::sync::lock(&input).feed(bytes);
@@ -165,16 +169,24 @@ struct Input {
     screenshot: Option<PathBuf>,
     shots: Arc<AtomicUsize>,
     worker: Worker,
+    /// Modifiers held down with Ctrl-a 1, 2, 3.
+    held: Vec<vmm_devices::keymap::Key>,
 }
 
 impl Input {
     fn feed(&mut self, bytes: &[u8]) {
         let mut bytes = bytes.to_vec();
         if self.monitor.is_open() {
+            // The prompt reads text: kitty's key events become the bytes they type.
+            if self.parser.kitty() {
+                bytes = kitty::to_text(&bytes);
+            }
             bytes = self.monitor.feed(&bytes);
         } else if !bytes.is_empty() && self.overlay.is_shown() {
-            // A reply or the key list stays until the next key, which then goes on as usual.
+            // A reply or the key list stays until the next key, which then goes on as usual;
+            // the held modifiers' line stays while they are held.
             self.overlay.clear();
+            self.show_held();
         }
         if bytes.is_empty() {
             return;
@@ -189,13 +201,57 @@ impl Input {
                     .show(monitor::HELP.iter().map(|l| (*l).to_owned()).collect()),
                 Action::Monitor(rest) => {
                     self.monitor.open();
+                    let rest = if self.parser.kitty() {
+                        kitty::to_text(&rest)
+                    } else {
+                        rest
+                    };
                     let after = self.monitor.feed(&rest);
                     if !after.is_empty() {
                         self.feed(&after);
                     }
                 }
+                Action::Toggle(key) => self.toggle(key),
             }
         }
+    }
+
+    /// Ctrl-a 1, 2, 3: holds a modifier down (its make code to the guest) or lets it go.
+    fn toggle(&mut self, key: vmm_devices::keymap::Key) {
+        let release = match self.held.iter().position(|k| *k == key) {
+            Some(at) => {
+                self.held.remove(at);
+                true
+            }
+            None => {
+                self.held.push(key);
+                false
+            }
+        };
+        type_keys(&self.machine, &[KeyEvent { key, release }]);
+        self.overlay.clear();
+        self.show_held();
+    }
+
+    /// The bottom row says which modifiers are held, while any is.
+    fn show_held(&self) {
+        if self.held.is_empty() {
+            return;
+        }
+        let names: Vec<&str> = self
+            .held
+            .iter()
+            .filter_map(|k| {
+                vmm_devices::keymap::NAMED_KEYS
+                    .iter()
+                    .find(|(_, named)| named == k)
+                    .map(|(n, _)| *n)
+            })
+            .collect();
+        self.overlay.show(vec![format!(
+            "held: {} (Ctrl-a 1 Shift, 2 Ctrl, 3 Alt: press again to let go)",
+            names.join(" ")
+        )]);
     }
 
     /// Ctrl-a s: the screen into the next free numbered file (on the worker), and where it
@@ -306,6 +362,7 @@ impl Drop for LiveDisplay {
             let _ = t.join();
         }
         let mut out = std::io::stdout();
+        let _ = out.write_all(kitty::POP);
         let _ = out.write_all(b"\x1b[0m\x1b[?25h\x1b[?1049l");
         let _ = out.flush();
         // `_raw` drops after this: the terminal's settings come back last.

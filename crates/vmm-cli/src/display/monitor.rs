@@ -51,6 +51,7 @@ pub const HELP: &[&str] = &[
     "Ctrl-a s  save the screen as a PNG (the next free picovmm-N.png)",
     "Ctrl-a c  the monitor: pause, cont, step, screendump FILE, sendkey ctrl-alt-delete,",
     "          type TEXT, savevm FILE, info registers|status|stats, quit, help",
+    "Ctrl-a 1 2 3  hold Shift, Ctrl, Alt down (again: let go), for games on held modifiers",
     "Ctrl-a h  this list        Ctrl-a Ctrl-a  send Ctrl-a to the guest",
 ];
 
