@@ -62,6 +62,38 @@ irq_stubs:
 
 ; F000:E05B, where the reset vector leads (a guest that jumps to FFFF:0000 to reboot):
 ; picovmm ends the run as a reset.
+; IRQ 12, the PS/2 mouse: the BIOS takes the byte; with a whole packet and a handler set
+; through int 15h AX=C207h it says so in AX and gives status, X and Y in BX, CX, DX, which are
+; pushed (with a zero word) for a far call of the handler kept at 0000:04B4.
+times 0x1850 - ($ - $$) db 0
+mouse_irq:
+    push ds
+    push ax
+    push bx
+    push cx
+    push dx
+    out BIOS_PORT, al
+    test ax, ax
+    jz .eoi
+    push bx
+    push cx
+    push dx
+    push word 0
+    xor ax, ax
+    mov ds, ax
+    call far [0x04B4]
+    add sp, 8
+.eoi:
+    mov al, 0x20
+    out 0xA0, al
+    out 0x20, al
+    pop dx
+    pop cx
+    pop bx
+    pop ax
+    pop ds
+    iret
+
 times 0xE05B - ($ - $$) db 0
 post:
     out BIOS_PORT, al

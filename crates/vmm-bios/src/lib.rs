@@ -21,6 +21,7 @@ pub mod font;
 pub mod int13;
 pub mod keyboard;
 pub mod machine;
+pub mod mouse;
 pub mod rom;
 pub mod system;
 #[cfg(test)]
@@ -59,6 +60,8 @@ pub struct BiosConfig {
     pub serial_ports: Vec<u16>,
     /// Whether bytes at COM1 become int 16h keys.
     pub serial_keys: SerialKeys,
+    /// A PS/2 mouse is on the i8042's auxiliary port.
+    pub mouse: bool,
 }
 
 /// What the VMM does after a call.
@@ -91,6 +94,7 @@ pub struct Bios {
     drives: Vec<Drive>,
     serial_ports: Vec<u16>,
     serial_keys: SerialKeys,
+    mouse: bool,
     /// (vector, AH) pairs already reported as not implemented.
     reported: HashSet<(u8, u8)>,
     /// The end of the int 15h AH=86h wait in progress.
@@ -107,6 +111,7 @@ impl Bios {
             drives: config.drives,
             serial_ports: config.serial_ports,
             serial_keys: config.serial_keys,
+            mouse: config.mouse,
             reported: HashSet::new(),
             delay: None,
             serial_deadline: None,
@@ -126,7 +131,7 @@ impl Bios {
         let floppies = self.drives.iter().filter(|d| d.number < 0x80).count() as u16;
         let hards = self.drives.iter().filter(|d| d.number >= 0x80).count() as u8;
         let serials = self.serial_ports.len().min(4) as u16;
-        let mut equipment = 0x0002 | 0x0020 | (serials << 9);
+        let mut equipment = 0x0002 | 0x0020 | (serials << 9) | (u16::from(self.mouse) << 2);
         if floppies > 0 {
             equipment |= 0x0001 | ((floppies.min(2) - 1) << 6);
         }
@@ -175,6 +180,7 @@ impl Bios {
         for irq in 1..=15 {
             set(rom::irq_vector(irq), rom::SEGMENT, rom::irq_stub(irq));
         }
+        set(rom::irq_vector(12), rom::SEGMENT, rom::MOUSE_IRQ);
         for v in [0x02, 0x05, 0x1C, 0x4A] {
             set(v, rom::SEGMENT, rom::DUMMY_IRET);
         }
@@ -212,6 +218,7 @@ impl Bios {
     pub fn call(&mut self, cpu: &mut Cpu, m: &mut dyn Machine) -> Outcome {
         match Trap::at(cpu.trap_address()) {
             Some(Trap::TimerTick) => clock::tick(m),
+            Some(Trap::MouseIrq) => mouse::irq12(cpu, m),
             Some(Trap::Reset) => return Outcome::Reset,
             Some(Trap::Vector(v)) => return self.vector(v, cpu, m),
             None => {}
@@ -334,6 +341,10 @@ impl Bios {
                 return Outcome::Resume;
             }
         }
+        if ah == 0xC2 {
+            mouse::int15_c2(cpu, m, self.mouse);
+            return Outcome::Resume;
+        }
         match system::int15(cpu, m, &self.ram) {
             Ok(Int15::Done) => {}
             Ok(Int15::WaitUntil(deadline)) => {
@@ -417,6 +428,7 @@ mod tests {
             }],
             drives: Vec::new(),
             serial_ports: vec![0x3F8],
+            mouse: false,
             serial_keys: SerialKeys::On(0x3F8),
         })
     }

@@ -24,6 +24,9 @@ pub const TIMER_IRQ: u16 = 0x1800;
 pub const DUMMY_IRET: u16 = 0x1808;
 /// Offset of the hardware interrupt stubs for IRQ 1-15, 4 bytes each.
 pub const IRQ_STUBS: u16 = 0x1810;
+/// IRQ 12's handler (the PS/2 mouse), and its trap's `out` (after five pushes).
+pub const MOUSE_IRQ: u16 = 0x1850;
+const MOUSE_IRQ_OUT: u16 = MOUSE_IRQ + 5;
 /// Offset of the full 8x8 font (256 glyphs): int 43h.
 pub const FONT_8X8: u16 = 0x2000;
 /// Offset of the 8x8 font's upper half (codes 128-255): int 1Fh.
@@ -110,6 +113,8 @@ pub enum Trap {
     Vector(u8),
     /// IRQ 0's handler.
     TimerTick,
+    /// IRQ 12's handler (the mouse).
+    MouseIrq,
     /// The reset vector's code: a jump to FFFF:0000.
     Reset,
 }
@@ -130,6 +135,7 @@ impl Trap {
         }
         match offset {
             TIMER_IRQ => Some(Trap::TimerTick),
+            MOUSE_IRQ_OUT => Some(Trap::MouseIrq),
             POST => Some(Trap::Reset),
             _ => None,
         }

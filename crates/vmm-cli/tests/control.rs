@@ -724,3 +724,84 @@ fn test_control_system_reset_under_reboot_powers_the_machine_on_again() {
     c.wait_for_screen("keys: after");
     assert_eq!(c.ok("query-status", json!({}))["status"], "running");
 }
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_control_mouse_events_reach_the_guests_ps2_mouse() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("m.sock");
+    let child = picovmm()
+        .args([
+            "run",
+            "machines/mouse.toml",
+            "--timeout",
+            "60s",
+            "--control",
+        ])
+        .arg(format!("unix:{}", socket.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let mut vm = Vm {
+        child: Some(child),
+        socket,
+        dir,
+    };
+    vm.wait_for_socket();
+    let mut c = vm.client();
+    c.wait_for_screen("mouse ready");
+    let rel =
+        |axis: &str, value: i32| json!({"type": "rel", "data": {"axis": axis, "value": value}});
+    let btn =
+        |down: bool, button: &str| json!({"type": "btn", "data": {"down": down, "button": button}});
+    c.ok(
+        "input-send-event",
+        json!({"events": [rel("x", 5), rel("y", 3)]}),
+    );
+    c.ok(
+        "input-send-event",
+        json!({"events": [btn(true, "left"), btn(false, "left")]}),
+    );
+    c.ok("input-send-event", json!({"events": [btn(true, "right")]}));
+    let run = vm.finish();
+    assert_eq!(
+        (
+            run.status,
+            run.stdout
+                .lines()
+                .filter(|l| l.starts_with("packet"))
+                .collect::<Vec<_>>()
+        ),
+        (
+            0x21,
+            vec![
+                "packet 28 05 FD",
+                "packet 09 00 00",
+                "packet 08 00 00",
+                "packet 0A 00 00"
+            ]
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_control_mouse_events_without_a_mouse_are_refused() {
+    if !kvm_available() {
+        return;
+    }
+    let vm = Vm::start(PANEL, &[]);
+    let mut c = vm.client();
+    let reply = c.execute(
+        "input-send-event",
+        json!({"events": [{"type": "rel", "data": {"axis": "x", "value": 1}}]}),
+    );
+    assert_eq!(reply["error"]["class"], "DeviceNotFound", "{reply}");
+}

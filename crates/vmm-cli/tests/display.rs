@@ -565,3 +565,49 @@ fn test_ctrl_a_1_holds_shift_in_the_guest_until_pressed_again() {
     t.send(&["C-a", "x"], false);
     finished(&t);
 }
+
+#[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "tmux"),
+    ignore = "needs a usable /dev/kvm and tmux"
+)]
+fn test_a_terminal_mouse_click_reaches_the_guests_ps2_mouse() {
+    if !kvm_available() || !tmux_available() {
+        return;
+    }
+    let t = Terminal::new(100, 30);
+    let picovmm = env!("CARGO_BIN_EXE_picovmm");
+    let status = t.file("status");
+    t.send(
+        &[&format!(
+            "{picovmm} run machines/mouse.toml --display terminal; echo $? > {status}; echo FIN''ISHED"
+        )],
+        true,
+    );
+    t.send(&["Enter"], false);
+    t.wait_for_view("mouse ready");
+    // What a terminal sends with SGR mouse reports on: the left button pressed at column 10,
+    // dragged two columns right, let go; then the right button, which ends the guest.
+    for report in [
+        "\x1b[<0;10;5M",
+        "\x1b[<32;12;5M",
+        "\x1b[<0;12;5m",
+        "\x1b[<2;12;5M",
+    ] {
+        t.send(&[report], true);
+    }
+    let screen = t.wait_for("FINISHED", LONG);
+    // The debug console's lines, held while the view owned the terminal, come after it.
+    for line in [
+        "packet 09 00 00",
+        "packet 09 10 00",
+        "packet 08 00 00",
+        "packet 0A 00 00",
+    ] {
+        assert!(screen.contains(line), "{line} missing:\n{screen}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(status).unwrap_or_default().trim(),
+        "33"
+    );
+}

@@ -7,7 +7,9 @@
 //! if from the keyboard or the mouse (0xD2, 0xD3), and the pulse of the output lines
 //! (0xF0-0xFF) whose bit 0 is the CPU's reset line: 0xFE, as software that reboots a PC sends
 //! it, asks the machine to reset ([`ResetRequest`]). There is no mouse: bytes sent to it
-//! (0xD4) get no answer, as from an empty port.
+//! (0xD4) go to the PS/2 mouse when the controller has one ([`I8042::with_mouse`]), and get no
+//! answer otherwise, as from an empty port. The mouse's bytes raise IRQ 12 while the command
+//! byte enables it (bit 1).
 //!
 //! The keyboard answers reset (0xFF: 0xFA, 0xAA), enable and disable scanning, LEDs, typematic,
 //! scancode set, identify, echo and resend. It sends scancode set 2, which the controller
@@ -27,6 +29,7 @@ use vm_device::MutDevicePio;
 
 use crate::irq::IrqLine;
 use crate::keymap::KeyEvent;
+use crate::ps2_mouse::{Buttons, Ps2Mouse};
 use crate::state::{StateError, Stateful};
 
 /// The data port.
@@ -35,6 +38,8 @@ pub const DATA_PORT: u16 = 0x60;
 pub const COMMAND_PORT: u16 = 0x64;
 /// The keyboard's interrupt line.
 pub const KEYBOARD_IRQ: u8 = 1;
+/// The mouse's interrupt line.
+pub const MOUSE_IRQ: u8 = 12;
 /// Key events the host may type ahead of the guest.
 pub const TYPEAHEAD_LIMIT: usize = 4096;
 /// The keyboard's own buffer, in bytes.
@@ -49,6 +54,7 @@ const STAT_AUX_OBF: u8 = 0x20;
 
 /// Command byte bits.
 const CB_KBD_INT: u8 = 0x01;
+const CB_AUX_INT: u8 = 0x02;
 const CB_SYS: u8 = 0x04;
 const CB_KBD_DISABLE: u8 = 0x10;
 const CB_AUX_DISABLE: u8 = 0x20;
@@ -111,6 +117,9 @@ pub struct I8042State {
     pub keyboard_last: u8,
     /// Key events typed by the host, not yet sent.
     pub typeahead: VecDeque<KeyEvent>,
+    /// The mouse on the auxiliary port, when there is one.
+    #[serde(default)]
+    pub mouse: Option<Ps2Mouse>,
 }
 
 impl Default for I8042State {
@@ -128,6 +137,7 @@ impl Default for I8042State {
             scanning: true,
             keyboard_last: ACK,
             typeahead: VecDeque::new(),
+            mouse: None,
         }
     }
 }
@@ -138,9 +148,44 @@ pub struct I8042 {
     irq: Arc<dyn IrqLine>,
     irq_level: bool,
     reset: Box<dyn ResetRequest>,
+    /// IRQ 12, when there is a mouse.
+    aux_irq: Option<Arc<dyn IrqLine>>,
+    aux_level: bool,
 }
 
 impl I8042 {
+    /// The controller with a PS/2 mouse on its auxiliary port, raising `aux_irq` (IRQ 12).
+    pub fn with_mouse(mut self, aux_irq: Arc<dyn IrqLine>) -> Self {
+        self.state.mouse = Some(Ps2Mouse::default());
+        self.aux_irq = Some(aux_irq);
+        self
+    }
+
+    /// Whether a mouse is on the auxiliary port.
+    pub fn has_mouse(&self) -> bool {
+        self.state.mouse.is_some()
+    }
+
+    /// The host moved the mouse (right and up positive) with `buttons` down; `false` without
+    /// a mouse.
+    pub fn mouse_moved(&mut self, dx: i32, dy: i32, buttons: Buttons) -> bool {
+        let Some(mouse) = self.state.mouse.as_mut() else {
+            return false;
+        };
+        mouse.moved(dx, dy, buttons);
+        self.refill();
+        true
+    }
+
+    /// The buttons the mouse last reported (none without a mouse).
+    pub fn mouse_buttons(&self) -> Buttons {
+        self.state
+            .mouse
+            .as_ref()
+            .map(|m| m.buttons)
+            .unwrap_or_default()
+    }
+
     /// A controller raising `irq` (IRQ 1) and calling `reset` on a reset pulse.
     pub fn new(irq: Arc<dyn IrqLine>, reset: impl ResetRequest + 'static) -> Self {
         I8042 {
@@ -148,6 +193,8 @@ impl I8042 {
             irq,
             irq_level: false,
             reset: Box::new(reset),
+            aux_irq: None,
+            aux_level: false,
         }
     }
 
@@ -241,7 +288,13 @@ impl I8042 {
                 byte: value,
                 aux: true,
             }),
-            Some(_) => {} // 0xD4: to the mouse, which is not there
+            Some(_) => {
+                // 0xD4: to the mouse (nothing answers when there is none).
+                if let Some(mouse) = s.mouse.as_mut() {
+                    s.command_byte &= !CB_AUX_DISABLE;
+                    mouse.command(value);
+                }
+            }
             None => {
                 // Sending to the keyboard enables its interface again, as on the part.
                 s.command_byte &= !CB_KBD_DISABLE;
@@ -326,6 +379,13 @@ impl I8042 {
                     .map(|byte| Output { byte, aux: false })
             });
         }
+        if s.output.is_none() && s.command_byte & CB_AUX_DISABLE == 0 {
+            s.output = s
+                .mouse
+                .as_mut()
+                .and_then(|m| m.out.pop_front())
+                .map(|byte| Output { byte, aux: true });
+        }
         self.update_irq();
     }
 
@@ -335,12 +395,25 @@ impl I8042 {
         s.output.is_some_and(|o| !o.aux) && s.command_byte & CB_KBD_INT != 0
     }
 
-    /// Drives IRQ 1 where it changed.
+    /// IRQ 12's level: the output buffer holds a mouse byte and its interrupt is enabled.
+    fn aux_level_now(&self) -> bool {
+        let s = &self.state;
+        s.output.is_some_and(|o| o.aux) && s.command_byte & CB_AUX_INT != 0
+    }
+
+    /// Drives IRQ 1 (and IRQ 12) where it changed.
     fn update_irq(&mut self) {
         let level = self.irq_level();
         if level != self.irq_level {
             self.irq_level = level;
             self.irq.set_level(level);
+        }
+        let aux = self.aux_level_now();
+        if let Some(line) = &self.aux_irq {
+            if aux != self.aux_level {
+                self.aux_level = aux;
+                line.set_level(aux);
+            }
         }
     }
 }
@@ -377,9 +450,15 @@ impl Stateful for I8042 {
         if state.keyboard_queue.len() > KEYBOARD_BUFFER || state.typeahead.len() > TYPEAHEAD_LIMIT {
             return Err(StateError::Invalid("an i8042 queue longer than it can be"));
         }
+        if state.mouse.is_some() != self.has_mouse() {
+            return Err(StateError::Invalid(
+                "a saved keyboard controller with or without a mouse, unlike this one",
+            ));
+        }
         self.state = state;
-        // Drive the line to the restored level, whatever it was.
+        // Drive the lines to the restored levels, whatever they were.
         self.irq_level = !self.irq_level();
+        self.aux_level = !self.aux_level_now();
         self.update_irq();
         Ok(())
     }
@@ -538,5 +617,33 @@ mod tests {
         other.restore(saved.clone()).unwrap();
         assert_eq!(other.save(), saved);
         assert!(line.level());
+    }
+
+    #[test]
+    fn test_mouse_bytes_come_through_the_aux_port_with_irq_12() {
+        let irq1 = Arc::new(RecordingLine::default());
+        let irq12 = Arc::new(RecordingLine::default());
+        let mut k = I8042::new(irq1.clone(), || {}).with_mouse(irq12.clone());
+        // Enable IRQ 12 in the command byte, then enable the mouse's reporting.
+        k.write_command(0x60);
+        k.write_data(0x47 | CB_AUX_INT);
+        k.write_command(0xD4);
+        k.write_data(0xF4);
+        assert_eq!(
+            (k.read_status() & STAT_AUX_OBF, irq12.level()),
+            (STAT_AUX_OBF, true)
+        );
+        assert_eq!(k.read_data(), crate::ps2_mouse::ACK);
+        k.mouse_moved(3, 1, Buttons::default());
+        let packet: Vec<u8> = (0..3).map(|_| k.read_data()).collect();
+        assert_eq!((packet, irq1.level()), (vec![0x08, 3, 1], false));
+    }
+
+    #[test]
+    fn test_without_a_mouse_its_bytes_get_no_answer() {
+        let mut k = I8042::new(Arc::new(RecordingLine::default()), || {});
+        k.write_command(0xD4);
+        k.write_data(0xFF);
+        assert_eq!(k.read_status() & STAT_OBF, 0);
     }
 }

@@ -22,6 +22,7 @@ pub mod keymap;
 pub mod pic;
 pub mod pit;
 pub mod plugin;
+pub mod ps2_mouse;
 pub mod screen;
 pub mod serial;
 pub mod state;

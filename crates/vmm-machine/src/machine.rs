@@ -437,6 +437,34 @@ impl MachineHandle {
         self.keyboard.is_some()
     }
 
+    /// Moves the PS/2 mouse by `dx`, `dy` (right and up positive) with `buttons` down; `false`
+    /// without a mouse.
+    pub fn mouse(&self, dx: i32, dy: i32, buttons: vmm_devices::ps2_mouse::Buttons) -> bool {
+        let moved = self
+            .keyboard
+            .as_ref()
+            .is_some_and(|kbc| crate::sync::lock(kbc).mouse_moved(dx, dy, buttons));
+        if moved {
+            self.control.wake();
+        }
+        moved
+    }
+
+    /// Whether the machine has a PS/2 mouse.
+    pub fn has_mouse(&self) -> bool {
+        self.keyboard
+            .as_ref()
+            .is_some_and(|kbc| crate::sync::lock(kbc).has_mouse())
+    }
+
+    /// The mouse buttons the guest last saw (none without a mouse).
+    pub fn mouse_buttons(&self) -> vmm_devices::ps2_mouse::Buttons {
+        self.keyboard
+            .as_ref()
+            .map(|kbc| crate::sync::lock(kbc).mouse_buttons())
+            .unwrap_or_default()
+    }
+
     /// Bytes into the first serial port's receive FIFO; returns how many fit (0 without one).
     pub fn serial_in(&self, bytes: &[u8]) -> usize {
         let taken = self

@@ -229,6 +229,8 @@ pub enum DeviceKind {
     I8042 {
         /// Key events typed as the machine starts (from the machine file's `keys`).
         keys: Vec<vmm_devices::keymap::KeyEvent>,
+        /// A PS/2 mouse on its auxiliary port (IRQ 12).
+        mouse: bool,
     },
     /// picovmm's BIOS: its ROM, the VGA's registers and graphics window, its call port.
     Bios,
@@ -372,7 +374,10 @@ impl MachineSpec {
                 }),
                 Located::default(DeviceKind::Pic),
                 Located::default(DeviceKind::Pit),
-                Located::default(DeviceKind::I8042 { keys: Vec::new() }),
+                Located::default(DeviceKind::I8042 {
+                    keys: Vec::new(),
+                    mouse: false,
+                }),
                 Located::default(DeviceKind::Bios),
             ],
             drives: Vec::new(),

@@ -25,6 +25,47 @@ pub enum Action {
     /// Hold this modifier down, or let it go if held (for terminals that send no key for a
     /// modifier alone).
     Toggle(Key),
+    /// The terminal's mouse (SGR 1006 reports): where it is, in cells from 1, and its buttons.
+    Mouse(MouseReport),
+}
+
+/// One SGR mouse report: `CSI < b ; x ; y M` (pressed or moved) or `m` (released).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MouseReport {
+    /// Column, from 1.
+    pub x: u16,
+    /// Row, from 1.
+    pub y: u16,
+    /// The button the report is about: 0 left, 1 middle, 2 right (3: none, a plain move).
+    pub button: u8,
+    /// A release (`m`) rather than a press or a move.
+    pub release: bool,
+    /// A move (with the button held, or none), not a press.
+    pub motion: bool,
+}
+
+/// An SGR mouse report, when `seq` (a complete escape sequence) is one; wheel events are none.
+fn mouse_report(seq: &[u8]) -> Option<MouseReport> {
+    let body = seq.strip_prefix(b"\x1b[<")?;
+    let (&last, params) = body.split_last()?;
+    if last != b'M' && last != b'm' {
+        return None;
+    }
+    let mut numbers = std::str::from_utf8(params)
+        .ok()?
+        .split(';')
+        .map(|n| n.parse::<u16>().ok());
+    let (b, x, y) = (numbers.next()??, numbers.next()??, numbers.next()??);
+    if b & 64 != 0 {
+        return None;
+    }
+    Some(MouseReport {
+        x,
+        y,
+        button: (b & 3) as u8,
+        release: last == b'm',
+        motion: b & 32 != 0,
+    })
 }
 
 /// The command prefix: Ctrl-a.
@@ -78,7 +119,10 @@ impl InputParser {
                 self.pending.push(b);
                 if let Some(done) = sequence(&self.pending) {
                     let seq = std::mem::take(&mut self.pending);
-                    if let Some(k) = kitty::parse(&seq, self.kitty) {
+                    if let Some(report) = mouse_report(&seq) {
+                        flush(&mut keys, &mut actions);
+                        actions.push(Action::Mouse(report));
+                    } else if let Some(k) = kitty::parse(&seq, self.kitty) {
                         self.kitty = true;
                         let cmd = self.kitty_key(k, &mut keys);
                         if let Some(b) = cmd {
@@ -428,5 +472,34 @@ mod tests {
             p.feed(b"\x013"),
             [Action::Toggle(keymap::named("Alt").unwrap())]
         );
+    }
+
+    #[test]
+    fn test_sgr_mouse_press_move_and_release() {
+        let mut p = InputParser::default();
+        let a = p.feed(b"\x1b[<0;10;5M\x1b[<32;12;5M\x1b[<0;12;5m");
+        let report = |x, button, release, motion| {
+            Action::Mouse(MouseReport {
+                x,
+                y: 5,
+                button,
+                release,
+                motion,
+            })
+        };
+        assert_eq!(
+            a,
+            [
+                report(10, 0, false, false),
+                report(12, 0, false, true),
+                report(12, 0, true, false)
+            ]
+        );
+    }
+
+    #[test]
+    fn test_sgr_wheel_is_no_mouse_report() {
+        let mut p = InputParser::default();
+        assert_eq!(p.feed(b"\x1b[<64;1;1M"), []);
     }
 }

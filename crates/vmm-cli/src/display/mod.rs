@@ -18,6 +18,7 @@ pub mod ansi;
 pub mod input;
 pub mod kitty;
 pub mod monitor;
+pub mod pointer;
 pub mod worker;
 
 use std::io::Write;
@@ -87,6 +88,8 @@ pub fn save_screenshot(machine: &MachineHandle, path: &Path) -> std::io::Result<
 pub struct LiveDisplay {
     stop: Arc<AtomicBool>,
     refresh: Option<JoinHandle<()>>,
+    /// The terminal reports its mouse (turned off again on drop).
+    mouse: bool,
     _raw: Option<RawMode>,
 }
 
@@ -128,6 +131,10 @@ impl LiveDisplay {
         out.write_all(b"\x1b[?1049h\x1b[H\x1b[2J")?;
         // Each key's press and release, modifiers alone too, where the terminal can.
         out.write_all(kitty::PUSH)?;
+        let mouse = session.handle.has_mouse();
+        if mouse {
+            out.write_all(pointer::ENABLE)?;
+        }
         out.flush()?;
         let stop = Arc::new(AtomicBool::new(false));
         let overlay = Overlay::default();
@@ -148,6 +155,7 @@ impl LiveDisplay {
             shots: Arc::new(AtomicUsize::new(1)),
             worker,
             held: Vec::new(),
+            pointer: pointer::Pointer::default(),
         });
         crate::stdin::read_stdin("display-input", move |bytes| {
             vmm_machine::sync::lock(&input).feed(bytes);
@@ -155,6 +163,7 @@ impl LiveDisplay {
         Ok(LiveDisplay {
             stop,
             refresh: Some(refresh),
+            mouse,
             _raw: raw,
         })
     }
@@ -171,6 +180,8 @@ struct Input {
     worker: Worker,
     /// Modifiers held down with Ctrl-a 1, 2, 3.
     held: Vec<vmm_devices::keymap::Key>,
+    /// The terminal's mouse, as the guest's.
+    pointer: pointer::Pointer,
 }
 
 impl Input {
@@ -212,6 +223,7 @@ impl Input {
                     }
                 }
                 Action::Toggle(key) => self.toggle(key),
+                Action::Mouse(report) => self.pointer.report(report, &self.machine),
             }
         }
     }
@@ -362,6 +374,9 @@ impl Drop for LiveDisplay {
             let _ = t.join();
         }
         let mut out = std::io::stdout();
+        if self.mouse {
+            let _ = out.write_all(pointer::DISABLE);
+        }
         let _ = out.write_all(kitty::POP);
         let _ = out.write_all(b"\x1b[0m\x1b[?25h\x1b[?1049l");
         let _ = out.flush();

@@ -87,7 +87,7 @@ fn describe(args: &RunArgs, restored: Option<&Snapshot>) -> Result<MachineSpec, 
         spec.gdb_wait = args.gdb_wait;
         // The keys were typed in the first run; the keyboard's state holds what is left.
         for device in &mut spec.devices {
-            if let DeviceKind::I8042 { keys } = &mut device.value {
+            if let DeviceKind::I8042 { keys, .. } = &mut device.value {
                 keys.clear();
             }
         }

@@ -101,25 +101,36 @@ pub(super) fn send_key(s: &Session, a: &Args<'_>, _: Caller) -> Result<Value, Co
 }
 
 pub(super) fn send_event(s: &Session, a: &Args<'_>, _: Caller) -> Result<Value, CommandError> {
-    let mut events = Vec::new();
+    let mut keys = Vec::new();
+    let mut mouse = super::mouse::Pending::new(s.handle.mouse_buttons());
     for event in a.array("events")? {
-        if event["type"] != "key" {
-            return Err(CommandError::generic(format!(
-                "only key events are supported (\"type\": \"key\"), not {}",
-                event["type"]
-            )));
+        match event["type"].as_str() {
+            Some("key") => keys.push(key_event(&event["data"])?),
+            Some("rel" | "btn") => mouse.add(s, event)?,
+            _ => {
+                return Err(CommandError::generic(format!(
+                    "an event's type is key, rel or btn, not {} (the PS/2 mouse moves relatively: no abs)",
+                    event["type"]
+                )))
+            }
         }
-        let data = &event["data"];
-        let down = data["down"].as_bool().ok_or_else(|| {
-            CommandError::generic("a key event's data needs \"down\": true or false")
-        })?;
-        events.push(KeyEvent {
-            key: key_value(&data["key"])?,
-            release: !down,
-        });
     }
-    keys_in(s, &events)?;
+    mouse.send(s)?;
+    if !keys.is_empty() {
+        keys_in(s, &keys)?;
+    }
     Ok(json!({}))
+}
+
+/// A key event's data: `{"down": BOOL, "key": KeyValue}`.
+fn key_event(data: &Value) -> Result<KeyEvent, CommandError> {
+    let down = data["down"]
+        .as_bool()
+        .ok_or_else(|| CommandError::generic("a key event's data needs \"down\": true or false"))?;
+    Ok(KeyEvent {
+        key: key_value(&data["key"])?,
+        release: !down,
+    })
 }
 
 pub(super) fn type_text(s: &Session, a: &Args<'_>, _: Caller) -> Result<Value, CommandError> {

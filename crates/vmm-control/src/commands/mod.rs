@@ -5,6 +5,7 @@
 
 mod input;
 mod memory;
+mod mouse;
 mod registers;
 mod run;
 mod screen;
@@ -105,7 +106,7 @@ pub const COMMANDS: &[Command] = &[
         "input-send-event",
         &["events", "device", "head"],
         input::send_event,
-        "key presses and releases one by one (hold a modifier)",
+        "key presses and releases one by one (hold a modifier); mouse movement (rel) and buttons (btn)",
     ),
     command(
         "type",

@@ -281,6 +281,10 @@ fn start_bios(
             _ => vmm_bios::SerialKeys::Off,
         },
         serial_ports,
+        mouse: spec
+            .devices
+            .iter()
+            .any(|d| matches!(d.value, DeviceKind::I8042 { mouse: true, .. })),
     });
     let mut machine = bios::GuestMachine {
         memory: vcpu.memory(),

@@ -148,21 +148,27 @@ fn device(kind: &DeviceKind, out: &mut String) {
                 let _ = writeln!(out, "output = {}", path(&file.value));
             }
         }
-        DeviceKind::I8042 { keys } if !keys.is_empty() => match typed(keys) {
-            Some(text) => {
-                let _ = writeln!(out, "keys = {}", quote(&text));
-            }
-            None => {
-                let _ = writeln!(
-                    out,
-                    "# keys: {} key events that no typed text gives",
-                    keys.len()
-                );
-            }
-        },
+        DeviceKind::I8042 { keys, mouse } => i8042(keys, *mouse, out),
         DeviceKind::Plugin(plugin) => self::plugin(plugin, out),
-        DeviceKind::Pic | DeviceKind::Pit | DeviceKind::I8042 { .. } | DeviceKind::Bios => {}
+        DeviceKind::Pic | DeviceKind::Pit | DeviceKind::Bios => {}
     }
+}
+
+fn i8042(keys: &[KeyEvent], mouse: bool, out: &mut String) {
+    if mouse {
+        out.push_str("mouse = true\n");
+    }
+    if keys.is_empty() {
+        return;
+    }
+    let _ = match typed(keys) {
+        Some(text) => writeln!(out, "keys = {}", quote(&text)),
+        None => writeln!(
+            out,
+            "# keys: {} key events that no typed text gives",
+            keys.len()
+        ),
+    };
 }
 
 fn plugin(plugin: &PluginSpec, out: &mut String) {

@@ -125,6 +125,8 @@ pub struct DeviceTable {
     pub irq: Option<Spanned<Irqs>>,
     /// Keys an i8042's keyboard types as the machine starts.
     pub keys: Option<Spanned<String>>,
+    /// An i8042 with a PS/2 mouse on its auxiliary port (IRQ 12).
+    pub mouse: Option<Spanned<bool>>,
 }
 
 /// An address, port or other number that cannot be negative.

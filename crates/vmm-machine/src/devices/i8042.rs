@@ -1,5 +1,5 @@
 //! `i8042`: the keyboard controller with its keyboard (IRQ 1); `keys` are typed as the machine
-//! starts.
+//! starts; `mouse = true` puts a PS/2 mouse on its auxiliary port (IRQ 12).
 
 use std::sync::{Arc, Mutex};
 
@@ -17,7 +17,7 @@ use crate::error::MachineError;
 use crate::spec::{DeviceKind, DeviceRange};
 
 /// The keys its table takes.
-pub(super) const KEYS: &[&str] = &["keys"];
+pub(super) const KEYS: &[&str] = &["keys", "mouse"];
 
 pub(super) fn parse(d: &DeviceTable) -> Result<DeviceKind, Diagnostic> {
     let keys = match &d.keys {
@@ -26,18 +26,26 @@ pub(super) fn parse(d: &DeviceTable) -> Result<DeviceKind, Diagnostic> {
         }
         None => Vec::new(),
     };
-    Ok(DeviceKind::I8042 { keys })
+    let mouse = d.mouse.as_ref().is_some_and(|m| *m.get_ref());
+    Ok(DeviceKind::I8042 { keys, mouse })
 }
 
 pub(super) fn ranges() -> Vec<DeviceRange> {
     vec![ports(i8042::DATA_PORT, 1), ports(i8042::COMMAND_PORT, 1)]
 }
 
-pub(super) fn attach(keys: &[KeyEvent], at: &mut Attach<'_>) -> Result<DeviceHandle, MachineError> {
+pub(super) fn attach(
+    keys: &[KeyEvent],
+    mouse: bool,
+    at: &mut Attach<'_>,
+) -> Result<DeviceHandle, MachineError> {
     let reset = at.control.clone();
-    let kbc = I8042::new(at.lines.line(i8042::KEYBOARD_IRQ), move || {
+    let mut kbc = I8042::new(at.lines.line(i8042::KEYBOARD_IRQ), move || {
         reset.stop(StopReason::Reset)
     });
+    if mouse {
+        kbc = kbc.with_mouse(at.lines.line(i8042::MOUSE_IRQ));
+    }
     let dev = Arc::new(Mutex::new(kbc));
     if !keys.is_empty() {
         let typist =
@@ -52,10 +60,13 @@ pub(super) fn attach(keys: &[KeyEvent], at: &mut Attach<'_>) -> Result<DeviceHan
     Ok(DeviceHandle::I8042(dev))
 }
 
-pub(super) fn describe(keys: &[KeyEvent]) -> String {
-    if keys.is_empty() {
-        " irq 1".to_owned()
-    } else {
-        format!(" irq 1, {} key events typed at start", keys.len())
+pub(super) fn describe(keys: &[KeyEvent], mouse: bool) -> String {
+    let mut text = " irq 1".to_owned();
+    if mouse {
+        text.push_str(", a PS/2 mouse on irq 12");
     }
+    if !keys.is_empty() {
+        text.push_str(&format!(", {} key events typed at start", keys.len()));
+    }
+    text
 }

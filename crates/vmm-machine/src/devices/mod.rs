@@ -139,7 +139,7 @@ impl DeviceKind {
             DeviceKind::Plugin(_) => plugin::describe(valid, index),
             DeviceKind::Serial { irq, .. } => serial::describe(*irq),
             DeviceKind::Pit => pit::describe(),
-            DeviceKind::I8042 { keys } => i8042::describe(keys),
+            DeviceKind::I8042 { keys, mouse } => i8042::describe(keys, *mouse),
             DeviceKind::Debugcon { .. }
             | DeviceKind::IsaDebugExit { .. }
             | DeviceKind::Pic
@@ -161,7 +161,7 @@ impl DeviceKind {
             }
             DeviceKind::Pic => pic::attach(at)?,
             DeviceKind::Pit => pit::attach(at)?,
-            DeviceKind::I8042 { keys } => i8042::attach(keys, at)?,
+            DeviceKind::I8042 { keys, mouse } => i8042::attach(keys, *mouse, at)?,
             DeviceKind::Bios => bios::attach(at)?,
             DeviceKind::Plugin(plugin) => return plugin::attach(plugin, at),
         };
