@@ -46,8 +46,8 @@ def guest_run_ms(picovmm, guest, display, rounds):
     for _ in range(rounds):
         path = f"/tmp/picovmm-bench-display-{os.getpid()}.json"
         argv = [picovmm, "run", "--image", guest, "--screen", "none", "--stats-json", path]
-        if display:
-            argv += ["--display", "terminal"]
+        # In a pty the live view is the default: the baseline turns it off.
+        argv += ["--display", "terminal" if display else "none"]
         run_in_pty(argv)
         import json
         with open(path) as f:
@@ -60,10 +60,12 @@ def measure(picovmm, idle_guest, writer_guest, rounds):
     """Medians in ms: {name: (wall, cpu)} for the idle and the writing guest, with and without
     the view."""
     cases = {
-        "idle 3 s, no display": [picovmm, "run", "--image", idle_guest, "--timeout", "3s", "--screen", "none"],
+        "idle 3 s, no display": [picovmm, "run", "--image", idle_guest, "--timeout", "3s", "--screen", "none",
+                                 "--display", "none"],
         "idle 3 s, --display terminal": [picovmm, "run", "--image", idle_guest, "--timeout", "3s",
                                          "--screen", "none", "--display", "terminal"],
-        "screen rewriting, no display": [picovmm, "run", "--image", writer_guest, "--screen", "none"],
+        "screen rewriting, no display": [picovmm, "run", "--image", writer_guest, "--screen", "none",
+                                         "--display", "none"],
         "screen rewriting, --display terminal": [picovmm, "run", "--image", writer_guest, "--screen", "none",
                                                  "--display", "terminal"],
     }
