@@ -280,7 +280,18 @@ impl Bios {
                     Err(_) => Outcome::NoBootDisk,
                 }
             }
+            // The PCI BIOS (AH=B1h): not present, as a PC without one says it (CF, AH=81h).
+            0x1A if ah == 0xB1 => {
+                cpu.set_ah(0x81);
+                cpu.set_carry(m, true);
+                return Outcome::Resume;
+            }
             0x1A => clock::int1a(cpu, m),
+            // No printer: every function answers "time-out" (AH bit 0), as for a port not there.
+            0x17 => {
+                cpu.set_ah(0x01);
+                return Outcome::Resume;
+            }
             0x00..=0x07 => {
                 self.report(
                     m,
@@ -480,6 +491,39 @@ mod tests {
         let mut cpu = at_stub(&mut m, 0x21, 0x0900);
         b.call(&mut cpu, &mut m);
         assert_eq!(m.logs[1], "int 21h AH=09h is not implemented");
+    }
+
+    #[test]
+    fn test_what_a_pc_lacks_answers_as_missing_without_a_note() {
+        let mut m = FakeMachine::new();
+        let mut b = bios();
+        let pci = at_stub(&mut m, 0x1A, 0xB101);
+        let mut pci = pci;
+        b.call(&mut pci, &mut m);
+        let pci_flags = m.frame_flags();
+        let mut printer = at_stub(&mut m, 0x17, 0x0200);
+        b.call(&mut printer, &mut m);
+        let mut ebda = at_stub(&mut m, 0x15, 0xC100);
+        b.call(&mut ebda, &mut m);
+        assert_eq!(
+            (
+                pci.ah(),
+                pci_flags & cpu::CF != 0,
+                printer.ah(),
+                ebda.ah(),
+                m.logs.len()
+            ),
+            (0x81, true, 0x01, 0x86, 0)
+        );
+    }
+
+    #[test]
+    fn test_the_mouse_services_without_a_mouse_answer_86h() {
+        let mut m = FakeMachine::new();
+        let mut b = bios();
+        let mut cpu = at_stub(&mut m, 0x15, 0xC205);
+        b.call(&mut cpu, &mut m);
+        assert_eq!((cpu.ah(), m.frame_flags() & cpu::CF != 0), (0x86, true));
     }
 
     #[test]

@@ -61,6 +61,12 @@ pub fn int15(cpu: &mut Cpu, m: &mut dyn Machine, ram: &[RamRange]) -> Result<Int
             ok(cpu, m);
         }
         0x4F => cpu.set_carry(m, true), // keyboard intercept: process the key
+        // Probes of what a PC without the feature lacks: an external-event wait (41h), an
+        // extended BIOS data area (C1h), EISA (D8h). Answered "not supported" without a note.
+        0x41 | 0xC1 | 0xD8 => {
+            cpu.set_ah(0x86);
+            cpu.set_carry(m, true);
+        }
         0x53 => return apm(cpu, m),
         0x86 => {
             // Registers stay as they are: the call is made again until the deadline.
