@@ -36,6 +36,14 @@ struct Stats {
     handovers: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     registers: Option<serde_json::Value>,
+    /// Threads of the picovmm process alive when the run ended (a guest that needs none of
+    /// the devices' threads should not pay for them).
+    threads: usize,
+}
+
+/// The process's threads now (from /proc; 0 where it cannot be read).
+fn threads_now() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
 }
 
 /// The final registers as JSON numbers (segments as selector and base).
@@ -75,6 +83,7 @@ pub fn to_json(report: &RunReport, exit_status: i32) -> String {
         instructions: report.exits.instructions,
         handovers: report.exits.handovers,
         registers: report.registers.as_ref().map(registers_json),
+        threads: threads_now(),
     };
     serde_json::to_string_pretty(&stats).unwrap_or_default() + "\n"
 }

@@ -243,3 +243,24 @@ fn test_the_closing_message_follows_the_guests_output_on_a_shared_stream() {
         .expect("the message");
     assert!(guest < closing, "{text}");
 }
+
+/// A regression guard in counts, not times: the sample takes one exit and ends with no more
+/// threads than the vCPU's, the PIT's and the stdin reader's (see docs/performance.md).
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_the_sample_costs_one_exit_and_at_most_three_threads() {
+    if !kvm_available() {
+        return;
+    }
+    let (out, json) = run_with_stats(&[
+        "run",
+        "--image",
+        "guests/hello/hello.bin",
+        "--screen",
+        "none",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let threads = json["threads"].as_u64().unwrap_or(u64::MAX);
+    assert_eq!(json["exits"]["total"], 1);
+    assert!((1..=3).contains(&threads), "{threads} threads: {json}");
+}
