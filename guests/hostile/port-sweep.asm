@@ -1,5 +1,5 @@
 ; port-sweep.asm -- writes and then reads every port from 0x0000 to 0xFFFF, except the default
-; machine's devices: the PIC pair and ELCR, the PIT and port 0x61, the i8042, the debug console,
+; machine's devices: the PIC pair and ELCR, the PIT and port 0x61, the i8042, the RTC, the debug console,
 ; isa-debug-exit, COM1 and the VGA registers the BIOS brings (the table below). Every unclaimed read must give 0xFF. Reports on
 ; the debug console and exits with 0x10 (all 0xFF) or 0x11.
 %include "picovmm.inc"
@@ -50,11 +50,12 @@ claimed:                        ; first port, length
     dw 0x20, 2, 0xA0, 2, 0x4D0, 2   ; PIC master, slave, ELCR
     dw 0x40, 4, 0x61, 1             ; PIT, speaker port
     dw 0x60, 1, 0x64, 1             ; i8042
+    dw 0x70, 2                      ; RTC and CMOS
     dw DEBUGCON_PORT, 1, DEBUG_EXIT_PORT, 4, COM1_PORT, 8
     dw 0x3C0, 0x20                  ; VGA registers
     dw 0, 0
 
-good: db "all 65478 ports swept; unclaimed reads gave 0xff", 10, 0
+good: db "all 65476 ports swept; unclaimed reads gave 0xff", 10, 0
 bad:  db "an unclaimed port read did not give 0xff", 10, 0
 
 BOOT_SIGNATURE

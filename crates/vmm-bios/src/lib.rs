@@ -242,6 +242,11 @@ impl Bios {
                 Ok(())
             }
             0x70..=0x77 => {
+                if v == 0x70 {
+                    // The RTC's interrupt: register C read acknowledges it, as a PC BIOS does.
+                    m.outb(0x70, 0x0C);
+                    m.inb(0x71);
+                }
                 m.outb(0xA0, 0x20);
                 m.outb(0x20, 0x20);
                 Ok(())

@@ -364,3 +364,40 @@ fn test_reboot_powers_the_machine_on_again_and_the_disk_keeps_its_writes() {
     let disk = std::fs::read(&drive).expect("disk");
     assert_eq!(&disk[512..514], &[3, 0]);
 }
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_the_rtc_tells_the_hosts_utc_time_and_raises_periodic_interrupts() {
+    if !kvm_available() {
+        return;
+    }
+    let before = std::time::SystemTime::now();
+    let out = run(&["run", "--image", "guests/bios/cmos.bin", "--timeout", "20s"]);
+    let after = std::time::SystemTime::now();
+    assert_eq!(out.status, 0x21, "{}", out.stderr);
+    let stamp = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("rtc "))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    // As `date -u` would print them, one second either side.
+    let secs = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
+    let utc = |s: u64| {
+        let out = std::process::Command::new("date")
+            .args(["-u", "-d", &format!("@{s}"), "+%Y-%m-%d %H:%M:%S"])
+            .output()
+            .expect("date");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let window: Vec<String> = (secs(before).saturating_sub(1)..=secs(after) + 1)
+        .map(utc)
+        .collect();
+    assert!(
+        window.iter().any(|w| w == stamp),
+        "{stamp} not in {window:?}"
+    );
+    assert!(out.stdout.contains("periodic 32"), "{}", out.stdout);
+}

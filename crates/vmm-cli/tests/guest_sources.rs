@@ -151,6 +151,7 @@ guest_source_tests! {
     test_bios_reboot => "bios/reboot",
     test_display_forty => "display/forty",
     test_bios_mouse => "bios/mouse",
+    test_bios_cmos => "bios/cmos",
     test_bios_tutorial_binary_matches_source => "bios/tutorial",
     test_bios_instructions_binary_matches_source => "bios/instructions",
     test_display_colours_binary_matches_source => "display/colours",

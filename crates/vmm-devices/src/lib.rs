@@ -23,6 +23,7 @@ pub mod pic;
 pub mod pit;
 pub mod plugin;
 pub mod ps2_mouse;
+pub mod rtc;
 pub mod screen;
 pub mod serial;
 pub mod state;

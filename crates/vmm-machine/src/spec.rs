@@ -184,6 +184,8 @@ pub enum DeviceType {
     Pic,
     /// The 8254 timer (`pit`).
     Pit,
+    /// The real-time clock and CMOS (`rtc`).
+    Rtc,
     /// The keyboard controller (`i8042`).
     I8042,
     /// picovmm's BIOS (`bios`).
@@ -225,6 +227,8 @@ pub enum DeviceKind {
     Pic,
     /// The 8254 timer and the speaker port 0x61.
     Pit,
+    /// The MC146818 real-time clock and CMOS at 0x70/0x71 (IRQ 8).
+    Rtc,
     /// The i8042 keyboard controller with its keyboard.
     I8042 {
         /// Key events typed as the machine starts (from the machine file's `keys`).
@@ -374,6 +378,7 @@ impl MachineSpec {
                 }),
                 Located::default(DeviceKind::Pic),
                 Located::default(DeviceKind::Pit),
+                Located::default(DeviceKind::Rtc),
                 Located::default(DeviceKind::I8042 {
                     keys: Vec::new(),
                     mouse: false,

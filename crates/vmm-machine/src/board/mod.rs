@@ -34,6 +34,7 @@ pub struct Board {
     _plugin_events: Arc<PluginEvents>,
     _typist: Option<crate::devices::typist::Typist>,
     _pit: Option<PitTimer>,
+    _rtc: Option<crate::devices::rtc_clock::RtcTimer>,
     /// The CPU backend that runs the guest (KVM's vCPU).
     vcpu: Box<dyn CpuBackend>,
     vm: Vm,
@@ -120,6 +121,7 @@ impl Board {
             _plugin_events: plugin_events,
             _typist: started.typist,
             _pit: started.pit,
+            _rtc: started.rtc,
             vcpu,
             vm,
             devices: Arc::new(devices),

@@ -392,7 +392,7 @@ port = 0xe9
         let text = VALID.replace("type = \"debugcon\"", "type = \"floppy\"");
         assert_eq!(
             error_of(&text),
-            "m.toml:17:8: unknown device type \"floppy\"; allowed: vga-text, debugcon, isa-debug-exit, serial, pic, pit, i8042, bios, plugin"
+            "m.toml:17:8: unknown device type \"floppy\"; allowed: vga-text, debugcon, isa-debug-exit, serial, pic, pit, rtc, i8042, bios, plugin"
         );
     }
 

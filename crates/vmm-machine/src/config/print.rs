@@ -150,7 +150,7 @@ fn device(kind: &DeviceKind, out: &mut String) {
         }
         DeviceKind::I8042 { keys, mouse } => i8042(keys, *mouse, out),
         DeviceKind::Plugin(plugin) => self::plugin(plugin, out),
-        DeviceKind::Pic | DeviceKind::Pit | DeviceKind::Bios => {}
+        DeviceKind::Pic | DeviceKind::Pit | DeviceKind::Rtc | DeviceKind::Bios => {}
     }
 }
 

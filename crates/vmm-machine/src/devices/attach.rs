@@ -46,6 +46,8 @@ pub(crate) struct Attach<'a> {
 pub(crate) struct Started {
     /// The PIT's timer thread.
     pub pit: Option<PitTimer>,
+    /// The RTC's interrupt thread.
+    pub rtc: Option<super::rtc_clock::RtcTimer>,
     /// The keyboard's typist (the machine file's `keys`).
     pub typist: Option<Typist>,
     /// The BIOS's graphics window and ROM.

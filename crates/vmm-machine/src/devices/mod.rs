@@ -19,6 +19,8 @@ mod plugin;
 pub mod plugin_events;
 pub mod plugin_host;
 pub mod registry;
+pub mod rtc;
+pub mod rtc_clock;
 pub mod screen;
 mod serial;
 pub mod typist;
@@ -48,7 +50,7 @@ fn keys(ty: DeviceType) -> &'static [&'static str] {
             DeviceType::Debugcon => debugcon::KEYS,
             DeviceType::IsaDebugExit => debug_exit::KEYS,
             DeviceType::Serial => serial::KEYS,
-            DeviceType::Pic | DeviceType::Pit | DeviceType::Bios => &[],
+            DeviceType::Pic | DeviceType::Pit | DeviceType::Rtc | DeviceType::Bios => &[],
             DeviceType::I8042 => i8042::KEYS,
             DeviceType::Plugin => plugin::KEYS,
         }
@@ -75,6 +77,7 @@ pub(crate) fn parse(
         DeviceType::Serial => serial::parse(d, base_dir)?,
         DeviceType::Pic => DeviceKind::Pic,
         DeviceType::Pit => DeviceKind::Pit,
+        DeviceType::Rtc => DeviceKind::Rtc,
         DeviceType::I8042 => i8042::parse(d)?,
         DeviceType::Bios => DeviceKind::Bios,
         DeviceType::Plugin => plugin::parse(d, table.span(), base_dir)?,
@@ -97,6 +100,7 @@ impl DeviceKind {
             DeviceKind::Serial { .. } => DeviceType::Serial,
             DeviceKind::Pic => DeviceType::Pic,
             DeviceKind::Pit => DeviceType::Pit,
+            DeviceKind::Rtc => DeviceType::Rtc,
             DeviceKind::I8042 { .. } => DeviceType::I8042,
             DeviceKind::Bios => DeviceType::Bios,
             DeviceKind::Plugin(_) => DeviceType::Plugin,
@@ -117,6 +121,7 @@ impl DeviceKind {
             &DeviceKind::Serial { port, .. } => serial::ranges(port),
             DeviceKind::Pic => pic::ranges(),
             DeviceKind::Pit => pit::ranges(),
+            DeviceKind::Rtc => rtc::ranges(),
             DeviceKind::I8042 { .. } => i8042::ranges(),
             DeviceKind::Bios => BIOS_RANGES.to_vec(),
             DeviceKind::Plugin(plugin) => vec![plugin.range],
@@ -139,6 +144,7 @@ impl DeviceKind {
             DeviceKind::Plugin(_) => plugin::describe(valid, index),
             DeviceKind::Serial { irq, .. } => serial::describe(*irq),
             DeviceKind::Pit => pit::describe(),
+            DeviceKind::Rtc => rtc::describe(),
             DeviceKind::I8042 { keys, mouse } => i8042::describe(keys, *mouse),
             DeviceKind::Debugcon { .. }
             | DeviceKind::IsaDebugExit { .. }
@@ -161,6 +167,7 @@ impl DeviceKind {
             }
             DeviceKind::Pic => pic::attach(at)?,
             DeviceKind::Pit => pit::attach(at)?,
+            DeviceKind::Rtc => rtc::attach(at)?,
             DeviceKind::I8042 { keys, mouse } => i8042::attach(keys, *mouse, at)?,
             DeviceKind::Bios => bios::attach(at)?,
             DeviceKind::Plugin(plugin) => return plugin::attach(plugin, at),

@@ -56,6 +56,8 @@ pub enum DeviceHandle {
     Pic(Arc<Mutex<PicPair>>),
     /// The 8254 on the host clock.
     Pit(Arc<Mutex<ClockedPit>>),
+    /// The MC146818 on the host clock.
+    Rtc(Arc<Mutex<super::rtc_clock::ClockedRtc>>),
     /// The keyboard controller.
     I8042(Arc<Mutex<I8042>>),
     /// The BIOS's hardware: the VGA registers and the graphics window (the ROM and the
@@ -246,6 +248,7 @@ impl DeviceRegistry {
             DeviceHandle::Serial(s) => json(save(s)),
             DeviceHandle::Pic(p) => json(save(p)),
             DeviceHandle::Pit(p) => json(save(p)),
+            DeviceHandle::Rtc(r) => json(save(r)),
             DeviceHandle::I8042(k) => json(save(k)),
             DeviceHandle::Bios { vga, .. } => {
                 let vga = crate::sync::lock(vga);
@@ -284,6 +287,7 @@ impl DeviceRegistry {
             DeviceHandle::Serial(s) => restore(s, state),
             DeviceHandle::Pic(p) => restore(p, state),
             DeviceHandle::Pit(p) => restore(p, state),
+            DeviceHandle::Rtc(r) => restore(r, state),
             DeviceHandle::I8042(k) => restore(k, state),
             DeviceHandle::Bios { vga, .. } => {
                 let regs = state
