@@ -80,6 +80,7 @@ fn test_board_lists_default_devices_with_their_ranges() {
                 vec![port(0x20, 2), port(0xA0, 2), port(0x4D0, 2)]
             ),
             ("pit0".to_owned(), "pit", vec![port(0x40, 4), port(0x61, 1)]),
+            ("rtc0".to_owned(), "rtc", vec![port(0x70, 1), port(0x71, 1)]),
             (
                 "i80420".to_owned(),
                 "i8042",

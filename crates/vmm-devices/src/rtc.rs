@@ -170,7 +170,11 @@ impl Rtc {
         if self.cmos[REG_B] & B_24H != 0 {
             return self.encode(hour);
         }
-        let twelve = if hour.is_multiple_of(12) { 12 } else { hour % 12 };
+        let twelve = if hour.is_multiple_of(12) {
+            12
+        } else {
+            hour % 12
+        };
         self.encode(twelve) | if hour >= 12 { 0x80 } else { 0 }
     }
 
