@@ -41,9 +41,19 @@ struct Stats {
     threads: usize,
 }
 
-/// The process's threads now (from /proc; 0 where it cannot be read).
+/// picovmm's threads now (from /proc; 0 where it cannot be read). KVM's own worker in the
+/// process (`kvm-nx-lpage-recovery`, started by the kernel when it likes) is not picovmm's.
 fn threads_now() -> usize {
-    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .map_or(true, |name| !name.starts_with("kvm-"))
+        })
+        .count()
 }
 
 /// The final registers as JSON numbers (segments as selector and base).

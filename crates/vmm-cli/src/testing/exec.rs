@@ -141,11 +141,12 @@ fn wait_for_screen(
 ) -> Result<(), String> {
     let start = Instant::now();
     loop {
+        // The end is looked at first: what the guest did before it is all in what is read next.
+        let ended = vm.ended().map(|r| r.outcome.clone());
         let screen = screen_text(vm, region)?;
         if matcher.matches(&screen) {
             return Ok(());
         }
-        let ended = vm.ended().map(|r| r.outcome.clone());
         if ended.is_some() || Instant::now() >= deadline {
             let why = match ended {
                 Some(outcome) => format!("the run ended ({outcome})"),
@@ -173,6 +174,8 @@ fn wait_for_output(
 ) -> Result<(), String> {
     let start = Instant::now();
     loop {
+        // The end is looked at first: what the guest wrote before it is all in what is read next.
+        let ended = vm.ended().map(|r| r.outcome.clone());
         let buffer = if what == "serial" {
             &vm.serial
         } else {
@@ -182,7 +185,6 @@ fn wait_for_output(
         if matcher.matches(&text) {
             return Ok(());
         }
-        let ended = vm.ended().map(|r| r.outcome.clone());
         if ended.is_some() || Instant::now() >= deadline {
             let why = match ended {
                 Some(outcome) => format!("the run ended ({outcome})"),

@@ -57,6 +57,8 @@ pub(super) fn screen_wait(s: &Session, a: &Args<'_>, _: Caller) -> Result<Value,
     }
     let start = Instant::now();
     loop {
+        // The end is looked at first: what the guest drew before it is all in the next capture.
+        let ended = s.end.get();
         let screen = capture(s)?.text().unwrap_or_default();
         if screen.contains(text) {
             let waited = start.elapsed().as_millis() as u64;
@@ -67,7 +69,7 @@ pub(super) fn screen_wait(s: &Session, a: &Args<'_>, _: Caller) -> Result<Value,
                 "the screen did not show {text:?} within {timeout} ms; it shows:\n{screen}"
             )));
         }
-        if let Some(ended) = s.end.get() {
+        if let Some(ended) = ended {
             return Err(CommandError::generic(format!(
                 "the run ended ({}) before the screen showed {text:?}",
                 ended.outcome
