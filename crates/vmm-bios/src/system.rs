@@ -52,13 +52,15 @@ pub fn int15(cpu: &mut Cpu, m: &mut dyn Machine, ram: &[RamRange]) -> Result<Int
     };
     match cpu.ah() {
         0x24 => {
-            match cpu.al() {
-                0x00 | 0x01 => {}
-                0x02 => cpu.set_al(1),
-                0x03 => cpu.set_bx(0x0003),
-                _ => return Err(Unsupported),
+            if cpu.al() > 0x03 {
+                return Err(Unsupported);
             }
-            ok(cpu, m);
+            if a20(cpu, m) {
+                ok(cpu, m);
+            } else {
+                cpu.set_ah(0x86);
+                cpu.set_carry(m, true);
+            }
         }
         0x4F => cpu.set_carry(m, true), // keyboard intercept: process the key
         // Probes of what a PC without the feature lacks: an external-event wait (41h), an
@@ -222,6 +224,28 @@ pub fn int14(cpu: &mut Cpu, m: &mut dyn Machine, timed_out: bool) -> Result<Int1
     Ok(Int14::Done)
 }
 
+/// Port 0x92, where the BIOS switches the A20 gate (fast A20).
+const FAST_A20: u16 = 0x92;
+const FAST_A20_GATE: u8 = 0x02;
+const FAST_A20_RESET: u8 = 0x01;
+
+/// int 15h AX=2400h-2403h through port 0x92: off, on, the state in AL, the ways in BX (the
+/// keyboard controller and port 0x92). False when the machine has no port 0x92 (it reads
+/// 0xFF), where the gate cannot be switched and stays on.
+fn a20(cpu: &mut Cpu, m: &mut dyn Machine) -> bool {
+    let port = m.inb(FAST_A20);
+    let present = port != 0xFF;
+    let keep = port & !(FAST_A20_GATE | FAST_A20_RESET);
+    match cpu.al() {
+        0x00 if present => m.outb(FAST_A20, keep),
+        0x01 if present => m.outb(FAST_A20, keep | FAST_A20_GATE),
+        0x02 => cpu.set_al(u8::from(!present || port & FAST_A20_GATE != 0)),
+        0x03 if present => cpu.set_bx(0x0003),
+        _ => return false,
+    }
+    true
+}
+
 fn status(cpu: &mut Cpu, m: &mut dyn Machine, port: u16) {
     let lsr = m.inb(port.wrapping_add(5));
     let msr = m.inb(port.wrapping_add(6));
@@ -233,6 +257,40 @@ fn status(cpu: &mut Cpu, m: &mut dyn Machine, port: u16) {
 mod tests {
     use super::*;
     use crate::testing::FakeMachine;
+
+    fn a20_call(m: &mut FakeMachine, ax: u16) -> Cpu {
+        m.stack_frame(0x0201);
+        let mut cpu = Cpu {
+            eax: u32::from(ax),
+            esp: u32::from(m.frame_sp),
+            ..Cpu::default()
+        };
+        int15(&mut cpu, m, &[]).expect("implemented");
+        cpu
+    }
+
+    #[test]
+    fn test_a20_services_switch_port_92_and_report_it() {
+        let mut m = FakeMachine::new();
+        m.fast_a20 = Some(0x02);
+        let cpu = a20_call(&mut m, 0x2403);
+        assert_eq!((cpu.bx(), cpu.ah(), m.frame_flags() & 1), (3, 0, 0));
+        a20_call(&mut m, 0x2400);
+        assert_eq!(m.fast_a20, Some(0x00));
+        assert_eq!(a20_call(&mut m, 0x2402).al(), 0);
+        a20_call(&mut m, 0x2401);
+        assert_eq!(m.fast_a20, Some(0x02));
+        assert_eq!(a20_call(&mut m, 0x2402).al(), 1);
+    }
+
+    #[test]
+    fn test_a20_without_port_92_is_on_and_cannot_be_switched() {
+        let mut m = FakeMachine::new();
+        let cpu = a20_call(&mut m, 0x2400);
+        assert_eq!((cpu.ah(), m.frame_flags() & 1), (0x86, 1));
+        let cpu = a20_call(&mut m, 0x2402);
+        assert_eq!((cpu.al(), m.frame_flags() & 1), (1, 0));
+    }
 
     #[test]
     fn test_e820_walks_the_map_then_ends() {

@@ -24,6 +24,8 @@ pub struct FakeMachine {
     pub waits: usize,
     pub logs: Vec<String>,
     pub frame_sp: u16,
+    /// Port 0x92, when the machine has it.
+    pub fast_a20: Option<u8>,
 }
 
 impl FakeMachine {
@@ -45,6 +47,7 @@ impl FakeMachine {
             waits: 0,
             logs: Vec::new(),
             frame_sp: 0x7000,
+            fast_a20: None,
         }
     }
 
@@ -101,6 +104,7 @@ impl Machine for FakeMachine {
                 };
                 v
             }
+            0x92 => self.fast_a20.unwrap_or(0xFF),
             _ => 0xFF,
         }
     }
@@ -109,6 +113,7 @@ impl Machine for FakeMachine {
         match port {
             0x20 if value == 0x20 => self.eois += 1,
             0x40..=0x43 => self.pit_writes.push((port, value)),
+            0x92 if self.fast_a20.is_some() => self.fast_a20 = Some(value & 0x02),
             0x3D4 => self.crtc_index = value,
             0x3D5 => self.crtc[usize::from(self.crtc_index)] = value,
             0x3C8 => self.dac_write = (value, 0),

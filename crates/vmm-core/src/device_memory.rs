@@ -29,8 +29,14 @@ impl DeviceMemory {
         self.read_only
     }
 
-    pub(crate) fn region(&self) -> &GuestRegionMmap {
-        &self.region
+    /// The host address of the byte at `offset`.
+    pub(crate) fn host_address(&self, offset: u64) -> Option<usize> {
+        use vm_memory::GuestMemoryRegion;
+        let host = self
+            .region
+            .get_host_address(MemoryRegionAddress(offset))
+            .ok()?;
+        Some(host as usize)
     }
 
     /// The guest-physical base.

@@ -19,6 +19,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod a20;
 pub mod accel;
 pub mod control;
 pub mod cpu;
@@ -32,12 +33,14 @@ pub mod interp;
 pub mod interrupt;
 pub mod layout;
 pub mod memory;
+pub mod memory_map;
 pub mod multiboot;
 pub mod outcome;
 pub mod paging;
 pub mod vcpu;
 pub mod vm;
 
+pub use a20::A20Gate;
 pub use accel::Accel;
 pub use control::{StopReason, VcpuControl};
 pub use cpu::{BootCpu, CpuMode, Entry, RealAddress};
@@ -46,6 +49,7 @@ pub use exit::{Access, ExitCounters, Space};
 pub use firmware::{Firmware, FirmwareAction, FirmwareCall};
 pub use interrupt::InterruptController;
 pub use memory::RamRegion;
+pub use memory_map::{Mapping, MemoryMap, SlotId};
 pub use outcome::{Registers, RunOutcome, RunReport};
 pub use vcpu::{
     CpuBackend, DebugEvent, Fault, GuestDebug, HwBreakpoint, UnclaimedPolicy, Vcpu, VcpuEvent,

@@ -4,19 +4,20 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use kvm_bindings::kvm_userspace_memory_region;
 use kvm_ioctls::{Cap, Kvm, VmFd};
 use vm_device::bus::{MmioAddress, MmioRange, PioAddress, PioRange};
 use vm_device::device_manager::{IoManager, MmioManager, PioManager};
 use vm_device::{DeviceMmio, DevicePio};
-use vm_memory::{Address, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
+use vm_memory::GuestMemoryMmap;
 
+use crate::a20::{A20Gate, WRAP_BASE, WRAP_LEN};
 use crate::accel::Accel;
 use crate::control::VcpuControl;
 use crate::device_memory::DeviceMemory;
 use crate::interp::InterpCpu;
 use crate::layout::{GUEST_PHYS_LIMIT, KVM_TSS_ADDRESS, PAGE_SIZE};
 use crate::memory::{self, RamRegion};
+use crate::memory_map::{Mapping, MemoryMap, SlotId};
 use crate::vcpu::{self, CpuBackend, Vcpu};
 
 /// Errors creating or setting up a machine.
@@ -91,7 +92,7 @@ fn kvm_open_error(e: kvm_ioctls::Error) -> VmError {
 /// The KVM handles of a VM that KVM runs.
 pub(crate) struct KvmVm {
     // Field order is drop order: the VM closes before /dev/kvm.
-    fd: VmFd,
+    fd: Arc<VmFd>,
     kvm: Kvm,
 }
 
@@ -105,12 +106,14 @@ pub struct Vm {
     ram: Vec<RamRegion>,
     /// Memory windows mapped for devices, kept alive as long as the VM.
     device_memory: Vec<DeviceMemory>,
+    /// The memory slots (RAM and windows), as KVM and the interpreter see them.
+    map: MemoryMap,
+    /// The A20 gate, over the slot at 1 MiB.
+    a20: A20Gate,
     /// Every MMIO range handed out (to the bus or as device memory), to refuse overlaps.
     mmio_ranges: Vec<(u64, u64)>,
     /// The bus while devices are registered; handed to the vCPU when it is created.
     io: Option<IoManager>,
-    /// KVM memory slots used so far.
-    slots: u32,
     /// The control handle of the vCPU-to-be, so devices can hold it before the vCPU exists.
     control: VcpuControl,
     /// When `Vm::new` started, to measure setup up to the first `KVM_RUN`.
@@ -132,58 +135,23 @@ impl Vm {
             Accel::Kvm => Some(open_kvm()?),
             Accel::Interp => None,
         };
-        let mut vm = Vm {
-            kvm,
-            memory: memory.clone(),
-            ram: ram.to_vec(),
-            device_memory: Vec::new(),
-            mmio_ranges: Vec::new(),
-            io: Some(IoManager::new()),
-            slots: 0,
-            control: VcpuControl::default(),
-            created,
-        };
-        let with_kvm = vm.kvm.is_some();
-        for region in memory.iter().filter(|_| with_kvm) {
-            let host = region
-                .get_host_address(vm_memory::MemoryRegionAddress(0))
-                .map_err(|_| VmError::Memory(memory::MemoryError::NotMapped))?;
-            let base = region.start_addr().raw_value();
-            // SAFETY: the mapping behind `host` is `region.len()` bytes owned by `memory`, of
-            // which the Vm and its vCPU keep clones until after their KVM descriptors close
-            // (field order), so the guest never sees unmapped host memory.
-            unsafe { vm.map_slot(base, region.len(), host as u64, 0) }
+        let (map, a20) = ram_slots(&memory, ram)?;
+        if let Some(kvm) = &kvm {
+            map.attach(kvm.fd.clone())
                 .map_err(kvm_error("map guest memory (KVM_SET_USER_MEMORY_REGION)"))?;
         }
-        Ok(vm)
-    }
-
-    /// Adds the next KVM memory slot.
-    ///
-    /// # Safety
-    /// `host` must map `len` bytes that stay mapped as long as the VM and its vCPU exist.
-    unsafe fn map_slot(
-        &mut self,
-        base: u64,
-        len: u64,
-        host: u64,
-        flags: u32,
-    ) -> std::result::Result<(), kvm_ioctls::Error> {
-        let region = kvm_userspace_memory_region {
-            slot: self.slots,
-            flags,
-            guest_phys_addr: base,
-            memory_size: len,
-            userspace_addr: host,
-        };
-        let Some(kvm) = &self.kvm else {
-            return Ok(());
-        };
-        // SAFETY: the caller promises the mapping outlives the VM; slot numbers are distinct
-        // (counted) and ranges disjoint (RAM validated, device memory checked by `check_mmio`).
-        unsafe { kvm.fd.set_user_memory_region(region) }?;
-        self.slots += 1;
-        Ok(())
+        Ok(Vm {
+            kvm,
+            memory,
+            ram: ram.to_vec(),
+            device_memory: Vec::new(),
+            map,
+            a20,
+            mmio_ranges: Vec::new(),
+            io: Some(IoManager::new()),
+            control: VcpuControl::default(),
+            created,
+        })
     }
 
     /// The guest's RAM.
@@ -194,7 +162,30 @@ impl Vm {
     /// The KVM VM, for features beyond this crate (coalesced MMIO zones, for example); `None`
     /// when the interpreter runs the machine.
     pub fn fd(&self) -> Option<&VmFd> {
-        self.kvm.as_ref().map(|k| &k.fd)
+        self.kvm.as_ref().map(|k| &*k.fd)
+    }
+
+    /// The device memory windows mapped so far (framebuffers, ROMs).
+    pub fn device_windows(&self) -> &[DeviceMemory] {
+        &self.device_memory
+    }
+
+    /// The memory slots, for devices that change what the guest sees (a VGA window).
+    pub fn memory_map(&self) -> MemoryMap {
+        self.map.clone()
+    }
+
+    /// The A20 gate, for the devices that switch it.
+    pub fn a20(&self) -> A20Gate {
+        self.a20.clone()
+    }
+
+    /// Notes a device range; a device at 1 MiB stops the A20 gate folding memory over it.
+    fn claim(&mut self, base: u64, len: u64) {
+        if base < WRAP_BASE + WRAP_LEN && WRAP_BASE < base.saturating_add(len) {
+            self.a20.forget_wrap();
+        }
+        self.mmio_ranges.push((base, len));
     }
 
     /// What runs the guest.
@@ -279,7 +270,7 @@ impl Vm {
         self.bus()?
             .register_mmio(range, device)
             .map_err(|_| range_error("overlaps another device"))?;
-        self.mmio_ranges.push((base, len));
+        self.claim(base, len);
         Ok(())
     }
 
@@ -298,6 +289,55 @@ impl Vm {
     }
 
     fn map_window(&mut self, base: u64, len: u64, read_only: bool) -> Result<DeviceMemory> {
+        self.map_window_slot(base, len, read_only)
+            .map(|(memory, _)| memory)
+    }
+
+    /// Maps a device window as [`Vm::map_device_memory`] does, and says its slot in the
+    /// memory map, so that the device can show something else there later (another bank) or
+    /// nothing (its accesses then reach the MMIO bus, where `trap` takes them, when given).
+    pub fn map_switchable_window(
+        &mut self,
+        base: u64,
+        len: u64,
+        trap: Option<Arc<dyn DeviceMmio + Send + Sync>>,
+    ) -> Result<(DeviceMemory, SlotId)> {
+        let (memory, slot) = self.map_window_slot(base, len, false)?;
+        if let Some(device) = trap {
+            let range = MmioRange::new(MmioAddress(base), len)
+                .map_err(|_| range_error("MMIO", base, len)("empty, or past the address space"))?;
+            self.bus()?
+                .register_mmio(range, device)
+                .map_err(|_| range_error("MMIO", base, len)("overlaps another device"))?;
+        }
+        Ok((memory, slot))
+    }
+
+    /// Fills the page-aligned stretches of `[base, end)` that hold neither RAM nor a device with
+    /// empty read-only memory (zeros): a PC's option-ROM space, which a ROM scan reads without
+    /// an exit per 2 KiB and finds no 0x55AA there.
+    pub fn map_empty_rom(&mut self, base: u64, end: u64) -> Result<()> {
+        let mut taken: Vec<(u64, u64)> = self.mmio_ranges.clone();
+        taken.extend(self.ram.iter().map(|r| (r.base, r.size)));
+        taken.sort_unstable();
+        let mut at = base;
+        for (start, len) in taken.into_iter().chain([(end, 0)]) {
+            let gap_end = start.min(end) & !(PAGE_SIZE - 1);
+            let gap_start = at.next_multiple_of(PAGE_SIZE);
+            if gap_start < gap_end {
+                self.map_window_slot(gap_start, gap_end - gap_start, true)?;
+            }
+            at = at.max(start.saturating_add(len));
+        }
+        Ok(())
+    }
+
+    fn map_window_slot(
+        &mut self,
+        base: u64,
+        len: u64,
+        read_only: bool,
+    ) -> Result<(DeviceMemory, SlotId)> {
         let range_error = range_error("MMIO", base, len);
         if !base.is_multiple_of(PAGE_SIZE) || !len.is_multiple_of(PAGE_SIZE) {
             return Err(range_error("device memory must be page aligned"));
@@ -307,17 +347,16 @@ impl Vm {
         let size = usize::try_from(len).map_err(|_| range_error("too large"))?;
         let memory =
             DeviceMemory::new(base, size, read_only).ok_or(range_error("cannot allocate it"))?;
-        let host = memory
-            .region()
-            .get_host_address(vm_memory::MemoryRegionAddress(0))
-            .map_err(|_| range_error("cannot allocate it"))?;
-        // SAFETY: `host` maps `len` bytes owned by `memory`; clones are kept in
-        // `self.device_memory` and in the vCPU until after the KVM descriptors close.
-        unsafe { self.map_slot(base, len, host as u64, slot_flags(read_only)) }
+        let mapping =
+            Mapping::device(&memory, 0, len, base).ok_or(range_error("cannot allocate it"))?;
+        self.map.keep_window(&memory);
+        let slot = self
+            .map
+            .add(Some(mapping))
             .map_err(kvm_error("map device memory (KVM_SET_USER_MEMORY_REGION)"))?;
         self.device_memory.push(memory.clone());
-        self.mmio_ranges.push((base, len));
-        Ok(memory)
+        self.claim(base, len);
+        Ok((memory, slot))
     }
 
     /// Creates the VM's one CPU, which takes the I/O bus: register devices before this. KVM's
@@ -328,6 +367,7 @@ impl Vm {
         }
         let io = self.io.take().ok_or(VmError::VcpuCreated)?;
         Ok(Box::new(InterpCpu::new(
+            self.map.clone(),
             self.memory.clone(),
             self.device_memory.clone(),
             Arc::new(io),
@@ -359,50 +399,19 @@ impl Vm {
     }
 }
 
-/// KVM taking over a machine another backend ran: a new KVM VM over the same guest memory and
-/// device memory, and its vCPU on the same bus and control handle, in its power-on state.
-/// The VM must outlive the vCPU (drop the vCPU first).
+/// KVM taking over a machine another backend ran: a new KVM VM showing the same memory map
+/// (RAM, device memory, the A20 gate's slot), and its vCPU on the same bus and control handle,
+/// in its power-on state. The VM must outlive the vCPU (drop the vCPU first).
 pub(crate) fn kvm_takeover(
+    map: &MemoryMap,
     memory: &GuestMemoryMmap,
     device_memory: &[DeviceMemory],
     io: Arc<IoManager>,
     control: VcpuControl,
 ) -> Result<(Vcpu, KvmVm)> {
     let kvm_vm = open_kvm()?;
-    let mut slot = 0;
-    let mut map = |base: u64, len: u64, host: u64, flags: u32| {
-        let region = kvm_userspace_memory_region {
-            slot,
-            flags,
-            guest_phys_addr: base,
-            memory_size: len,
-            userspace_addr: host,
-        };
-        slot += 1;
-        // SAFETY: `host` maps `len` bytes of guest or device memory that the caller keeps
-        // alive (clones in the vCPU's keep-alive) until after the VM's descriptor closes.
-        unsafe { kvm_vm.fd.set_user_memory_region(region) }
-            .map_err(kvm_error("map guest memory (KVM_SET_USER_MEMORY_REGION)"))
-    };
-    for region in memory.iter() {
-        let host = region
-            .get_host_address(vm_memory::MemoryRegionAddress(0))
-            .map_err(|_| VmError::Memory(memory::MemoryError::NotMapped))?;
-        map(
-            region.start_addr().raw_value(),
-            region.len(),
-            host as u64,
-            0,
-        )?;
-    }
-    for window in device_memory {
-        let host = window
-            .region()
-            .get_host_address(vm_memory::MemoryRegionAddress(0))
-            .map_err(|_| VmError::Memory(memory::MemoryError::NotMapped))?;
-        let flags = slot_flags(window.is_read_only());
-        map(window.base(), window.len(), host as u64, flags)?;
-    }
+    map.attach(kvm_vm.fd.clone())
+        .map_err(kvm_error("map guest memory (KVM_SET_USER_MEMORY_REGION)"))?;
     let fd = kvm_vm
         .fd
         .create_vcpu(0)
@@ -415,14 +424,43 @@ pub(crate) fn kvm_takeover(
     Ok((vcpu, kvm_vm))
 }
 
-/// A memory slot's flags: a ROM's slot makes the guest's writes exit as MMIO writes, which
-/// no device claims (KVM_MEM_READONLY).
-fn slot_flags(read_only: bool) -> u32 {
-    if read_only {
-        kvm_bindings::KVM_MEM_READONLY
-    } else {
-        0
+/// The memory map of `memory`: a slot per RAM region, the region at 1 MiB cut so that its
+/// first 64 KiB are a slot of their own (or an empty slot there when no RAM is), and the A20
+/// gate over that slot.
+fn ram_slots(memory: &GuestMemoryMmap, ram: &[RamRegion]) -> Result<(MemoryMap, A20Gate)> {
+    let map = MemoryMap::default();
+    map.keep_ram(memory);
+    let not_mapped = || VmError::Memory(memory::MemoryError::NotMapped);
+    let wrap_end = WRAP_BASE + WRAP_LEN;
+    let mut gate_slot = None;
+    for region in ram {
+        let cuts = if region.base <= WRAP_BASE && wrap_end <= region.end() {
+            vec![region.base, WRAP_BASE, wrap_end, region.end()]
+        } else {
+            vec![region.base, region.end()]
+        };
+        for piece in cuts.windows(2).filter(|p| p[0] < p[1]) {
+            let (base, len) = (piece[0], piece[1] - piece[0]);
+            let mapping = Mapping::ram(memory, base, len, base).ok_or_else(not_mapped)?;
+            let id = map
+                .add(Some(mapping))
+                .map_err(kvm_error("map guest memory"))?;
+            if base == WRAP_BASE && piece[1] == wrap_end {
+                gate_slot = Some((id, Some(mapping)));
+            }
+        }
     }
+    let touches_wrap = memory::overlapping(ram, WRAP_BASE, WRAP_LEN).is_some();
+    let (slot, on) = match gate_slot {
+        Some(found) => found,
+        None => (map.add(None).map_err(kvm_error("map guest memory"))?, None),
+    };
+    // Folding is only for a stretch that is wholly RAM or wholly nothing.
+    let off = (gate_slot.is_some() || !touches_wrap)
+        .then(|| Mapping::ram(memory, 0, WRAP_LEN, WRAP_BASE))
+        .flatten();
+    let a20 = A20Gate::new(map.clone(), slot, on, off);
+    Ok((map, a20))
 }
 
 /// Opens `/dev/kvm` and creates a VM.
@@ -433,7 +471,10 @@ fn open_kvm() -> Result<KvmVm> {
         fd.set_tss_address(KVM_TSS_ADDRESS as usize)
             .map_err(kvm_error("set the TSS address (KVM_SET_TSS_ADDR)"))?;
     }
-    Ok(KvmVm { fd, kvm })
+    Ok(KvmVm {
+        fd: Arc::new(fd),
+        kvm,
+    })
 }
 
 fn range_error(space: &'static str, base: u64, len: u64) -> impl Fn(&'static str) -> VmError {

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use vm_device::bus::{PioAddress, PioAddressOffset};
 use vm_device::MutDevicePio;
 
+use crate::a20::A20Line;
 use crate::irq::IrqLine;
 use crate::keymap::KeyEvent;
 use crate::ps2_mouse::{Buttons, Ps2Mouse};
@@ -120,6 +121,13 @@ pub struct I8042State {
     /// The mouse on the auxiliary port, when there is one.
     #[serde(default)]
     pub mouse: Option<Ps2Mouse>,
+    /// The A20 gate when saved (whichever switch set it last).
+    #[serde(default = "gate_on")]
+    pub a20: bool,
+}
+
+fn gate_on() -> bool {
+    true
 }
 
 impl Default for I8042State {
@@ -138,6 +146,7 @@ impl Default for I8042State {
             keyboard_last: ACK,
             typeahead: VecDeque::new(),
             mouse: None,
+            a20: true,
         }
     }
 }
@@ -151,6 +160,8 @@ pub struct I8042 {
     /// IRQ 12, when there is a mouse.
     aux_irq: Option<Arc<dyn IrqLine>>,
     aux_level: bool,
+    /// The A20 gate the output port switches, when the machine has one.
+    a20: Option<Arc<dyn A20Line>>,
 }
 
 impl I8042 {
@@ -195,6 +206,30 @@ impl I8042 {
             reset: Box::new(reset),
             aux_irq: None,
             aux_level: false,
+            a20: None,
+        }
+    }
+
+    /// The controller with its output port's bit 1 driving `line` (the A20 gate).
+    pub fn with_a20(mut self, line: Arc<dyn A20Line>) -> Self {
+        self.a20 = Some(line);
+        self
+    }
+
+    /// Sets the output port; its A20 bit switches the gate.
+    fn set_output_port(&mut self, value: u8) {
+        self.state.output_port = value;
+        if let Some(line) = &self.a20 {
+            line.set(value & OUT_A20 != 0);
+        }
+    }
+
+    /// The output port as read: the gate's bit as the gate is.
+    fn output_port(&self) -> u8 {
+        match &self.a20 {
+            Some(line) if line.enabled() => self.state.output_port | OUT_A20,
+            Some(_) => self.state.output_port & !OUT_A20,
+            None => self.state.output_port,
         }
     }
 
@@ -254,9 +289,9 @@ impl I8042 {
             0xAD => s.command_byte |= CB_KBD_DISABLE,
             0xAE => s.command_byte &= !CB_KBD_DISABLE,
             0xC0 => self.reply(0x80),
-            0xD0 => self.reply(self.state.output_port),
-            0xDD => s.output_port &= !OUT_A20,
-            0xDF => s.output_port |= OUT_A20,
+            0xD0 => self.reply(self.output_port()),
+            0xDD => self.set_output_port(self.state.output_port & !OUT_A20),
+            0xDF => self.set_output_port(self.state.output_port | OUT_A20),
             0xE0 => self.reply(0x00),
             // Pulse output lines low; bit 0 is the reset line.
             0xF0..=0xFF if cmd & 1 == 0 => self.reset.request_reset(),
@@ -275,7 +310,7 @@ impl I8042 {
                 s.status = (s.status & !STAT_SYS) | (value & CB_SYS);
             }
             Some(0xD1) => {
-                s.output_port = value;
+                self.set_output_port(value);
                 if value & OUT_RESET == 0 {
                     self.reset.request_reset();
                 }
@@ -443,7 +478,9 @@ impl Stateful for I8042 {
     type State = I8042State;
 
     fn save(&self) -> I8042State {
-        self.state.clone()
+        let mut state = self.state.clone();
+        state.a20 = self.a20.as_ref().is_none_or(|line| line.enabled());
+        state
     }
 
     fn restore(&mut self, state: I8042State) -> Result<(), StateError> {
@@ -454,6 +491,9 @@ impl Stateful for I8042 {
             return Err(StateError::Invalid(
                 "a saved keyboard controller with or without a mouse, unlike this one",
             ));
+        }
+        if let Some(line) = &self.a20 {
+            line.set(state.a20);
         }
         self.state = state;
         // Drive the lines to the restored levels, whatever they were.
@@ -645,5 +685,28 @@ mod tests {
         k.write_command(0xD4);
         k.write_data(0xFF);
         assert_eq!(k.read_status() & STAT_OBF, 0);
+    }
+
+    #[test]
+    fn test_output_port_switches_a20_and_reads_the_gate_back() {
+        let gate = Arc::new(crate::a20::testing::Gate::default());
+        let mut k = I8042::new(Arc::new(RecordingLine::default()), || {}).with_a20(gate.clone());
+        k.write_command(0xD1);
+        k.write_data(0xDD);
+        assert!(!gate.enabled());
+        k.write_command(0xD0);
+        assert_eq!(k.read_data(), 0xDD);
+        // Another switch (port 0x92) turns it on: the output port reads what the gate is.
+        gate.set(true);
+        k.write_command(0xD0);
+        assert_eq!(k.read_data(), 0xDF);
+        k.write_command(0xDD);
+        assert!(!gate.enabled());
+        let saved = k.save();
+        assert!(!saved.a20);
+        k.write_command(0xDF);
+        assert!(gate.enabled());
+        k.restore(saved).expect("restore");
+        assert!(!gate.enabled());
     }
 }

@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use vm_device::bus::MmioAddress;
 use vm_device::device_manager::{IoManager, MmioManager};
-use vm_memory::{GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion, MemoryRegionAddress};
+use vm_memory::GuestMemoryMmap;
 
 use crate::device_memory::DeviceMemory;
 use crate::exit::{Access, Space};
+use crate::memory_map::MemoryMap;
 
 /// The most unclaimed accesses one instruction reports (more than the log ever shows).
 const MAX_UNCLAIMED_PER_STEP: usize = 64;
@@ -25,6 +26,9 @@ struct Window {
 /// Guest memory and the bus, as the interpreter reaches them.
 pub(super) struct GuestBus {
     windows: Vec<Window>,
+    /// The memory map `windows` show, and its generation when they were built.
+    map: MemoryMap,
+    seen: u64,
     /// The window the last access hit, tried first.
     last: usize,
     io: Arc<IoManager>,
@@ -49,39 +53,21 @@ pub(super) struct GuestBus {
     cpuid: Option<Vec<kvm_bindings::kvm_cpuid_entry2>>,
 }
 
-// SAFETY: the raw pointers in `windows` point into mappings owned by `_memory` and
-// `_device_memory`, which this struct owns; the bus is used by one thread at a time.
+// SAFETY: the raw pointers in `windows` point into mappings the memory map keeps alive (and
+// `_memory`, `_device_memory`), which this struct holds; the bus is used by one thread at a time.
 unsafe impl Send for GuestBus {}
 
 impl GuestBus {
     pub fn new(
+        map: MemoryMap,
         memory: GuestMemoryMmap,
         device_memory: Vec<DeviceMemory>,
         io: Arc<IoManager>,
     ) -> GuestBus {
-        let mut windows = Vec::new();
-        for region in memory.iter() {
-            if let Ok(host) = region.get_host_address(MemoryRegionAddress(0)) {
-                windows.push(Window {
-                    base: region.start_addr().0 as u32,
-                    len: region.len().min(u64::from(u32::MAX)) as u32,
-                    host,
-                    read_only: false,
-                });
-            }
-        }
-        for window in &device_memory {
-            if let Ok(host) = window.region().get_host_address(MemoryRegionAddress(0)) {
-                windows.push(Window {
-                    base: window.base() as u32,
-                    len: window.len() as u32,
-                    host,
-                    read_only: window.is_read_only(),
-                });
-            }
-        }
-        GuestBus {
-            windows,
+        let mut bus = GuestBus {
+            windows: Vec::new(),
+            seen: map.generation().wrapping_sub(1),
+            map,
             last: 0,
             io,
             _memory: memory,
@@ -93,7 +79,37 @@ impl GuestBus {
             touched: false,
             fetched_outside: false,
             cpuid: None,
+        };
+        bus.refresh();
+        bus
+    }
+
+    /// Builds the windows again when the memory map changed (a device or the BIOS switched
+    /// the A20 gate or a VGA window) since they were built.
+    #[inline]
+    pub fn refresh(&mut self) {
+        let generation = self.map.generation();
+        if generation == self.seen {
+            return;
         }
+        self.seen = generation;
+        self.windows = self
+            .map
+            .mappings()
+            .into_iter()
+            .map(|m| Window {
+                base: m.base as u32,
+                len: m.len.min(u64::from(u32::MAX)) as u32,
+                host: m.host(),
+                read_only: m.read_only,
+            })
+            .collect();
+        self.last = 0;
+    }
+
+    /// The memory map.
+    pub fn map(&self) -> &MemoryMap {
+        &self.map
     }
 
     /// Guest RAM.

@@ -25,6 +25,7 @@ use crate::device_memory::DeviceMemory;
 use crate::exit::{Access, ExitCounters};
 use crate::firmware::{Firmware, FirmwareAction, FirmwareCall};
 use crate::interrupt::InterruptController;
+use crate::memory_map::MemoryMap;
 use crate::outcome::Registers;
 use crate::vcpu::Vcpu;
 use crate::vcpu::{
@@ -62,8 +63,9 @@ pub struct InterpCpu {
 }
 
 impl InterpCpu {
-    /// A CPU on `memory`, `device_memory` and `io`, stopped and paused through `control`.
+    /// A CPU on the memory `map` shows (`memory`, `device_memory`) and `io`, stopped and paused through `control`.
     pub fn new(
+        map: MemoryMap,
         memory: GuestMemoryMmap,
         device_memory: Vec<DeviceMemory>,
         io: Arc<IoManager>,
@@ -72,7 +74,7 @@ impl InterpCpu {
         InterpCpu {
             kvm: None,
             cpu: Cpu::new(Model::I386),
-            bus: GuestBus::new(memory, device_memory, io),
+            bus: GuestBus::new(map, memory, device_memory, io),
             control,
             interrupts: None,
             firmware: None,
@@ -95,6 +97,7 @@ impl InterpCpu {
         };
         // A single step runs a whole `rep` string instruction, as QEMU's stub does.
         self.cpu.rep_chunk = if stepping { u32::MAX } else { REP_CHUNK };
+        self.bus.refresh();
         for _ in 0..SLICE {
             self.offer_interrupt();
             if debugging {
@@ -146,8 +149,10 @@ impl InterpCpu {
             }
             if self.bus.touched {
                 // A device may have asked for a stop (isa-debug-exit, a reset, a failure):
-                // the guest runs no further instruction before the loop looks.
+                // the guest runs no further instruction before the loop looks. It (or the
+                // BIOS) may have changed the memory map.
                 self.bus.touched = false;
+                self.bus.refresh();
                 if self.control.reason().is_some() || self.control.pause_requested() {
                     return None;
                 }
@@ -182,6 +187,7 @@ impl InterpCpu {
     /// controller, policy and debug settings. Fails (and the interpreter stays) without KVM.
     fn hand_over(&mut self) -> Result<()> {
         let (mut vcpu, vm) = crate::vm::kvm_takeover(
+            self.bus.map(),
             self.bus.memory(),
             self.bus.device_memory(),
             self.bus.io_shared(),

@@ -1,9 +1,11 @@
 //! `i8042`: the keyboard controller with its keyboard (IRQ 1); `keys` are typed as the machine
-//! starts; `mouse = true` puts a PS/2 mouse on its auxiliary port (IRQ 12).
+//! starts; `mouse = true` puts a PS/2 mouse on its auxiliary port (IRQ 12). Its output port and
+//! port 0x92 beside it (fast A20) switch the machine's A20 gate.
 
 use std::sync::{Arc, Mutex};
 
-use vmm_core::StopReason;
+use vmm_core::{A20Gate, StopReason};
+use vmm_devices::a20::{A20Line, FastA20, FAST_A20_PORT};
 use vmm_devices::i8042::{self, I8042};
 use vmm_devices::keymap::{self, KeyEvent};
 
@@ -31,7 +33,11 @@ pub(super) fn parse(d: &DeviceTable) -> Result<DeviceKind, Diagnostic> {
 }
 
 pub(super) fn ranges() -> Vec<DeviceRange> {
-    vec![ports(i8042::DATA_PORT, 1), ports(i8042::COMMAND_PORT, 1)]
+    vec![
+        ports(i8042::DATA_PORT, 1),
+        ports(i8042::COMMAND_PORT, 1),
+        ports(FAST_A20_PORT, 1),
+    ]
 }
 
 pub(super) fn attach(
@@ -40,9 +46,11 @@ pub(super) fn attach(
     at: &mut Attach<'_>,
 ) -> Result<DeviceHandle, MachineError> {
     let reset = at.control.clone();
+    let gate: Arc<dyn A20Line> = Arc::new(Gate(at.vm.a20()));
     let mut kbc = I8042::new(at.lines.line(i8042::KEYBOARD_IRQ), move || {
         reset.stop(StopReason::Reset)
-    });
+    })
+    .with_a20(gate.clone());
     if mouse {
         kbc = kbc.with_mouse(at.lines.line(i8042::MOUSE_IRQ));
     }
@@ -57,11 +65,33 @@ pub(super) fn attach(
     }
     at.vm.register_pio(i8042::DATA_PORT, 1, dev.clone())?;
     at.vm.register_pio(i8042::COMMAND_PORT, 1, dev.clone())?;
+    let reset = at.control.clone();
+    let fast = FastA20::new(gate, move || reset.stop(StopReason::Reset));
+    at.vm
+        .register_pio(FAST_A20_PORT, 1, Arc::new(Mutex::new(fast)))?;
     Ok(DeviceHandle::I8042(dev))
 }
 
+/// The machine's A20 gate, as the switches see it.
+struct Gate(A20Gate);
+
+impl A20Line for Gate {
+    fn set(&self, on: bool) {
+        if let Err(e) = self.0.set(on) {
+            log::error!(
+                "cannot switch the A20 gate {}: {e}",
+                if on { "on" } else { "off" }
+            );
+        }
+    }
+
+    fn enabled(&self) -> bool {
+        self.0.enabled()
+    }
+}
+
 pub(super) fn describe(keys: &[KeyEvent], mouse: bool) -> String {
-    let mut text = " irq 1".to_owned();
+    let mut text = " irq 1, port 0x92 (fast A20)".to_owned();
     if mouse {
         text.push_str(", a PS/2 mouse on irq 12");
     }
