@@ -18,6 +18,7 @@ pub mod clock;
 pub mod cpu;
 pub mod disk;
 pub mod font;
+pub mod graphics;
 pub mod int13;
 pub mod keyboard;
 pub mod machine;
@@ -26,6 +27,7 @@ pub mod rom;
 pub mod system;
 #[cfg(test)]
 mod testing;
+pub mod vga_modes;
 pub mod video;
 
 use std::collections::HashSet;

@@ -1,14 +1,17 @@
-//! int 10h: video services on the VGA, text modes 0-3 at 0xB8000 and mode 13h (320x200, 256
-//! colours) at 0xA0000. The state lives where a PC BIOS keeps it (BDA mode, columns, page,
-//! cursors; CRTC cursor registers; the DAC), so a guest that reads or writes it directly
-//! agrees with the services.
+//! int 10h: video services on the VGA, text modes 0-3 at 0xB8000, the CGA graphics modes
+//! 04h-06h there too, the EGA/VGA 16-colour modes 0Dh-12h in the planes behind 0xA0000
+//! ([`crate::graphics`] draws in those), and mode 13h (320x200, 256 colours) at 0xA0000. The
+//! state lives where a PC BIOS keeps it (BDA mode, columns, rows, page, cursors; the VGA's
+//! registers as [`crate::vga_modes`] programs them; the DAC), so a guest that reads or writes
+//! it directly agrees with the services.
 
 use crate::bda;
 use crate::cpu::Cpu;
 use crate::font;
+use crate::graphics::{Cells, Surface};
 use crate::machine::Machine;
+use crate::vga_modes;
 use crate::Unsupported;
-use vmm_devices::vga_palette as palette;
 
 /// The colour text window.
 pub const TEXT_BASE: u32 = 0xB_8000;
@@ -18,7 +21,7 @@ pub const GRAPHICS_BASE: u32 = 0xA_0000;
 pub const WIDTH_13H: u32 = 320;
 /// Mode 13h's height in pixels.
 pub const HEIGHT_13H: u32 = 200;
-/// Text rows in every mode picovmm has.
+/// Text rows in every mode but the 480-line ones.
 pub const ROWS: u8 = 25;
 
 const CRTC_INDEX: u16 = 0x3D4;
@@ -40,14 +43,29 @@ pub enum Mode {
     },
     /// 320x200 with 256 colours, one byte per pixel.
     Vga256,
+    /// A CGA or EGA/VGA 16-colour graphics mode.
+    Graphics(Surface),
 }
 
 impl Mode {
     /// The mode a mode number selects, if picovmm has it.
     pub fn from_number(number: u8) -> Option<Mode> {
+        let graphics = |width, height, cga_bits| {
+            Some(Mode::Graphics(Surface {
+                width,
+                height,
+                cga_bits,
+            }))
+        };
         match number {
             0 | 1 => Some(Mode::Text { columns: 40 }),
             2 | 3 => Some(Mode::Text { columns: 80 }),
+            4 | 5 => graphics(320, 200, 2),
+            6 => graphics(640, 200, 1),
+            0x0D => graphics(320, 200, 0),
+            0x0E => graphics(640, 200, 0),
+            0x10 => graphics(640, 350, 0),
+            0x11 | 0x12 => graphics(640, 480, 0),
             0x13 => Some(Mode::Vga256),
             _ => None,
         }
@@ -62,6 +80,23 @@ impl Mode {
         match self {
             Mode::Text { columns } => columns,
             Mode::Vga256 => 40,
+            Mode::Graphics(s) => (s.width / 8) as u8,
+        }
+    }
+
+    /// Text rows: 25, or 30 in the 480-line modes.
+    fn rows(self) -> u8 {
+        match self {
+            Mode::Graphics(s) => (s.height / s.char_height()) as u8,
+            _ => ROWS,
+        }
+    }
+
+    fn char_height(self) -> u16 {
+        match self {
+            Mode::Text { .. } => 16,
+            Mode::Vga256 => 8,
+            Mode::Graphics(s) => s.char_height() as u16,
         }
     }
 
@@ -70,6 +105,10 @@ impl Mode {
             Mode::Text { columns: 40 } => 0x800,
             Mode::Text { .. } => 0x1000,
             Mode::Vga256 => 0xFA00,
+            Mode::Graphics(s) if s.cga_bits != 0 => 0x4000,
+            Mode::Graphics(s) => (s.width / 8 * s.height)
+                .next_multiple_of(0x2000)
+                .min(0xFFFF) as u16,
         }
     }
 }
@@ -114,13 +153,14 @@ pub fn int10(cpu: &mut Cpu, m: &mut dyn Machine) -> Result<(), Unsupported> {
         0x09 | 0x0A => {
             let page = cpu.bh() & 7;
             let (row, col) = cursor(m, page);
-            let with_attr = cpu.ah() == 0x09 || Mode::current(m) == Mode::Vga256;
-            let cols = u32::from(Mode::current(m).columns());
+            let mode = Mode::current(m);
+            let with_attr = cpu.ah() == 0x09 || !matches!(mode, Mode::Text { .. });
+            let cols = u32::from(mode.columns());
             let first = u32::from(row) * cols + u32::from(col);
             for i in 0..u32::from(cpu.cx()) {
                 // Repeats continue on the next rows, as they would in video memory.
                 let (r, c) = ((first + i) / cols, (first + i) % cols);
-                if r >= u32::from(ROWS) {
+                if r >= u32::from(mode.rows()) {
                     break;
                 }
                 let cell = Cell {
@@ -130,14 +170,20 @@ pub fn int10(cpu: &mut Cpu, m: &mut dyn Machine) -> Result<(), Unsupported> {
                 write_cell(m, page, r as u8, c as u8, cell, with_attr);
             }
         }
+        0x0B => palette_or_border(cpu, m),
         0x0C => {
-            if Mode::current(m) == Mode::Vga256 {
-                put_pixel(m, u32::from(cpu.cx()), u32::from(cpu.dx()), cpu.al());
+            let (x, y) = (u32::from(cpu.cx()), u32::from(cpu.dx()));
+            match Mode::current(m) {
+                Mode::Vga256 => put_pixel(m, x, y, cpu.al()),
+                Mode::Graphics(s) => s.put_pixel(m, x, y, cpu.al()),
+                Mode::Text { .. } => {}
             }
         }
         0x0D => {
+            let (x, y) = (u32::from(cpu.cx()), u32::from(cpu.dx()));
             let colour = match Mode::current(m) {
-                Mode::Vga256 => get_pixel(m, u32::from(cpu.cx()), u32::from(cpu.dx())),
+                Mode::Vga256 => get_pixel(m, x, y),
+                Mode::Graphics(s) => s.get_pixel(m, x, y),
                 Mode::Text { .. } => 0,
             };
             cpu.set_al(colour);
@@ -178,7 +224,7 @@ fn set_mode(cpu: &mut Cpu, m: &mut dyn Machine) -> Result<(), Unsupported> {
     enter_mode(m, number, mode, !keep);
     cpu.set_al(match mode {
         Mode::Text { .. } => 0x30,
-        Mode::Vga256 => 0x20,
+        _ => 0x20,
     });
     Ok(())
 }
@@ -186,6 +232,7 @@ fn set_mode(cpu: &mut Cpu, m: &mut dyn Machine) -> Result<(), Unsupported> {
 /// Puts the machine in `mode` (number `number`), clearing the screen when `clear`: what POST
 /// does for mode 3 and int 10h AH=00h for any mode.
 pub fn enter_mode(m: &mut dyn Machine, number: u8, mode: Mode, clear: bool) {
+    vga_modes::program(m, number);
     m.write_u8(bda::VIDEO_MODE, number);
     m.write_u16(bda::COLUMNS, u16::from(mode.columns()));
     m.write_u16(bda::PAGE_SIZE, mode.page_size());
@@ -193,14 +240,8 @@ pub fn enter_mode(m: &mut dyn Machine, number: u8, mode: Mode, clear: bool) {
     m.write(bda::CURSOR_POS, &[0; 16]);
     m.write_u8(bda::ACTIVE_PAGE, 0);
     m.write_u16(bda::CRTC_PORT, CRTC_INDEX);
-    m.write_u8(bda::ROWS, ROWS - 1);
-    m.write_u16(
-        bda::CHAR_HEIGHT,
-        match mode {
-            Mode::Text { .. } => 16,
-            Mode::Vga256 => 8,
-        },
-    );
+    m.write_u8(bda::ROWS, mode.rows() - 1);
+    m.write_u16(bda::CHAR_HEIGHT, mode.char_height());
     set_cursor_shape(m, 0x06, 0x07);
     crtc(m, 0x0C, 0);
     crtc(m, 0x0D, 0);
@@ -212,20 +253,43 @@ pub fn enter_mode(m: &mut dyn Machine, number: u8, mode: Mode, clear: bool) {
                 m.write(TEXT_BASE, &blank);
             }
             Mode::Vga256 => m.write(GRAPHICS_BASE, &vec![0u8; 0x1_0000]),
+            Mode::Graphics(s) => s.clear(m),
         }
-    }
-    if mode == Mode::Vga256 {
-        load_default_palette(m);
     }
 }
 
-/// Loads the VGA's default 256-colour palette into the DAC.
-fn load_default_palette(m: &mut dyn Machine) {
-    m.outb(DAC_WRITE_INDEX, 0);
-    for rgb in palette::DEFAULT_VGA {
-        for c in rgb {
-            m.outb(DAC_DATA, c);
+/// AH=0Bh: BH=0, the background (graphics) or border (text) colour from BL; BH=1, the CGA
+/// palette from BL (0: green, red, brown; 1: cyan, magenta, white), as the VGA's attribute
+/// registers hold them.
+fn palette_or_border(cpu: &mut Cpu, m: &mut dyn Machine) {
+    let mode = Mode::current(m);
+    match cpu.bh() {
+        0 => {
+            let colour = cpu.bl() & 0x1F;
+            if let Mode::Graphics(Surface {
+                cga_bits: 1 | 2, ..
+            }) = mode
+            {
+                // Background: palette register 0, intensity from bit 4.
+                let value = (colour & 0x07) | (colour & 0x08) << 1 | (colour & 0x10);
+                attribute_write(m, 0, value & 0x17);
+            }
+            attribute_write(m, 0x11, colour & 0x0F);
         }
+        1 => {
+            if let Mode::Graphics(Surface { cga_bits: 2, .. }) = mode {
+                let bright = attribute_read(m, 0) & 0x10 | 0x08;
+                let base = if cpu.bl() & 1 == 0 {
+                    [2, 4, 6]
+                } else {
+                    [3, 5, 7]
+                };
+                for (i, c) in base.iter().enumerate() {
+                    attribute_write(m, i as u8 + 1, c | bright | (bright & 0x08) << 2);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -273,7 +337,7 @@ fn update_hardware_cursor(m: &mut dyn Machine) {
 
 fn set_page(m: &mut dyn Machine, page: u8) {
     let mode = Mode::current(m);
-    if mode == Mode::Vga256 || page > 7 {
+    if !matches!(mode, Mode::Text { .. }) || page > 7 {
         return;
     }
     let start = u16::from(page) * mode.page_size();
@@ -299,6 +363,10 @@ fn read_cell(m: &mut dyn Machine, page: u8, row: u8, col: u8) -> Cell {
             Cell { ch, attr }
         }
         Mode::Vga256 => read_glyph(m, row, col),
+        Mode::Graphics(s) => {
+            let (ch, attr) = s.read_glyph(m, row, col);
+            Cell { ch, attr }
+        }
     }
 }
 
@@ -313,6 +381,7 @@ fn write_cell(m: &mut dyn Machine, page: u8, row: u8, col: u8, cell: Cell, with_
             }
         }
         Mode::Vga256 => draw_glyph(m, row, col, cell.ch, cell.attr),
+        Mode::Graphics(s) => s.draw_glyph(m, row, col, cell.ch, cell.attr),
     }
 }
 
@@ -405,7 +474,7 @@ fn scroll(m: &mut dyn Machine, window: Window, lines: u8, attr: u8, up: bool) {
     let w = Window {
         top: window.top,
         left: window.left,
-        bottom: window.bottom.min(ROWS - 1),
+        bottom: window.bottom.min(mode.rows() - 1),
         right: window.right.min(cols - 1),
     };
     if w.top > w.bottom || w.left > w.right {
@@ -417,6 +486,16 @@ fn scroll(m: &mut dyn Machine, window: Window, lines: u8, attr: u8, up: bool) {
     } else {
         lines
     };
+    if let Mode::Graphics(s) = mode {
+        let cells = Cells {
+            top: w.top,
+            left: w.left,
+            bottom: w.bottom,
+            right: w.right,
+        };
+        s.scroll(m, cells, lines, attr, up);
+        return;
+    }
     let page = m.read_u8(bda::ACTIVE_PAGE);
     let rows: Vec<u8> = if up {
         (w.top..=w.bottom).collect()
@@ -436,6 +515,7 @@ fn scroll(m: &mut dyn Machine, window: Window, lines: u8, attr: u8, up: bool) {
                 }
                 m.write(to, &line);
             }
+            Mode::Graphics(_) => {}
             Mode::Vga256 => {
                 let width = usize::from(w.right - w.left + 1) * 8;
                 let x = u32::from(w.left) * 8;
@@ -459,6 +539,7 @@ fn scroll(m: &mut dyn Machine, window: Window, lines: u8, attr: u8, up: bool) {
 pub fn teletype(m: &mut dyn Machine, page: u8, ch: u8, colour: u8) {
     let mode = Mode::current(m);
     let cols = mode.columns();
+    let rows = mode.rows();
     let (mut row, mut col) = cursor(m, page);
     match ch {
         0x07 => {}
@@ -467,7 +548,7 @@ pub fn teletype(m: &mut dyn Machine, page: u8, ch: u8, colour: u8) {
         b'\r' => col = 0,
         _ => {
             let cell = Cell { ch, attr: colour };
-            write_cell(m, page, row.min(ROWS - 1), col.min(cols - 1), cell, false);
+            write_cell(m, page, row.min(rows - 1), col.min(cols - 1), cell, false);
             col = col.saturating_add(1);
             if col >= cols {
                 col = 0;
@@ -475,17 +556,17 @@ pub fn teletype(m: &mut dyn Machine, page: u8, ch: u8, colour: u8) {
             }
         }
     }
-    if row >= ROWS {
-        row = ROWS - 1;
+    if row >= rows {
+        row = rows - 1;
         // The new line takes the attribute of the cell at the cursor, as on the PC.
         let fill = match mode {
             Mode::Text { .. } => read_cell(m, page, row, col.min(cols - 1)).attr,
-            Mode::Vga256 => 0,
+            _ => 0,
         };
         let all = Window {
             top: 0,
             left: 0,
-            bottom: ROWS - 1,
+            bottom: rows - 1,
             right: cols - 1,
         };
         scroll(m, all, 1, fill, true);
@@ -517,21 +598,22 @@ fn write_string(cpu: &mut Cpu, m: &mut dyn Machine) {
         let (row, col) = cursor(m, page);
         write_cell(m, page, row, col, Cell { ch, attr }, true);
         // Advance as teletype does, over the character just written.
-        let cols = Mode::current(m).columns();
+        let mode = Mode::current(m);
+        let (cols, rows) = (mode.columns(), mode.rows());
         let (mut row, mut col) = (row, col.saturating_add(1));
         if col >= cols {
             col = 0;
             row = row.saturating_add(1);
         }
-        if row >= ROWS {
+        if row >= rows {
             let all = Window {
                 top: 0,
                 left: 0,
-                bottom: ROWS - 1,
+                bottom: rows - 1,
                 right: cols - 1,
             };
             scroll(m, all, 1, attr, true);
-            row = ROWS - 1;
+            row = rows - 1;
         }
         set_cursor(m, page, row, col);
     }
@@ -785,7 +867,7 @@ mod tests {
         call(&mut m, 0x0200, 0, 0, 0);
         assert_eq!(call(&mut m, 0x0800, 0, 0, 0).al(), b'A');
         // The default palette: colour 0x2C's DAC entry.
-        assert_eq!(m.dac[0x2C], palette::DEFAULT_VGA[0x2C]);
+        assert_eq!(m.dac[0x2C], vmm_devices::vga_palette::DEFAULT_VGA[0x2C]);
     }
 
     #[test]
@@ -814,7 +896,7 @@ mod tests {
     fn test_unsupported_mode_is_reported_not_entered() {
         let mut m = mode3();
         let mut cpu = Cpu {
-            eax: 0x0012,
+            eax: 0x000F, // monochrome 640x350: not there
             ..Cpu::default()
         };
         assert!(int10(&mut cpu, &mut m).is_err());

@@ -315,6 +315,11 @@ fn decode(path: &Path) -> (u32, u32, Vec<u8>) {
 }
 
 fn assert_screenshot_matches(args: &[&str], golden: &str) {
+    assert_screenshot_matches_ending(args, golden, 0);
+}
+
+/// As [`assert_screenshot_matches`], for a run that ends with exit status `status`.
+fn assert_screenshot_matches_ending(args: &[&str], golden: &str, status: i32) {
     let dir = tempfile::tempdir().expect("tempdir");
     let shot = dir.path().join("shot.png");
     let again = dir.path().join("again.png");
@@ -323,7 +328,7 @@ fn assert_screenshot_matches(args: &[&str], golden: &str) {
         let p = path.to_string_lossy().into_owned();
         all.extend(["--screenshot", &p, "--screen", "none"]);
         let out = run(&all);
-        assert_eq!(out.status, 0, "{}", out.stderr);
+        assert_eq!(out.status, status, "{}", out.stderr);
     }
     let golden = repo_root().join(golden);
     assert!(
@@ -357,6 +362,67 @@ fn test_mode_13h_screenshot_matches_the_golden_picture() {
             "crates/vmm-cli/tests/golden/mode13.png",
         );
     }
+}
+
+#[test]
+fn test_planar_and_cga_screenshots_match_the_golden_pictures() {
+    if kvm_available() {
+        for (guest, golden) in [
+            ("guests/bios/planar.bin", "planar12.png"),
+            ("guests/bios/planar10.bin", "planar10.png"),
+            ("guests/bios/cga.bin", "cga4.png"),
+        ] {
+            assert_screenshot_matches_ending(
+                &["run", "--image", guest],
+                &format!("crates/vmm-cli/tests/golden/{golden}"),
+                0x21,
+            );
+        }
+    }
+    // docs/bios.md shows the mode 12h picture: it is the one picovmm takes.
+    let root = repo_root();
+    assert!(
+        decode(&root.join("docs/images/planar12.png"))
+            == decode(&root.join("crates/vmm-cli/tests/golden/planar12.png")),
+        "docs/images/planar12.png is not the picture picovmm takes"
+    );
+}
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_a_snapshot_in_a_planar_mode_restores_its_planes_and_window() {
+    if !kvm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snap = dir.path().join("planar.snap");
+    let (first, second) = (dir.path().join("first.png"), dir.path().join("second.png"));
+    let out = run(&[
+        "run",
+        "--image",
+        "guests/bios/planar.bin",
+        "--screen",
+        "none",
+        "--screenshot",
+        &first.to_string_lossy(),
+        "--snapshot-on-exit",
+        &snap.to_string_lossy(),
+    ]);
+    assert_eq!(out.status, 0x21, "{}", out.stderr);
+    // The restored guest halts at once: its screen is what the planes and registers restored.
+    let out = run(&[
+        "restore",
+        &snap.to_string_lossy(),
+        "--screen",
+        "none",
+        "--screenshot",
+        &second.to_string_lossy(),
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(
+        decode(&first) == decode(&second),
+        "the restored screen differs"
+    );
 }
 
 #[test]

@@ -13,6 +13,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod a20;
 pub mod cp437;
 pub mod debug_exit;
 pub mod debugcon;
@@ -28,5 +29,7 @@ pub mod screen;
 pub mod serial;
 pub mod state;
 pub mod vga_palette;
+pub mod vga_planar;
 pub mod vga_regs;
+pub mod vga_scanout;
 pub mod vga_text;

@@ -10,6 +10,8 @@
 use vm_device::bus::{PioAddress, PioAddressOffset};
 use vm_device::MutDevicePio;
 
+use crate::vga_planar::PlanarRegs;
+
 /// The first port.
 pub const BASE_PORT: u16 = 0x3C0;
 /// Ports spanned.
@@ -109,6 +111,48 @@ impl VgaRegisters {
     /// Whether attribute bit 7 blinks (true) or selects bright backgrounds.
     pub fn blink(&self) -> bool {
         self.attr[0x10] & 0x08 != 0
+    }
+
+    /// The registers planar memory accesses obey.
+    pub fn planar_regs(&self) -> PlanarRegs {
+        PlanarRegs {
+            map_mask: self.seq[2],
+            set_reset: self.gc[0],
+            enable_set_reset: self.gc[1],
+            colour_compare: self.gc[2],
+            rotate: self.gc[3],
+            read_map: self.gc[4],
+            mode: self.gc[5],
+            colour_dont_care: self.gc[7],
+            bit_mask: self.gc[8],
+        }
+    }
+
+    /// Whether the window at 0xA0000 is planar memory: a graphics mode (graphics controller 6
+    /// bit 0) without chain-4 (sequencer 4 bit 3), its memory map at 0xA0000. Text modes, mode
+    /// 13h and the CGA modes at 0xB8000 are plain memory.
+    pub fn planar(&self) -> bool {
+        self.gc[6] & 0x01 != 0 && self.seq[4] & 0x08 == 0 && (self.gc[6] >> 2) & 3 <= 1
+    }
+
+    /// Sequencer register `index` (0-7).
+    pub fn sequencer(&self, index: u8) -> u8 {
+        self.seq[usize::from(index & 7)]
+    }
+
+    /// Graphics controller register `index` (0-15).
+    pub fn graphics(&self, index: u8) -> u8 {
+        self.gc[usize::from(index & 0x0F)]
+    }
+
+    /// CRT controller register `index` (0-31).
+    pub fn crtc(&self, index: u8) -> u8 {
+        self.crtc[usize::from(index & 0x1F)]
+    }
+
+    /// Attribute controller register `index` (0-31).
+    pub fn attribute(&self, index: u8) -> u8 {
+        self.attr[usize::from(index & 0x1F)]
     }
 
     /// A read of the port at `offset` from 0x3C0.

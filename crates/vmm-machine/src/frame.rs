@@ -8,7 +8,9 @@ use vm_memory::GuestMemoryMmap;
 use vmm_core::DeviceMemory;
 use vmm_devices::screen::TextScreen;
 use vmm_devices::vga_palette::{to_rgb8, DEFAULT_VGA};
+use vmm_devices::vga_planar::VgaPlanes;
 use vmm_devices::vga_regs::VgaRegisters;
+use vmm_devices::vga_scanout;
 
 use crate::board::{Board, DeviceHandle, Screen, VideoLayout};
 
@@ -31,8 +33,13 @@ pub enum Contents {
         /// Row and column of the hardware cursor, when it is shown and on the page.
         cursor: Option<(usize, usize)>,
     },
-    /// Mode 13h: 320x200 colour indexes.
+    /// A graphics mode: DAC entries (mode 13h's bytes, or the planes' and CGA modes' pixels
+    /// through the attribute controller).
     Graphics {
+        /// Pixels across (320 in mode 13h).
+        width: usize,
+        /// Pixels down (200 in mode 13h).
+        height: usize,
         /// The pixels, row by row.
         pixels: Vec<u8>,
     },
@@ -88,12 +95,36 @@ impl Frame {
     }
 }
 
+impl ScreenSources {
+    /// The planar and CGA modes' pictures, drawn as the VGA's registers say (a guest may have
+    /// unchained mode 13h into planes, "mode X"); `None` for text and mode 13h.
+    fn drawn(&self, layout: VideoLayout) -> Option<Contents> {
+        let regs = crate::sync::lock(self.vga.as_ref()?).clone();
+        let picture = if regs.planar() {
+            let planes = crate::sync::lock(self.planes.as_ref()?);
+            vga_scanout::planar(&regs, &planes)
+        } else if let (VideoLayout::Cga { bits }, Some((_, screen))) = (layout, &self.text) {
+            let mut memory = vec![0u8; 0x4000];
+            screen.read(0, &mut memory);
+            vga_scanout::cga(&regs, &memory, bits)
+        } else {
+            return None;
+        };
+        Some(Contents::Graphics {
+            width: picture.width,
+            height: picture.height,
+            pixels: picture.pixels,
+        })
+    }
+}
+
 /// Where a board's screen is, to be read again and again.
 #[derive(Clone)]
 pub struct ScreenSources {
     text: Option<(u64, Screen)>,
     graphics: Option<DeviceMemory>,
     vga: Option<Arc<Mutex<VgaRegisters>>>,
+    planes: Option<Arc<Mutex<VgaPlanes>>>,
     ram: GuestMemoryMmap,
     bios: bool,
 }
@@ -101,14 +132,19 @@ pub struct ScreenSources {
 impl ScreenSources {
     /// The board's screen; `None` when it has no VGA at all.
     pub fn of(board: &Board) -> Option<ScreenSources> {
-        let (graphics, vga) = board
+        let (graphics, vga, planes) = board
             .devices()
             .iter()
             .find_map(|e| match &e.handle {
-                DeviceHandle::Bios { vga, graphics, .. } => Some((graphics.clone(), vga.clone())),
+                DeviceHandle::Bios {
+                    vga,
+                    graphics,
+                    planes,
+                    ..
+                } => Some((graphics.clone(), vga.clone(), planes.clone())),
                 _ => None,
             })
-            .map_or((None, None), |(g, v)| (Some(g), Some(v)));
+            .map_or((None, None, None), |(g, v, p)| (Some(g), Some(v), Some(p)));
         let text = board.vga_window();
         if text.is_none() && graphics.is_none() {
             return None;
@@ -118,6 +154,7 @@ impl ScreenSources {
             bios: vga.is_some(),
             graphics,
             vga,
+            planes,
             ram: board.vm().memory().clone(),
         })
     }
@@ -151,11 +188,23 @@ impl ScreenSources {
                 0,
             ),
         };
+        if let Some(contents) = self.drawn(layout) {
+            return Frame {
+                contents,
+                palette,
+                text_palette,
+                blink,
+            };
+        }
         let contents = match (layout, &self.graphics, &self.text) {
             (VideoLayout::Graphics, Some(graphics), _) => {
                 let mut pixels = vec![0u8; GRAPHICS_WIDTH * GRAPHICS_HEIGHT];
                 graphics.read(0, &mut pixels);
-                Contents::Graphics { pixels }
+                Contents::Graphics {
+                    width: GRAPHICS_WIDTH,
+                    height: GRAPHICS_HEIGHT,
+                    pixels,
+                }
             }
             (
                 VideoLayout::Text {

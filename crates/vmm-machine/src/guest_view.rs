@@ -5,7 +5,7 @@
 use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
 use vmm_core::DeviceMemory;
 
-use crate::board::{Board, DeviceHandle, Screen};
+use crate::board::{Board, Screen};
 
 /// A window of device memory: where it is and what backs it.
 #[derive(Clone)]
@@ -54,12 +54,15 @@ impl GuestView {
             let len = vmm_devices::vga_text::WINDOW_SIZE;
             windows.push(Window::Text { base, len, screen });
         }
-        for entry in board.devices().iter() {
-            if let DeviceHandle::Bios { graphics, rom, .. } = &entry.handle {
-                windows.push(Window::Device(graphics.clone()));
-                windows.push(Window::Device(rom.clone()));
-            }
-        }
+        // Device memory: the BIOS's graphics window and ROM, the empty option-ROM space.
+        windows.extend(
+            board
+                .vm()
+                .device_windows()
+                .iter()
+                .cloned()
+                .map(Window::Device),
+        );
         GuestView {
             ram: board.vm().memory().clone(),
             windows,

@@ -2,7 +2,7 @@
 //! (40-column modes with each dot doubled, as the VGA shows them, so both are 640x400), mode 13h
 //! pixel for pixel. The same frame always gives the same pixels.
 
-use crate::frame::{Contents, Frame, GRAPHICS_HEIGHT, GRAPHICS_WIDTH, ROWS};
+use crate::frame::{Contents, Frame, ROWS};
 
 /// The VGA's 8x16 font (code page 437): the IBM VGA ROM's glyphs, as the rust-osdev `vga`
 /// crate (MIT/Apache-2.0) redistributes them. 16 bytes a glyph, leftmost dot in bit 7.
@@ -29,14 +29,18 @@ impl Frame {
 /// Draws `frame`.
 pub fn render(frame: &Frame) -> Image {
     match &frame.contents {
-        Contents::Graphics { pixels } => {
+        Contents::Graphics {
+            width,
+            height,
+            pixels,
+        } => {
             let rgb = pixels
                 .iter()
                 .flat_map(|&p| frame.palette[usize::from(p)])
                 .collect();
             Image {
-                width: GRAPHICS_WIDTH,
-                height: GRAPHICS_HEIGHT,
+                width: *width,
+                height: *height,
                 rgb,
             }
         }

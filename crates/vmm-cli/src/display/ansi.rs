@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use vmm_devices::cp437;
 
-use vmm_machine::frame::{Contents, Frame, GRAPHICS_HEIGHT, GRAPHICS_WIDTH, ROWS};
+use vmm_machine::frame::{Contents, Frame, ROWS};
 
 /// VGA colour (IRGB) to ANSI colour number, low three bits.
 const VGA_TO_ANSI: [u8; 8] = [0, 4, 2, 6, 1, 5, 3, 7];
@@ -99,22 +99,30 @@ pub fn drawing(frame: &Frame, size: (usize, usize)) -> Drawing {
                 cursor: cursor.map(|(row, col)| (row, col * scale)),
             }
         }
-        Contents::Graphics { pixels } => {
+        Contents::Graphics {
+            width: gw,
+            height: gh,
+            pixels,
+        } => {
+            let (gw, gh) = (*gw, *gh);
             if size.0 < MIN_GRAPHICS.0 || size.1 < MIN_GRAPHICS.1 {
                 let (w, h) = MIN_GRAPHICS;
-                return too_small("320x200 graphics screen".into(), w, h, size);
+                return too_small(format!("{gw}x{gh} graphics screen"), w, h, size);
             }
-            // Each cell is two pixels tall; keep the picture's 8:5 shape.
-            let mut width = size.0.min(GRAPHICS_WIDTH);
-            let mut height = (width * GRAPHICS_HEIGHT).div_ceil(GRAPHICS_WIDTH * 2);
+            // Each cell is two pixels tall; keep the picture's shape (the 640x200 modes' lines
+            // are twice as tall as wide, as the monitor shows them).
+            let shape_h = if gw >= 2 * gh { 2 * gh } else { gh };
+            let mut width = size.0.min(gw);
+            let mut height = (width * shape_h).div_ceil(gw * 2);
             if height > size.1 {
                 height = size.1;
-                width = (height * 2 * GRAPHICS_WIDTH / GRAPHICS_HEIGHT).min(size.0);
+                width = (height * 2 * gw / shape_h).min(size.0);
             }
             let colour = |x: usize, y: usize| {
-                let px = x * GRAPHICS_WIDTH / width;
-                let py = (y * GRAPHICS_HEIGHT / (height * 2)).min(GRAPHICS_HEIGHT - 1);
-                Colour::Rgb(frame.palette[usize::from(pixels[py * GRAPHICS_WIDTH + px])])
+                let px = (x * gw / width).min(gw - 1);
+                let py = (y * gh / (height * 2)).min(gh - 1);
+                let p = pixels.get(py * gw + px).copied().unwrap_or(0);
+                Colour::Rgb(frame.palette[usize::from(p)])
             };
             let cells = (0..height)
                 .flat_map(|row| (0..width).map(move |col| (row, col)))
@@ -280,7 +288,11 @@ mod tests {
     fn test_graphics_become_half_blocks_scaled_to_the_terminal() {
         let mut pixels = vec![0u8; 320 * 200];
         pixels[320] = 1; // pixel (0, 1): the lower half of the first cell
-        let mut s = frame_of(Contents::Graphics { pixels });
+        let mut s = frame_of(Contents::Graphics {
+            width: 320,
+            height: 200,
+            pixels,
+        });
         s.palette[1] = [255, 0, 0];
         let f = drawing(&s, (80, 50));
         let Drawing::Grid {

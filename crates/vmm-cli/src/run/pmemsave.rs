@@ -48,7 +48,7 @@ impl MemorySave {
         let addressable = memory.addressable(self.addr, self.size);
         if addressable < self.size {
             return Err(CliError::Usage(format!(
-                "--pmemsave: [{:#x}, +{:#x}) is not all guest memory: nothing at {:#x} (RAM, the VGA windows and the BIOS ROM can be saved)",
+                "--pmemsave: [{:#x}, +{:#x}) is not all guest memory: nothing at {:#x} (RAM, the VGA windows and the ROMs can be saved)",
                 self.addr,
                 self.size,
                 self.addr + addressable

@@ -3,6 +3,7 @@
 //! dump and the snapshot, in that order.
 
 use std::io::Write;
+use vmm_machine::frame::Contents;
 
 use vmm_core::{Fault, RunOutcome, RunReport};
 use vmm_machine::snapshot::DriveRecord;
@@ -91,9 +92,12 @@ fn print_screen(machine: &Machine, format: ScreenFormat, mid_line: bool) {
             _ => frame.text(),
         };
         let text = text.unwrap_or_else(|| {
-            crate::errln!(
-                "picovmm: the screen is in graphics mode 13h (320x200): not printed as text"
-            );
+            if let Contents::Graphics { width, height, .. } = frame.contents {
+                crate::errln!(
+                    "picovmm: the screen is in a {width}x{height} graphics mode: not printed as \
+                     text (--screenshot FILE saves it as a picture)"
+                );
+            }
             String::new()
         });
         if mid_line && !text.is_empty() {

@@ -6,14 +6,15 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kvm_bindings::{kvm_regs, kvm_segment, kvm_sregs};
-use vm_device::bus::PioAddress;
-use vm_device::device_manager::{IoManager, PioManager};
+use vm_device::bus::{MmioAddress, PioAddress};
+use vm_device::device_manager::{IoManager, MmioManager, PioManager};
 use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
 use vmm_bios::rom::{self, Trap};
 use vmm_bios::{Bios, Cpu, Machine, Outcome};
 use vmm_core::{DeviceMemory, Firmware, FirmwareAction, FirmwareCall, StopReason, VcpuControl};
 
 use crate::devices::screen::Screen;
+use crate::devices::vga_window::GraphicsWindow;
 
 /// Guest memory that is not RAM: the windows the BIOS writes through.
 #[derive(Clone)]
@@ -22,6 +23,8 @@ pub struct Windows {
     pub text: Option<(u64, Screen)>,
     /// The graphics window at 0xA0000.
     pub graphics: DeviceMemory,
+    /// Whether it is memory or the planes behind it (then reached on the bus).
+    pub graphics_window: GraphicsWindow,
     /// The ROM at 0xF0000.
     pub rom: DeviceMemory,
 }
@@ -44,6 +47,10 @@ impl GuestMachine<'_> {
     fn window_at(&self, addr: u64) -> Option<(Backing<'_>, u64, u64)> {
         let w = self.windows;
         let inside = |base: u64, len: u64| (base..base + len).contains(&addr);
+        let g = &w.graphics;
+        if inside(g.base(), g.len()) && w.graphics_window.trapped() {
+            return Some((Backing::Bus, g.base(), g.len()));
+        }
         for device in [&w.graphics, &w.rom] {
             if inside(device.base(), device.len()) {
                 return Some((Backing::Device(device), device.base(), device.len()));
@@ -74,6 +81,7 @@ impl GuestMachine<'_> {
                         Backing::Device(d) if as_guest => d.guest_write(at - base, &rest[..n]),
                         Backing::Device(d) => d.write(at - base, &rest[..n]),
                         Backing::Screen(s) => s.write(at - base, &rest[..n]),
+                        Backing::Bus => self.io.mmio_write(MmioAddress(at), &rest[..n]).is_ok(),
                     };
                     n
                 }
@@ -94,6 +102,8 @@ impl GuestMachine<'_> {
 enum Backing<'a> {
     Device(&'a DeviceMemory),
     Screen(&'a Screen),
+    /// A device on the MMIO bus (the VGA's planes).
+    Bus,
 }
 
 impl Machine for GuestMachine<'_> {
@@ -108,6 +118,11 @@ impl Machine for GuestMachine<'_> {
                     match backing {
                         Backing::Device(d) => d.read(at - base, &mut rest[..n]),
                         Backing::Screen(s) => s.read(at - base, &mut rest[..n]),
+                        Backing::Bus => {
+                            if self.io.mmio_read(MmioAddress(at), &mut rest[..n]).is_err() {
+                                rest[..n].fill(0xFF);
+                            }
+                        }
                     }
                     n
                 }

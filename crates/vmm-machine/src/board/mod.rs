@@ -45,6 +45,10 @@ pub struct Board {
     accel: (Accel, &'static str),
 }
 
+/// The PC's option-ROM space, empty ROM on a machine with the BIOS (no adapter ROMs).
+const OPTION_ROM_BASE: u64 = 0xC_0000;
+const OPTION_ROM_END: u64 = 0xF_0000;
+
 impl Board {
     /// Creates the VM, loads the image, attaches every device and sets the vCPU's entry
     /// state. `console_output` makes the sink of each debug console and stdout serial port.
@@ -96,6 +100,9 @@ impl Board {
             let ranges = device.value.ranges();
             devices.add(&base, device.value.device_type(), ranges, handle);
         }
+        if has_bios {
+            vm.map_empty_rom(OPTION_ROM_BASE, OPTION_ROM_END)?;
+        }
         let mut vcpu = vm.create_cpu()?;
         vcpu.set_boot_cpu(&valid.boot)?;
         vcpu.set_unclaimed_policy(spec.unclaimed);
@@ -108,10 +115,11 @@ impl Board {
             let controller = PicController::new(pic, notifiers, lines.connected());
             vcpu.set_interrupt_controller(Arc::new(controller));
         }
-        if let Some((graphics, rom)) = started.bios.take() {
+        if let Some((graphics, rom, graphics_window)) = started.bios.take() {
             let windows = bios::Windows {
                 text: text_window(&devices),
                 graphics,
+                graphics_window,
                 rom,
             };
             start_bios(vcpu.as_mut(), &valid, drives, windows)?;

@@ -51,7 +51,11 @@ pub(crate) struct Started {
     /// The keyboard's typist (the machine file's `keys`).
     pub typist: Option<Typist>,
     /// The BIOS's graphics window and ROM.
-    pub bios: Option<(vmm_core::DeviceMemory, vmm_core::DeviceMemory)>,
+    pub bios: Option<(
+        vmm_core::DeviceMemory,
+        vmm_core::DeviceMemory,
+        super::vga_window::GraphicsWindow,
+    )>,
 }
 
 /// A device built and on the bus: the name its instances are numbered after, and its handle.

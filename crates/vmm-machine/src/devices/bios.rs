@@ -1,13 +1,16 @@
 //! `bios`: picovmm's BIOS. Its services are the vCPU's firmware (the board starts it after
 //! every device is attached); here are its hardware: the VGA's registers, the graphics window
-//! at 0xA0000 and the ROM at 0xF0000.
+//! at 0xA0000 (memory, or the planes behind it: [`super::vga_window`]) and the ROM at 0xF0000.
 
 use std::sync::{Arc, Mutex};
 
+use vmm_core::Mapping;
+use vmm_devices::vga_planar::VgaPlanes;
 use vmm_devices::vga_regs::{self, VgaRegisters};
 
 use super::attach::Attach;
 use super::registry::DeviceHandle;
+use super::vga_window::{GraphicsWindow, PlanarWindow, VgaPorts};
 use crate::error::MachineError;
 use crate::spec::DeviceRange;
 
@@ -35,14 +38,35 @@ pub const BIOS_RANGES: [DeviceRange; 4] = [
 ];
 
 pub(super) fn attach(at: &mut Attach<'_>) -> Result<DeviceHandle, MachineError> {
-    let graphics = at.vm.map_device_memory(GRAPHICS.0, GRAPHICS.1)?;
+    let vga = Arc::new(Mutex::new(VgaRegisters::new()));
+    let planes = Arc::new(Mutex::new(VgaPlanes::new()));
+    let trap = Arc::new(PlanarWindow {
+        regs: vga.clone(),
+        planes: planes.clone(),
+    });
+    let (graphics, slot) = at
+        .vm
+        .map_switchable_window(GRAPHICS.0, GRAPHICS.1, Some(trap))?;
+    let memory = Mapping::device(&graphics, 0, GRAPHICS.1, GRAPHICS.0).ok_or(
+        vmm_core::VmError::Unsupported("the graphics window has no host mapping"),
+    )?;
+    let window = GraphicsWindow::new(at.vm.memory_map(), slot, memory);
     let rom = at.vm.map_device_rom(
         u64::from(vmm_bios::rom::BASE),
         u64::from(vmm_bios::rom::SIZE),
     )?;
-    let vga = Arc::new(Mutex::new(VgaRegisters::new()));
+    let ports = Arc::new(VgaPorts {
+        regs: vga.clone(),
+        window: window.clone(),
+    });
     at.vm
-        .register_pio(vga_regs::BASE_PORT, vga_regs::PORTS, vga.clone())?;
-    at.started.bios = Some((graphics.clone(), rom.clone()));
-    Ok(DeviceHandle::Bios { vga, graphics, rom })
+        .register_pio(vga_regs::BASE_PORT, vga_regs::PORTS, ports)?;
+    at.started.bios = Some((graphics.clone(), rom.clone(), window.clone()));
+    Ok(DeviceHandle::Bios {
+        vga,
+        graphics,
+        rom,
+        planes,
+        window,
+    })
 }

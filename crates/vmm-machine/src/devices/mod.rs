@@ -25,6 +25,7 @@ pub mod screen;
 mod serial;
 pub mod typist;
 mod vga_text;
+pub mod vga_window;
 
 use std::path::Path;
 

@@ -12,6 +12,7 @@ use vmm_devices::pic::PicPair;
 use vmm_devices::plugin::PluginDevice;
 use vmm_devices::serial::Uart16550;
 use vmm_devices::state::{StateError, Stateful};
+use vmm_devices::vga_planar::VgaPlanes;
 use vmm_devices::vga_regs::VgaRegisters;
 use vmm_devices::vga_text::VgaTextState;
 
@@ -69,6 +70,10 @@ pub enum DeviceHandle {
         graphics: DeviceMemory,
         /// The ROM at 0xF0000 (the guest may write it, as shadow RAM).
         rom: DeviceMemory,
+        /// The planes behind the graphics window in planar modes.
+        planes: Arc<Mutex<VgaPlanes>>,
+        /// The graphics window's slot: memory, or the planes.
+        window: super::vga_window::GraphicsWindow,
     },
     /// A plugin device and its host.
     Plugin {

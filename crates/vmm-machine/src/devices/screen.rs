@@ -20,6 +20,13 @@ pub enum VideoLayout {
     },
     /// Mode 13h.
     Graphics,
+    /// A CGA mode at 0xB8000, `bits` a pixel (2: 04h, 05h; 1: 06h).
+    Cga {
+        /// 1 or 2.
+        bits: u8,
+    },
+    /// An EGA/VGA 16-colour mode: the planes, as the VGA's registers lay them out.
+    Planar,
 }
 
 impl VideoLayout {
@@ -39,6 +46,8 @@ impl VideoLayout {
         let page_start = u64::from(u16::from_le_bytes([bda[5], bda[6]]));
         match Mode::from_number(bda[0] & 0x7F) {
             Some(Mode::Vga256) => VideoLayout::Graphics,
+            Some(Mode::Graphics(s)) if s.cga_bits != 0 => VideoLayout::Cga { bits: s.cga_bits },
+            Some(Mode::Graphics(_)) => VideoLayout::Planar,
             Some(Mode::Text { columns }) => VideoLayout::Text {
                 columns: usize::from(columns),
                 page_start,

@@ -13,6 +13,7 @@ use std::time::UNIX_EPOCH;
 use serde::{Deserialize, Serialize};
 use vm_memory::{Bytes, GuestMemoryBackend, GuestMemoryRegion, MemoryRegionAddress};
 use vmm_core::{CpuMode, VcpuState};
+use vmm_devices::vga_planar::VgaPlanes;
 
 /// EFER's long-mode-active bit.
 const EFER_LMA: u64 = 1 << 10;
@@ -84,6 +85,9 @@ pub struct MachineState<'a> {
     pub devices: &'a DeviceRegistry,
 }
 
+/// The section holding the VGA's four planes.
+const PLANES: &str = "vga-planes";
+
 /// Writes the machine's state (the vCPU idle: paused, or after a run) to `path`; returns the
 /// file's size. The file is written beside `path` and renamed over it only once it is whole
 /// and on the disk, so a failed save never destroys an earlier snapshot at that path.
@@ -111,12 +115,20 @@ pub fn save(
         ));
     }
     for entry in taken.devices.iter() {
-        if let DeviceHandle::Bios { graphics, rom, .. } = &entry.handle {
+        if let DeviceHandle::Bios {
+            graphics,
+            rom,
+            planes,
+            ..
+        } = &entry.handle
+        {
             for window in [graphics, rom] {
                 let mut bytes = vec![0u8; window.len() as usize];
                 window.read(0, &mut bytes);
                 sections.push((format!("window@{:#x}", window.base()), bytes));
             }
+            let planes = crate::sync::lock(planes).to_bytes().to_vec();
+            sections.push((PLANES.to_owned(), planes));
         }
         let json = taken
             .devices
@@ -247,7 +259,14 @@ impl Snapshot {
                 .devices()
                 .restore_state(&entry.name, json)
                 .map_err(|e| SnapshotError::State(e.to_string()))?;
-            if let DeviceHandle::Bios { graphics, rom, .. } = &entry.handle {
+            if let DeviceHandle::Bios {
+                vga,
+                graphics,
+                rom,
+                planes,
+                window: slot,
+            } = &entry.handle
+            {
                 for window in [graphics, rom] {
                     let name = format!("window@{:#x}", window.base());
                     if let Some((_, b)) = self.sections.iter().find(|(n, _)| *n == name) {
@@ -256,6 +275,15 @@ impl Snapshot {
                         }
                     }
                 }
+                // Snapshots from before the planes keep blank ones.
+                if let Some((_, b)) = self.sections.iter().find(|(n, _)| n == PLANES) {
+                    let saved = VgaPlanes::from_bytes(b).ok_or_else(|| {
+                        SnapshotError::State("the VGA's planes are not 256 KiB".into())
+                    })?;
+                    *crate::sync::lock(planes) = saved;
+                }
+                let regs = crate::sync::lock(vga).clone();
+                slot.follow(&regs);
             }
         }
         Ok(())
