@@ -39,6 +39,11 @@ TELETYPE_CALLS = 4000
 PALETTE = os.path.join(ROOT, "guests/display/palette.bin")
 SCREEN_WRITER = os.path.join(ROOT, "guests/bench/screen-writer.bin")
 MIPS_LOOP = os.path.join(ROOT, "guests/bench/mips-loop.bin")
+VGA_FILL = os.path.join(ROOT, "guests/bench/vga-fill.bin")
+VGA_FILL_13H = os.path.join(ROOT, "guests/bench/vga-fill13.bin")
+VGA_FILLS = 4
+A20_TOGGLE = os.path.join(ROOT, "guests/bench/a20-toggle.bin")
+A20_SWITCHES = 2000
 
 
 class Sample:
@@ -183,6 +188,44 @@ def cpu_backends(rounds, use_qemu, workdir):
                   f"{instructions / loop / 1e3:.0f} MIPS")
             rows.append(("CPU loop, QEMU -accel tcg alone (run less boot)", f"{loop:.1f} ms",
                          f"{instructions / loop / 1e3:.0f} MIPS"))
+    return rows
+
+
+def vga_and_a20(rounds, use_qemu, workdir):
+    """Filling a planar screen (every byte an MMIO access) against mode 13h's plain memory, by
+    backend and against QEMU; switching the A20 gate."""
+    rows = []
+    rounds = max(3, rounds // 4)
+    contenders = []
+    for label, guest in (("mode 12h", VGA_FILL), ("mode 13h", VGA_FILL_13H)):
+        for accel in ("kvm", "interp"):
+            contenders.append((f"{label}, picovmm --accel {accel}",
+                               [PICOVMM, "run", "--accel", accel, "--image", guest, "--screen", "none"], 0x21, None))
+        if use_qemu:
+            disk = os.path.join(workdir, os.path.basename(guest) + ".img")
+            with open(disk, "wb") as f:
+                f.write(open(guest, "rb").read().ljust(1 << 20, b"\0"))
+            contenders.append((f"{label}, QEMU -accel tcg (SeaBIOS)", qemu_tcg_argv(disk), 0x21, 3))
+    samples = alternate(contenders, rounds)
+    print(f"\nVGA: {VGA_FILLS} whole-screen fills with rep stosw, {rounds} alternating rounds "
+          "(whole process, median; mode 12h through the planes, 13h plain memory):")
+    for name, argv, *_ in contenders:
+        ms = median_ms(samples[name])
+        note = ""
+        if "picovmm" in name:
+            st = stats_json(argv)
+            note = (f"  {st['exits']['total']:,} exits, {st['exits'].get('mmio_write', 0):,} MMIO writes, "
+                    f"run loop {st['run_ns'] / 1e6:.1f} ms")
+        print(f"  {name:40} {ms:9.1f} ms{note}")
+        rows.append((f"{VGA_FILLS} screen fills, {name}", f"{ms:.1f} ms", note.strip() or "whole process"))
+    print(f"\nA20: {A20_SWITCHES:,} switches through port 0x92 (run loop, median of 5):")
+    for accel in ("kvm", "interp"):
+        runs = [stats_json([PICOVMM, "run", "--accel", accel, "--image", A20_TOGGLE]) for _ in range(5)]
+        run_ms = statistics.median(r["run_ns"] for r in runs) / 1e6
+        print(f"  picovmm --accel {accel:7} {run_ms:8.1f} ms  {run_ms * 1e3 / A20_SWITCHES:6.1f} us a switch "
+              "(its port exits included)")
+        rows.append((f"A20 switch, picovmm --accel {accel}", f"{run_ms * 1e3 / A20_SWITCHES:.1f} us",
+                     "port exit included"))
     return rows
 
 
@@ -419,6 +462,9 @@ def main():
 
     # 10. The CPU backends.
     rows += cpu_backends(rounds, use_qemu, workdir)
+
+    # 10b. The VGA's planar memory and the A20 gate.
+    rows += vga_and_a20(rounds, use_qemu, workdir)
 
     # 11. The control socket: a round trip, and what an idle socket costs the guest's exits.
     rows += control_socket(rounds, use_qemu, args.quick, workdir)

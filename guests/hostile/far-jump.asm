@@ -1,5 +1,5 @@
-; far-jump.asm -- jumps to C000:0000, where a PC may have an option ROM and picovmm's default
-; machine has nothing: the CPU cannot fetch an instruction there.
+; far-jump.asm -- jumps to FFFF:0010, 1 MiB, where picovmm's default machine (640 KiB, the
+; A20 gate on) has nothing: the CPU cannot fetch an instruction there.
 %include "picovmm.inc"
 
 [BITS 16]
@@ -9,10 +9,10 @@ start:
     xor ax, ax
     mov ds, ax
     PRINT jumping
-    jmp 0xC000:0x0000
+    jmp 0xFFFF:0x0010
 
 DEBUGCON_PRINT_ROUTINE
 
-jumping: db "jumping to c000:0000", 10, 0
+jumping: db "jumping to ffff:0010", 10, 0
 
 BOOT_SIGNATURE

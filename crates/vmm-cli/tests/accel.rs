@@ -13,7 +13,7 @@ use common::{kvm_available, picovmm, run, run_with_stats};
 /// switch to protected or long mode (the interpreter runs real mode), `guests/cpu/cpuid.bin`
 /// (CPUID describes the backend's CPU: the interpreter is a 486 without an x87), and the
 /// benchmark guests that print timings, and `guests/irq/storm.bin` (it never ends by itself).
-const GUESTS: [&[&str]; 25] = [
+const GUESTS: [&[&str]; 29] = [
     &["--image", "guests/hello/hello.bin"],
     &["--image", "guests/tests/exit-code.bin"],
     &["--image", "guests/tests/string-io.bin"],
@@ -27,6 +27,10 @@ const GUESTS: [&[&str]; 25] = [
     &["--drive", "guests/bios/mode13.bin,readonly"],
     &["--drive", "guests/bios/instructions.bin,readonly"],
     &["--drive", "guests/bios/ticks.bin,readonly"],
+    &["-m", "2M", "--image", "guests/bios/a20.bin"],
+    &["--image", "guests/bios/planar.bin"],
+    &["--image", "guests/bios/planar10.bin"],
+    &["--image", "guests/bios/cga.bin"],
     &["--image", "guests/display/colours.bin"],
     &["--image", "guests/hostile/far-jump.bin"],
     &["--image", "guests/hostile/triple-fault.bin"],

@@ -152,7 +152,12 @@ fn test_mode_13h_drawing_and_graphics_screen() {
     let out = run(&["run", "--drive", "guests/bios/mode13.bin,readonly"]);
     assert_eq!(out.status, 0, "{}", out.stderr);
     assert_eq!(out.stdout, "mode 13h drawn\n");
-    assert!(out.stderr.contains("graphics mode 13h"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the screen is in a 320x200 graphics mode"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -400,4 +405,54 @@ fn test_the_rtc_tells_the_hosts_utc_time_and_raises_periodic_interrupts() {
         "{stamp} not in {window:?}"
     );
     assert!(out.stdout.contains("periodic 32"), "{}", out.stdout);
+}
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_the_a20_gate_wraps_1_mib_onto_0_when_off_through_each_switch() {
+    if !kvm_available() {
+        return;
+    }
+    let expected = "port 0x92: off wraps, on apart\n\
+                    i8042 0xd1: off wraps dd, on apart df\n\
+                    i8042 0xdd/0xdf: off wraps, on apart\n\
+                    int 15h: off wraps 00, on apart 01 03\n";
+    let out = run(&["run", "-m", "2M", "--image", "guests/bios/a20.bin"]);
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (0x21, expected),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr, "");
+    // Without RAM at 1 MiB the gate still folds it onto 0 when off; on, nothing is there.
+    let out = run(&["run", "--image", "guests/bios/a20.bin"]);
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (0x21, expected),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_planar_and_cga_modes_draw_read_back_and_report_their_mode() {
+    if !kvm_available() {
+        return;
+    }
+    for (guest, expected) in [
+        ("guests/bios/planar.bin", "pixel 0e compare 55 mode 12\n"),
+        ("guests/bios/planar10.bin", "pixel 0e compare 55 mode 10\n"),
+        ("guests/bios/cga.bin", "pixel 02 mode 04\n"),
+    ] {
+        let out = run(&["run", "--image", guest]);
+        assert_eq!(
+            (out.status, out.stdout.as_str()),
+            (0x21, expected),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("graphics mode"), "{}", out.stderr);
+    }
 }

@@ -112,19 +112,20 @@ fn test_pmemsave_outside_guest_memory_is_refused_before_the_run_and_keeps_the_fi
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("keep.mem");
     std::fs::write(&file, b"the user's").expect("write");
-    // 0xA0000..0xBFFFF is the BIOS's graphics window; nothing is at 0xC0000.
+    // 0xA0000..0xAFFFF is the BIOS's graphics window; nothing is at 0xB0000 (the monochrome
+    // text window a colour VGA leaves empty).
     let out = run(&[
         "run",
         "--image",
         "guests/cpu/answer.bin",
         "--pmemsave",
-        "0xbff00",
+        "0xaff00",
         "0x200",
         &file.to_string_lossy(),
     ]);
     assert_eq!(
         out.stderr,
-        "Error: --pmemsave: [0xbff00, +0x200) is not all guest memory: nothing at 0xc0000 (RAM, the VGA windows and the BIOS ROM can be saved)\n"
+        "Error: --pmemsave: [0xaff00, +0x200) is not all guest memory: nothing at 0xb0000 (RAM, the VGA windows and the ROMs can be saved)\n"
     );
     assert_eq!((out.status, out.stdout.as_str()), (2, ""));
     assert_eq!(std::fs::read(&file).ok(), Some(b"the user's".to_vec()));

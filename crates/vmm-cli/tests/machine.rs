@@ -84,7 +84,7 @@ fn test_board_lists_default_devices_with_their_ranges() {
             (
                 "i80420".to_owned(),
                 "i8042",
-                vec![port(0x60, 1), port(0x64, 1)]
+                vec![port(0x60, 1), port(0x64, 1), port(0x92, 1)]
             ),
             (
                 "bios0".to_owned(),
@@ -280,7 +280,14 @@ fn test_handle_reads_what_the_guest_sees_rom_and_vga_windows_included() {
         &cells[..10],
         "the window is what the screen shows"
     );
-    assert_eq!(view.read(0xC_0000, &mut [0u8; 4]), 0, "nothing is there");
+    assert_eq!(view.read(0xB_0000, &mut [0u8; 4]), 0, "nothing is there");
+    let mut option_rom = [0xAAu8; 4];
+    assert_eq!(
+        view.read(0xC_0000, &mut option_rom),
+        4,
+        "the option-ROM space"
+    );
+    assert_eq!(option_rom, [0; 4], "empty");
 }
 
 #[test]
