@@ -52,10 +52,10 @@ claimed:                        ; first port, length
     dw 0x60, 1, 0x64, 1, 0x92, 1    ; i8042, fast A20
     dw 0x70, 2                      ; RTC and CMOS
     dw DEBUGCON_PORT, 1, DEBUG_EXIT_PORT, 4, COM1_PORT, 8
-    dw 0x3C0, 0x20                  ; VGA registers
+    dw 0x3C0, 0x20, 0x1CE, 3       ; VGA registers, the VESA display's
     dw 0, 0
 
-good: db "all 65475 ports swept; unclaimed reads gave 0xff", 10, 0
+good: db "all 65472 ports swept; unclaimed reads gave 0xff", 10, 0
 bad:  db "an unclaimed port read did not give 0xff", 10, 0
 
 BOOT_SIGNATURE

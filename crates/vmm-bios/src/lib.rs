@@ -27,6 +27,7 @@ pub mod rom;
 pub mod system;
 #[cfg(test)]
 mod testing;
+pub mod vesa;
 pub mod vga_modes;
 pub mod video;
 
@@ -490,11 +491,11 @@ mod tests {
         let mut m = FakeMachine::new();
         let mut b = bios();
         for _ in 0..3 {
-            let mut cpu = at_stub(&mut m, 0x10, 0x4F00);
+            let mut cpu = at_stub(&mut m, 0x10, 0x1B00);
             assert_eq!(b.call(&mut cpu, &mut m), Outcome::Resume);
             assert_ne!(m.frame_flags() & cpu::CF, 0);
         }
-        assert_eq!(m.logs, vec!["int 10h AH=4Fh is not implemented".to_owned()]);
+        assert_eq!(m.logs, vec!["int 10h AH=1Bh is not implemented".to_owned()]);
         let mut cpu = at_stub(&mut m, 0x21, 0x0900);
         b.call(&mut cpu, &mut m);
         assert_eq!(m.logs[1], "int 21h AH=09h is not implemented");

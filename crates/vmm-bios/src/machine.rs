@@ -18,6 +18,10 @@ pub trait Machine {
     fn inb(&mut self, port: u16) -> u8;
     /// A byte to a port, as the guest would write it.
     fn outb(&mut self, port: u16, value: u8);
+    /// A 16-bit word from a port (one access, as `in ax, dx`).
+    fn inw(&mut self, port: u16) -> u16;
+    /// A 16-bit word to a port (one access, as `out dx, ax`).
+    fn outw(&mut self, port: u16, value: u16);
     /// Wall-clock time: seconds since the Unix epoch, and the nanoseconds of the second.
     fn now(&self) -> (u64, u32);
     /// Forgets earlier wake-ups; called before looking for what a service waits for.

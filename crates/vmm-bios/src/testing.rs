@@ -26,6 +26,9 @@ pub struct FakeMachine {
     pub frame_sp: u16,
     /// Port 0x92, when the machine has it.
     pub fast_a20: Option<u8>,
+    /// The VESA display's registers, and whether the machine has them.
+    pub vbe: vmm_devices::bochs_vbe::BochsVbe,
+    has_vbe: bool,
 }
 
 impl FakeMachine {
@@ -48,6 +51,16 @@ impl FakeMachine {
             logs: Vec::new(),
             frame_sp: 0x7000,
             fast_a20: None,
+            vbe: vmm_devices::bochs_vbe::BochsVbe::new(8 << 20),
+            has_vbe: false,
+        }
+    }
+
+    /// A machine with the VESA display.
+    pub fn with_vbe() -> Self {
+        FakeMachine {
+            has_vbe: true,
+            ..FakeMachine::new()
         }
     }
 
@@ -106,6 +119,26 @@ impl Machine for FakeMachine {
             }
             0x92 => self.fast_a20.unwrap_or(0xFF),
             _ => 0xFF,
+        }
+    }
+
+    fn inw(&mut self, port: u16) -> u16 {
+        match port {
+            0x1CE | 0x1CF if self.has_vbe => self.vbe.read(port == 0x1CF),
+            _ => u16::from_le_bytes([self.inb(port), self.inb(port + 1)]),
+        }
+    }
+
+    fn outw(&mut self, port: u16, value: u16) {
+        match port {
+            0x1CE | 0x1CF if self.has_vbe => {
+                self.vbe.write(port == 0x1CF, value);
+            }
+            _ => {
+                let [lo, hi] = value.to_le_bytes();
+                self.outb(port, lo);
+                self.outb(port + 1, hi);
+            }
         }
     }
 

@@ -206,6 +206,7 @@ pub fn int10(cpu: &mut Cpu, m: &mut dyn Machine) -> Result<(), Unsupported> {
             cpu.set_cx(0);
         }
         0x13 => write_string(cpu, m),
+        0x4F => crate::vesa::int10_4f(cpu, m),
         0x1A if cpu.al() == 0x00 => {
             // Display combination: VGA with colour display.
             cpu.set_al(0x1A);

@@ -9,11 +9,12 @@ use std::process::Command;
 
 use common::{kvm_available, picovmm, run, run_with_stats};
 
-/// Real-mode guests and how they are started. Not here, each for its reason: guests that
-/// switch to protected or long mode (the interpreter runs real mode), `guests/cpu/cpuid.bin`
+/// Real-mode guests and how they are started (`vbe.bin` ends in protected mode: KVM takes
+/// over from the interpreter there). Not here, each for its reason: guests that switch to
+/// protected or long mode early (the interpreter runs real mode), `guests/cpu/cpuid.bin`
 /// (CPUID describes the backend's CPU: the interpreter is a 486 without an x87), and the
 /// benchmark guests that print timings, and `guests/irq/storm.bin` (it never ends by itself).
-const GUESTS: [&[&str]; 29] = [
+const GUESTS: [&[&str]; 30] = [
     &["--image", "guests/hello/hello.bin"],
     &["--image", "guests/tests/exit-code.bin"],
     &["--image", "guests/tests/string-io.bin"],
@@ -31,6 +32,7 @@ const GUESTS: [&[&str]; 29] = [
     &["--image", "guests/bios/planar.bin"],
     &["--image", "guests/bios/planar10.bin"],
     &["--image", "guests/bios/cga.bin"],
+    &["--image", "guests/bios/vbe.bin"],
     &["--image", "guests/display/colours.bin"],
     &["--image", "guests/hostile/far-jump.bin"],
     &["--image", "guests/hostile/triple-fault.bin"],

@@ -456,3 +456,24 @@ fn test_planar_and_cga_modes_draw_read_back_and_report_their_mode() {
         assert!(out.stderr.contains("graphics mode"), "{}", out.stderr);
     }
 }
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_vesa_finds_sets_and_draws_800x600x32_through_banks_and_the_frame_buffer() {
+    if !kvm_available() {
+        return;
+    }
+    let out = run(&["run", "--image", "guests/bios/vbe.bin"]);
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (0x21, "vbe 0300 mode 0141 lfb e0000000\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("the screen is in a 800x600 graphics mode"),
+        "{}",
+        out.stderr
+    );
+}

@@ -371,6 +371,7 @@ fn test_planar_and_cga_screenshots_match_the_golden_pictures() {
             ("guests/bios/planar.bin", "planar12.png"),
             ("guests/bios/planar10.bin", "planar10.png"),
             ("guests/bios/cga.bin", "cga4.png"),
+            ("guests/bios/vbe.bin", "vbe800x600.png"),
         ] {
             assert_screenshot_matches_ending(
                 &["run", "--image", guest],
@@ -381,26 +382,36 @@ fn test_planar_and_cga_screenshots_match_the_golden_pictures() {
     }
     // docs/bios.md shows the mode 12h picture: it is the one picovmm takes.
     let root = repo_root();
-    assert!(
-        decode(&root.join("docs/images/planar12.png"))
-            == decode(&root.join("crates/vmm-cli/tests/golden/planar12.png")),
-        "docs/images/planar12.png is not the picture picovmm takes"
-    );
+    for picture in ["planar12.png", "vbe800x600.png"] {
+        assert!(
+            decode(&root.join("docs/images").join(picture))
+                == decode(&root.join("crates/vmm-cli/tests/golden").join(picture)),
+            "docs/images/{picture} is not the picture picovmm takes"
+        );
+    }
 }
 
 #[test]
 #[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
-fn test_a_snapshot_in_a_planar_mode_restores_its_planes_and_window() {
+fn test_a_snapshot_in_a_planar_or_vesa_mode_restores_its_screen() {
     if !kvm_available() {
         return;
     }
+    for guest in ["guests/bios/planar.bin", "guests/bios/vbe.bin"] {
+        assert_restored_screen_matches(guest);
+    }
+}
+
+/// Runs `guest` to its exit with a snapshot and a screenshot, restores it (it halts at once)
+/// with another: the same picture.
+fn assert_restored_screen_matches(guest: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let snap = dir.path().join("planar.snap");
     let (first, second) = (dir.path().join("first.png"), dir.path().join("second.png"));
     let out = run(&[
         "run",
         "--image",
-        "guests/bios/planar.bin",
+        guest,
         "--screen",
         "none",
         "--screenshot",

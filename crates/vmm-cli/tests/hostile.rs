@@ -18,7 +18,7 @@ fn test_port_sweep_every_unclaimed_read_is_open_bus() {
     let out = run(&["run", "--image", "guests/hostile/port-sweep.bin"]);
     assert_eq!(
         out.stdout,
-        "all 65475 ports swept; unclaimed reads gave 0xff\n"
+        "all 65472 ports swept; unclaimed reads gave 0xff\n"
     );
     let warnings: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(warnings.len(), 17);

@@ -99,7 +99,8 @@ fn test_board_lists_default_devices_with_their_ranges() {
                     DeviceRange::Mmio {
                         base: 0xF0000,
                         len: 0x10000
-                    }
+                    },
+                    port(0x1CE, 3),
                 ]
             ),
         ]

@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod a20;
+pub mod bochs_vbe;
 pub mod cp437;
 pub mod debug_exit;
 pub mod debugcon;

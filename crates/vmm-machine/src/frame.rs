@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use vm_memory::GuestMemoryMmap;
 use vmm_core::DeviceMemory;
+use vmm_devices::bochs_vbe;
 use vmm_devices::screen::TextScreen;
 use vmm_devices::vga_palette::{to_rgb8, DEFAULT_VGA};
 use vmm_devices::vga_planar::VgaPlanes;
@@ -13,6 +14,7 @@ use vmm_devices::vga_regs::VgaRegisters;
 use vmm_devices::vga_scanout;
 
 use crate::board::{Board, DeviceHandle, Screen, VideoLayout};
+use crate::devices::vbe::Vbe;
 
 /// Text rows on every screen picovmm shows.
 pub use vmm_devices::vga_text::ROWS;
@@ -42,6 +44,15 @@ pub enum Contents {
         height: usize,
         /// The pixels, row by row.
         pixels: Vec<u8>,
+    },
+    /// A VESA direct-colour (or 8-bit) mode, as colours.
+    Rgb {
+        /// Pixels across.
+        width: usize,
+        /// Pixels down.
+        height: usize,
+        /// 3 bytes a pixel, row by row.
+        rgb: Vec<u8>,
     },
 }
 
@@ -75,7 +86,7 @@ impl Frame {
             Contents::Text { columns, cells, .. } => {
                 Some(TextScreen::with_columns(cells, *columns))
             }
-            Contents::Graphics { .. } => None,
+            Contents::Graphics { .. } | Contents::Rgb { .. } => None,
         }
     }
 
@@ -100,6 +111,9 @@ impl ScreenSources {
     /// unchained mode 13h into planes, "mode X"); `None` for text and mode 13h.
     fn drawn(&self, layout: VideoLayout) -> Option<Contents> {
         let regs = crate::sync::lock(self.vga.as_ref()?).clone();
+        if let Some(contents) = self.vesa(&regs) {
+            return Some(contents);
+        }
         let picture = if regs.planar() {
             let planes = crate::sync::lock(self.planes.as_ref()?);
             vga_scanout::planar(&regs, &planes)
@@ -118,6 +132,31 @@ impl ScreenSources {
     }
 }
 
+impl ScreenSources {
+    /// The VESA mode's picture, while one is on.
+    fn vesa(&self, vga: &VgaRegisters) -> Option<Contents> {
+        let vbe = self.vbe.as_ref()?;
+        let mode = crate::sync::lock(&vbe.regs).mode()?;
+        let len = mode.stride as usize * usize::from(mode.height);
+        let mut frame = vec![0u8; len];
+        vbe.lfb.read(u64::from(mode.start), &mut frame);
+        let (width, height) = (usize::from(mode.width), usize::from(mode.height));
+        if mode.bpp == 8 {
+            // DAC entries, as mode 13h's.
+            let pixels = (0..height)
+                .flat_map(|y| frame[y * mode.stride as usize..][..width].to_vec())
+                .collect();
+            return Some(Contents::Graphics {
+                width,
+                height,
+                pixels,
+            });
+        }
+        let rgb = bochs_vbe::to_rgb(&mode, &frame, &|i| vga.colour(i));
+        Some(Contents::Rgb { width, height, rgb })
+    }
+}
+
 /// Where a board's screen is, to be read again and again.
 #[derive(Clone)]
 pub struct ScreenSources {
@@ -125,6 +164,7 @@ pub struct ScreenSources {
     graphics: Option<DeviceMemory>,
     vga: Option<Arc<Mutex<VgaRegisters>>>,
     planes: Option<Arc<Mutex<VgaPlanes>>>,
+    vbe: Option<Vbe>,
     ram: GuestMemoryMmap,
     bios: bool,
 }
@@ -132,7 +172,7 @@ pub struct ScreenSources {
 impl ScreenSources {
     /// The board's screen; `None` when it has no VGA at all.
     pub fn of(board: &Board) -> Option<ScreenSources> {
-        let (graphics, vga, planes) = board
+        let (graphics, vga, planes, vbe) = board
             .devices()
             .iter()
             .find_map(|e| match &e.handle {
@@ -140,11 +180,14 @@ impl ScreenSources {
                     vga,
                     graphics,
                     planes,
+                    vbe,
                     ..
-                } => Some((graphics.clone(), vga.clone(), planes.clone())),
+                } => Some((graphics.clone(), vga.clone(), planes.clone(), vbe.clone())),
                 _ => None,
             })
-            .map_or((None, None, None), |(g, v, p)| (Some(g), Some(v), Some(p)));
+            .map_or((None, None, None, None), |(g, v, p, b)| {
+                (Some(g), Some(v), Some(p), b)
+            });
         let text = board.vga_window();
         if text.is_none() && graphics.is_none() {
             return None;
@@ -155,6 +198,7 @@ impl ScreenSources {
             graphics,
             vga,
             planes,
+            vbe,
             ram: board.vm().memory().clone(),
         })
     }

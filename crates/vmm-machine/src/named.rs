@@ -154,7 +154,9 @@ impl Named for DeviceType {
             DeviceType::Pit => "the 8254 timer and the speaker port",
             DeviceType::Rtc => "the MC146818 real-time clock and CMOS (ports 0x70/0x71, IRQ 8)",
             DeviceType::I8042 => "the keyboard controller and its keyboard",
-            DeviceType::Bios => "picovmm's BIOS, the VGA's registers and graphics window",
+            DeviceType::Bios => {
+                "picovmm's BIOS, the VGA's registers and graphics window, the VESA display"
+            }
             DeviceType::Plugin => "a device from a plugin library",
         }
     }

@@ -44,6 +44,11 @@ pub fn render(frame: &Frame) -> Image {
                 rgb,
             }
         }
+        Contents::Rgb { width, height, rgb } => Image {
+            width: *width,
+            height: *height,
+            rgb: rgb.clone(),
+        },
         Contents::Text { columns, cells, .. } => render_text(frame, *columns, cells),
     }
 }

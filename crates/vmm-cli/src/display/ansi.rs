@@ -100,45 +100,58 @@ pub fn drawing(frame: &Frame, size: (usize, usize)) -> Drawing {
             }
         }
         Contents::Graphics {
-            width: gw,
-            height: gh,
+            width,
+            height,
             pixels,
-        } => {
-            let (gw, gh) = (*gw, *gh);
-            if size.0 < MIN_GRAPHICS.0 || size.1 < MIN_GRAPHICS.1 {
-                let (w, h) = MIN_GRAPHICS;
-                return too_small(format!("{gw}x{gh} graphics screen"), w, h, size);
-            }
-            // Each cell is two pixels tall; keep the picture's shape (the 640x200 modes' lines
-            // are twice as tall as wide, as the monitor shows them).
-            let shape_h = if gw >= 2 * gh { 2 * gh } else { gh };
-            let mut width = size.0.min(gw);
-            let mut height = (width * shape_h).div_ceil(gw * 2);
-            if height > size.1 {
-                height = size.1;
-                width = (height * 2 * gw / shape_h).min(size.0);
-            }
-            let colour = |x: usize, y: usize| {
-                let px = (x * gw / width).min(gw - 1);
-                let py = (y * gh / (height * 2)).min(gh - 1);
-                let p = pixels.get(py * gw + px).copied().unwrap_or(0);
-                Colour::Rgb(frame.palette[usize::from(p)])
-            };
-            let cells = (0..height)
-                .flat_map(|row| (0..width).map(move |col| (row, col)))
-                .map(|(row, col)| Cell {
-                    ch: UPPER_HALF,
-                    fg: colour(col, row * 2),
-                    bg: colour(col, row * 2 + 1),
-                })
-                .collect();
-            Drawing::Grid {
-                width,
-                height,
-                cells,
-                cursor: None,
-            }
-        }
+        } => picture(*width, *height, size, &|i| {
+            frame.palette[usize::from(pixels.get(i).copied().unwrap_or(0))]
+        }),
+        Contents::Rgb { width, height, rgb } => picture(*width, *height, size, &|i| {
+            let p = rgb.get(i * 3..i * 3 + 3).unwrap_or(&[0, 0, 0]);
+            [p[0], p[1], p[2]]
+        }),
+    }
+}
+
+/// A `gw` x `gh` picture as half-block cells scaled to the terminal (`pixel(i)`: the colour of
+/// pixel `i`, row by row).
+fn picture(
+    gw: usize,
+    gh: usize,
+    size: (usize, usize),
+    pixel: &dyn Fn(usize) -> [u8; 3],
+) -> Drawing {
+    if size.0 < MIN_GRAPHICS.0 || size.1 < MIN_GRAPHICS.1 {
+        let (w, h) = MIN_GRAPHICS;
+        return too_small(format!("{gw}x{gh} graphics screen"), w, h, size);
+    }
+    // Each cell is two pixels tall; keep the picture's shape (the 640x200 modes' lines are
+    // twice as tall as wide, as the monitor shows them).
+    let shape_h = if gw >= 2 * gh { 2 * gh } else { gh };
+    let mut width = size.0.min(gw);
+    let mut height = (width * shape_h).div_ceil(gw * 2);
+    if height > size.1 {
+        height = size.1;
+        width = (height * 2 * gw / shape_h).min(size.0);
+    }
+    let colour = |x: usize, y: usize| {
+        let px = (x * gw / width.max(1)).min(gw.saturating_sub(1));
+        let py = (y * gh / (height * 2).max(1)).min(gh.saturating_sub(1));
+        Colour::Rgb(pixel(py * gw + px))
+    };
+    let cells = (0..height)
+        .flat_map(|row| (0..width).map(move |col| (row, col)))
+        .map(|(row, col)| Cell {
+            ch: UPPER_HALF,
+            fg: colour(col, row * 2),
+            bg: colour(col, row * 2 + 1),
+        })
+        .collect();
+    Drawing::Grid {
+        width,
+        height,
+        cells,
+        cursor: None,
     }
 }
 

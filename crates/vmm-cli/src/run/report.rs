@@ -92,7 +92,9 @@ fn print_screen(machine: &Machine, format: ScreenFormat, mid_line: bool) {
             _ => frame.text(),
         };
         let text = text.unwrap_or_else(|| {
-            if let Contents::Graphics { width, height, .. } = frame.contents {
+            if let Contents::Graphics { width, height, .. } | Contents::Rgb { width, height, .. } =
+                frame.contents
+            {
                 crate::errln!(
                     "picovmm: the screen is in a {width}x{height} graphics mode: not printed as \
                      text (--screenshot FILE saves it as a picture)"

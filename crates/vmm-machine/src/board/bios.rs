@@ -14,7 +14,7 @@ use vmm_bios::{Bios, Cpu, Machine, Outcome};
 use vmm_core::{DeviceMemory, Firmware, FirmwareAction, FirmwareCall, StopReason, VcpuControl};
 
 use crate::devices::screen::Screen;
-use crate::devices::vga_window::GraphicsWindow;
+use crate::devices::vga_window::{GraphicsWindow, Shown};
 
 /// Guest memory that is not RAM: the windows the BIOS writes through.
 #[derive(Clone)]
@@ -23,8 +23,10 @@ pub struct Windows {
     pub text: Option<(u64, Screen)>,
     /// The graphics window at 0xA0000.
     pub graphics: DeviceMemory,
-    /// Whether it is memory or the planes behind it (then reached on the bus).
+    /// Whether it is memory, the planes behind it (then reached on the bus) or a bank.
     pub graphics_window: GraphicsWindow,
+    /// The VESA linear frame buffer, when the machine has one.
+    pub lfb: Option<DeviceMemory>,
     /// The ROM at 0xF0000.
     pub rom: DeviceMemory,
 }
@@ -48,8 +50,14 @@ impl GuestMachine<'_> {
         let w = self.windows;
         let inside = |base: u64, len: u64| (base..base + len).contains(&addr);
         let g = &w.graphics;
-        if inside(g.base(), g.len()) && w.graphics_window.trapped() {
-            return Some((Backing::Bus, g.base(), g.len()));
+        if inside(g.base(), g.len()) {
+            match (w.graphics_window.shown(), &w.lfb) {
+                (Shown::Planes, _) => return Some((Backing::Bus, g.base(), g.len())),
+                (Shown::Bank(offset), Some(lfb)) => {
+                    return Some((Backing::Bank(lfb, offset), g.base(), g.len()))
+                }
+                _ => {}
+            }
         }
         for device in [&w.graphics, &w.rom] {
             if inside(device.base(), device.len()) {
@@ -82,6 +90,7 @@ impl GuestMachine<'_> {
                         Backing::Device(d) => d.write(at - base, &rest[..n]),
                         Backing::Screen(s) => s.write(at - base, &rest[..n]),
                         Backing::Bus => self.io.mmio_write(MmioAddress(at), &rest[..n]).is_ok(),
+                        Backing::Bank(d, offset) => d.write(offset + at - base, &rest[..n]),
                     };
                     n
                 }
@@ -104,6 +113,8 @@ enum Backing<'a> {
     Screen(&'a Screen),
     /// A device on the MMIO bus (the VGA's planes).
     Bus,
+    /// The frame buffer from an offset (a VESA bank in the window).
+    Bank(&'a DeviceMemory, u64),
 }
 
 impl Machine for GuestMachine<'_> {
@@ -123,6 +134,7 @@ impl Machine for GuestMachine<'_> {
                                 rest[..n].fill(0xFF);
                             }
                         }
+                        Backing::Bank(d, offset) => d.read(offset + at - base, &mut rest[..n]),
                     }
                     n
                 }
@@ -160,6 +172,18 @@ impl Machine for GuestMachine<'_> {
 
     fn outb(&mut self, port: u16, value: u8) {
         let _ = self.io.pio_write(PioAddress(port), &[value]);
+    }
+
+    fn inw(&mut self, port: u16) -> u16 {
+        let mut b = [0u8; 2];
+        if self.io.pio_read(PioAddress(port), &mut b).is_err() {
+            return 0xFFFF;
+        }
+        u16::from_le_bytes(b)
+    }
+
+    fn outw(&mut self, port: u16, value: u16) {
+        let _ = self.io.pio_write(PioAddress(port), &value.to_le_bytes());
     }
 
     fn now(&self) -> (u64, u32) {

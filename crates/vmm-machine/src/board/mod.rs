@@ -115,11 +115,12 @@ impl Board {
             let controller = PicController::new(pic, notifiers, lines.connected());
             vcpu.set_interrupt_controller(Arc::new(controller));
         }
-        if let Some((graphics, rom, graphics_window)) = started.bios.take() {
+        if let Some((graphics, rom, graphics_window, lfb)) = started.bios.take() {
             let windows = bios::Windows {
                 text: text_window(&devices),
                 graphics,
                 graphics_window,
+                lfb,
                 rom,
             };
             start_bios(vcpu.as_mut(), &valid, drives, windows)?;

@@ -55,6 +55,7 @@ pub(crate) struct Started {
         vmm_core::DeviceMemory,
         vmm_core::DeviceMemory,
         super::vga_window::GraphicsWindow,
+        Option<vmm_core::DeviceMemory>,
     )>,
 }
 

@@ -24,6 +24,7 @@ pub mod rtc_clock;
 pub mod screen;
 mod serial;
 pub mod typist;
+pub mod vbe;
 mod vga_text;
 pub mod vga_window;
 

@@ -74,6 +74,8 @@ pub enum DeviceHandle {
         planes: Arc<Mutex<VgaPlanes>>,
         /// The graphics window's slot: memory, or the planes.
         window: super::vga_window::GraphicsWindow,
+        /// The VESA display, unless its frame buffer's place was taken.
+        vbe: Option<super::vbe::Vbe>,
     },
     /// A plugin device and its host.
     Plugin {

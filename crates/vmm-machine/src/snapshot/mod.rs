@@ -13,12 +13,14 @@ use std::time::UNIX_EPOCH;
 use serde::{Deserialize, Serialize};
 use vm_memory::{Bytes, GuestMemoryBackend, GuestMemoryRegion, MemoryRegionAddress};
 use vmm_core::{CpuMode, VcpuState};
+use vmm_devices::bochs_vbe::BochsVbe;
 use vmm_devices::vga_planar::VgaPlanes;
 
 /// EFER's long-mode-active bit.
 const EFER_LMA: u64 = 1 << 10;
 
 use crate::board::{Board, DeviceHandle, DeviceRegistry};
+use crate::devices::vbe::Vbe;
 
 /// What described the machine: the `run` command's arguments as given, its folder, and the
 /// machine file's text when there was one (restore uses the text, not today's file).
@@ -87,6 +89,24 @@ pub struct MachineState<'a> {
 
 /// The section holding the VGA's four planes.
 const PLANES: &str = "vga-planes";
+/// The sections holding the VESA display's registers and, while a mode is on, its frame buffer.
+const VBE: &str = "vbe";
+const VBE_FRAME: &str = "vbe-frame";
+
+/// The VESA display's sections: its registers, and the frame buffer while a mode is on.
+fn vbe_sections(vbe: &Vbe) -> Result<Vec<(String, Vec<u8>)>, SnapshotError> {
+    let regs = crate::sync::lock(&vbe.regs).clone();
+    let mut sections = vec![(
+        VBE.to_owned(),
+        serde_json::to_vec(&regs).map_err(state("the VESA display"))?,
+    )];
+    if regs.mode().is_some() {
+        let mut frame = vec![0u8; vbe.lfb.len() as usize];
+        vbe.lfb.read(0, &mut frame);
+        sections.push((VBE_FRAME.to_owned(), frame));
+    }
+    Ok(sections)
+}
 
 /// Writes the machine's state (the vCPU idle: paused, or after a run) to `path`; returns the
 /// file's size. The file is written beside `path` and renamed over it only once it is whole
@@ -119,6 +139,7 @@ pub fn save(
             graphics,
             rom,
             planes,
+            vbe,
             ..
         } = &entry.handle
         {
@@ -129,6 +150,9 @@ pub fn save(
             }
             let planes = crate::sync::lock(planes).to_bytes().to_vec();
             sections.push((PLANES.to_owned(), planes));
+            if let Some(vbe) = vbe {
+                sections.extend(vbe_sections(vbe)?);
+            }
         }
         let json = taken
             .devices
@@ -243,6 +267,35 @@ impl Snapshot {
         Ok(())
     }
 
+    /// The VESA display's registers and frame buffer (snapshots from before it have neither:
+    /// the display stays off).
+    fn apply_vbe(&self, vbe: &Vbe) -> Result<(), SnapshotError> {
+        let find = |name: &str| {
+            self.sections
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, b)| b)
+        };
+        if let Some(bytes) = find(VBE) {
+            let regs: BochsVbe =
+                serde_json::from_slice(bytes).map_err(state("the VESA display"))?;
+            if !regs.agrees_with(vbe.lfb.len() as u32) {
+                return Err(SnapshotError::State(
+                    "the VESA display's registers do not fit its frame buffer".into(),
+                ));
+            }
+            *crate::sync::lock(&vbe.regs) = regs;
+        }
+        if let Some(frame) = find(VBE_FRAME) {
+            if !vbe.lfb.write(0, frame) {
+                return Err(SnapshotError::State(
+                    "the VESA frame buffer does not fit".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn apply_devices(&self, board: &Board) -> Result<(), SnapshotError> {
         for entry in board.devices().iter() {
             let name = format!("device:{}", entry.name);
@@ -265,6 +318,7 @@ impl Snapshot {
                 rom,
                 planes,
                 window: slot,
+                vbe,
             } = &entry.handle
             {
                 for window in [graphics, rom] {
@@ -284,6 +338,10 @@ impl Snapshot {
                 }
                 let regs = crate::sync::lock(vga).clone();
                 slot.follow(&regs);
+                if let Some(vbe) = vbe {
+                    self.apply_vbe(vbe)?;
+                    vbe.show(slot, &regs);
+                }
             }
         }
         Ok(())
