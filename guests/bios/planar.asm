@@ -141,9 +141,16 @@ start:
     call hex
     mov al, 10
     out DEBUGCON_PORT, al
+%ifdef LIVE
+.forever:                       ; planar-live.asm: stay, for the live display
+    sti
+    hlt
+    jmp .forever
+%else
     EXIT 0x10
     cli                         ; a snapshot taken at the exit goes on here
     hlt
+%endif
 
 hex:
     push ax

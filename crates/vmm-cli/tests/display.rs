@@ -78,6 +78,15 @@ impl Terminal {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// What the terminal shows, with its colours as escape sequences.
+    fn colours(&self) -> String {
+        let out = self
+            .tmux(&["capture-pane", "-t", "t", "-p", "-e"])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Waits until the screen contains `text`; panics with the screen after `limit`.
     fn wait_for(&self, text: &str, limit: Duration) -> String {
         let start = Instant::now();
@@ -211,6 +220,30 @@ fn test_ctrl_a_x_leaves_and_restores_the_terminal() {
     t.send(&["C-c"], false);
     std::thread::sleep(Duration::from_millis(300));
     assert!(!t.screen().contains("FINISHED"));
+    t.send(&["C-a", "x"], false);
+    let (status, same) = finished(&t);
+    assert_eq!(status, "130");
+    assert!(same, "the terminal's settings changed");
+}
+
+#[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "tmux"),
+    ignore = "needs a usable /dev/kvm and tmux"
+)]
+fn test_the_live_view_draws_a_planar_mode_in_its_colours() {
+    if !kvm_available() || !tmux_available() {
+        return;
+    }
+    let t = Terminal::new(100, 30);
+    start_live(&t, "--image guests/display/planar-live.bin");
+    // Mode 12h's blue band (EGA colour 1: 0, 0, 170) in half blocks across the top.
+    let start = Instant::now();
+    let band = "\u{1b}[38;2;0;0;170m\u{1b}[48;2;0;0;170m\u{2580}";
+    while !t.colours().contains(band) {
+        assert!(start.elapsed() < LONG, "no blue band:\n{}", t.colours());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     t.send(&["C-a", "x"], false);
     let (status, same) = finished(&t);
     assert_eq!(status, "130");

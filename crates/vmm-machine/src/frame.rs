@@ -137,14 +137,21 @@ impl ScreenSources {
     fn vesa(&self, vga: &VgaRegisters) -> Option<Contents> {
         let vbe = self.vbe.as_ref()?;
         let mode = crate::sync::lock(&vbe.regs).mode()?;
+        // The registers keep the picture inside the buffer; a last line cut short by the
+        // display start's column reads as black rather than as the open bus.
         let len = mode.stride as usize * usize::from(mode.height);
+        let len = len.min(vbe.lfb.len().saturating_sub(u64::from(mode.start)) as usize);
         let mut frame = vec![0u8; len];
         vbe.lfb.read(u64::from(mode.start), &mut frame);
         let (width, height) = (usize::from(mode.width), usize::from(mode.height));
         if mode.bpp == 8 {
             // DAC entries, as mode 13h's.
             let pixels = (0..height)
-                .flat_map(|y| frame[y * mode.stride as usize..][..width].to_vec())
+                .flat_map(|y| {
+                    let at = y * mode.stride as usize;
+                    (0..width).map(move |x| at + x)
+                })
+                .map(|i| frame.get(i).copied().unwrap_or(0))
                 .collect();
             return Some(Contents::Graphics {
                 width,
