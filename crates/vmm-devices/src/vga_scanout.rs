@@ -199,4 +199,32 @@ mod tests {
         assert_eq!(mono.width, 640);
         assert_eq!(&mono.pixels[..8], &[1, 1, 1, 0, 0, 1, 0, 0]);
     }
+
+    #[test]
+    fn test_any_register_values_draw_a_bounded_picture() {
+        // A guest may program anything: the picture stays within 1024x768 and nothing panics.
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        };
+        let planes = VgaPlanes::new();
+        for _ in 0..200 {
+            let mut regs = VgaRegisters::new();
+            for _ in 0..64 {
+                let (port, value) = (u16::from(next() & 0x1F), next());
+                regs.write(port, value);
+            }
+            let picture = planar(&regs, &planes);
+            assert!(picture.width <= 1024 && picture.height <= 768);
+            assert_eq!(picture.pixels.len(), picture.width * picture.height);
+            let cga_picture = cga(&regs, &[0xA5; 100], 1 + (next() & 1));
+            assert_eq!(
+                cga_picture.pixels.len(),
+                cga_picture.width * cga_picture.height
+            );
+        }
+    }
 }
