@@ -44,6 +44,8 @@ VGA_FILL_13H = os.path.join(ROOT, "guests/bench/vga-fill13.bin")
 VGA_FILLS = 4
 A20_TOGGLE = os.path.join(ROOT, "guests/bench/a20-toggle.bin")
 VBE_FRAME = os.path.join(ROOT, "guests/bios/vbe.bin")
+FLOPPY_READ = os.path.join(ROOT, "guests/bench/floppy-read.bin")
+FLOPPY_SECTORS = 2 * 2880
 A20_SWITCHES = 2000
 
 
@@ -229,6 +231,35 @@ def vga_and_a20(rounds, use_qemu, workdir):
               "(its port exits included)")
         rows.append((f"A20 switch, picovmm --accel {accel}", f"{run_ms * 1e3 / A20_SWITCHES:.1f} us",
                      "port exit included"))
+    return rows
+
+
+def disk_reads(rounds, use_qemu, workdir):
+    """int 13h: a guest reading a whole 1.44 MB floppy twice, a track a call, against QEMU."""
+    rows = []
+    image = os.path.join(workdir, "floppy-read.img")
+    with open(image, "wb") as f:
+        f.write(open(FLOPPY_READ, "rb").read().ljust(1474560, b"\0"))
+    contenders = [
+        (f"picovmm --accel {a}", [PICOVMM, "run", "--accel", a, "--drive", image + ",readonly"], 0x21, None)
+        for a in ("kvm", "interp")
+    ]
+    if use_qemu:
+        qemu = [a if a != "kvm" else "tcg" for a in qemu_argv(image)]
+        qemu = [a.replace("if=ide", "if=floppy") for a in qemu]
+        contenders.append(("QEMU -accel tcg (SeaBIOS, its FDC)", qemu, 0x21, None))
+    samples = alternate(contenders, rounds)
+    print(f"\nint 13h: {FLOPPY_SECTORS:,} sectors read from a 1.44 MB floppy, a track a call, "
+          f"{rounds} alternating rounds (whole process, median; QEMU's includes SeaBIOS's boot):")
+    for name, argv, *_ in contenders:
+        ms = median_ms(samples[name])
+        note = ""
+        if "picovmm" in name:
+            run_ms = stats_json(argv)["run_ns"] / 1e6
+            note = f", {FLOPPY_SECTORS / run_ms * 1e3:,.0f} sectors/s in the run loop ({run_ms:.1f} ms)"
+        print(f"  {name:36} {ms:8.1f} ms  {FLOPPY_SECTORS / ms * 1e3:10,.0f} sectors/s whole process{note}")
+        rows.append((f"int 13h floppy reads, {name}", f"{FLOPPY_SECTORS / ms * 1e3:,.0f} sectors/s",
+                     f"{ms:.1f} ms for {FLOPPY_SECTORS:,} sectors, whole process{note}"))
     return rows
 
 
@@ -466,8 +497,9 @@ def main():
     # 10. The CPU backends.
     rows += cpu_backends(rounds, use_qemu, workdir)
 
-    # 10b. The VGA's planar memory and the A20 gate.
+    # 10b. The VGA's planar memory and the A20 gate; int 13h reads.
     rows += vga_and_a20(rounds, use_qemu, workdir)
+    rows += disk_reads(rounds, use_qemu, workdir)
 
     # 11. The control socket: a round trip, and what an idle socket costs the guest's exits.
     rows += control_socket(rounds, use_qemu, args.quick, workdir)

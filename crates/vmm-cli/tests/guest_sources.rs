@@ -161,6 +161,7 @@ guest_source_tests! {
     test_bench_vga_fill => "bench/vga-fill",
     test_bench_vga_fill13 => "bench/vga-fill13",
     test_bench_a20_toggle => "bench/a20-toggle",
+    test_bench_floppy_read => "bench/floppy-read",
     test_bios_tutorial_binary_matches_source => "bios/tutorial",
     test_bios_instructions_binary_matches_source => "bios/instructions",
     test_display_colours_binary_matches_source => "display/colours",
