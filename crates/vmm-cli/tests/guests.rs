@@ -245,10 +245,11 @@ fn test_the_closing_message_follows_the_guests_output_on_a_shared_stream() {
 }
 
 /// A regression guard in counts, not times: the sample takes one exit and ends with no more
-/// threads than the vCPU's, the PIT's and the stdin reader's (see docs/performance.md).
+/// threads than the vCPU's and the PIT's; it never looks for serial input, so no stdin reader
+/// starts (see docs/performance.md).
 #[test]
 #[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
-fn test_the_sample_costs_one_exit_and_at_most_three_threads() {
+fn test_the_sample_costs_one_exit_and_at_most_two_threads() {
     if !kvm_available() {
         return;
     }
@@ -262,5 +263,5 @@ fn test_the_sample_costs_one_exit_and_at_most_three_threads() {
     assert_eq!(out.status, 0, "{}", out.stderr);
     let threads = json["threads"].as_u64().unwrap_or(u64::MAX);
     assert_eq!(json["exits"]["total"], 1);
-    assert!((1..=3).contains(&threads), "{threads} threads: {json}");
+    assert!((1..=2).contains(&threads), "{threads} threads: {json}");
 }

@@ -33,6 +33,13 @@ pub fn default_irq(port: u16) -> u8 {
     }
 }
 
+/// Registers that tell the guest is after input: the receive buffer, the line status, and the
+/// interrupt enable register's "data available" bit.
+const RBR: u8 = 0;
+const IER: u8 = 1;
+const IER_RX: u8 = 0x01;
+const LSR_OFFSET: u8 = 5;
+
 /// A 16550A UART writing what the guest transmits to `W`.
 ///
 /// vm-superio's model transmits into a byte buffer that is handed on to `W` after each
@@ -42,6 +49,9 @@ pub struct Uart16550<W: Write> {
     serial: Serial<LineTrigger, NoEvents, Vec<u8>>,
     irq: LineTrigger,
     out: W,
+    /// Called once, the first time the guest looks for input (see
+    /// [`Uart16550::when_input_wanted`]).
+    input_wanted: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl<W: Write> Uart16550<W> {
@@ -56,6 +66,20 @@ impl<W: Write> Uart16550<W> {
             serial: Serial::new(irq.clone(), Vec::new()),
             irq,
             out,
+            input_wanted: None,
+        }
+    }
+
+    /// Calls `wanted` once, the first time the guest may be looking for input: a read of the
+    /// receive buffer or the line status (a poll), or receive interrupts enabled. Whoever
+    /// feeds the UART (stdin) can start then, and not at all for a guest that never asks.
+    pub fn when_input_wanted(&mut self, wanted: impl FnOnce() + Send + 'static) {
+        self.input_wanted = Some(Box::new(wanted));
+    }
+
+    fn input_wanted(&mut self) {
+        if let Some(wanted) = self.input_wanted.take() {
+            wanted();
         }
     }
 
@@ -67,6 +91,9 @@ impl<W: Write> Uart16550<W> {
     /// A register write at `offset` (0-7). A failing output is ignored: the guest's view of
     /// the UART does not depend on where its bytes go.
     pub fn write(&mut self, offset: u8, value: u8) {
+        if offset == IER && value & IER_RX != 0 {
+            self.input_wanted();
+        }
         let _ = self.serial.write(offset, value);
         let sent = self.serial.writer_mut();
         if !sent.is_empty() {
@@ -77,6 +104,9 @@ impl<W: Write> Uart16550<W> {
 
     /// A register read at `offset` (0-7).
     pub fn read(&mut self, offset: u8) -> u8 {
+        if offset == RBR || offset == LSR_OFFSET {
+            self.input_wanted();
+        }
         self.serial.read(offset)
     }
 
@@ -183,6 +213,37 @@ mod tests {
     const LSR: u8 = 5;
     const LSR_DATA_READY: u8 = 0b0000_0001;
     const LSR_THR_EMPTY: u8 = 0b0010_0000;
+
+    fn counting() -> (
+        Uart16550<Vec<u8>>,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        let mut uart = Uart16550::new(Vec::new());
+        uart.when_input_wanted(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        });
+        (uart, calls)
+    }
+
+    #[test]
+    fn test_input_is_wanted_once_at_the_first_poll_or_receive_interrupt_not_for_output() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let (mut uart, calls) = counting();
+        uart.write(0, b'x');
+        uart.write(3, 0x03);
+        assert_eq!(calls.load(SeqCst), 0, "output alone");
+        uart.read(LSR);
+        uart.read(LSR);
+        uart.read(0);
+        assert_eq!(calls.load(SeqCst), 1);
+        let (mut uart, calls) = counting();
+        uart.write(1, 0x02); // transmit interrupts only
+        assert_eq!(calls.load(SeqCst), 0);
+        uart.write(1, 0x01);
+        assert_eq!(calls.load(SeqCst), 1);
+    }
 
     #[test]
     fn test_write_to_data_register_reaches_output() {

@@ -484,6 +484,23 @@ impl MachineHandle {
         self.wake_if(taken)
     }
 
+    /// Calls `wanted` once, from the vCPU's thread, when the guest first looks for input at the
+    /// UART at `port` (polls its line status, reads its receive buffer or enables its receive
+    /// interrupt); false, and nothing happens, when there is no UART there.
+    pub fn when_serial_input_wanted(
+        &self,
+        port: u16,
+        wanted: impl FnOnce() + Send + 'static,
+    ) -> bool {
+        match self.devices.serial_at(port) {
+            Some(uart) => {
+                crate::sync::lock(uart).when_input_wanted(wanted);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Wakes a vCPU idle in `hlt` when input arrived (`taken` > 0); returns `taken`.
     fn wake_if(&self, taken: usize) -> usize {
         if taken > 0 {

@@ -39,11 +39,17 @@ pub(super) fn attach(
     console.stdout.stop_waiting_on(handle.control().clone());
     signals::stop_on_signals(handle.control().clone()).map_err(CliError::Signals)?;
     // The first serial port reads stdin, raw when it is a terminal; restored when `_raw` drops.
-    // With the live display, stdin is the keyboard instead.
+    // The reader starts when the guest first looks for input there (a guest that never does
+    // costs no thread). With the live display, stdin is the keyboard instead.
     let stdin_port = super::routing::stdin_port(args).filter(|p| handle.has_serial_at(*p));
     let raw = match stdin_port {
         Some(port) if !console.live => {
-            feed_serial(handle.clone(), port)?;
+            let feeder = handle.clone();
+            handle.when_serial_input_wanted(port, move || {
+                if let Err(e) = feed_serial(feeder, port) {
+                    crate::errln!("picovmm: {e}");
+                }
+            });
             RawMode::enable()
         }
         _ => None,
