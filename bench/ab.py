@@ -44,6 +44,8 @@ def run_once(binary, args, expect):
 
 
 def main():
+    # Builds before and after the default became `auto` must run the same backend.
+    os.environ.setdefault("PICOVMM_ACCEL", "kvm")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("old")
     parser.add_argument("new")

@@ -231,7 +231,7 @@ pub struct RunArgs {
     #[arg(long, short = 'm', value_name = "SIZE", value_parser = units::parse_size)]
     pub memory: Option<u64>,
     /// What runs the guest: KVM, picovmm's own interpreter (real-mode guests), or whichever
-    /// runs this guest faster on this host [default: kvm]
+    /// runs this guest faster on this host [default: auto]
     #[arg(long, value_name = "ACCEL", value_parser = value_parser::<AccelChoice>())]
     pub accel: Option<AccelChoice>,
     /// How the VGA text window reaches the guest (overrides the machine file) [default: memory]

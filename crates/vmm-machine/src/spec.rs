@@ -127,11 +127,12 @@ pub struct PluginSpec {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AccelChoice {
     /// KVM.
-    #[default]
     Kvm,
     /// picovmm's interpreter (real mode only).
     Interp,
-    /// Whichever runs this guest faster on this host (vmm_core::accel::choose_auto).
+    /// Whichever runs this guest faster on this host (vmm_core::accel::choose_auto): the
+    /// default, so that a host without KVM, or whose KVM emulates real mode, runs guests well.
+    #[default]
     Auto,
 }
 

@@ -121,6 +121,8 @@ impl InterpCpu {
             match exit {
                 Exit::Continue => {}
                 Exit::Halt => {
+                    // Counted as KVM counts a `hlt` exit, so both backends' figures compare.
+                    self.exits.hlt += 1;
                     if self.interrupts.is_some() && self.cpu.interrupts_enabled() {
                         self.halted = true;
                         return None;
@@ -408,7 +410,11 @@ impl CpuBackend for InterpCpu {
                 continue;
             }
             if let Some(event) = self.run_slice() {
-                self.exits.total += 1;
+                match &event {
+                    VcpuEvent::Debug(_) => self.exits.debug += 1,
+                    VcpuEvent::Fault(Fault::TripleFault) => self.exits.shutdown += 1,
+                    _ => {}
+                }
                 return event;
             }
         }
@@ -449,10 +455,12 @@ impl CpuBackend for InterpCpu {
             exits.instructions = self.cpu.executed;
             return exits;
         }
+        // What would have been KVM's exits: device accesses, halts, debug events.
         exits.io_in = self.bus.counts[0];
         exits.io_out = self.bus.counts[1];
         exits.mmio_read = self.bus.counts[2];
         exits.mmio_write = self.bus.counts[3];
+        exits.total = exits.by_reason().iter().map(|(_, n)| n).sum();
         exits.instructions = self.cpu.executed;
         exits
     }
