@@ -220,6 +220,13 @@ impl VcpuControl {
         self.shared.halted.load(Ordering::SeqCst)
     }
 
+    /// Whether a line was raised since the notice was last cleared (one atomic load: the
+    /// interpreter looks at it between instructions rather than locking the controller).
+    #[inline]
+    pub(crate) fn interrupt_noticed(&self) -> bool {
+        self.shared.interrupt.load(Ordering::Acquire)
+    }
+
     /// Clears the interrupt notice; the vCPU then asks the controller itself.
     pub(crate) fn take_interrupt(&self) {
         self.shared.interrupt.store(false, Ordering::SeqCst);

@@ -60,6 +60,10 @@ pub struct InterpCpu {
     /// The breakpoint just reported: the next instruction there runs (as RF does).
     resumed_at: Option<u32>,
     halted: bool,
+    /// The interrupt controller must be asked before the next instruction: a device was
+    /// touched (an EOI, a mask), the firmware ran, a request ran, or an interrupt was just
+    /// taken (another may wait). Lines raised from other threads set the control's notice.
+    irq_check: bool,
 }
 
 impl InterpCpu {
@@ -83,6 +87,7 @@ impl InterpCpu {
             debug: Default::default(),
             resumed_at: None,
             halted: false,
+            irq_check: true,
         }
     }
 
@@ -152,8 +157,9 @@ impl InterpCpu {
             if self.bus.touched {
                 // A device may have asked for a stop (isa-debug-exit, a reset, a failure):
                 // the guest runs no further instruction before the loop looks. It (or the
-                // BIOS) may have changed the memory map.
+                // BIOS) may have changed the memory map, or the interrupt controller.
                 self.bus.touched = false;
+                self.irq_check = true;
                 self.bus.refresh();
                 if self.control.reason().is_some() || self.control.pause_requested() {
                     return None;
@@ -233,12 +239,20 @@ impl InterpCpu {
         let Some(interrupts) = &self.interrupts else {
             return;
         };
-        if self.cpu.can_interrupt() && interrupts.pending() {
+        // Nothing can have changed what the controller says unless a line was raised or the
+        // guest touched a device since it was last asked: skip its lock on the hot path.
+        if !self.cpu.can_interrupt() || !(self.irq_check || self.control.interrupt_noticed()) {
+            return;
+        }
+        self.irq_check = false;
+        self.control.take_interrupt();
+        if interrupts.pending() {
             let vector = interrupts.acknowledge();
             if self.cpu.external_interrupt(&mut self.bus, vector) {
                 self.exits.injected += 1;
                 self.halted = false;
             }
+            self.irq_check = true;
         }
     }
 
@@ -402,6 +416,8 @@ impl CpuBackend for InterpCpu {
             for request in control.take_requests() {
                 request(self);
             }
+            // Requests (a key typed, a restore) and waits may have changed the controller.
+            self.irq_check = true;
             if self.halted {
                 if let Some(event) = self.wait_halted() {
                     return event;
