@@ -352,8 +352,9 @@ impl Guide {
     }
 
     fn start(&mut self, command: &str) {
+        // `exec`: the child is picovmm itself, so that killing it (a failed test) ends the run.
         let child = self
-            .sh(command)
+            .sh(&format!("exec {command}"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
