@@ -153,7 +153,11 @@ impl Bios {
         m.write_u8(bda::HARD_DISKS, hards);
         let (secs, nanos) = m.now();
         m.write_u32(bda::TICKS, clock::ticks_at(secs % 86_400, nanos));
-        video::enter_mode(m, 3, video::Mode::Text { columns: 80 }, true);
+        let mode3 = video::Mode::Text {
+            columns: 80,
+            rows: video::ROWS,
+        };
+        video::enter_mode(m, 3, mode3, true);
         // The interrupt controllers: ICW1-4 with the PC's vector bases, then the masks (the
         // timer, the keyboard and the cascade on).
         for (port, base, icw3, mask) in [(0x20, 0x08, 0x04, 0xF8), (0xA0, 0x70, 0x02, 0xFF)] {

@@ -36,10 +36,12 @@ const INPUT_STATUS: u16 = 0x3DA;
 /// What a video mode is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// Text, `columns` x 25.
+    /// Text, `columns` x `rows`.
     Text {
         /// 40 or 80.
         columns: u8,
+        /// 25, or 28, 43 or 50 with a smaller font (int 10h AH=11h).
+        rows: u8,
     },
     /// 320x200 with 256 colours, one byte per pixel.
     Vga256,
@@ -58,8 +60,14 @@ impl Mode {
             }))
         };
         match number {
-            0 | 1 => Some(Mode::Text { columns: 40 }),
-            2 | 3 => Some(Mode::Text { columns: 80 }),
+            0 | 1 => Some(Mode::Text {
+                columns: 40,
+                rows: ROWS,
+            }),
+            2 | 3 => Some(Mode::Text {
+                columns: 80,
+                rows: ROWS,
+            }),
             4 | 5 => graphics(320, 200, 2),
             6 => graphics(640, 200, 1),
             0x0D => graphics(320, 200, 0),
@@ -71,14 +79,24 @@ impl Mode {
         }
     }
 
-    /// The current mode, from the BDA.
+    /// The current mode, from the BDA (a text mode's rows too).
     pub fn current(m: &mut dyn Machine) -> Mode {
-        Mode::from_number(m.read_u8(bda::VIDEO_MODE) & 0x7F).unwrap_or(Mode::Text { columns: 80 })
+        let mode = Mode::from_number(m.read_u8(bda::VIDEO_MODE) & 0x7F).unwrap_or(Mode::Text {
+            columns: 80,
+            rows: ROWS,
+        });
+        match mode {
+            Mode::Text { columns, .. } => Mode::Text {
+                columns,
+                rows: text_rows(m.read_u8(bda::ROWS)),
+            },
+            other => other,
+        }
     }
 
     fn columns(self) -> u8 {
         match self {
-            Mode::Text { columns } => columns,
+            Mode::Text { columns, .. } => columns,
             Mode::Vga256 => 40,
             Mode::Graphics(s) => (s.width / 8) as u8,
         }
@@ -87,14 +105,15 @@ impl Mode {
     /// Text rows: 25, or 30 in the 480-line modes.
     fn rows(self) -> u8 {
         match self {
+            Mode::Text { rows, .. } => rows,
             Mode::Graphics(s) => (s.height / s.char_height()) as u8,
-            _ => ROWS,
+            Mode::Vga256 => ROWS,
         }
     }
 
     fn char_height(self) -> u16 {
         match self {
-            Mode::Text { .. } => 16,
+            Mode::Text { rows, .. } => u16::from(text_char_height(rows)),
             Mode::Vga256 => 8,
             Mode::Graphics(s) => s.char_height() as u16,
         }
@@ -102,8 +121,9 @@ impl Mode {
 
     fn page_size(self) -> u16 {
         match self {
-            Mode::Text { columns: 40 } => 0x800,
-            Mode::Text { .. } => 0x1000,
+            Mode::Text { columns, rows } => {
+                (u16::from(columns) * u16::from(rows) * 2).next_multiple_of(0x800)
+            }
             Mode::Vga256 => 0xFA00,
             Mode::Graphics(s) if s.cga_bits != 0 => 0x4000,
             Mode::Graphics(s) => (s.width / 8 * s.height)
@@ -111,6 +131,20 @@ impl Mode {
                 .min(0xFFFF) as u16,
         }
     }
+}
+
+/// The rows of a text mode whose BDA says `last_row` (rows - 1): 25 to 60, 25 when the byte
+/// makes no sense.
+pub fn text_rows(last_row: u8) -> u8 {
+    match last_row.saturating_add(1) {
+        rows @ 25..=60 => rows,
+        _ => ROWS,
+    }
+}
+
+/// The character height that fits `rows` text rows in the VGA's 400 lines (8 to 16).
+fn text_char_height(rows: u8) -> u8 {
+    (400 / u16::from(rows.max(1))).clamp(8, 16) as u8
 }
 
 /// A character and its attribute (or colour in graphics modes).
@@ -199,6 +233,8 @@ pub fn int10(cpu: &mut Cpu, m: &mut dyn Machine) -> Result<(), Unsupported> {
         }
         0x10 => palette_service(cpu, m)?,
         0x11 if cpu.al() == 0x30 => font_info(cpu, m),
+        0x11 => character_generator(cpu, m)?,
+        0x12 if cpu.bl() == 0x30 => cpu.set_al(0x12), // scan lines for the next mode: taken
         0x12 if cpu.bl() == 0x10 => {
             // EGA/VGA information: colour, 256 KiB.
             cpu.set_bh(0);
@@ -702,6 +738,38 @@ fn attribute_read(m: &mut dyn Machine, index: u8) -> u8 {
     value
 }
 
+/// AH=11h (but AL=30h): loading a font. The text modes' own fonts (AL=01h/11h 8x14, 02h/12h
+/// 8x8, 04h/14h 8x16) and a user's (00h/10h, BH bytes a character) set the character height and
+/// with it the rows: 28, 50 or 25 in the VGA's 400 lines (picovmm draws text with its own
+/// font; the height and rows are what software sees and what the screen shows). 03h (the
+/// block specifier) and the graphics fonts (20h-24h) are taken and change nothing.
+fn character_generator(cpu: &mut Cpu, m: &mut dyn Machine) -> Result<(), Unsupported> {
+    let height = match cpu.al() {
+        0x01 | 0x11 => 14,
+        0x02 | 0x12 => 8,
+        0x04 | 0x14 => 16,
+        0x00 | 0x10 => cpu.bh(),
+        0x03 | 0x20..=0x24 => return Ok(()),
+        _ => return Err(Unsupported),
+    };
+    let Mode::Text { columns, .. } = Mode::current(m) else {
+        return Ok(());
+    };
+    if !(8..=32).contains(&height) {
+        return Ok(());
+    }
+    let rows = text_rows((400 / u16::from(height)).saturating_sub(1) as u8);
+    m.write_u8(bda::ROWS, rows - 1);
+    m.write_u16(bda::CHAR_HEIGHT, u16::from(height));
+    let mode = Mode::Text { columns, rows };
+    m.write_u16(bda::PAGE_SIZE, mode.page_size());
+    m.outb(CRTC_INDEX, 0x09);
+    let max_scan = m.inb(CRTC_DATA);
+    crtc(m, 0x09, (max_scan & 0xE0) | (height - 1));
+    set_cursor_shape(m, height - 2, height - 1);
+    Ok(())
+}
+
 /// AX=1130h: where the fonts are. picovmm has the 8x8 font (BH=03h, 04h for its upper half);
 /// the others are answered with it too, with its height.
 fn font_info(cpu: &mut Cpu, m: &mut dyn Machine) {
@@ -719,8 +787,11 @@ fn font_info(cpu: &mut Cpu, m: &mut dyn Machine) {
     };
     cpu.es = segment;
     cpu.set_bp(offset);
-    cpu.set_cx(8);
-    cpu.set_dl(ROWS - 1);
+    // The points and rows of the screen now (8 and 24 in graphics modes with the 8x8 font).
+    let height = m.read_u16(bda::CHAR_HEIGHT);
+    cpu.set_cx(if height == 0 { 8 } else { height });
+    let last_row = m.read_u8(bda::ROWS);
+    cpu.set_dl(if last_row == 0 { ROWS - 1 } else { last_row });
 }
 
 #[cfg(test)]
@@ -750,7 +821,15 @@ mod tests {
 
     fn mode3() -> FakeMachine {
         let mut m = FakeMachine::new();
-        enter_mode(&mut m, 3, Mode::Text { columns: 80 }, true);
+        enter_mode(
+            &mut m,
+            3,
+            Mode::Text {
+                columns: 80,
+                rows: ROWS,
+            },
+            true,
+        );
         m
     }
 
@@ -902,5 +981,30 @@ mod tests {
         };
         assert!(int10(&mut cpu, &mut m).is_err());
         assert_eq!(m.mem[bda::VIDEO_MODE as usize], 3);
+    }
+
+    #[test]
+    fn test_loading_a_smaller_font_gives_more_rows_and_1130h_says_so() {
+        let mut m = mode3();
+        for (al, rows, points) in [(0x11u16, 28u8, 14u16), (0x12, 50, 8), (0x14, 25, 16)] {
+            call(&mut m, 0x1100 | al, 0, 0, 0);
+            assert_eq!(m.read_u8(bda::ROWS), rows - 1);
+            assert_eq!(m.read_u16(bda::CHAR_HEIGHT), points);
+            let cpu = call(&mut m, 0x1130, 0, 0, 0);
+            assert_eq!((cpu.dl(), cpu.cx()), (rows - 1, points));
+        }
+        // Teletype scrolls at the last of 50 rows.
+        call(&mut m, 0x1112, 0, 0, 0);
+        call(&mut m, 0x0200, 0, 0, 0x3100); // row 49
+        assert_eq!(
+            Mode::current(&mut m),
+            Mode::Text {
+                columns: 80,
+                rows: 50
+            }
+        );
+        // Setting a mode goes back to 25 rows.
+        call(&mut m, 0x0003, 0, 0, 0);
+        assert_eq!(m.read_u8(bda::ROWS), 24);
     }
 }

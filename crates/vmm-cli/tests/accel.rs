@@ -14,7 +14,7 @@ use common::{kvm_available, picovmm, run, run_with_stats};
 /// protected or long mode early (the interpreter runs real mode), `guests/cpu/cpuid.bin`
 /// (CPUID describes the backend's CPU: the interpreter is a 486 without an x87), and the
 /// benchmark guests that print timings, and `guests/irq/storm.bin` (it never ends by itself).
-const GUESTS: [&[&str]; 30] = [
+const GUESTS: [&[&str]; 31] = [
     &["--image", "guests/hello/hello.bin"],
     &["--image", "guests/tests/exit-code.bin"],
     &["--image", "guests/tests/string-io.bin"],
@@ -33,6 +33,7 @@ const GUESTS: [&[&str]; 30] = [
     &["--image", "guests/bios/planar10.bin"],
     &["--image", "guests/bios/cga.bin"],
     &["--image", "guests/bios/vbe.bin"],
+    &["--image", "guests/bios/lines.bin"],
     &["--image", "guests/display/colours.bin"],
     &["--image", "guests/hostile/far-jump.bin"],
     &["--image", "guests/hostile/triple-fault.bin"],

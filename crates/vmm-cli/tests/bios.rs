@@ -477,3 +477,19 @@ fn test_vesa_finds_sets_and_draws_800x600x32_through_banks_and_the_frame_buffer(
         out.stderr
     );
 }
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_the_8x8_font_gives_50_text_rows_and_the_screen_prints_them_all() {
+    if !kvm_available() {
+        return;
+    }
+    let out = run(&["run", "--image", "guests/bios/lines.bin"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.first().copied(), Some("rows 50, points 08"));
+    // The screen follows the debug console's line: 50 rows, the last one written.
+    assert_eq!(lines.len(), 1 + 50, "{}", out.stdout);
+    assert_eq!(lines[1], "the first of 50 rows");
+    assert_eq!(lines[50], "the last of 50 rows");
+}

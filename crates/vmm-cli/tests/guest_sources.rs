@@ -157,6 +157,7 @@ guest_source_tests! {
     test_bios_planar10 => "bios/planar10",
     test_bios_cga => "bios/cga",
     test_bios_vbe => "bios/vbe",
+    test_bios_lines => "bios/lines",
     test_display_planar_live => "display/planar-live",
     test_bench_vga_fill => "bench/vga-fill",
     test_bench_vga_fill13 => "bench/vga-fill13",

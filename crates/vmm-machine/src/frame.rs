@@ -26,7 +26,8 @@ pub const GRAPHICS_HEIGHT: usize = 200;
 /// The screen's contents.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Contents {
-    /// A text page: `columns` x 25 cells of (character, attribute), and the cursor's cell.
+    /// A text page: `columns` x rows (25, or up to 60 with a smaller font) cells of
+    /// (character, attribute), and the cursor's cell.
     Text {
         /// 40 or 80.
         columns: usize,
@@ -260,17 +261,18 @@ impl ScreenSources {
             (
                 VideoLayout::Text {
                     columns,
+                    rows,
                     page_start,
                 },
                 _,
                 Some((_, screen)),
             ) => {
-                let mut cells = vec![0u8; columns * ROWS * 2];
+                let mut cells = vec![0u8; columns * rows * 2];
                 screen.read(page_start, &mut cells);
                 // The CRTC counts cells from the display start; the page starts there too.
                 let cursor = cursor_at.and_then(|at| {
                     let cell = usize::from(at.wrapping_sub(start));
-                    (cell < columns * ROWS).then_some((cell / columns, cell % columns))
+                    (cell < columns * rows).then_some((cell / columns, cell % columns))
                 });
                 Contents::Text {
                     columns,

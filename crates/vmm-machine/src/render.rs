@@ -1,6 +1,7 @@
 //! A frame as a picture: text modes drawn with the VGA's 8x16 font in the palette's colours
-//! (40-column modes with each dot doubled, as the VGA shows them, so both are 640x400), mode 13h
-//! pixel for pixel. The same frame always gives the same pixels.
+//! (40-column modes with each dot doubled, as the VGA shows them, so both are 640x400; 50 rows
+//! with the 8x8 font, 28 with the 8x16 squeezed to 14 lines), graphics modes pixel for pixel.
+//! The same frame always gives the same pixels.
 
 use crate::frame::{Contents, Frame, ROWS};
 
@@ -54,16 +55,27 @@ pub fn render(frame: &Frame) -> Image {
 }
 
 fn render_text(frame: &Frame, columns: usize, cells: &[u8]) -> Image {
-    let dot = 640 / (columns * 8); // 1 in 80 columns, 2 in 40
-    let (width, height) = (columns * 8 * dot, ROWS * 16);
+    let columns = columns.max(1);
+    let dot = (640 / (columns * 8)).max(1); // 1 in 80 columns, 2 in 40
+                                            // 25 rows of 16 lines; more rows (a smaller font) share the VGA's 400 lines.
+    let rows = (cells.len() / (columns * 2)).max(ROWS);
+    let glyph_height = (400 / rows).clamp(8, 16);
+    let (width, height) = (columns * 8 * dot, rows * glyph_height);
     let mut rgb = vec![0u8; width * height * 3];
-    for (i, cell) in cells.chunks_exact(2).enumerate().take(columns * ROWS) {
+    for (i, cell) in cells.chunks_exact(2).enumerate().take(columns * rows) {
         let (row, col) = (i / columns, i % columns);
         let (fg, bg) = frame.attribute_colours(cell[1]);
         let (fg, bg) = (frame.text_colour(fg), frame.text_colour(bg));
         let glyph = &FONT_8X16[usize::from(cell[0]) * 16..][..16];
-        for (y, bits) in glyph.iter().enumerate() {
-            let line = (row * 16 + y) * width;
+        let small = vmm_bios::font::glyph8x8(cell[0]);
+        for y in 0..glyph_height {
+            // 8 lines: the BIOS's 8x8 font, as a VGA in 50-row text shows; else the 8x16's.
+            let bits = if glyph_height <= 8 {
+                small[y]
+            } else {
+                glyph[y * 16 / glyph_height]
+            };
+            let line = (row * glyph_height + y) * width;
             for x in 0..8 * dot {
                 let on = bits & (0x80 >> (x / dot)) != 0;
                 let at = (line + col * 8 * dot + x) * 3;

@@ -63,11 +63,12 @@ pub fn drawing(frame: &Frame, size: (usize, usize)) -> Drawing {
             cells,
             cursor,
         } => {
-            if size.0 < *columns || size.1 < ROWS {
+            let rows = (cells.len() / (columns.max(&1) * 2)).max(ROWS);
+            if size.0 < *columns || size.1 < rows {
                 return too_small(
-                    format!("{columns}x{ROWS} text screen"),
+                    format!("{columns}x{rows} text screen"),
                     *columns,
-                    ROWS,
+                    rows,
                     size,
                 );
             }
@@ -94,7 +95,7 @@ pub fn drawing(frame: &Frame, size: (usize, usize)) -> Drawing {
                 .collect();
             Drawing::Grid {
                 width: columns * scale,
-                height: ROWS,
+                height: rows,
                 cells,
                 cursor: cursor.map(|(row, col)| (row, col * scale)),
             }

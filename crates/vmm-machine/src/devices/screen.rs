@@ -11,10 +11,12 @@ use vmm_devices::vga_text::{VgaText, PAGE_BYTES};
 /// and the live display read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VideoLayout {
-    /// A text page of `columns` x 25 cells, `page_start` bytes into the text window.
+    /// A text page of `columns` x `rows` cells, `page_start` bytes into the text window.
     Text {
         /// 40 or 80.
         columns: usize,
+        /// 25, or up to 60 with a smaller font.
+        rows: usize,
         /// The active page's offset.
         page_start: u64,
     },
@@ -33,27 +35,34 @@ impl VideoLayout {
     /// A machine without the BIOS: 80 columns from the window's start.
     pub const PLAIN: VideoLayout = VideoLayout::Text {
         columns: 80,
+        rows: 25,
         page_start: 0,
     };
 
-    /// The layout in the BIOS Data Area of `ram` (mode at 0x449, page start at 0x44E); a mode
-    /// the BIOS does not have shows as 80-column text, as the BIOS's own services treat it.
+    /// The layout in the BIOS Data Area of `ram` (mode at 0x449, page start at 0x44E, rows less
+    /// one at 0x484); a mode the BIOS does not have shows as 80-column text, as the BIOS's own
+    /// services treat it.
     pub fn from_bda(ram: &GuestMemoryMmap) -> VideoLayout {
         let mut bda = [0u8; 7];
         if ram.read_slice(&mut bda, GuestAddress(0x449)).is_err() {
             return Self::PLAIN;
         }
         let page_start = u64::from(u16::from_le_bytes([bda[5], bda[6]]));
+        let mut last_row = [0u8];
+        let _ = ram.read_slice(&mut last_row, GuestAddress(u64::from(vmm_bios::bda::ROWS)));
+        let rows = usize::from(vmm_bios::video::text_rows(last_row[0]));
         match Mode::from_number(bda[0] & 0x7F) {
             Some(Mode::Vga256) => VideoLayout::Graphics,
             Some(Mode::Graphics(s)) if s.cga_bits != 0 => VideoLayout::Cga { bits: s.cga_bits },
             Some(Mode::Graphics(_)) => VideoLayout::Planar,
-            Some(Mode::Text { columns }) => VideoLayout::Text {
+            Some(Mode::Text { columns, .. }) => VideoLayout::Text {
                 columns: usize::from(columns),
+                rows,
                 page_start,
             },
             None => VideoLayout::Text {
                 columns: 80,
+                rows,
                 page_start,
             },
         }
