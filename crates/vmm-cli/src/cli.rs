@@ -230,7 +230,7 @@ pub struct RunArgs {
     /// -m as QEMU's)
     #[arg(long, short = 'm', value_name = "SIZE", value_parser = units::parse_size)]
     pub memory: Option<u64>,
-    /// What runs the guest: KVM, picovmm's own interpreter (real-mode guests), or whichever
+    /// What runs the guest: KVM, picovmm's own interpreter (real and protected mode), or whichever
     /// runs this guest faster on this host [default: auto]
     #[arg(long, value_name = "ACCEL", value_parser = value_parser::<AccelChoice>())]
     pub accel: Option<AccelChoice>,

@@ -116,11 +116,15 @@ pub fn summary(report: &RunReport) -> String {
         by_reason.join(", ")
     );
     if report.accel.0 == vmm_core::Accel::Interp {
-        let then = if c.handovers > 0 {
-            ", then by KVM (it took over where the interpreter stops: protected mode, or an \
-             instruction it does not have)"
-        } else {
-            ""
+        let then = match c.handovers {
+            0 => String::new(),
+            1 => ", then by KVM (it took over at an instruction the interpreter does not have: \
+                  long mode, MSRs, SSE...)"
+                .to_string(),
+            n => format!(
+                ", and KVM: {n} hand-overs (KVM takes what the interpreter does not have, the \
+                 interpreter takes back what this host's KVM cannot emulate)"
+            ),
         };
         text.push_str(&format!(
             "picovmm: run by the interpreter ({}): {} instructions{then}\n",

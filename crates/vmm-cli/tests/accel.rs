@@ -9,12 +9,15 @@ use std::process::Command;
 
 use common::{kvm_available, picovmm, run, run_with_stats};
 
-/// Real-mode guests and how they are started (`vbe.bin` ends in protected mode: KVM takes
-/// over from the interpreter there). Not here, each for its reason: guests that switch to
-/// protected or long mode early (the interpreter runs real mode), `guests/cpu/cpuid.bin`
+/// Real- and protected-mode guests and how they are started. Not here, each for its reason:
+/// guests that use what this host's KVM cannot run (`guests/cpu/protected.bin`: 32-bit paging
+/// without PAE, `int n`; tests/protected.rs runs them), long mode (KVM's), `guests/cpu/cpuid.bin`
 /// (CPUID describes the backend's CPU: the interpreter is a 486 without an x87), and the
 /// benchmark guests that print timings, and `guests/irq/storm.bin` (it never ends by itself).
-const GUESTS: [&[&str]; 31] = [
+const GUESTS: [&[&str]; 34] = [
+    &["machines/protected.toml"],
+    &["machines/multiboot.toml"],
+    &["machines/elf.toml"],
     &["--image", "guests/hello/hello.bin"],
     &["--image", "guests/tests/exit-code.bin"],
     &["--image", "guests/tests/string-io.bin"],
@@ -125,25 +128,34 @@ fn test_stats_say_which_backend_ran_and_count_instructions() {
 
 #[test]
 #[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
-fn test_auto_runs_protected_mode_guests_on_kvm() {
+fn test_auto_runs_long_mode_guests_on_kvm_and_protected_mode_where_it_is_faster() {
     if !kvm_available() {
         return;
     }
-    let (out, stats) = run_with_stats(&["run", "machines/protected.toml", "--accel", "auto"]);
+    let (out, stats) = run_with_stats(&["run", "machines/long.toml", "--accel", "auto"]);
     assert_eq!(stats["accel"]["backend"], "kvm", "{}", out.stderr);
+    let (out, stats) = run_with_stats(&["run", "machines/protected.toml", "--accel", "auto"]);
+    assert_eq!(out.status, (0x32 << 1) | 1, "{}", out.stderr);
+    let reason = stats["accel"]["reason"].as_str().unwrap_or_default();
+    let expected = if reason.contains("emulates") {
+        "interp"
+    } else {
+        "kvm"
+    };
+    assert_eq!(stats["accel"]["backend"], expected, "{stats}");
 }
 
 #[test]
 #[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
-fn test_interpreter_refuses_a_protected_mode_entry_with_a_reason() {
+fn test_interpreter_refuses_a_long_mode_entry_with_a_reason() {
     if !kvm_available() {
         return;
     }
-    let out = run(&["run", "machines/protected.toml", "--accel", "interp"]);
+    let out = run(&["run", "machines/long.toml", "--accel", "interp"]);
     assert_eq!(out.status, 6, "{}", out.stderr);
     assert!(
         out.stderr
-            .contains("the interpreter runs real-mode guests only"),
+            .contains("the interpreter runs real- and protected-mode guests, not long mode"),
         "{}",
         out.stderr
     );

@@ -115,6 +115,8 @@ guest_source_tests! {
     test_triple_fault_binary_matches_source => "hostile/triple-fault",
     test_vga_window_binary_matches_source => "hostile/vga-window",
     test_long_by_hand_binary_matches_source => "cpu/long-by-hand",
+    test_cpu_protected_binary_matches_source => "cpu/protected",
+    test_handover_binary_matches_source => "cpu/handover",
     test_cpuid_binary_matches_source => "cpu/cpuid",
     test_answer_binary_matches_source => "cpu/answer",
     test_string_io_binary_matches_source => "tests/string-io",

@@ -8,12 +8,14 @@
 
 use std::path::Path;
 
+use crate::cpu::CpuMode;
+
 /// The CPU backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Accel {
     /// KVM's vCPU.
     Kvm,
-    /// picovmm's interpreter (real mode).
+    /// picovmm's interpreter (real and protected mode).
     Interp,
 }
 
@@ -59,17 +61,21 @@ pub fn kvm_support(dev_kvm: &Path, sys_module: &Path) -> KvmSupport {
     }
 }
 
-/// The backend `auto` picks for a guest that starts in real mode (`real_mode`) or not, and
-/// why, on a host whose KVM is `support`.
-pub fn choose_auto(support: KvmSupport, real_mode: bool) -> (Accel, &'static str) {
-    match (support, real_mode) {
-        (KvmSupport::Unusable, true) => (Accel::Interp, "/dev/kvm is not usable here"),
-        (KvmSupport::Unusable, false) => (Accel::Kvm, "the interpreter runs real mode only"),
-        (_, false) => (Accel::Kvm, "the guest starts in protected or long mode"),
-        (KvmSupport::Native, true) => (Accel::Kvm, "this host's KVM runs real mode natively"),
-        (KvmSupport::EmulatesRealMode, true) => (
+/// The backend `auto` picks for a guest that starts in `mode`, and why, on a host whose KVM
+/// is `support`. The interpreter runs real and protected mode (paging included); long mode
+/// is KVM's.
+pub fn choose_auto(support: KvmSupport, mode: CpuMode) -> (Accel, &'static str) {
+    match (support, mode) {
+        (_, CpuMode::Long) => (Accel::Kvm, "the guest starts in long mode"),
+        (KvmSupport::Unusable, _) => (Accel::Interp, "/dev/kvm is not usable here"),
+        (KvmSupport::Native, _) => (Accel::Kvm, "this host's KVM runs the guest natively"),
+        (KvmSupport::EmulatesRealMode, CpuMode::Real) => (
             Accel::Interp,
             "this host's KVM emulates real mode in software; the interpreter is faster",
+        ),
+        (KvmSupport::EmulatesRealMode, CpuMode::Protected) => (
+            Accel::Interp,
+            "this host's KVM emulates ring-0 code in software; the interpreter is faster",
         ),
     }
 }
@@ -80,28 +86,38 @@ mod tests {
 
     #[test]
     fn test_auto_without_kvm_is_the_interpreter() {
-        assert_eq!(choose_auto(KvmSupport::Unusable, true).0, Accel::Interp);
-    }
-
-    #[test]
-    fn test_auto_with_native_kvm_is_kvm() {
-        assert_eq!(choose_auto(KvmSupport::Native, true).0, Accel::Kvm);
-    }
-
-    #[test]
-    fn test_auto_on_an_emulating_kvm_is_the_interpreter_for_real_mode() {
         assert_eq!(
-            choose_auto(KvmSupport::EmulatesRealMode, true).0,
+            choose_auto(KvmSupport::Unusable, CpuMode::Real).0,
             Accel::Interp
         );
     }
 
     #[test]
-    fn test_auto_for_protected_mode_is_kvm() {
+    fn test_auto_with_native_kvm_is_kvm() {
+        assert_eq!(choose_auto(KvmSupport::Native, CpuMode::Real).0, Accel::Kvm);
+    }
+
+    #[test]
+    fn test_auto_on_an_emulating_kvm_is_the_interpreter_for_real_mode() {
         assert_eq!(
-            choose_auto(KvmSupport::EmulatesRealMode, false).0,
-            Accel::Kvm
+            choose_auto(KvmSupport::EmulatesRealMode, CpuMode::Real).0,
+            Accel::Interp
         );
+    }
+
+    #[test]
+    fn test_auto_for_long_mode_is_kvm() {
+        for support in [KvmSupport::Unusable, KvmSupport::EmulatesRealMode] {
+            assert_eq!(choose_auto(support, CpuMode::Long).0, Accel::Kvm);
+        }
+    }
+
+    #[test]
+    fn test_auto_for_protected_mode_is_the_interpreter_unless_kvm_is_native() {
+        let protected = |support| choose_auto(support, CpuMode::Protected).0;
+        assert_eq!(protected(KvmSupport::EmulatesRealMode), Accel::Interp);
+        assert_eq!(protected(KvmSupport::Unusable), Accel::Interp);
+        assert_eq!(protected(KvmSupport::Native), Accel::Kvm);
     }
 
     #[test]

@@ -136,11 +136,33 @@ pub struct ExitCounters {
     pub firmware_calls: u64,
     /// Instructions the interpreter executed (0 under KVM, which does not count them).
     pub instructions: u64,
-    /// Times KVM took the machine over from the interpreter.
+    /// Times KVM took the machine over from the interpreter, or gave it back.
     pub handovers: u64,
 }
 
 impl ExitCounters {
+    /// These counts and `other`'s, field by field (a run that moved between backends).
+    pub fn plus(self, other: ExitCounters) -> ExitCounters {
+        ExitCounters {
+            total: self.total + other.total,
+            io_in: self.io_in + other.io_in,
+            io_out: self.io_out + other.io_out,
+            mmio_read: self.mmio_read + other.mmio_read,
+            mmio_write: self.mmio_write + other.mmio_write,
+            hlt: self.hlt + other.hlt,
+            debug: self.debug + other.debug,
+            shutdown: self.shutdown + other.shutdown,
+            interrupted: self.interrupted + other.interrupted,
+            irq_window: self.irq_window + other.irq_window,
+            other: self.other + other.other,
+            injected: self.injected + other.injected,
+            iret_emulated: self.iret_emulated + other.iret_emulated,
+            firmware_calls: self.firmware_calls + other.firmware_calls,
+            instructions: self.instructions + other.instructions,
+            handovers: self.handovers + other.handovers,
+        }
+    }
+
     /// Every counter but the total, by its stable name (as `--stats` and `--stats-json` say it).
     pub fn by_reason(&self) -> [(&'static str, u64); 10] {
         [

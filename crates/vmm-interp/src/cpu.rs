@@ -16,8 +16,8 @@ pub enum Model {
     I386,
 }
 
-/// A segment register: its selector and the base it gives (the selector times 16 in real
-/// mode), with its limit.
+/// A segment register: its selector and what the CPU keeps of its descriptor (in real mode
+/// the base is the selector times 16).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Segment {
     /// The selector.
@@ -26,7 +26,15 @@ pub struct Segment {
     pub base: u32,
     /// The last valid offset.
     pub limit: u32,
+    /// The descriptor's attributes as VMX and KVM lay them out: bits 0-3 the type, 4 S,
+    /// 5-6 DPL, 7 present, 12 AVL, 13 L, 14 D/B, 15 G.
+    pub attrs: u16,
 }
+
+/// The attributes of a real-mode data segment (present, writable, accessed).
+pub const REAL_DATA: u16 = 0x93;
+/// The attributes of a real-mode code segment (present, readable, accessed).
+pub const REAL_CODE: u16 = 0x9B;
 
 /// The segment registers, in the order instructions encode them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,7 +71,7 @@ pub enum Exit {
         /// CS:IP of the instruction.
         at: (u16, u32),
     },
-    /// A fault while delivering a fault (real mode: a vector past the IVT's limit).
+    /// A fault while delivering a double fault (real mode: a vector past the IVT's limit).
     TripleFault,
 }
 
@@ -89,10 +97,14 @@ pub struct Cpu {
     pub idt: (u32, u16),
     /// The global descriptor table's base and limit (`lgdt`).
     pub gdt: (u32, u16),
-    /// CR0 (only PE would leave real mode: a `mov cr0` that sets it stops the interpreter).
+    /// CR0.
     pub cr0: u32,
-    /// CR2, CR3 and CR4, kept for whoever runs the guest after a switch out of real mode.
+    /// CR2, CR3 and CR4.
     pub cr: [u32; 3],
+    /// The task register (`ltr`): the TSS that holds the inner rings' stacks.
+    pub tr: Segment,
+    /// The local descriptor table register (`lldt`).
+    pub ldtr: Segment,
     /// Which rules apply.
     pub model: Model,
     /// Instructions executed.
@@ -107,6 +119,19 @@ pub struct Cpu {
     pub(crate) op32: bool,
     pub(crate) addr32: bool,
     pub(crate) rep: Rep,
+    /// CS is a 32-bit code segment (protected mode, D set): operands and addresses are 32-bit
+    /// unless a prefix says otherwise.
+    pub(crate) code32: bool,
+    /// SS is a 32-bit stack (protected mode, B set): pushes and pops move ESP, not SP.
+    pub(crate) stack32: bool,
+    /// CR0.PE and CR0.PG, as the hot path asks.
+    pub(crate) protected: bool,
+    pub(crate) paging: bool,
+    /// What stops the instruction being executed part-way (protected mode): the registers go
+    /// back to where it started and the exception is delivered.
+    pub(crate) pending: Option<crate::trap::Trap>,
+    /// Linear-to-physical translations (paging).
+    pub(crate) tlb: Box<crate::paging::Tlb>,
 }
 
 /// A string instruction's repeat prefix.
@@ -150,16 +175,22 @@ impl Cpu {
             selector: 0,
             base: 0,
             limit: 0xFFFF,
+            attrs: REAL_DATA,
         };
+        let mut segs = [seg; 6];
+        segs[CS].attrs = REAL_CODE;
+        let system = |attrs| Segment { attrs, ..seg };
         Cpu {
             regs: [0; 8],
             ip: 0,
             flags: Flags::RESERVED1 | model.fixed_flags(),
-            segs: [seg; 6],
+            segs,
             idt: (0, 0x3FF),
             gdt: (0, 0),
             cr0: 0,
             cr: [0; 3],
+            tr: system(0x8B),
+            ldtr: system(0x82),
             model,
             executed: 0,
             rep_chunk: 1024,
@@ -169,6 +200,31 @@ impl Cpu {
             op32: false,
             addr32: false,
             rep: Rep::None,
+            code32: false,
+            stack32: false,
+            protected: false,
+            paging: false,
+            pending: None,
+            tlb: Box::default(),
+        }
+    }
+
+    /// Recomputes what the hot path keeps of CR0, CS and SS (after the state was set from
+    /// outside: a snapshot, a debugger, a hand-over), and forgets every translation.
+    pub fn refresh_modes(&mut self) {
+        self.protected = self.model == Model::I386 && self.cr0 & 1 != 0;
+        self.paging = self.protected && self.cr0 & (1 << 31) != 0;
+        self.code32 = self.protected && self.segs[CS].attrs & (1 << 14) != 0;
+        self.stack32 = self.protected && self.segs[SS].attrs & (1 << 14) != 0;
+        self.tlb.flush();
+    }
+
+    /// The current privilege level (0 in real mode).
+    pub fn cpl(&self) -> u8 {
+        if self.protected {
+            (self.segs[CS].selector & 3) as u8
+        } else {
+            0
         }
     }
 
@@ -242,37 +298,74 @@ impl Cpu {
     }
 
     /// Reads `size` bytes at `at`.
-    pub(crate) fn read(&self, bus: &mut impl Bus, at: Address, size: u8) -> u32 {
+    pub(crate) fn read(&mut self, bus: &mut impl Bus, at: Address, size: u8) -> u32 {
+        let linear = self.linear(at.seg, at.offset);
+        if self.paging {
+            let user = self.cpl() == 3;
+            return match self.read_linear(bus, linear, size, user) {
+                Ok(v) => v,
+                Err(trap) => {
+                    self.pend(trap);
+                    0
+                }
+            };
+        }
         match (self.model, size) {
-            (_, BYTE) => u32::from(bus.read8(self.linear(at.seg, at.offset))),
+            (_, BYTE) => u32::from(bus.read8(linear)),
             (Model::I8086, _) => {
-                let lo = bus.read8(self.linear(at.seg, at.offset));
                 let hi = bus.read8(self.linear(at.seg, at.offset.wrapping_add(1)));
-                u32::from(u16::from_le_bytes([lo, hi]))
+                u32::from(u16::from_le_bytes([bus.read8(linear), hi]))
             }
-            (Model::I386, WORD) => u32::from(bus.read16(self.linear(at.seg, at.offset))),
-            (Model::I386, _) => bus.read32(self.linear(at.seg, at.offset)),
+            (Model::I386, WORD) => u32::from(bus.read16(linear)),
+            (Model::I386, _) => bus.read32(linear),
         }
     }
 
-    /// Writes `size` bytes at `at`.
-    pub(crate) fn write(&self, bus: &mut impl Bus, at: Address, size: u8, value: u32) {
+    /// Writes `size` bytes at `at` (nothing once the instruction has faulted).
+    pub(crate) fn write(&mut self, bus: &mut impl Bus, at: Address, size: u8, value: u32) {
+        let linear = self.linear(at.seg, at.offset);
+        if self.protected {
+            if self.pending.is_some() {
+                return;
+            }
+            let user = self.cpl() == 3;
+            if let Err(trap) = self.write_linear(bus, linear, size, value, user) {
+                self.pend(trap);
+            }
+            return;
+        }
         match (self.model, size) {
-            (_, BYTE) => bus.write8(self.linear(at.seg, at.offset), value as u8),
+            (_, BYTE) => bus.write8(linear, value as u8),
             (Model::I8086, _) => {
-                bus.write8(self.linear(at.seg, at.offset), value as u8);
+                bus.write8(linear, value as u8);
                 let next = at.offset.wrapping_add(1);
                 bus.write8(self.linear(at.seg, next), (value >> 8) as u8);
             }
-            (Model::I386, WORD) => bus.write16(self.linear(at.seg, at.offset), value as u16),
-            (Model::I386, _) => bus.write32(self.linear(at.seg, at.offset), value),
+            (Model::I386, WORD) => bus.write16(linear, value as u16),
+            (Model::I386, _) => bus.write32(linear, value),
         }
     }
 
     /// The next instruction byte.
     pub(crate) fn fetch8(&mut self, bus: &mut impl Bus) -> u8 {
-        let b = bus.fetch8(self.linear(CS, self.ip));
-        self.ip = self.ip.wrapping_add(1) & 0xFFFF;
+        let linear = self.linear(CS, self.ip);
+        let b = if self.paging {
+            let user = self.cpl() == 3;
+            match self.translate(bus, linear, false, user) {
+                Ok(physical) => bus.fetch8(physical),
+                Err(trap) => {
+                    self.pend(trap);
+                    0
+                }
+            }
+        } else {
+            bus.fetch8(linear)
+        };
+        self.ip = if self.code32 {
+            self.ip.wrapping_add(1)
+        } else {
+            self.ip.wrapping_add(1) & 0xFFFF
+        };
         b
     }
 
@@ -295,17 +388,39 @@ impl Cpu {
     }
 
     /// SP or ESP, as the stack's size says (16-bit in real mode).
-    fn sp(&self) -> u32 {
-        self.regs[4] & 0xFFFF
+    pub(crate) fn sp(&self) -> u32 {
+        if self.stack32 {
+            self.regs[4]
+        } else {
+            self.regs[4] & 0xFFFF
+        }
+    }
+
+    /// Sets SP (a 16-bit stack) or ESP.
+    pub(crate) fn set_sp(&mut self, value: u32) {
+        if self.stack32 {
+            self.regs[4] = value;
+        } else {
+            self.set_reg(4, WORD, value);
+        }
+    }
+
+    /// The stack's address size: 4 for a 32-bit stack, else 2.
+    pub(crate) fn stack_size(&self) -> u8 {
+        if self.stack32 {
+            DWORD
+        } else {
+            WORD
+        }
     }
 
     /// Pushes `size` bytes.
     pub(crate) fn push(&mut self, bus: &mut impl Bus, size: u8, value: u32) {
-        let sp = self.sp().wrapping_sub(u32::from(size)) & 0xFFFF;
-        self.set_reg(4, WORD, sp);
+        let sp = self.sp().wrapping_sub(u32::from(size));
+        self.set_sp(sp);
         let at = Address {
             seg: SS,
-            offset: sp,
+            offset: self.sp(),
         };
         self.write(bus, at, size, value);
     }
@@ -317,13 +432,16 @@ impl Cpu {
             offset: self.sp(),
         };
         let value = self.read(bus, at, size);
-        self.set_reg(4, WORD, (self.sp() + u32::from(size)) & 0xFFFF);
+        self.set_sp(self.sp().wrapping_add(u32::from(size)));
         value
     }
 
     /// Delivers interrupt `vector` through the IVT: pushes FLAGS, CS and IP (the return
     /// address `ret`), clears IF and TF, and jumps to the handler.
     pub(crate) fn interrupt(&mut self, bus: &mut impl Bus, vector: u8, ret: u32) -> Exit {
+        if self.protected {
+            return self.software_interrupt(bus, vector, ret);
+        }
         let entry = u32::from(vector) * 4;
         if self.model == Model::I386 && entry + 3 > u32::from(self.idt.1) {
             return Exit::TripleFault;
@@ -351,6 +469,10 @@ impl Cpu {
 
     /// A fault's exception: the 8086 returns past the faulting instruction, the 386 to it.
     pub(crate) fn fault(&mut self, bus: &mut impl Bus, vector: u8) -> Exit {
+        if self.protected {
+            self.pend(crate::trap::Trap::fault(vector));
+            return Exit::Continue;
+        }
         let ret = match self.model {
             Model::I8086 => self.ip,
             Model::I386 => self.start_ip,
@@ -365,6 +487,9 @@ impl Cpu {
             return false;
         }
         let ret = self.ip;
+        if self.protected {
+            return self.external_interrupt_protected(bus, vector) == Exit::Continue;
+        }
         self.interrupt(bus, vector, ret) == Exit::Continue
     }
 

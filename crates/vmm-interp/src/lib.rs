@@ -1,6 +1,9 @@
-//! picovmm's own x86 CPU: an interpreter of real-mode code, the 8086/186/286 instruction set
-//! with the 386's real-mode additions (operand- and address-size prefixes, 32-bit registers,
-//! FS and GS, MOVZX/MOVSX, SETcc, BT*, SHLD/SHRD, long Jcc, BSF/BSR, CWDE/CDQ...).
+//! picovmm's own x86 CPU: an interpreter of the 8086/186/286 instruction set with the 386's
+//! additions (operand- and address-size prefixes, 32-bit registers, FS and GS, MOVZX/MOVSX,
+//! SETcc, BT*, SHLD/SHRD, long Jcc, BSF/BSR, CWDE/CDQ...), in real mode and in the 386's
+//! protected mode: descriptors and their checks, 16- and 32-bit code, rings with the TSS's
+//! stacks, interrupts and exceptions through the IDT (double faults, shutdown), and 32-bit
+//! paging with 4 KiB and 4 MiB pages.
 //!
 //! It knows no KVM and no device: a [`Cpu`] executes instructions against a [`Bus`] (memory
 //! by linear address, and ports), and says when it stops ([`Exit`]). picovmm's machine wraps
@@ -25,9 +28,14 @@ mod bus;
 mod cpu;
 mod decode;
 mod exec;
+mod far;
 mod flags;
+mod paging;
+mod privilege;
+mod segments;
 mod string;
+mod trap;
 
 pub use bus::{Bus, FlatMemory};
-pub use cpu::{Cpu, Exit, Model, Segment, SegmentRegister};
+pub use cpu::{Cpu, Exit, Model, Segment, SegmentRegister, REAL_CODE, REAL_DATA};
 pub use flags::Flags;

@@ -24,7 +24,18 @@ impl Cpu {
                 self.ip = self.start_ip;
                 return Exit::Continue;
             }
+            let before = (self.regs[1], self.regs[6], self.regs[7], self.flags);
             let exit = self.string_once(bus, op, size, asize);
+            if self.pending.is_some() {
+                if done > 0 {
+                    // The iterations before this one stand: the instruction runs again from
+                    // here, and faults at once (with nothing done) if the fault is real.
+                    (self.regs[1], self.regs[6], self.regs[7], self.flags) = before;
+                    self.pending = None;
+                    self.ip = self.start_ip;
+                }
+                return Exit::Continue;
+            }
             done += 1;
             let cx = self.reg(1, asize).wrapping_sub(1);
             self.set_reg(1, asize, cx);
@@ -48,15 +59,19 @@ impl Cpu {
             offset: self.reg(7, asize),
         };
         let mut exit = Exit::Continue;
+        let port = self.reg(2, WORD) as u16;
+        if matches!(op, 0x6C..=0x6F) && !self.port_allowed(bus, port, size) {
+            return Exit::Continue;
+        }
         let (si, di) = match op {
             0x6C | 0x6D => {
-                let v = bus.io_in(self.reg(2, WORD) as u16, size);
+                let v = bus.io_in(port, size);
                 self.write(bus, dst, size, v);
                 (false, true)
             }
             0x6E | 0x6F => {
                 let v = self.read(bus, src, size);
-                if bus.io_out(self.reg(2, WORD) as u16, size, v) {
+                if self.pending.is_none() && bus.io_out(port, size, v) {
                     exit = Exit::Io;
                 }
                 (true, false)

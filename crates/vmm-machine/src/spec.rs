@@ -128,7 +128,7 @@ pub struct PluginSpec {
 pub enum AccelChoice {
     /// KVM.
     Kvm,
-    /// picovmm's interpreter (real mode only).
+    /// picovmm's interpreter (real and protected mode).
     Interp,
     /// Whichever runs this guest faster on this host (vmm_core::accel::choose_auto): the
     /// default, so that a host without KVM, or whose KVM emulates real mode, runs guests well.
@@ -164,7 +164,7 @@ impl AccelChoice {
                     std::path::Path::new("/dev/kvm"),
                     std::path::Path::new("/sys/module"),
                 );
-                choose_auto(support, mode == CpuMode::Real)
+                choose_auto(support, mode)
             }
         }
     }

@@ -10,6 +10,7 @@
 //! ```
 
 mod bus;
+mod handover;
 mod state;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use crate::device_memory::DeviceMemory;
 use crate::exit::{Access, ExitCounters};
 use crate::firmware::{Firmware, FirmwareAction, FirmwareCall};
 use crate::interrupt::InterruptController;
+use crate::layout::BOOT_GDT;
 use crate::memory_map::MemoryMap;
 use crate::outcome::Registers;
 use crate::vcpu::Vcpu;
@@ -55,6 +57,10 @@ pub struct InterpCpu {
     firmware: Option<Box<dyn Firmware>>,
     unclaimed: UnclaimedLog,
     exits: ExitCounters,
+    /// KVM's exits while it ran the machine, before it gave the machine back.
+    kvm_exits: ExitCounters,
+    /// Where KVM gave the machine back (the interpreter does not hand it over there again).
+    taken_back_at: Option<(u16, u32)>,
     /// Single-stepping and breakpoints (set through `&self`, as the trait's requests do).
     debug: std::cell::RefCell<GuestDebug>,
     /// The breakpoint just reported: the next instruction there runs (as RF does).
@@ -84,6 +90,8 @@ impl InterpCpu {
             firmware: None,
             unclaimed: UnclaimedLog::default(),
             exits: ExitCounters::default(),
+            kvm_exits: ExitCounters::default(),
+            taken_back_at: None,
             debug: Default::default(),
             resumed_at: None,
             halted: false,
@@ -188,49 +196,6 @@ impl InterpCpu {
             dr6: 1 << slot,
             dr7: 0,
         })
-    }
-
-    /// Moves the machine to KVM at the instruction the interpreter cannot run: a new KVM VM
-    /// over the same memory, a vCPU with the interpreter's registers, the firmware, interrupt
-    /// controller, policy and debug settings. Fails (and the interpreter stays) without KVM.
-    fn hand_over(&mut self) -> Result<()> {
-        let (mut vcpu, vm) = crate::vm::kvm_takeover(
-            self.bus.map(),
-            self.bus.memory(),
-            self.bus.device_memory(),
-            self.bus.io_shared(),
-            self.control.clone(),
-        )?;
-        self.cpu.ip = self.cpu.start_ip();
-        let mut sregs = vcpu.sregs()?;
-        let mine = state::sregs_of(&self.cpu);
-        for (theirs, ours) in [
-            (&mut sregs.es, mine.es),
-            (&mut sregs.cs, mine.cs),
-            (&mut sregs.ss, mine.ss),
-            (&mut sregs.ds, mine.ds),
-            (&mut sregs.fs, mine.fs),
-            (&mut sregs.gs, mine.gs),
-        ] {
-            theirs.selector = ours.selector;
-            theirs.base = ours.base;
-            theirs.limit = ours.limit;
-        }
-        (sregs.gdt, sregs.idt, sregs.cr0) = (mine.gdt, mine.idt, mine.cr0);
-        (sregs.cr2, sregs.cr3, sregs.cr4) = (mine.cr2, mine.cr3, mine.cr4);
-        vcpu.set_sregs(&sregs)?;
-        vcpu.set_regs(&state::regs_of(&self.cpu))?;
-        vcpu.set_unclaimed_policy(self.unclaimed.policy);
-        if let Some(interrupts) = &self.interrupts {
-            vcpu.set_interrupt_controller(interrupts.clone());
-        }
-        if let Some(firmware) = self.firmware.take() {
-            vcpu.set_firmware(firmware);
-        }
-        let _ = vcpu.set_guest_debug(&self.debug.borrow());
-        self.exits.handovers += 1;
-        self.kvm = Some((vcpu, vm));
-        Ok(())
     }
 
     /// Takes the interrupt the controller asserts, when the CPU can.
@@ -348,24 +313,28 @@ impl CpuBackend for InterpCpu {
         if let Some((v, _)) = &mut self.kvm {
             return CpuBackend::set_boot_cpu(v, boot);
         }
-        let Entry::Real(at) = boot.entry else {
-            return Err(VmError::Unsupported(
-                "the interpreter runs real-mode guests only: use --accel kvm",
-            ));
-        };
-        if boot.mode != CpuMode::Real {
-            return Err(VmError::Unsupported(
-                "the interpreter runs real-mode guests only: use --accel kvm",
-            ));
-        }
         self.cpu = Cpu::new(Model::I386);
-        // CD and NW, as a PC's CPU (and KVM's vCPU) comes out of reset; ET is added on the way
-        // out (state.rs).
-        self.cpu.cr0 = 0x6000_0000;
-        for seg in 0..6 {
-            self.cpu.load_segment(seg, 0);
+        match (boot.mode, boot.entry) {
+            (CpuMode::Real, Entry::Real(at)) => {
+                // CD and NW, as a PC's CPU (and KVM's vCPU) comes out of reset; ET is added on
+                // the way out (state.rs).
+                self.cpu.cr0 = 0x6000_0000;
+                for seg in 0..6 {
+                    self.cpu.load_segment(seg, 0);
+                }
+                self.cpu.set_real_mode_entry(at.segment, at.offset);
+            }
+            (CpuMode::Protected, Entry::Flat(at)) => {
+                crate::memory::load_image(self.bus.memory(), BOOT_GDT, &crate::gdt::bytes())?;
+                state::set_flat_protected(&mut self.cpu, BOOT_GDT);
+                self.cpu.ip = at as u32;
+            }
+            _ => {
+                return Err(VmError::Unsupported(
+                    "the interpreter runs real- and protected-mode guests, not long mode: use --accel kvm",
+                ))
+            }
         }
-        self.cpu.set_real_mode_entry(at.segment, at.offset);
         self.cpu.regs[4] = boot.stack as u32;
         self.cpu.regs[0] = boot.rax as u32;
         self.cpu.regs[3] = boot.rbx as u32;
@@ -405,7 +374,11 @@ impl CpuBackend for InterpCpu {
         let control = self.control.clone();
         loop {
             if let Some((v, _)) = &mut self.kvm {
-                return v.run();
+                let event = v.run();
+                if handover::kvm_cannot_go_on(&event) && self.take_back().is_ok() {
+                    continue;
+                }
+                return event;
             }
             if let Some(reason) = control.take_stop() {
                 return VcpuEvent::Stopped(reason);
@@ -467,6 +440,7 @@ impl CpuBackend for InterpCpu {
         if let Some((v, _)) = &self.kvm {
             // KVM's exits since it took over, and the interpreter's instructions before.
             exits = CpuBackend::exits(v);
+            exits = exits.plus(self.kvm_exits);
             exits.handovers = self.exits.handovers;
             exits.instructions = self.cpu.executed;
             return exits;
@@ -478,7 +452,7 @@ impl CpuBackend for InterpCpu {
         exits.mmio_write = self.bus.counts[3];
         exits.total = exits.by_reason().iter().map(|(_, n)| n).sum();
         exits.instructions = self.cpu.executed;
-        exits
+        exits.plus(self.kvm_exits)
     }
 
     fn registers(&self) -> Option<Registers> {

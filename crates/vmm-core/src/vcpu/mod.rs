@@ -170,6 +170,11 @@ impl Vcpu {
         }
     }
 
+    /// Disconnects the firmware (the interpreter takes the machine back).
+    pub fn take_firmware(&mut self) -> Option<Box<dyn Firmware>> {
+        self.firmware.take()
+    }
+
     /// Where warnings (unclaimed accesses under [`UnclaimedPolicy::Log`]) go; `log` records
     /// (warnings of target `vmm_core`) by default.
     pub fn set_warning_output(&mut self, out: Box<dyn Write + Send>) {

@@ -13,9 +13,13 @@ impl Cpu {
         let op = self.fetch8(bus);
         let size = self.osize();
         match op {
+            0x00 if self.protected => return self.system_registers(bus),
             0x00 | 0x0B => return self.fault(bus, 6),
             0x01 => return self.tables(bus),
-            0x06 | 0x08 | 0x09 => {}
+            0x06 | 0x08 | 0x09 if !self.ring0() => {}
+            0x06 => self.cr0 &= !(1 << 3),
+            0x08 | 0x09 => {}
+            0x20 | 0x22 if !self.ring0() => {}
             0x20 => {
                 let m = self.modrm(bus);
                 let v = match m.reg {
@@ -28,12 +32,7 @@ impl Cpu {
             0x22 => {
                 let m = self.modrm(bus);
                 let v = self.get_rm(bus, &m, 4);
-                match m.reg {
-                    0 if v & 1 != 0 => return self.invalid(0x0F, op),
-                    0 => self.cr0 = v,
-                    2..=4 => self.cr[usize::from(m.reg) - 2] = v,
-                    _ => return self.fault(bus, 6),
-                }
+                return self.write_control(bus, m.reg, v);
             }
             0x31 => {
                 let t = self.executed;
@@ -62,7 +61,7 @@ impl Cpu {
             }
             0xA1 | 0xA9 => {
                 let v = self.pop(bus, size);
-                self.load_segment(if op == 0xA1 { 4 } else { 5 }, v as u16);
+                self.set_segment(bus, if op == 0xA1 { 4 } else { 5 }, v as u16);
             }
             0xA2 => {
                 let (leaf, sub) = (self.reg(0, 4), self.reg(1, 4));
@@ -111,13 +110,14 @@ impl Cpu {
                     offset: at.offset.wrapping_add(u32::from(size)),
                 };
                 let segment = self.read(bus, next, WORD) as u16;
-                self.set_reg(usize::from(m.reg), size, offset);
                 let seg = match op {
                     0xB2 => 2,
                     0xB4 => 4,
                     _ => 5,
                 };
-                self.load_segment(seg, segment);
+                if self.set_segment(bus, seg, segment) {
+                    self.set_reg(usize::from(m.reg), size, offset);
+                }
                 self.shadow = seg == 2;
             }
             0xB6 | 0xB7 | 0xBE | 0xBF => {
@@ -165,19 +165,24 @@ impl Cpu {
     /// 0Fh 01h: SGDT, SIDT, LGDT, LIDT, SMSW, LMSW, INVLPG.
     fn tables(&mut self, bus: &mut impl Bus) -> Exit {
         let m = self.modrm(bus);
+        if matches!(m.reg, 2 | 3 | 6 | 7) && !self.ring0() {
+            return Exit::Continue;
+        }
         match (m.reg, m.rm) {
             (4, _) => {
                 let v = self.cr0 & 0xFFFF;
                 self.set_rm(bus, &m, WORD, v);
             }
             (6, _) => {
+                // LMSW sets PE but never clears it.
                 let v = self.get_rm(bus, &m, WORD);
-                if v & 1 != 0 {
-                    return self.invalid(0x0F, 0x01);
-                }
-                self.cr0 = (self.cr0 & !0xF) | (v & 0xF);
+                let cr0 = (self.cr0 & !0xE) | (v & 0xF);
+                return self.write_control(bus, 0, cr0);
             }
-            (7, _) => {}
+            (7, Operand::Mem(at)) => {
+                let linear = self.linear(at.seg, at.offset);
+                self.tlb.flush_page(linear);
+            }
             (0..=3, Operand::Mem(at)) => {
                 let base_at = Address {
                     seg: at.seg,
@@ -280,6 +285,71 @@ impl Cpu {
         self.set_flag(Flags::OF, (u64::from(r) ^ dest) & (1 << (bits - 1)) != 0);
         self.set_szp(r, size);
         self.set_rm(bus, &m, size, r);
+        Exit::Continue
+    }
+}
+
+impl Cpu {
+    /// MOV to CR0, CR2, CR3 or CR4 (and LMSW): entering and leaving protected mode, turning
+    /// paging on and off, a new page directory. PAE paging is left to KVM.
+    fn write_control(&mut self, bus: &mut impl Bus, reg: u8, value: u32) -> Exit {
+        const PE: u32 = 1;
+        const PG: u32 = 1 << 31;
+        const PAE: u32 = 1 << 5;
+        let (cr0, cr4) = match reg {
+            0 => (value, self.cr[2]),
+            4 => (self.cr0, value),
+            _ => (self.cr0, self.cr[2]),
+        };
+        if cr0 & PG != 0 && cr0 & PE == 0 {
+            self.pend(crate::trap::Trap::gp(0));
+            return Exit::Continue;
+        }
+        if cr0 & PG != 0 && cr4 & PAE != 0 {
+            self.pend(crate::trap::Trap::Unsupported {
+                opcode: 0x0F,
+                second: 0x22,
+            });
+            return Exit::Continue;
+        }
+        match reg {
+            0 => self.cr0 = cr0,
+            2..=4 => self.cr[usize::from(reg) - 2] = value,
+            _ => return self.fault(bus, 6),
+        }
+        let (code32, stack32) = (self.code32, self.stack32);
+        self.refresh_modes();
+        // CS and SS keep what they held until they are loaded again.
+        (self.code32, self.stack32) = (code32 && self.protected, stack32 && self.protected);
+        Exit::Continue
+    }
+
+    /// 0Fh 00h in protected mode: SLDT, STR, LLDT, LTR (VERR, VERW: left to KVM).
+    fn system_registers(&mut self, bus: &mut impl Bus) -> Exit {
+        let m = self.modrm(bus);
+        match m.reg {
+            0 | 1 => {
+                let v = if m.reg == 0 { self.ldtr } else { self.tr }.selector;
+                let size = match m.rm {
+                    Operand::Reg(_) => self.osize(),
+                    Operand::Mem(_) => WORD,
+                };
+                self.set_rm(bus, &m, size, u32::from(v));
+            }
+            2 | 3 if !self.ring0() => {}
+            2 | 3 => {
+                let selector = self.get_rm(bus, &m, WORD) as u16;
+                let loaded = if m.reg == 2 {
+                    self.load_ldt(bus, selector)
+                } else {
+                    self.load_task_register(bus, selector)
+                };
+                if let Err(trap) = loaded {
+                    self.pend(trap);
+                }
+            }
+            _ => return self.invalid(0x0F, 0x00),
+        }
         Exit::Continue
     }
 }

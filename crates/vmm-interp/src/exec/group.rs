@@ -2,7 +2,7 @@
 //! IDIV) and FEh/FFh (INC, DEC, CALL, JMP, PUSH).
 
 use crate::bus::Bus;
-use crate::cpu::{Address, Cpu, Exit, Model, BYTE, CS, WORD};
+use crate::cpu::{Cpu, Exit, Model, BYTE};
 use crate::decode::Operand;
 
 impl Cpu {
@@ -50,17 +50,11 @@ impl Cpu {
                 let Operand::Mem(at) = m.rm else {
                     return self.invalid(op, m.reg);
                 };
-                let offset = self.read(bus, at, size);
-                let next = Address {
-                    seg: at.seg,
-                    offset: at.offset.wrapping_add(u32::from(size)),
-                };
-                let segment = self.read(bus, next, WORD) as u16;
+                let (offset, segment) = self.far_pointer(bus, at, size);
                 if m.reg == 3 {
                     self.call_far(bus, segment, offset);
                 } else {
-                    self.load_segment(CS, segment);
-                    self.ip = offset;
+                    self.jump_far(bus, segment, offset);
                 }
             }
             (0xFF, 6) | (0xFF, 7) if m.reg == 6 || self.model == Model::I8086 => {

@@ -19,12 +19,26 @@ const MAX_PREFIXES: usize = 14;
 impl Cpu {
     /// Executes one instruction (a whole `rep` string instruction, or a piece of a long one).
     pub fn step(&mut self, bus: &mut impl Bus) -> Exit {
+        if let Some(trap) = self.pending.take() {
+            // A shutdown met while taking an external interrupt.
+            return self.raise(bus, trap, None);
+        }
         self.start_ip = self.ip;
         self.seg_override = None;
-        self.op32 = false;
-        self.addr32 = false;
+        self.op32 = self.code32;
+        self.addr32 = self.code32;
         self.rep = Rep::None;
         self.shadow = false;
+        let saved = self.protected.then(|| self.save());
+        let exit = self.execute(bus);
+        match self.pending.take() {
+            Some(trap) => self.raise(bus, trap, saved),
+            None => exit,
+        }
+    }
+
+    /// Decodes the prefixes and runs the instruction.
+    fn execute(&mut self, bus: &mut impl Bus) -> Exit {
         let mut prefixes = 0;
         let opcode = loop {
             let b = self.fetch8(bus);
@@ -33,8 +47,8 @@ impl Cpu {
                     self.seg_override = Some(usize::from((b >> 3) & 3))
                 }
                 (0x64 | 0x65, Model::I386) => self.seg_override = Some(usize::from(b - 0x60)),
-                (0x66, Model::I386) => self.op32 = true,
-                (0x67, Model::I386) => self.addr32 = true,
+                (0x66, Model::I386) => self.op32 = !self.code32,
+                (0x67, Model::I386) => self.addr32 = !self.code32,
                 (0xF0, _) | (0xF1, Model::I8086) => {}
                 (0xF2, _) => self.rep = Rep::NotEqual,
                 (0xF3, _) => self.rep = Rep::Equal,
@@ -54,6 +68,12 @@ impl Cpu {
         };
         if self.flag(Flags::TF) && exit == Exit::Continue && !self.shadow {
             let ret = self.ip;
+            if self.protected {
+                if self.pending.is_none() {
+                    return self.exception(bus, crate::trap::Trap::fault(1), ret);
+                }
+                return exit;
+            }
             return self.interrupt(bus, 1, ret);
         }
         exit
@@ -62,14 +82,10 @@ impl Cpu {
     /// An opcode this interpreter does not implement: the 8086 executes something for every
     /// opcode (here, nothing); for a 386 the run stops and says which.
     pub(crate) fn invalid(&mut self, opcode: u8, second: u8) -> Exit {
-        match self.model {
-            Model::I386 => Exit::Unsupported {
-                opcode,
-                second,
-                at: (self.segs[crate::cpu::CS].selector, self.start_ip),
-            },
-            Model::I8086 => Exit::Continue,
+        if self.model == Model::I386 {
+            self.pend(crate::trap::Trap::Unsupported { opcode, second });
         }
+        Exit::Continue
     }
 
     /// Whether condition `cc` (the low nibble of Jcc, SETcc) holds.

@@ -25,7 +25,11 @@ impl Cpu {
                     // POP ES, (8086) POP CS, POP SS, POP DS.
                     let seg = usize::from((op >> 3) & 3);
                     let value = self.pop(bus, self.osize());
-                    self.load_segment(seg, value as u16);
+                    if seg == CS {
+                        self.load_segment(seg, value as u16);
+                    } else {
+                        self.set_segment(bus, seg, value as u16);
+                    }
                     self.shadow = seg == SS || seg == CS;
                     Exit::Continue
                 }

@@ -112,7 +112,11 @@ impl Cpu {
                     return self.invalid(op, 0);
                 }
                 let v = self.get_rm(bus, &m, WORD);
-                self.load_segment(seg, v as u16);
+                if seg == CS {
+                    self.load_segment(seg, v as u16);
+                } else {
+                    self.set_segment(bus, seg, v as u16);
+                }
                 self.shadow = seg == SS;
             }
             _ => {
@@ -150,7 +154,12 @@ impl Cpu {
             }
             0x9D => {
                 let v = self.pop(bus, size);
-                self.set_flags_from(v, size);
+                if self.protected {
+                    let cpl = self.cpl();
+                    self.set_flags_privileged(v, size, cpl);
+                } else {
+                    self.set_flags_from(v, size);
+                }
             }
             0x9E => {
                 let ah = self.reg(4, BYTE);
@@ -176,8 +185,26 @@ impl Cpu {
         self.flags = self.normalize_flags(keep | value);
     }
 
+    /// Jumps to `segment:offset`.
+    pub(crate) fn jump_far(&mut self, bus: &mut impl Bus, segment: u16, offset: u32) {
+        if self.protected {
+            if let Err(trap) = self.jump_far_protected(bus, segment, offset) {
+                self.pend(trap);
+            }
+            return;
+        }
+        self.load_segment(CS, segment);
+        self.ip = offset;
+    }
+
     /// Calls `segment:offset`, pushing CS and IP.
     pub(crate) fn call_far(&mut self, bus: &mut impl Bus, segment: u16, offset: u32) {
+        if self.protected {
+            if let Err(trap) = self.call_far_protected(bus, segment, offset) {
+                self.pend(trap);
+            }
+            return;
+        }
         let size = self.osize();
         let cs = u32::from(self.segs[CS].selector);
         self.push(bus, size, cs);

@@ -33,7 +33,9 @@ impl Cpu {
                 Exit::Continue
             }
             0xD7 => {
-                let offset = (self.reg(3, WORD) + self.reg(0, BYTE)) & 0xFFFF;
+                let asize = if self.addr32 { 4 } else { WORD };
+                let offset =
+                    self.reg(3, asize).wrapping_add(self.reg(0, BYTE)) & crate::cpu::mask(asize);
                 let at = Address {
                     seg: self.seg_override.unwrap_or(DS),
                     offset,
@@ -49,6 +51,7 @@ impl Cpu {
                 Exit::Continue
             }
             0xE0..=0xEF => self.ops_e0(bus, op),
+            0xF4 if !self.ring0() => Exit::Continue,
             0xF4 => Exit::Halt,
             0xF5 => {
                 self.flags ^= Flags::CF;
@@ -61,6 +64,9 @@ impl Cpu {
                     0xFA | 0xFB => (Flags::IF, op == 0xFB),
                     _ => (Flags::DF, op == 0xFD),
                 };
+                if flag == Flags::IF && self.protected && !self.iopl_allows() {
+                    return Exit::Continue;
+                }
                 let was_off = !self.flag(Flags::IF);
                 self.set_flag(flag, on);
                 self.shadow = op == 0xFB && was_off;
@@ -86,8 +92,7 @@ impl Cpu {
             0xC2 | 0xC3 => {
                 let extra = if op == 0xC2 { self.imm(bus, WORD) } else { 0 };
                 self.ip = self.pop(bus, size);
-                let sp = self.reg(4, WORD).wrapping_add(extra);
-                self.set_reg(4, WORD, sp);
+                self.set_sp(self.sp().wrapping_add(extra));
             }
             0xC4 | 0xC5 => {
                 let m = self.modrm(bus);
@@ -102,8 +107,9 @@ impl Cpu {
                     offset: at.offset.wrapping_add(u32::from(size)),
                 };
                 let segment = self.read(bus, next, WORD);
-                self.set_reg(usize::from(m.reg), size, offset);
-                self.load_segment(if op == 0xC4 { 0 } else { DS }, segment as u16);
+                if self.set_segment(bus, if op == 0xC4 { 0 } else { DS }, segment as u16) {
+                    self.set_reg(usize::from(m.reg), size, offset);
+                }
             }
             0xC6 | 0xC7 => {
                 let size = if op == 0xC6 { BYTE } else { size };
@@ -113,18 +119,23 @@ impl Cpu {
             }
             0xC8 => return self.enter(bus),
             0xC9 => {
-                let bp = self.reg(5, WORD);
-                self.set_reg(4, WORD, bp);
+                let bp = self.reg(5, self.stack_size());
+                self.set_sp(bp);
                 let v = self.pop(bus, size);
                 self.set_reg(5, size, v);
             }
             0xCA | 0xCB => {
                 let extra = if op == 0xCA { self.imm(bus, WORD) } else { 0 };
+                if self.protected {
+                    if let Err(trap) = self.return_far_protected(bus, extra) {
+                        self.pend(trap);
+                    }
+                    return Exit::Continue;
+                }
                 self.ip = self.pop(bus, size);
                 let cs = self.pop(bus, size);
                 self.load_segment(CS, cs as u16);
-                let sp = self.reg(4, WORD).wrapping_add(extra);
-                self.set_reg(4, WORD, sp);
+                self.set_sp(self.sp().wrapping_add(extra));
             }
             0xCC => return self.interrupt(bus, 3, self.ip),
             0xCD => {
@@ -133,6 +144,11 @@ impl Cpu {
             }
             0xCE if self.flag(Flags::OF) => return self.interrupt(bus, 4, self.ip),
             0xCE => {}
+            _ if self.protected => {
+                if let Err(trap) = self.iret_protected(bus) {
+                    self.pend(trap);
+                }
+            }
             _ => {
                 self.ip = self.pop(bus, size);
                 let cs = self.pop(bus, size);
@@ -151,11 +167,12 @@ impl Cpu {
         let level = self.fetch8(bus) & 0x1F;
         let bp = self.reg(5, size);
         self.push(bus, size, bp);
-        let frame_ptr = self.reg(4, WORD);
+        let stack = self.stack_size();
+        let frame_ptr = self.reg(4, stack);
         for i in 1..u32::from(level) {
             let at = Address {
                 seg: crate::cpu::SS,
-                offset: bp.wrapping_sub(i * u32::from(size)) & 0xFFFF,
+                offset: bp.wrapping_sub(i * u32::from(size)) & crate::cpu::mask(stack),
             };
             let v = self.read(bus, at, size);
             self.push(bus, size, v);
@@ -164,8 +181,7 @@ impl Cpu {
             self.push(bus, size, frame_ptr);
         }
         self.set_reg(5, size, frame_ptr);
-        let sp = self.reg(4, WORD).wrapping_sub(frame);
-        self.set_reg(4, WORD, sp);
+        self.set_sp(self.sp().wrapping_sub(frame));
         Exit::Continue
     }
 
@@ -200,6 +216,9 @@ impl Cpu {
                 } else {
                     self.reg(2, WORD) as u16
                 };
+                if !self.port_allowed(bus, port, size) {
+                    return Exit::Continue;
+                }
                 let v = bus.io_in(port, size);
                 self.set_reg(0, size, v);
             }
@@ -209,6 +228,9 @@ impl Cpu {
                 } else {
                     self.reg(2, WORD) as u16
                 };
+                if !self.port_allowed(bus, port, size) {
+                    return Exit::Continue;
+                }
                 let v = self.reg(0, size);
                 if bus.io_out(port, size, v) {
                     return Exit::Io;
@@ -227,8 +249,7 @@ impl Cpu {
             0xEA => {
                 let offset = self.imm(bus, self.osize());
                 let segment = self.imm(bus, WORD);
-                self.load_segment(CS, segment as u16);
-                self.ip = offset;
+                self.jump_far(bus, segment as u16, offset);
             }
             _ => {
                 let disp = self.fetch8(bus) as i8 as i32 as u32;

@@ -1,0 +1,110 @@
+//! Protected mode on picovmm's own CPU: a small kernel's GDT, IDT, `int n`, faults with their
+//! error codes, 32-bit paging without PAE, ring 3 through the TSS and a double fault, under
+//! `--accel interp` and the default `auto`; protected-mode boots in the interpreter; and the
+//! hand-over between KVM and the interpreter in both directions.
+
+mod common;
+
+use common::{kvm_available, run, run_with_stats};
+
+const KERNEL_LINES: &str = "protected mode, own GDT and IDT
+int 30h returned 1234abcd
+#GP(0048) on mov ds
+paging on, no PAE
+#PF at 00200004 code 2, mapped, dirty
+4 MiB page read, accessed
+ring 3: int 30h on the TSS stack, cli #GP
+double fault
+";
+
+#[test]
+fn test_a_protected_mode_kernel_runs_in_the_interpreter() {
+    let out = run(&[
+        "run",
+        "--accel",
+        "interp",
+        "--image",
+        "guests/cpu/protected.bin",
+    ]);
+    assert_eq!(out.stdout, KERNEL_LINES, "{}", out.stderr);
+    assert_eq!((out.stderr.as_str(), out.status), ("", (0x33 << 1) | 1));
+}
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_a_protected_mode_kernel_runs_under_auto() {
+    if !kvm_available() {
+        return;
+    }
+    // Here the interpreter runs it; where KVM runs everything natively, KVM does.
+    let out = run(&[
+        "run",
+        "--accel",
+        "auto",
+        "--image",
+        "guests/cpu/protected.bin",
+    ]);
+    assert_eq!(out.stdout, KERNEL_LINES, "{}", out.stderr);
+    assert_eq!((out.stderr.as_str(), out.status), ("", (0x33 << 1) | 1));
+}
+
+#[test]
+fn test_protected_mode_boots_run_in_the_interpreter() {
+    let out = run(&["run", "machines/protected.toml", "--accel", "interp"]);
+    assert_eq!(
+        out.stdout,
+        "protected mode: CR0.PE=1 CR0.PG=0, 32-bit registers\n"
+    );
+    assert_eq!((out.stderr.as_str(), out.status), ("", (0x32 << 1) | 1));
+    let out = run(&["run", "machines/multiboot.toml", "--accel", "interp"]);
+    assert_eq!(
+        out.stdout,
+        "multiboot: mem_lower 640 KiB, cmdline console=ttyS0 hello\n"
+    );
+    assert_eq!((out.stderr.as_str(), out.status), ("", (0x2B << 1) | 1));
+}
+
+#[test]
+fn test_a_fault_with_no_gate_in_protected_mode_is_a_triple_fault() {
+    let out = run(&[
+        "run",
+        "--accel",
+        "interp",
+        "--image",
+        "guests/hostile/triple-fault.bin",
+    ]);
+    assert_eq!(out.stdout, "about to triple-fault\n");
+    assert!(
+        out.stderr.starts_with("Error: the guest triple-faulted"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.status, 4);
+}
+
+#[test]
+#[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
+fn test_kvm_and_the_interpreter_hand_the_machine_to_each_other() {
+    if !kvm_available() {
+        return;
+    }
+    let (out, stats) = run_with_stats(&[
+        "run",
+        "--accel",
+        "auto",
+        "--image",
+        "guests/cpu/handover.bin",
+    ]);
+    assert_eq!(
+        out.stdout, "real mode\nrdmsr ran\nint 30h in protected mode\n",
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.status, (0x35 << 1) | 1, "{}", out.stderr);
+    let reason = stats["accel"]["reason"].as_str().unwrap_or_default();
+    if reason.contains("emulates real mode") {
+        // To KVM at `rdmsr`, back to the interpreter at `int 30h`, which KVM cannot emulate.
+        assert_eq!(stats["handovers"], 2, "{stats}");
+        assert_eq!(stats["accel"]["backend"], "interp", "{stats}");
+    }
+}

@@ -1,0 +1,342 @@
+//! The 386's paging: linear addresses through a two-level table (4 KiB pages, and 4 MiB
+//! pages with CR4.PSE), the accessed and dirty bits, user/supervisor and read/write
+//! protection (CR0.WP for the supervisor), page faults with CR2 and the error code, and a TLB
+//! that CR3 writes and `invlpg` flush.
+
+use crate::bus::Bus;
+use crate::cpu::{Cpu, BYTE, DWORD, WORD};
+use crate::trap::{Trap, PF};
+
+/// How many translations the TLB keeps (direct-mapped by the page number's low bits).
+const ENTRIES: usize = 256;
+
+const PRESENT: u32 = 1;
+const WRITABLE: u32 = 1 << 1;
+const USER: u32 = 1 << 2;
+const ACCESSED: u32 = 1 << 5;
+const DIRTY: u32 = 1 << 6;
+const LARGE: u32 = 1 << 7;
+/// CR4.PSE: 4 MiB pages.
+const CR4_PSE: u32 = 1 << 4;
+/// CR0.WP: the supervisor cannot write read-only pages either.
+const CR0_WP: u32 = 1 << 16;
+
+/// One translation: the linear page, the physical frame, and what the tables allow.
+#[derive(Clone, Copy, Debug, Default)]
+struct Entry {
+    /// The linear page number plus one (0: empty).
+    tag: u32,
+    frame: u32,
+    writable: bool,
+    user: bool,
+    /// The tables' dirty bit is set (a write needs no walk).
+    dirty: bool,
+}
+
+/// Recent translations.
+#[derive(Clone, Debug)]
+pub(crate) struct Tlb {
+    entries: [Entry; ENTRIES],
+}
+
+impl Default for Tlb {
+    fn default() -> Tlb {
+        Tlb {
+            entries: [Entry::default(); ENTRIES],
+        }
+    }
+}
+
+impl Tlb {
+    /// Forgets every translation (CR3, CR0 and CR4 writes, a state set from outside).
+    pub(crate) fn flush(&mut self) {
+        self.entries = [Entry::default(); ENTRIES];
+    }
+
+    /// Forgets the translation of the page holding `linear` (`invlpg`).
+    pub(crate) fn flush_page(&mut self, linear: u32) {
+        let page = linear >> 12;
+        let entry = &mut self.entries[page as usize % ENTRIES];
+        if entry.tag == page + 1 {
+            *entry = Entry::default();
+        }
+    }
+}
+
+impl Cpu {
+    /// The physical address of `linear` for a read or a `write`, by the supervisor or the
+    /// `user`; a page fault (CR2 set) when the tables do not allow it.
+    pub(crate) fn translate(
+        &mut self,
+        bus: &mut impl Bus,
+        linear: u32,
+        write: bool,
+        user: bool,
+    ) -> Result<u32, Trap> {
+        let page = linear >> 12;
+        let slot = page as usize % ENTRIES;
+        let hit = self.tlb.entries[slot];
+        let entry = if hit.tag == page + 1 && (!write || hit.dirty) {
+            hit
+        } else {
+            let entry = self.walk(bus, linear, write, user, true)?;
+            self.tlb.entries[slot] = entry;
+            entry
+        };
+        if !self.allowed(&entry, write, user) {
+            return Err(self.page_fault(linear, true, write, user));
+        }
+        Ok(entry.frame | (linear & 0xFFF))
+    }
+
+    /// Whether a translation lets this access through.
+    fn allowed(&self, entry: &Entry, write: bool, user: bool) -> bool {
+        if user && !entry.user {
+            return false;
+        }
+        !write || entry.writable || (!user && self.cr0 & CR0_WP == 0)
+    }
+
+    /// A page fault at `linear`: CR2 and the error code.
+    fn page_fault(&mut self, linear: u32, present: bool, write: bool, user: bool) -> Trap {
+        self.cr[0] = linear;
+        let code = u32::from(present) | u32::from(write) << 1 | u32::from(user) << 2;
+        Trap::with_code(PF, code)
+    }
+
+    /// Walks the tables for `linear`, setting the accessed (and for a write the dirty) bits
+    /// when `update`.
+    fn walk(
+        &mut self,
+        bus: &mut impl Bus,
+        linear: u32,
+        write: bool,
+        user: bool,
+        update: bool,
+    ) -> Result<Entry, Trap> {
+        let directory = (self.cr[1] & !0xFFF) | ((linear >> 22) << 2);
+        let pde = bus.read32(directory);
+        if pde & PRESENT == 0 {
+            return Err(self.page_fault(linear, false, write, user));
+        }
+        let tag = (linear >> 12) + 1;
+        if pde & LARGE != 0 && self.cr[2] & CR4_PSE != 0 {
+            let entry = Entry {
+                tag,
+                frame: (pde & 0xFFC0_0000) | (linear & 0x003F_F000),
+                writable: pde & WRITABLE != 0,
+                user: pde & USER != 0,
+                dirty: write || pde & DIRTY != 0,
+            };
+            if update && self.allowed(&entry, write, user) {
+                let bits = ACCESSED | if write { DIRTY } else { 0 };
+                set_bits(bus, directory, pde, bits);
+            }
+            return Ok(entry);
+        }
+        let table = (pde & !0xFFF) | (((linear >> 12) & 0x3FF) << 2);
+        let pte = bus.read32(table);
+        if pte & PRESENT == 0 {
+            return Err(self.page_fault(linear, false, write, user));
+        }
+        let entry = Entry {
+            tag,
+            frame: pte & !0xFFF,
+            writable: pde & pte & WRITABLE != 0,
+            user: pde & pte & USER != 0,
+            dirty: write || pte & DIRTY != 0,
+        };
+        if update && self.allowed(&entry, write, user) {
+            set_bits(bus, directory, pde, ACCESSED);
+            set_bits(bus, table, pte, ACCESSED | if write { DIRTY } else { 0 });
+        }
+        Ok(entry)
+    }
+
+    /// The physical address of `linear` as a debugger sees it (no bits set, no fault), or
+    /// `None` where nothing is mapped.
+    pub fn debug_translate(&mut self, bus: &mut impl Bus, linear: u32) -> Option<u32> {
+        if !self.paging {
+            return Some(linear);
+        }
+        let cr2 = self.cr[0];
+        let entry = self.walk(bus, linear, false, false, false);
+        self.cr[0] = cr2;
+        entry.ok().map(|e| e.frame | (linear & 0xFFF))
+    }
+
+    /// Reads `size` bytes at `linear` through paging (a page at a time).
+    pub(crate) fn read_linear(
+        &mut self,
+        bus: &mut impl Bus,
+        linear: u32,
+        size: u8,
+        user: bool,
+    ) -> Result<u32, Trap> {
+        if !self.paging {
+            return Ok(read_physical(bus, linear, size));
+        }
+        if (linear & 0xFFF) + u32::from(size) <= 0x1000 {
+            let physical = self.translate(bus, linear, false, user)?;
+            return Ok(read_physical(bus, physical, size));
+        }
+        let mut value = 0;
+        for i in 0..u32::from(size) {
+            let physical = self.translate(bus, linear.wrapping_add(i), false, user)?;
+            value |= u32::from(bus.read8(physical)) << (8 * i);
+        }
+        Ok(value)
+    }
+
+    /// Writes `size` bytes at `linear` through paging; nothing is written when any page of
+    /// it faults.
+    pub(crate) fn write_linear(
+        &mut self,
+        bus: &mut impl Bus,
+        linear: u32,
+        size: u8,
+        value: u32,
+        user: bool,
+    ) -> Result<(), Trap> {
+        if !self.paging {
+            write_physical(bus, linear, size, value);
+            return Ok(());
+        }
+        if (linear & 0xFFF) + u32::from(size) <= 0x1000 {
+            let physical = self.translate(bus, linear, true, user)?;
+            write_physical(bus, physical, size, value);
+            return Ok(());
+        }
+        let mut physical = [0u32; 4];
+        for (i, p) in physical.iter_mut().enumerate().take(usize::from(size)) {
+            *p = self.translate(bus, linear.wrapping_add(i as u32), true, user)?;
+        }
+        for (i, p) in physical.iter().enumerate().take(usize::from(size)) {
+            bus.write8(*p, (value >> (8 * i)) as u8);
+        }
+        Ok(())
+    }
+}
+
+/// Sets `bits` in the table entry at `at` (which holds `value`) unless they are set.
+fn set_bits(bus: &mut impl Bus, at: u32, value: u32, bits: u32) {
+    if value & bits != bits {
+        bus.write32(at, value | bits);
+    }
+}
+
+fn read_physical(bus: &mut impl Bus, at: u32, size: u8) -> u32 {
+    match size {
+        BYTE => u32::from(bus.read8(at)),
+        WORD => u32::from(bus.read16(at)),
+        _ => bus.read32(at),
+    }
+}
+
+fn write_physical(bus: &mut impl Bus, at: u32, size: u8, value: u32) {
+    match size {
+        BYTE => bus.write8(at, value as u8),
+        WORD => bus.write16(at, value as u16),
+        DWORD => bus.write32(at, value),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::FlatMemory;
+
+    const DIRECTORY: u32 = 0x1000;
+    const TABLE: u32 = 0x2000;
+
+    /// A CPU with paging on: linear 0x400000-0x7FFFFF through TABLE, whose page 5 maps to
+    /// `frame` with `bits`; a 4 MiB page at 0x800000 onto 0 (with PSE).
+    fn paged(bits: u32, frame: u32) -> (Cpu, FlatMemory) {
+        let mut memory = FlatMemory::new(1 << 24);
+        memory.write32(DIRECTORY + 4, TABLE | 7);
+        memory.write32(DIRECTORY + 8, LARGE | 7);
+        memory.write32(TABLE + 5 * 4, frame | bits);
+        let mut cpu = Cpu::new(crate::Model::I386);
+        cpu.cr0 = 1 | (1 << 31);
+        cpu.cr = [0, DIRECTORY, CR4_PSE];
+        cpu.refresh_modes();
+        (cpu, memory)
+    }
+
+    #[test]
+    fn test_a_mapped_page_translates_and_sets_accessed_then_dirty() {
+        let (mut cpu, mut memory) = paged(PRESENT | WRITABLE, 0x9000);
+        let linear = 0x0040_5123;
+        assert_eq!(cpu.translate(&mut memory, linear, false, false), Ok(0x9123));
+        assert_eq!(memory.read32(TABLE + 20) & (ACCESSED | DIRTY), ACCESSED);
+        // The TLB's entry was filled by a read: the write walks again for the dirty bit.
+        assert_eq!(cpu.translate(&mut memory, linear, true, false), Ok(0x9123));
+        assert_eq!(memory.read32(TABLE + 20) & DIRTY, DIRTY);
+    }
+
+    #[test]
+    fn test_faults_say_present_write_and_user_and_set_cr2() {
+        let (mut cpu, mut memory) = paged(PRESENT, 0x9000);
+        let read_only = 0x0040_5000;
+        assert_eq!(
+            cpu.translate(&mut memory, read_only, true, false),
+            Ok(0x9000)
+        );
+        cpu.cr0 |= CR0_WP;
+        assert_eq!(
+            cpu.translate(&mut memory, read_only, true, false),
+            Err(Trap::with_code(PF, 0b011))
+        );
+        assert_eq!(
+            cpu.translate(&mut memory, read_only, false, true),
+            Err(Trap::with_code(PF, 0b101))
+        );
+        assert_eq!(
+            cpu.translate(&mut memory, 0x0040_6000, true, true),
+            Err(Trap::with_code(PF, 0b110))
+        );
+        assert_eq!(cpu.cr[0], 0x0040_6000);
+        assert_eq!(
+            cpu.translate(&mut memory, 0x00C0_0000, false, false),
+            Err(Trap::with_code(PF, 0))
+        );
+    }
+
+    #[test]
+    fn test_a_large_page_needs_pse() {
+        let (mut cpu, mut memory) = paged(PRESENT, 0);
+        assert_eq!(
+            cpu.translate(&mut memory, 0x0080_1234, false, false),
+            Ok(0x1234)
+        );
+        cpu.cr[2] = 0;
+        cpu.tlb.flush();
+        // Without PSE the entry points at a page table (at 0, all zeros): not present.
+        assert_eq!(
+            cpu.translate(&mut memory, 0x0080_1234, false, false),
+            Err(Trap::with_code(PF, 0))
+        );
+    }
+
+    #[test]
+    fn test_invlpg_forgets_a_changed_mapping() {
+        let (mut cpu, mut memory) = paged(PRESENT | WRITABLE, 0x9000);
+        let linear = 0x0040_5000;
+        assert_eq!(cpu.translate(&mut memory, linear, false, false), Ok(0x9000));
+        memory.write32(TABLE + 20, 0xA000 | PRESENT);
+        assert_eq!(cpu.translate(&mut memory, linear, false, false), Ok(0x9000));
+        cpu.tlb.flush_page(linear);
+        assert_eq!(cpu.translate(&mut memory, linear, false, false), Ok(0xA000));
+    }
+
+    #[test]
+    fn test_a_write_across_pages_writes_nothing_when_the_second_faults() {
+        let (mut cpu, mut memory) = paged(PRESENT | WRITABLE, 0x9000);
+        let last = 0x0040_5FFE;
+        let result = cpu.write_linear(&mut memory, last, DWORD, 0xAABB_CCDD, false);
+        assert_eq!(result, Err(Trap::with_code(PF, 0b010)));
+        assert_eq!(cpu.cr[0], 0x0040_6000);
+        assert_eq!(memory.read16(0x9FFE), 0);
+    }
+}
