@@ -298,17 +298,11 @@ impl Cpu {
     }
 
     /// Reads `size` bytes at `at`.
+    #[inline(always)]
     pub(crate) fn read(&mut self, bus: &mut impl Bus, at: Address, size: u8) -> u32 {
         let linear = self.linear(at.seg, at.offset);
         if self.paging {
-            let user = self.cpl() == 3;
-            return match self.read_linear(bus, linear, size, user) {
-                Ok(v) => v,
-                Err(trap) => {
-                    self.pend(trap);
-                    0
-                }
-            };
+            return self.read_paged(bus, linear, size);
         }
         match (self.model, size) {
             (_, BYTE) => u32::from(bus.read8(linear)),
@@ -321,18 +315,25 @@ impl Cpu {
         }
     }
 
+    /// A read through paging (0 and the fault pending when it faults).
+    #[inline(never)]
+    fn read_paged(&mut self, bus: &mut impl Bus, linear: u32, size: u8) -> u32 {
+        let user = self.cpl() == 3;
+        match self.read_linear(bus, linear, size, user) {
+            Ok(v) => v,
+            Err(trap) => {
+                self.pend(trap);
+                0
+            }
+        }
+    }
+
     /// Writes `size` bytes at `at` (nothing once the instruction has faulted).
+    #[inline(always)]
     pub(crate) fn write(&mut self, bus: &mut impl Bus, at: Address, size: u8, value: u32) {
         let linear = self.linear(at.seg, at.offset);
         if self.protected {
-            if self.pending.is_some() {
-                return;
-            }
-            let user = self.cpl() == 3;
-            if let Err(trap) = self.write_linear(bus, linear, size, value, user) {
-                self.pend(trap);
-            }
-            return;
+            return self.write_protected(bus, linear, size, value);
         }
         match (self.model, size) {
             (_, BYTE) => bus.write8(linear, value as u8),
@@ -346,27 +347,52 @@ impl Cpu {
         }
     }
 
+    /// A write in protected mode: through paging, and none once the instruction faulted.
+    #[inline(never)]
+    fn write_protected(&mut self, bus: &mut impl Bus, linear: u32, size: u8, value: u32) {
+        if self.pending.is_some() {
+            return;
+        }
+        let user = self.cpl() == 3;
+        if let Err(trap) = self.write_linear(bus, linear, size, value, user) {
+            self.pend(trap);
+        }
+    }
+
     /// The next instruction byte.
+    #[inline(always)]
     pub(crate) fn fetch8(&mut self, bus: &mut impl Bus) -> u8 {
         let linear = self.linear(CS, self.ip);
         let b = if self.paging {
-            let user = self.cpl() == 3;
-            match self.translate(bus, linear, false, user) {
-                Ok(physical) => bus.fetch8(physical),
-                Err(trap) => {
-                    self.pend(trap);
-                    0
-                }
-            }
+            self.fetch8_paged(bus, linear)
         } else {
             bus.fetch8(linear)
         };
-        self.ip = if self.code32 {
-            self.ip.wrapping_add(1)
-        } else {
-            self.ip.wrapping_add(1) & 0xFFFF
-        };
+        self.ip = self.ip.wrapping_add(1) & self.ip_mask();
         b
+    }
+
+    /// IP wraps at 64 KiB in 16-bit code.
+    #[inline(always)]
+    fn ip_mask(&self) -> u32 {
+        if self.code32 {
+            u32::MAX
+        } else {
+            0xFFFF
+        }
+    }
+
+    /// An instruction byte through paging (0 and the fault pending when it faults).
+    #[inline(never)]
+    fn fetch8_paged(&mut self, bus: &mut impl Bus, linear: u32) -> u8 {
+        let user = self.cpl() == 3;
+        match self.translate(bus, linear, false, user) {
+            Ok(physical) => bus.fetch8(physical),
+            Err(trap) => {
+                self.pend(trap);
+                0
+            }
+        }
     }
 
     /// The next `size` instruction bytes, little-endian.
@@ -504,6 +530,7 @@ impl Cpu {
     }
 
     /// Whether an external interrupt could be taken now.
+    #[inline]
     pub fn can_interrupt(&self) -> bool {
         self.flag(Flags::IF) && !self.shadow
     }

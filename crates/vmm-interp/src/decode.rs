@@ -120,6 +120,7 @@ impl Cpu {
     }
 
     /// The reg field's register's value.
+    #[inline]
     pub(crate) fn get_reg(&self, m: &ModRm, size: u8) -> u32 {
         self.reg(usize::from(m.reg), size)
     }

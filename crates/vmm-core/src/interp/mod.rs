@@ -199,16 +199,22 @@ impl InterpCpu {
     }
 
     /// Takes the interrupt the controller asserts, when the CPU can.
-    #[inline]
+    #[inline(always)]
     fn offer_interrupt(&mut self) {
-        let Some(interrupts) = &self.interrupts else {
-            return;
-        };
         // Nothing can have changed what the controller says unless a line was raised or the
         // guest touched a device since it was last asked: skip its lock on the hot path.
         if !self.cpu.can_interrupt() || !(self.irq_check || self.control.interrupt_noticed()) {
             return;
         }
+        self.ask_controller();
+    }
+
+    /// Asks the interrupt controller, and takes what it asserts.
+    #[inline(never)]
+    fn ask_controller(&mut self) {
+        let Some(interrupts) = &self.interrupts else {
+            return;
+        };
         self.irq_check = false;
         self.control.take_interrupt();
         if interrupts.pending() {

@@ -18,26 +18,53 @@ const MAX_PREFIXES: usize = 14;
 
 impl Cpu {
     /// Executes one instruction (a whole `rep` string instruction, or a piece of a long one).
+    #[inline]
     pub fn step(&mut self, bus: &mut impl Bus) -> Exit {
-        if let Some(trap) = self.pending.take() {
-            // A shutdown met while taking an external interrupt.
-            return self.raise(bus, trap, None);
+        if self.protected || self.pending.is_some() {
+            return self.step_protected(bus);
         }
-        self.start_ip = self.ip;
-        self.seg_override = None;
-        self.op32 = self.code32;
-        self.addr32 = self.code32;
-        self.rep = Rep::None;
-        self.shadow = false;
-        let saved = self.protected.then(|| self.save());
+        self.begin(false);
         let exit = self.execute(bus);
+        if self.pending.is_none() {
+            return exit;
+        }
         match self.pending.take() {
-            Some(trap) => self.raise(bus, trap, saved),
+            Some(trap) => self.raise(bus, trap, None),
             None => exit,
         }
     }
 
+    /// A step in protected mode: the registers are kept, so that an instruction that faults
+    /// part-way can start again.
+    #[inline(never)]
+    fn step_protected(&mut self, bus: &mut impl Bus) -> Exit {
+        if let Some(trap) = self.pending.take() {
+            // A shutdown met while taking an external interrupt.
+            return self.raise(bus, trap, None);
+        }
+        self.begin(self.code32);
+        let saved = self.save();
+        let exit = self.execute(bus);
+        match self.pending.take() {
+            Some(trap) => self.raise(bus, trap, Some(saved)),
+            None => exit,
+        }
+    }
+
+    /// The state of a new instruction: no prefixes yet, operands and addresses of the code
+    /// segment's size (32-bit when `wide`).
+    #[inline(always)]
+    fn begin(&mut self, wide: bool) {
+        self.start_ip = self.ip;
+        self.seg_override = None;
+        self.op32 = wide;
+        self.addr32 = wide;
+        self.rep = Rep::None;
+        self.shadow = false;
+    }
+
     /// Decodes the prefixes and runs the instruction.
+    #[inline(always)]
     fn execute(&mut self, bus: &mut impl Bus) -> Exit {
         let mut prefixes = 0;
         let opcode = loop {
