@@ -117,6 +117,7 @@ guest_source_tests! {
     test_long_by_hand_binary_matches_source => "cpu/long-by-hand",
     test_cpu_protected_binary_matches_source => "cpu/protected",
     test_handover_binary_matches_source => "cpu/handover",
+    test_tinyos_boot_binary_matches_source => "kernel/boot",
     test_cpuid_binary_matches_source => "cpu/cpuid",
     test_answer_binary_matches_source => "cpu/answer",
     test_string_io_binary_matches_source => "tests/string-io",

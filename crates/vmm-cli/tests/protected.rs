@@ -1,7 +1,8 @@
 //! Protected mode on picovmm's own CPU: a small kernel's GDT, IDT, `int n`, faults with their
 //! error codes, 32-bit paging without PAE, ring 3 through the TSS and a double fault, under
 //! `--accel interp` and the default `auto`; protected-mode boots in the interpreter; and the
-//! hand-over between KVM and the interpreter in both directions.
+//! hand-over between KVM and the interpreter in both directions; and tinyos, a C kernel from
+//! its floppy, to its shell.
 
 mod common;
 
@@ -107,4 +108,71 @@ fn test_kvm_and_the_interpreter_hand_the_machine_to_each_other() {
         assert_eq!(stats["handovers"], 2, "{stats}");
         assert_eq!(stats["accel"]["backend"], "interp", "{stats}");
     }
+}
+
+/// Whether `cmd args` runs and succeeds (a tool the test needs); under `CI=true` its absence
+/// is a failure.
+fn tool_works(cmd: &str, args: &[&str]) -> bool {
+    let ok = std::process::Command::new(cmd)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI=true and `{cmd}` does not work"
+        );
+        eprintln!("skipping: `{cmd} {}` does not work here", args.join(" "));
+    }
+    ok
+}
+
+/// tinyos (guests/kernel): built as its build.sh says, its boot sector loads it from the
+/// floppy, and the C kernel's own IDT, timer, keyboard and paging carry its shell through every
+/// command, as `picovmm test` drives it with key presses.
+#[test]
+#[cfg_attr(
+    any(picovmm_missing = "nasm", picovmm_missing = "cc-m32"),
+    ignore = "needs nasm and cc -m32 (gcc-multilib)"
+)]
+fn test_tinyos_a_c_kernel_boots_from_its_floppy_to_its_shell() {
+    let m32 = [
+        "-m32",
+        "-ffreestanding",
+        "-nostdlib",
+        "-x",
+        "c",
+        "-c",
+        "-o",
+        "/dev/null",
+        "-",
+    ];
+    if !tool_works("nasm", &["-v"]) || !tool_works("cc", &m32) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().to_string_lossy().into_owned();
+    let build = std::process::Command::new("sh")
+        .args(["guests/kernel/build.sh", &out])
+        .current_dir(common::repo_root())
+        .output()
+        .expect("run build.sh");
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let test_file = dir.path().join("tinyos.test.toml");
+    let run = run(&["test", &test_file.to_string_lossy()]);
+    assert!(
+        run.stdout.contains("test result: ok. 1 passed"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_eq!(run.status, 0);
 }
