@@ -118,6 +118,8 @@ guest_source_tests! {
     test_cpu_protected_binary_matches_source => "cpu/protected",
     test_handover_binary_matches_source => "cpu/handover",
     test_tinyos_boot_binary_matches_source => "kernel/boot",
+    test_pm_loop_binary_matches_source => "bench/pm-loop",
+    test_paging_loop_binary_matches_source => "bench/paging-loop",
     test_cpuid_binary_matches_source => "cpu/cpuid",
     test_answer_binary_matches_source => "cpu/answer",
     test_string_io_binary_matches_source => "tests/string-io",

@@ -132,7 +132,18 @@ pub struct Cpu {
     pub(crate) pending: Option<crate::trap::Trap>,
     /// Linear-to-physical translations (paging).
     pub(crate) tlb: Box<crate::paging::Tlb>,
+    /// The code page instructions are fetched from: its linear address and its frame
+    /// (`NO_PAGE` when none: paging off, or forgotten with the TLB or a new CS).
+    pub(crate) fetch_page: u32,
+    pub(crate) fetch_frame: u32,
+    /// The segment registers an instruction changed (a bit each) and what they held before:
+    /// a fault puts them back.
+    pub(crate) segs_changed: u8,
+    pub(crate) segs_before: [Segment; 6],
 }
+
+/// No page (page addresses have their low 12 bits clear).
+pub(crate) const NO_PAGE: u32 = 1;
 
 /// A string instruction's repeat prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,6 +217,10 @@ impl Cpu {
             paging: false,
             pending: None,
             tlb: Box::default(),
+            fetch_page: NO_PAGE,
+            fetch_frame: 0,
+            segs_changed: 0,
+            segs_before: [seg; 6],
         }
     }
 
@@ -217,6 +232,7 @@ impl Cpu {
         self.code32 = self.protected && self.segs[CS].attrs & (1 << 14) != 0;
         self.stack32 = self.protected && self.segs[SS].attrs & (1 << 14) != 0;
         self.tlb.flush();
+        self.fetch_page = NO_PAGE;
     }
 
     /// The current privilege level (0 in real mode).
@@ -364,7 +380,11 @@ impl Cpu {
     pub(crate) fn fetch8(&mut self, bus: &mut impl Bus) -> u8 {
         let linear = self.linear(CS, self.ip);
         let b = if self.paging {
-            self.fetch8_paged(bus, linear)
+            if linear & !0xFFF == self.fetch_page {
+                bus.fetch8(self.fetch_frame | (linear & 0xFFF))
+            } else {
+                self.fetch8_paged(bus, linear)
+            }
         } else {
             bus.fetch8(linear)
         };
@@ -387,7 +407,10 @@ impl Cpu {
     fn fetch8_paged(&mut self, bus: &mut impl Bus, linear: u32) -> u8 {
         let user = self.cpl() == 3;
         match self.translate(bus, linear, false, user) {
-            Ok(physical) => bus.fetch8(physical),
+            Ok(physical) => {
+                (self.fetch_page, self.fetch_frame) = (linear & !0xFFF, physical & !0xFFF);
+                bus.fetch8(physical)
+            }
             Err(trap) => {
                 self.pend(trap);
                 0

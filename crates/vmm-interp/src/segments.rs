@@ -134,10 +134,13 @@ impl Cpu {
                 return Err(Trap::gp(0));
             }
             // A null selector: the register holds it, and any access through it is refused.
-            self.segs[seg] = Segment {
-                selector,
-                ..Segment::default()
-            };
+            self.put_segment(
+                seg,
+                Segment {
+                    selector,
+                    ..Segment::default()
+                },
+            );
             return Ok(());
         }
         let (desc, at) = self.descriptor(bus, selector)?;
@@ -161,7 +164,7 @@ impl Cpu {
             }
         }
         self.mark_accessed(bus, at, &desc);
-        self.segs[seg] = desc.segment(selector);
+        self.put_segment(seg, desc.segment(selector));
         if seg == SS {
             self.stack32 = desc.high & (1 << 22) != 0;
         }
@@ -199,8 +202,10 @@ impl Cpu {
 
     /// Puts `desc` in CS, selected by `selector` (whose RPL is the new CPL).
     pub(crate) fn set_code_segment(&mut self, desc: &Descriptor, selector: u16) {
-        self.segs[CS] = desc.segment(selector);
+        self.put_segment(CS, desc.segment(selector));
         self.code32 = desc.high & (1 << 22) != 0;
+        // The privilege may have changed: the next fetch checks its page again.
+        self.fetch_page = crate::cpu::NO_PAGE;
     }
 
     /// After a return to an outer ring: data segments the new CPL may not use become null.
@@ -212,7 +217,7 @@ impl Cpu {
             let conforming_code = code && s.attrs & 4 != 0;
             let dpl = ((s.attrs >> 5) & 3) as u8;
             if s.attrs & 0x10 != 0 && !conforming_code && dpl < cpl {
-                self.segs[seg] = Segment::default();
+                self.put_segment(seg, Segment::default());
             }
         }
     }

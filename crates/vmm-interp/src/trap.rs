@@ -70,13 +70,13 @@ fn doubles(first: u8, second: u8) -> bool {
     (contributory(first) && contributory(second)) || (first == PF && severe(second))
 }
 
-/// The registers an instruction may change, as they were when it started.
+/// The registers an instruction may change, as they were when it started (the segment
+/// registers it changes keep their old values themselves: [`Cpu::put_segment`]).
 #[derive(Clone, Copy)]
 pub(crate) struct Saved {
     regs: [u32; 8],
     ip: u32,
     flags: u32,
-    segs: [Segment; 6],
     code32: bool,
     stack32: bool,
 }
@@ -89,16 +89,26 @@ impl Cpu {
         }
     }
 
-    /// The registers an instruction may change.
-    pub(crate) fn save(&self) -> Saved {
+    /// The registers an instruction may change; from here the segment registers keep what
+    /// they held.
+    pub(crate) fn save(&mut self) -> Saved {
+        self.segs_changed = 0;
         Saved {
             regs: self.regs,
             ip: self.ip,
             flags: self.flags,
-            segs: self.segs,
             code32: self.code32,
             stack32: self.stack32,
         }
+    }
+
+    /// Sets segment register `seg`, keeping its value from before the instruction.
+    pub(crate) fn put_segment(&mut self, seg: usize, value: Segment) {
+        if self.segs_changed & (1 << seg) == 0 {
+            self.segs_before[seg] = self.segs[seg];
+            self.segs_changed |= 1 << seg;
+        }
+        self.segs[seg] = value;
     }
 
     /// Puts back what [`Cpu::save`] kept.
@@ -106,9 +116,15 @@ impl Cpu {
         self.regs = saved.regs;
         self.ip = saved.ip;
         self.flags = saved.flags;
-        self.segs = saved.segs;
+        for seg in 0..6 {
+            if self.segs_changed & (1 << seg) != 0 {
+                self.segs[seg] = self.segs_before[seg];
+            }
+        }
+        self.segs_changed = 0;
         self.code32 = saved.code32;
         self.stack32 = saved.stack32;
+        self.fetch_page = crate::cpu::NO_PAGE;
     }
 
     /// Ends an instruction that recorded `trap`: the registers go back to `saved` (where the

@@ -182,6 +182,7 @@ impl Cpu {
             (7, Operand::Mem(at)) => {
                 let linear = self.linear(at.seg, at.offset);
                 self.tlb.flush_page(linear);
+                self.fetch_page = crate::cpu::NO_PAGE;
             }
             (0..=3, Operand::Mem(at)) => {
                 let base_at = Address {
