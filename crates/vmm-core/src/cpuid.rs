@@ -135,13 +135,15 @@ pub fn lookup(table: &[kvm_cpuid_entry2], leaf: u32, subleaf: u32) -> [u32; 4] {
 const LEAF1_EDX_FPU: u32 = 1;
 /// Leaf 1 EDX bit 3: 4 MiB pages (CR4.PSE).
 const LEAF1_EDX_PSE: u32 = 1 << 3;
+/// Leaf 1 EDX bit 6: PAE paging.
+const LEAF1_EDX_PAE: u32 = 1 << 6;
 /// Leaf 1 EDX bit 4: RDTSC.
 const LEAF1_EDX_TSC: u32 = 1 << 4;
 /// Leaf 1 EAX: family 4 (a 486: BSWAP, XADD, CMPXCHG), model 0, stepping 0.
 const INTERP_SIGNATURE: u32 = 0x400;
 
 /// What the interpreter's CPUID answers: the host's vendor, a 486 without an x87 (the
-/// instructions the interpreter implements), 4 MiB pages, RDTSC, one CPU, the hypervisor
+/// instructions the interpreter implements), 4 MiB pages, PAE, RDTSC, one CPU, the hypervisor
 /// bit; every other
 /// leaf zero.
 pub fn interp_leaf(leaf: u32, _subleaf: u32) -> [u32; 4] {
@@ -154,7 +156,7 @@ pub fn interp_leaf(leaf: u32, _subleaf: u32) -> [u32; 4] {
             INTERP_SIGNATURE,
             LEAF1_EBX_ONE_CPU,
             LEAF1_ECX_HYPERVISOR,
-            LEAF1_EDX_PSE | LEAF1_EDX_TSC,
+            LEAF1_EDX_PSE | LEAF1_EDX_TSC | LEAF1_EDX_PAE,
         ],
         _ => [0; 4],
     }

@@ -1,7 +1,8 @@
-//! The 386's paging: linear addresses through a two-level table (4 KiB pages, and 4 MiB
-//! pages with CR4.PSE), the accessed and dirty bits, user/supervisor and read/write
-//! protection (CR0.WP for the supervisor), page faults with CR2 and the error code, and a TLB
-//! that CR3 writes and `invlpg` flush.
+//! Paging: linear addresses through the 386's two-level tables (4 KiB pages, and 4 MiB pages
+//! with CR4.PSE) or PAE's three levels (CR4.PAE: 64-bit entries, 4 KiB and 2 MiB pages, the
+//! four PDPT entries read from CR3 at each walk), the accessed and dirty bits, user/supervisor
+//! and read/write protection (CR0.WP for the supervisor), page faults with CR2 and the error
+//! code, and a TLB that CR3 writes and `invlpg` flush. Physical addresses stop at 4 GiB.
 
 use crate::bus::Bus;
 use crate::cpu::{Cpu, BYTE, DWORD, WORD};
@@ -18,6 +19,8 @@ const DIRTY: u32 = 1 << 6;
 const LARGE: u32 = 1 << 7;
 /// CR4.PSE: 4 MiB pages.
 const CR4_PSE: u32 = 1 << 4;
+/// CR4.PAE: 64-bit table entries, three levels.
+const CR4_PAE: u32 = 1 << 5;
 /// CR0.WP: the supervisor cannot write read-only pages either.
 const CR0_WP: u32 = 1 << 16;
 
@@ -114,6 +117,9 @@ impl Cpu {
         user: bool,
         update: bool,
     ) -> Result<Entry, Trap> {
+        if self.cr[2] & CR4_PAE != 0 {
+            return self.walk_pae(bus, linear, write, user, update);
+        }
         let directory = (self.cr[1] & !0xFFF) | ((linear >> 22) << 2);
         let pde = bus.read32(directory);
         if pde & PRESENT == 0 {
@@ -135,6 +141,63 @@ impl Cpu {
             return Ok(entry);
         }
         let table = (pde & !0xFFF) | (((linear >> 12) & 0x3FF) << 2);
+        let pte = bus.read32(table);
+        if pte & PRESENT == 0 {
+            return Err(self.page_fault(linear, false, write, user));
+        }
+        let entry = Entry {
+            tag,
+            frame: pte & !0xFFF,
+            writable: pde & pte & WRITABLE != 0,
+            user: pde & pte & USER != 0,
+            dirty: write || pte & DIRTY != 0,
+        };
+        if update && self.allowed(&entry, write, user) {
+            set_bits(bus, directory, pde, ACCESSED);
+            set_bits(bus, table, pte, ACCESSED | if write { DIRTY } else { 0 });
+        }
+        Ok(entry)
+    }
+
+    /// Walks PAE's tables for `linear` (the low half of each 64-bit entry: frames below
+    /// 4 GiB; the PDPT entries carry no permissions).
+    fn walk_pae(
+        &mut self,
+        bus: &mut impl Bus,
+        linear: u32,
+        write: bool,
+        user: bool,
+        update: bool,
+    ) -> Result<Entry, Trap> {
+        let pdpte = bus.read32((self.cr[1] & !0x1F) + (linear >> 30) * 8);
+        if pdpte & PRESENT == 0 {
+            return Err(self.page_fault(linear, false, write, user));
+        }
+        let directory = (pdpte & !0xFFF) + ((linear >> 21) & 0x1FF) * 8;
+        let pde = bus.read32(directory);
+        if pde & PRESENT == 0 {
+            return Err(self.page_fault(linear, false, write, user));
+        }
+        let tag = (linear >> 12) + 1;
+        if pde & LARGE != 0 {
+            let entry = Entry {
+                tag,
+                frame: (pde & 0xFFE0_0000) | (linear & 0x001F_F000),
+                writable: pde & WRITABLE != 0,
+                user: pde & USER != 0,
+                dirty: write || pde & DIRTY != 0,
+            };
+            if update && self.allowed(&entry, write, user) {
+                set_bits(
+                    bus,
+                    directory,
+                    pde,
+                    ACCESSED | if write { DIRTY } else { 0 },
+                );
+            }
+            return Ok(entry);
+        }
+        let table = (pde & !0xFFF) + ((linear >> 12) & 0x1FF) * 8;
         let pte = bus.read32(table);
         if pte & PRESENT == 0 {
             return Err(self.page_fault(linear, false, write, user));
@@ -315,6 +378,36 @@ mod tests {
         // Without PSE the entry points at a page table (at 0, all zeros): not present.
         assert_eq!(
             cpu.translate(&mut memory, 0x0080_1234, false, false),
+            Err(Trap::with_code(PF, 0))
+        );
+    }
+
+    #[test]
+    fn test_pae_walks_three_levels_with_2_mib_and_4_kib_pages() {
+        let mut memory = FlatMemory::new(1 << 24);
+        let (pdpt, directory, table) = (0x1000, 0x2000, 0x3000);
+        memory.write32(pdpt + 8, directory | PRESENT); // linear 1-2 GiB
+        memory.write32(directory, LARGE | PRESENT | WRITABLE | 0x0040_0000);
+        memory.write32(directory + 8, table | PRESENT | WRITABLE);
+        memory.write32(table + 3 * 8, 0x7000 | PRESENT);
+        let mut cpu = Cpu::new(crate::Model::I386);
+        cpu.cr0 = 1 | (1 << 31);
+        cpu.cr = [0, pdpt, CR4_PAE];
+        cpu.refresh_modes();
+        let gib = 0x4000_0000;
+        assert_eq!(
+            cpu.translate(&mut memory, gib + 0x1234, true, false),
+            Ok(0x0040_1234)
+        );
+        assert_eq!(memory.read32(directory) & DIRTY, DIRTY);
+        let small = gib + 0x0020_3456;
+        assert_eq!(cpu.translate(&mut memory, small, false, false), Ok(0x7456));
+        assert_eq!(
+            cpu.translate(&mut memory, small, false, true),
+            Err(Trap::with_code(PF, 0b101))
+        );
+        assert_eq!(
+            cpu.translate(&mut memory, 0x1234, false, false),
             Err(Trap::with_code(PF, 0))
         );
     }

@@ -292,25 +292,13 @@ impl Cpu {
 
 impl Cpu {
     /// MOV to CR0, CR2, CR3 or CR4 (and LMSW): entering and leaving protected mode, turning
-    /// paging on and off, a new page directory. PAE paging is left to KVM.
+    /// paging on and off (with or without PAE), a new page directory.
     fn write_control(&mut self, bus: &mut impl Bus, reg: u8, value: u32) -> Exit {
         const PE: u32 = 1;
         const PG: u32 = 1 << 31;
-        const PAE: u32 = 1 << 5;
-        let (cr0, cr4) = match reg {
-            0 => (value, self.cr[2]),
-            4 => (self.cr0, value),
-            _ => (self.cr0, self.cr[2]),
-        };
+        let cr0 = if reg == 0 { value } else { self.cr0 };
         if cr0 & PG != 0 && cr0 & PE == 0 {
             self.pend(crate::trap::Trap::gp(0));
-            return Exit::Continue;
-        }
-        if cr0 & PG != 0 && cr4 & PAE != 0 {
-            self.pend(crate::trap::Trap::Unsupported {
-                opcode: 0x0F,
-                second: 0x22,
-            });
             return Exit::Continue;
         }
         match reg {
