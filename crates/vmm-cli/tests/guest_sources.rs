@@ -117,6 +117,8 @@ guest_source_tests! {
     test_long_by_hand_binary_matches_source => "cpu/long-by-hand",
     test_cpu_protected_binary_matches_source => "cpu/protected",
     test_handover_binary_matches_source => "cpu/handover",
+    test_x87_real_binary_matches_source => "cpu/x87-real",
+    test_x87_protected_binary_matches_source => "cpu/x87-protected",
     test_tinyos_boot_binary_matches_source => "kernel/boot",
     test_pm_loop_binary_matches_source => "bench/pm-loop",
     test_paging_loop_binary_matches_source => "bench/paging-loop",

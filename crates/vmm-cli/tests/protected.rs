@@ -1,8 +1,8 @@
 //! Protected mode on picovmm's own CPU: a small kernel's GDT, IDT, `int n`, faults with their
 //! error codes, 32-bit paging without PAE, ring 3 through the TSS and a double fault, under
 //! `--accel interp` and the default `auto`; protected-mode boots in the interpreter; and the
-//! hand-over between KVM and the interpreter in both directions; and tinyos, a C kernel from
-//! its floppy, to its shell.
+//! hand-over between KVM and the interpreter in both directions; the x87 in real and protected
+//! mode; and tinyos, a C kernel from its floppy, to its shell.
 
 mod common;
 
@@ -63,6 +63,44 @@ fn test_protected_mode_boots_run_in_the_interpreter() {
         "multiboot: mem_lower 640 KiB, cmdline console=ttyS0 hello\n"
     );
     assert_eq!((out.stderr.as_str(), out.status), ("", (0x2B << 1) | 1));
+}
+
+#[test]
+fn test_the_x87_in_real_mode_is_found_and_computes() {
+    let out = run(&[
+        "run",
+        "--accel",
+        "interp",
+        "--image",
+        "guests/cpu/x87-real.bin",
+    ]);
+    assert_eq!(
+        out.stdout,
+        "x87 found: status 0000, control 037f\nsqrt(2) * 1e6 = 1414214\n\
+         pi as a double: 400921fb54442d18\n-7 / 2 rounded down = -4\n",
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.status, (0x48 << 1) | 1);
+}
+
+#[test]
+fn test_the_x87_in_protected_mode_with_a_lazy_switch() {
+    for accel in ["interp", "auto"] {
+        let out = run(&[
+            "run",
+            "--accel",
+            accel,
+            "--image",
+            "guests/cpu/x87-protected.bin",
+        ]);
+        assert_eq!(
+            out.stdout, "x87 in protected mode: 1.5*4+0.25 = 6, one #NM\n",
+            "{accel}: {}",
+            out.stderr
+        );
+        assert_eq!(out.status, (0x47 << 1) | 1, "{accel}");
+    }
 }
 
 #[test]

@@ -106,17 +106,14 @@ pub fn normalise(entries: &mut [kvm_cpuid_entry2]) {
     }
 }
 
-/// KVM's table for this host, normalised as the KVM vCPU's is, with the x87 taken out (the
-/// interpreter has none); `None` without a usable `/dev/kvm`.
+/// KVM's table for this host, normalised as the KVM vCPU's is (the interpreter's CPU and
+/// KVM's must look the same to a guest that moves between them); `None` without a usable
+/// `/dev/kvm`.
 pub fn kvm_table_for_interp() -> Option<Vec<kvm_cpuid_entry2>> {
     let kvm = Kvm::new().ok()?;
     let mut cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).ok()?;
     normalise(cpuid.as_mut_slice());
-    let mut entries = cpuid.as_slice().to_vec();
-    for entry in entries.iter_mut().filter(|e| e.function == 1) {
-        entry.edx &= !LEAF1_EDX_FPU;
-    }
-    Some(entries)
+    Some(cpuid.as_slice().to_vec())
 }
 
 /// The answer for `leaf` and `subleaf` in `table` (zero for a leaf it lacks).
@@ -142,8 +139,8 @@ const LEAF1_EDX_TSC: u32 = 1 << 4;
 /// Leaf 1 EAX: family 4 (a 486: BSWAP, XADD, CMPXCHG), model 0, stepping 0.
 const INTERP_SIGNATURE: u32 = 0x400;
 
-/// What the interpreter's CPUID answers: the host's vendor, a 486 without an x87 (the
-/// instructions the interpreter implements), 4 MiB pages, PAE, RDTSC, one CPU, the hypervisor
+/// What the interpreter's CPUID answers: the host's vendor, a 486DX (the instructions the
+/// interpreter implements, its x87 included), 4 MiB pages, PAE, RDTSC, one CPU, the hypervisor
 /// bit; every other
 /// leaf zero.
 pub fn interp_leaf(leaf: u32, _subleaf: u32) -> [u32; 4] {
@@ -156,7 +153,7 @@ pub fn interp_leaf(leaf: u32, _subleaf: u32) -> [u32; 4] {
             INTERP_SIGNATURE,
             LEAF1_EBX_ONE_CPU,
             LEAF1_ECX_HYPERVISOR,
-            LEAF1_EDX_PSE | LEAF1_EDX_TSC | LEAF1_EDX_PAE,
+            LEAF1_EDX_FPU | LEAF1_EDX_PSE | LEAF1_EDX_TSC | LEAF1_EDX_PAE,
         ],
         _ => [0; 4],
     }

@@ -140,6 +140,8 @@ pub struct Cpu {
     /// a fault puts them back.
     pub(crate) segs_changed: u8,
     pub(crate) segs_before: [Segment; 6],
+    /// The x87.
+    pub fpu: crate::x87::Fpu,
 }
 
 /// No page (page addresses have their low 12 bits clear).
@@ -221,6 +223,7 @@ impl Cpu {
             fetch_frame: 0,
             segs_changed: 0,
             segs_before: [seg; 6],
+            fpu: crate::x87::Fpu::default(),
         }
     }
 

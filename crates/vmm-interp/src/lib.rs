@@ -35,7 +35,9 @@ mod privilege;
 mod segments;
 mod string;
 mod trap;
+mod x87;
 
 pub use bus::{Bus, FlatMemory};
 pub use cpu::{Cpu, Exit, Model, Segment, SegmentRegister, REAL_CODE, REAL_DATA};
 pub use flags::Flags;
+pub use x87::Fpu;

@@ -54,6 +54,7 @@ impl InterpCpu {
         (sregs.cr2, sregs.cr3, sregs.cr4) = (mine.cr2, mine.cr3, mine.cr4);
         vcpu.set_sregs(&sregs)?;
         vcpu.set_regs(&state::regs_of(&self.cpu))?;
+        vcpu.set_fpu(&state::fpu_of(&self.cpu))?;
         vcpu.set_unclaimed_policy(self.unclaimed.policy);
         if let Some(interrupts) = &self.interrupts {
             vcpu.set_interrupt_controller(interrupts.clone());
@@ -85,6 +86,9 @@ impl InterpCpu {
         };
         state::set_regs(&mut self.cpu, &regs);
         state::set_sregs(&mut self.cpu, &sregs);
+        if let Ok(fpu) = vcpu.fpu() {
+            state::set_fpu(&mut self.cpu, &fpu);
+        }
         self.kvm_exits = self.kvm_exits.plus(CpuBackend::exits(&vcpu));
         if let Some(firmware) = vcpu.take_firmware() {
             self.firmware = Some(firmware);

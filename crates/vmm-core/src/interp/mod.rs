@@ -517,6 +517,7 @@ impl CpuBackend for InterpCpu {
         }
         state::set_regs(&mut self.cpu, &saved.regs);
         state::set_sregs(&mut self.cpu, &saved.sregs);
+        state::set_fpu(&mut self.cpu, &saved.fpu);
         self.halted = false;
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! The interpreter's registers as KVM's structures (the format every backend shares: the
 //! firmware, the debugger and snapshots read and write these), and back.
 
-use kvm_bindings::{kvm_regs, kvm_segment, kvm_sregs};
+use kvm_bindings::{kvm_fpu, kvm_regs, kvm_segment, kvm_sregs};
 use vmm_interp::{Cpu, Segment};
 
 /// The general registers, IP and FLAGS.
@@ -120,7 +120,7 @@ pub(super) fn vcpu_state(cpu: &Cpu) -> crate::vcpu::VcpuState {
     crate::vcpu::VcpuState {
         regs: regs_of(cpu),
         sregs: sregs_of(cpu),
-        fpu: Default::default(),
+        fpu: fpu_of(cpu),
         xsave: None,
         xcrs: None,
         debugregs: Default::default(),
@@ -139,4 +139,63 @@ pub(super) fn set_flat_protected(cpu: &mut Cpu, gdt_base: u64) {
     cpu.gdt = (gdt_base as u32, (crate::gdt::GDT.len() * 8 - 1) as u16);
     cpu.cr0 = 1;
     cpu.refresh_modes();
+}
+
+/// The x87 as KVM lays it out (FXSAVE's: ST(0)-ST(7) in stack order, the abridged tag by
+/// physical register); MXCSR at its reset value (the interpreter has no SSE).
+pub(super) fn fpu_of(cpu: &Cpu) -> kvm_fpu {
+    let fpu = &cpu.fpu;
+    let mut out = kvm_fpu {
+        fcw: fpu.control,
+        fsw: fpu.status,
+        ftwx: !fpu.empty,
+        last_opcode: fpu.last_opcode,
+        mxcsr: 0x1F80,
+        ..Default::default()
+    };
+    for (i, slot) in out.fpr.iter_mut().enumerate() {
+        slot[..10].copy_from_slice(&fpu.regs[fpu.physical(i)].to_le_bytes()[..10]);
+    }
+    out
+}
+
+/// Puts KVM's x87 state into the interpreter's.
+pub(super) fn set_fpu(cpu: &mut Cpu, state: &kvm_fpu) {
+    let fpu = &mut cpu.fpu;
+    fpu.control = state.fcw;
+    fpu.status = state.fsw;
+    fpu.empty = !state.ftwx;
+    fpu.last_opcode = state.last_opcode;
+    for (i, slot) in state.fpr.iter().enumerate() {
+        let mut bytes = [0u8; 16];
+        bytes[..10].copy_from_slice(&slot[..10]);
+        let r = fpu.physical(i);
+        fpu.regs[r] = u128::from_le_bytes(bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vmm_interp::Model;
+
+    #[test]
+    fn test_the_x87_goes_out_in_stack_order_and_comes_back() {
+        let mut cpu = Cpu::new(Model::I386);
+        cpu.fpu.status = 5 << 11; // TOP = 5
+        cpu.fpu.regs[5] = 0x3FFF_8000_0000_0000_0000; // ST(0) = 1.0
+        cpu.fpu.regs[6] = 0x4000_C90F_DAA2_2168_C235; // ST(1) = pi
+        cpu.fpu.empty = !0b0110_0000;
+        cpu.fpu.control = 0x027F;
+        let out = fpu_of(&cpu);
+        assert_eq!(
+            out.fpr[0][..10],
+            0x3FFF_8000_0000_0000_0000u128.to_le_bytes()[..10]
+        );
+        assert_eq!(out.fpr[1][9], 0x40);
+        assert_eq!((out.fcw, out.ftwx), (0x027F, 0b0110_0000));
+        let mut back = Cpu::new(Model::I386);
+        set_fpu(&mut back, &out);
+        assert_eq!(back.fpu, cpu.fpu);
+    }
 }

@@ -175,6 +175,16 @@ impl Vcpu {
         self.firmware.take()
     }
 
+    /// The x87/SSE state (for the interpreter taking the machine back).
+    pub fn fpu(&self) -> Result<kvm_bindings::kvm_fpu> {
+        self.fd.get_fpu().map_err(kvm_error("read the FPU state"))
+    }
+
+    /// Sets the x87/SSE state (the interpreter handing the machine over).
+    pub fn set_fpu(&self, fpu: &kvm_bindings::kvm_fpu) -> Result<()> {
+        self.fd.set_fpu(fpu).map_err(kvm_error("set the FPU state"))
+    }
+
     /// Where warnings (unclaimed accesses under [`UnclaimedPolicy::Log`]) go; `log` records
     /// (warnings of target `vmm_core`) by default.
     pub fn set_warning_output(&mut self, out: Box<dyn Write + Send>) {

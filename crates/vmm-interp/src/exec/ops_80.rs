@@ -146,6 +146,7 @@ impl Cpu {
                 let segment = self.imm(bus, WORD);
                 self.call_far(bus, segment as u16, offset);
             }
+            0x9B if self.model == crate::cpu::Model::I386 => return self.fwait(bus),
             0x9B => {}
             0x9C => {
                 let flags = self.normalize_flags(self.flags);

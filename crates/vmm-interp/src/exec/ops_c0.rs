@@ -44,9 +44,10 @@ impl Cpu {
                 self.set_reg(0, BYTE, v);
                 Exit::Continue
             }
+            0xD8..=0xDF if self.model == Model::I386 => self.x87(bus, op),
             0xD8..=0xDF => {
-                // No x87: the escape's operand is decoded and nothing else happens, as on a
-                // PC without a coprocessor.
+                // The 8086 without its 8087: the escape's operand is decoded and nothing else
+                // happens.
                 let _ = self.modrm(bus);
                 Exit::Continue
             }
