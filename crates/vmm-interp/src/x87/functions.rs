@@ -19,34 +19,9 @@ impl Cpu {
         let fpu = &mut self.fpu;
         let round = value::rounding(fpu.control);
         fpu.status &= !C1;
-        // FPREM and FPREM1 judge their operands themselves (an invalid one is no denormal).
-        if !matches!(index, 5..=8) {
-            let operand = |i: usize| {
-                let r = fpu.physical(i);
-                (fpu.empty & (1 << r) == 0).then(|| value::ext(fpu.regs[r]))
-            };
-            let (x, y) = (operand(0), operand(1));
-            let two = matches!(index, 1 | 3 | 9 | 13);
-            let nan = x.is_some_and(|v| v.is_nan()) || (two && y.is_some_and(|v| v.is_nan()));
-            // FSQRT of a negative number is invalid, not a denormal operand.
-            let invalid = index == 10 && x.is_some_and(|v| v.is_negative());
-            if let (Some(x), false, false) = (x, nan, invalid) {
-                fpu.denormal_operands(&[x]);
-                if let (Some(y), true) = (y, two) {
-                    fpu.denormal_operands(&[y]);
-                }
-            }
-        }
-        if matches!(index, 1 | 3 | 9) {
-            let (x, y) = (fpu.st(0), fpu.st(1));
-            if let Some(nan) = value::propagate(x, y) {
-                if x.is_signaling() || y.is_signaling() {
-                    fpu.raise(IE);
-                }
-                fpu.set_st(1, nan);
-                fpu.pop();
-                return Exit::Continue;
-            }
+        fpu.check_operands(index);
+        if matches!(index, 1 | 3 | 9) && fpu.propagate_pair() {
+            return Exit::Continue;
         }
         match index {
             0 => {
@@ -68,44 +43,8 @@ impl Cpu {
                 fpu.pop();
             }
             2 | 14 | 15 | 11 => return self.x87_trig(index),
-            3 => {
-                let (x, y) = (fpu.st(0), fpu.st(1));
-                let tiny = x.is_finite_non_zero()
-                    && !x.is_negative()
-                    && y.is_finite_non_zero()
-                    && y.ilogb() < x.ilogb() - 40;
-                let result = if tiny {
-                    // atan(t) is t to the format's precision: a double would lose a tiny t.
-                    let t = y.div_r(x, round);
-                    fpu.note(t.status | Status::INEXACT);
-                    t.value
-                } else {
-                    // Both scaled alike into a double's range: only their ratio matters.
-                    let finite = |v: Ext| v.is_finite_non_zero().then(|| v.ilogb());
-                    let shift = finite(x).max(finite(y)).unwrap_or(0);
-                    let (x, y) = (x.scalbn(-shift), y.scalbn(-shift));
-                    value::from_f64(value::to_f64(y).atan2(value::to_f64(x)))
-                };
-                fpu.set_st(1, result);
-                fpu.pop();
-            }
-            4 => {
-                let v = fpu.st(0);
-                if v.is_nan() || v.is_infinite() {
-                    let quiet = value::propagate(v, v).unwrap_or(v);
-                    fpu.set_st(0, if v.is_nan() { quiet } else { Ext::INFINITY });
-                    fpu.push(quiet);
-                } else if v.is_zero() {
-                    fpu.raise(ZE);
-                    fpu.set_st(0, -Ext::INFINITY);
-                    fpu.push(v);
-                } else {
-                    let mut exponent = 0;
-                    let significand = v.frexp(&mut exponent).scalbn(1);
-                    fpu.set_st(0, value::from_integer(i128::from(exponent - 1)));
-                    fpu.push(significand);
-                }
-            }
+            3 => fpu.arctangent(round),
+            4 => fpu.extract(),
             5 | 8 => {
                 let (x, y) = (fpu.st(0), fpu.st(1));
                 self.x87_remainder(x, y, index == 5);
@@ -241,5 +180,86 @@ impl Cpu {
         let bit = |n: u32, flag: u16| if q >> n & 1 != 0 { flag } else { 0 };
         fpu.status |= bit(2, C0) | bit(1, C3) | bit(0, C1);
         fpu.set_st(0, r.value);
+    }
+}
+
+impl super::Fpu {
+    /// FPATAN: ST(1) = the angle of (ST(0), ST(1)), popping.
+    fn arctangent(&mut self, round: Round) {
+        let (x, y) = (self.st(0), self.st(1));
+        let tiny = x.is_finite_non_zero()
+            && !x.is_negative()
+            && y.is_finite_non_zero()
+            && y.ilogb() < x.ilogb() - 40;
+        let result = if tiny {
+            // atan(t) is t to the format's precision: a double would lose a tiny t.
+            let t = y.div_r(x, round);
+            self.note(t.status | Status::INEXACT);
+            t.value
+        } else {
+            // Both scaled alike into a double's range: only their ratio matters.
+            let finite = |v: Ext| v.is_finite_non_zero().then(|| v.ilogb());
+            let shift = finite(x).max(finite(y)).unwrap_or(0);
+            let (x, y) = (x.scalbn(-shift), y.scalbn(-shift));
+            value::from_f64(value::to_f64(y).atan2(value::to_f64(x)))
+        };
+        self.set_st(1, result);
+        self.pop();
+    }
+
+    /// FXTRACT: ST(0) becomes its exponent, and its significand is pushed.
+    fn extract(&mut self) {
+        let v = self.st(0);
+        if v.is_nan() || v.is_infinite() {
+            let quiet = value::propagate(v, v).unwrap_or(v);
+            self.set_st(0, if v.is_nan() { quiet } else { Ext::INFINITY });
+            self.push(quiet);
+        } else if v.is_zero() {
+            self.raise(ZE);
+            self.set_st(0, -Ext::INFINITY);
+            self.push(v);
+        } else {
+            let mut exponent = 0;
+            let significand = v.frexp(&mut exponent).scalbn(1);
+            self.set_st(0, value::from_integer(i128::from(exponent - 1)));
+            self.push(significand);
+        }
+    }
+
+    /// The denormal-operand exception for D9 F0+`index`'s operands (not for NaNs, nor for
+    /// FSQRT of a negative number, which is invalid; FPREM and FPREM1 judge theirs).
+    fn check_operands(&mut self, index: u8) {
+        if matches!(index, 5..=8) {
+            return;
+        }
+        let operand = |i: usize| {
+            let r = self.physical(i);
+            (self.empty & (1 << r) == 0).then(|| value::ext(self.regs[r]))
+        };
+        let (x, y) = (operand(0), operand(1));
+        let two = matches!(index, 1 | 3 | 9 | 13);
+        let nan = x.is_some_and(|v| v.is_nan()) || (two && y.is_some_and(|v| v.is_nan()));
+        let invalid = index == 10 && x.is_some_and(|v| v.is_negative());
+        if let (Some(x), false, false) = (x, nan, invalid) {
+            self.denormal_operands(&[x]);
+            if let (Some(y), true) = (y, two) {
+                self.denormal_operands(&[y]);
+            }
+        }
+    }
+
+    /// For FYL2X, FPATAN, FYL2XP1: a NaN operand goes to ST(1), and ST(0) is popped; true
+    /// when there was one.
+    fn propagate_pair(&mut self) -> bool {
+        let (x, y) = (self.st(0), self.st(1));
+        let Some(nan) = value::propagate(x, y) else {
+            return false;
+        };
+        if x.is_signaling() || y.is_signaling() {
+            self.raise(IE);
+        }
+        self.set_st(1, nan);
+        self.pop();
+        true
     }
 }
