@@ -113,3 +113,100 @@ fn test_a_gate_that_is_not_present_makes_a_double_fault_with_code_zero() {
         "at the faulting mov"
     );
 }
+
+/// Random bytes as code, in 16- and 32-bit protected mode with and without paging, with and
+/// without the x87's exceptions unmasked: whatever they do (faults, double faults, shutdowns,
+/// instructions left to KVM), the interpreter neither panics nor loops inside one step.
+#[test]
+fn test_random_code_never_panics() {
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let rounds = std::env::var("PICOVMM_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3000);
+    for round in 0..rounds {
+        let code: Vec<u8> = (0..64).map(|_| next() as u8).collect();
+        let (mut cpu, mut memory) = machine(&code);
+        // Handlers that return, a page directory of random entries for some rounds.
+        memory.load(HANDLER, &[0xCF]);
+        if round % 3 == 1 {
+            for i in 0..1024 {
+                memory.write32(0x5000 + i * 4, next() as u32);
+            }
+            memory.write32(0x5000, 0x6000 | 7);
+            for i in 0..1024 {
+                memory.write32(0x6000 + i * 4, (i << 12) | 7);
+            }
+            cpu.cr = [0, 0x5000, (next() as u32) & 0x30];
+            cpu.cr0 |= 1 << 31;
+        }
+        if round % 4 == 2 {
+            cpu.segs[1].attrs &= !(1 << 14); // 16-bit code
+            cpu.fpu.control = 0x0300; // every x87 exception unmasked
+        }
+        if round % 5 == 3 {
+            // Random descriptors past the two good ones, random gates past vector 13.
+            for at in (GDT + 24..GDT + 256).step_by(4) {
+                memory.write32(at, next() as u32);
+            }
+            cpu.gdt.1 = 255;
+            for at in (IDT + 14 * 8..IDT + 32 * 8).step_by(4) {
+                memory.write32(at, next() as u32);
+            }
+        }
+        if round % 7 == 5 {
+            cpu.tr = Segment {
+                selector: 0x28,
+                base: 0x7000,
+                limit: 0x67,
+                attrs: 0x8B,
+            };
+            for at in (0x7000..0x7068).step_by(4) {
+                memory.write32(at, next() as u32);
+            }
+        }
+        if round % 6 == 4 {
+            // Ring 3: code and data of DPL 3, and a TSS with ring 0's stack.
+            memory.write32(GDT + 24, 0x0000_FFFF);
+            memory.write32(GDT + 28, 0x00CF_FA00);
+            memory.write32(GDT + 32, 0x0000_FFFF);
+            memory.write32(GDT + 36, 0x00CF_F200);
+            cpu.gdt.1 = 255;
+            let user = |selector, attrs| Segment {
+                selector,
+                base: 0,
+                limit: u32::MAX,
+                attrs,
+            };
+            cpu.segs = [
+                user(0x23, 0xC0F3),
+                user(0x1B, 0xC0FB),
+                user(0x23, 0xC0F3),
+                user(0x23, 0xC0F3),
+                user(0x23, 0xC0F3),
+                user(0x23, 0xC0F3),
+            ];
+            cpu.tr = Segment {
+                selector: 0x28,
+                base: 0x7000,
+                limit: 0x67,
+                attrs: 0x8B,
+            };
+            memory.write32(0x7004, 0x9000);
+            memory.write32(0x7008, 0x10);
+        }
+        cpu.refresh_modes();
+        for _ in 0..200 {
+            match cpu.step(&mut memory) {
+                Exit::Continue => {}
+                _ => break,
+            }
+        }
+    }
+}
