@@ -213,6 +213,44 @@ fn test_real_mode_session_with_cs_not_zero() {
     assert_contains(&stderr, "picovmm: gdb detached; the guest runs on");
 }
 
+/// gdb reads the x87's registers: pi just loaded into ST(0) (`fldpi` in guests/cpu/x87-real.asm,
+/// run by the interpreter), the control word FNINIT left, one register in use.
+#[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "gdb"),
+    ignore = "needs a usable /dev/kvm and gdb"
+)]
+fn test_gdb_reads_the_x87_registers() {
+    if !kvm_available() || !gdb_available() {
+        return;
+    }
+    let stub = start(&[
+        "--accel",
+        "interp",
+        "--image",
+        "guests/cpu/x87-real.bin",
+        "--gdb-wait",
+    ]);
+    let out = gdb(
+        &stub,
+        &[
+            "break *0x7c4d",
+            "continue",
+            "p $st0",
+            "p/x $fctrl",
+            "p/x $ftag",
+            "detach",
+        ],
+    );
+    assert_contains(&out, "Breakpoint 1, 0x00007c4d in ?? ()");
+    assert_contains(&out, "$1 = 3.14159265358979323851");
+    assert_contains(&out, "$2 = 0x37f");
+    // ST(0) is physical register 7 (TOP = 7): valid (00) there, every other one empty (11).
+    assert_contains(&out, "$3 = 0x3fff");
+    let (status, _, stderr) = finish(stub);
+    assert_eq!(status, (0x48 << 1) | 1, "{stderr}");
+}
+
 /// Steps, breaks, watches the return address a `call` pushes, changes the exit value in a
 /// register, and detaches: the same session in protected and long mode.
 fn flat_mode_session(

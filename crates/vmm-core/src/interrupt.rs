@@ -27,6 +27,18 @@ pub trait InterruptController: Send + Sync {
     fn can_interrupt(&self) -> bool;
 }
 
+/// A timer the vCPU's own thread can drive (the interpreter's): rather than a thread of the
+/// timer's that wakes for each tick and then wakes the vCPU, the vCPU raises what is due
+/// between its slices of instructions and, halted, sleeps until the next deadline: one
+/// thread wake-up less per tick.
+pub trait VcpuTimer: Send + Sync {
+    /// Hands the timer to the calling vCPU thread (`true`), or back to a thread of its own
+    /// (`false`: KVM runs the guest, and its vCPU cannot look between instructions).
+    fn drive_from_vcpu(&self, on: bool);
+    /// Raises what is due now; says when it next needs servicing (`None`: nothing scheduled).
+    fn service(&self) -> Option<std::time::Instant>;
+}
+
 mod ioctls {
     #![allow(missing_docs)]
     use kvm_bindings::kvm_interrupt;

@@ -5,10 +5,12 @@
 //! backtraces). A PC gdb writes is turned back into IP within the current CS when it falls in
 //! CS's 64 KiB, and into a new CS:IP (IP below 16) when it does not. Segment selectors gdb
 //! writes in real mode reload the segment's base (selector*16); in protected and long mode
-//! they are left alone, since a selector means nothing without its descriptor.
+//! they are left alone, since a selector means nothing without its descriptor. The x87's
+//! registers are read (ST(0)-ST(7), control, status and the full tag word gdb wants, made from
+//! the abridged one); writes to them are ignored.
 
-use gdbstub_arch::x86::reg::{X86CoreRegs, X86SegmentRegs, X86_64CoreRegs};
-use kvm_bindings::{kvm_regs, kvm_segment, kvm_sregs};
+use gdbstub_arch::x86::reg::{X86CoreRegs, X86SegmentRegs, X86_64CoreRegs, X87FpuInternalRegs};
+use kvm_bindings::{kvm_fpu, kvm_regs, kvm_segment, kvm_sregs};
 
 const CR0_PE: u64 = 1;
 const EFER_LMA: u64 = 1 << 10;
@@ -100,17 +102,54 @@ fn set_segments(sregs: &mut kvm_sregs, from: &X86SegmentRegs) {
     }
 }
 
-/// A gdb register file that converts to and from KVM's registers. The x87 and SSE registers
-/// read as 0 and writes to them are ignored.
+/// The x87's registers as gdb lays them out: ST(0)-ST(7) and the control, status and full tag
+/// words (00 valid, 01 zero, 10 special, 11 empty, by physical register).
+fn x87(fpu: &kvm_fpu) -> ([[u8; 10]; 8], X87FpuInternalRegs) {
+    let mut st = [[0u8; 10]; 8];
+    for (out, reg) in st.iter_mut().zip(&fpu.fpr) {
+        out.copy_from_slice(&reg[..10]);
+    }
+    let top = usize::from((fpu.fsw >> 11) & 7);
+    let mut tags = 0u32;
+    for (i, value) in st.iter().enumerate() {
+        let physical = (top + i) & 7;
+        let exponent = u16::from_le_bytes([value[8], value[9]]) & 0x7FFF;
+        let significand = u64::from_le_bytes([
+            value[0], value[1], value[2], value[3], value[4], value[5], value[6], value[7],
+        ]);
+        let tag = if fpu.ftwx & (1 << physical) == 0 {
+            3
+        } else if exponent == 0 && significand == 0 {
+            1
+        } else if exponent == 0 || exponent == 0x7FFF || significand >> 63 == 0 {
+            2
+        } else {
+            0
+        };
+        tags |= tag << (2 * physical);
+    }
+    let internal = X87FpuInternalRegs {
+        fctrl: fpu.fcw.into(),
+        fstat: fpu.fsw.into(),
+        ftag: tags,
+        fop: fpu.last_opcode.into(),
+        ..Default::default()
+    };
+    (st, internal)
+}
+
+/// A gdb register file that converts to and from KVM's registers. The SSE registers read as
+/// 0; writes to them and to the x87's are ignored.
 pub trait GdbRegs: Sized {
     /// gdb's view of the vCPU.
-    fn from_kvm(regs: &kvm_regs, sregs: &kvm_sregs) -> Self;
+    fn from_kvm(regs: &kvm_regs, sregs: &kvm_sregs, fpu: &kvm_fpu) -> Self;
     /// Puts gdb's values into KVM's registers.
     fn to_kvm(&self, regs: &mut kvm_regs, sregs: &mut kvm_sregs);
 }
 
 impl GdbRegs for X86CoreRegs {
-    fn from_kvm(r: &kvm_regs, s: &kvm_sregs) -> Self {
+    fn from_kvm(r: &kvm_regs, s: &kvm_sregs, fpu: &kvm_fpu) -> Self {
+        let (st, fpu) = x87(fpu);
         X86CoreRegs {
             eax: r.rax as u32,
             ecx: r.rcx as u32,
@@ -123,6 +162,8 @@ impl GdbRegs for X86CoreRegs {
             eip: pc(r, s) as u32,
             eflags: r.rflags as u32,
             segments: segments(s),
+            st,
+            fpu,
             ..Default::default()
         }
     }
@@ -143,7 +184,8 @@ impl GdbRegs for X86CoreRegs {
 }
 
 impl GdbRegs for X86_64CoreRegs {
-    fn from_kvm(r: &kvm_regs, s: &kvm_sregs) -> Self {
+    fn from_kvm(r: &kvm_regs, s: &kvm_sregs, fpu: &kvm_fpu) -> Self {
+        let (st, fpu) = x87(fpu);
         X86_64CoreRegs {
             regs: [
                 r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11,
@@ -152,6 +194,8 @@ impl GdbRegs for X86_64CoreRegs {
             rip: pc(r, s),
             eflags: r.rflags as u32,
             segments: segments(s),
+            st,
+            fpu,
             ..Default::default()
         }
     }
@@ -201,7 +245,10 @@ mod tests {
     #[test]
     fn test_real_mode_pc_is_linear() {
         let (r, s) = real(0x07C0, 0x0010);
-        assert_eq!(X86CoreRegs::from_kvm(&r, &s).eip, 0x7C10);
+        assert_eq!(
+            X86CoreRegs::from_kvm(&r, &s, &kvm_fpu::default()).eip,
+            0x7C10
+        );
     }
 
     #[test]
@@ -232,7 +279,10 @@ mod tests {
         let (mut r, mut s) = real(0x08, 0x1000);
         s.cr0 |= CR0_PE;
         s.cs.base = 0;
-        assert_eq!(X86CoreRegs::from_kvm(&r, &s).eip, 0x1000);
+        assert_eq!(
+            X86CoreRegs::from_kvm(&r, &s, &kvm_fpu::default()).eip,
+            0x1000
+        );
         set_pc(&mut r, &mut s, 0x2000);
         assert_eq!(r.rip, 0x2000);
     }
@@ -240,7 +290,7 @@ mod tests {
     #[test]
     fn test_segment_written_in_real_mode_reloads_base() {
         let (mut r, mut s) = real(0, 0x7C00);
-        let mut g = X86CoreRegs::from_kvm(&r, &s);
+        let mut g = X86CoreRegs::from_kvm(&r, &s, &kvm_fpu::default());
         g.segments.ds = 0xB800;
         g.to_kvm(&mut r, &mut s);
         assert_eq!(

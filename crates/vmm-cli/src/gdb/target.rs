@@ -286,10 +286,13 @@ where
     A::Usize: Into<u64>,
 {
     fn read_registers(&mut self, out: &mut A::Registers) -> TargetResult<(), Self> {
-        let (regs, sregs) = self
-            .served(|vcpu| Some((vcpu.regs().ok()?, vcpu.sregs().ok()?)))?
+        let (regs, sregs, fpu) = self
+            .served(|vcpu| {
+                let fpu = vcpu.state().map(|s| s.fpu).unwrap_or_default();
+                Some((vcpu.regs().ok()?, vcpu.sregs().ok()?, fpu))
+            })?
             .ok_or(TargetError::NonFatal)?;
-        *out = A::Registers::from_kvm(&regs, &sregs);
+        *out = A::Registers::from_kvm(&regs, &sregs, &fpu);
         Ok(())
     }
 

@@ -64,6 +64,7 @@ impl InterpCpu {
         }
         let _ = vcpu.set_guest_debug(&self.debug.borrow());
         self.exits.handovers += 1;
+        self.timer_to_vcpu(false);
         self.kvm = Some((vcpu, vm));
         Ok(())
     }
@@ -94,6 +95,7 @@ impl InterpCpu {
             self.firmware = Some(firmware);
         }
         self.taken_back_at = Some((self.cpu.segs[1].selector, self.cpu.ip));
+        self.timer_to_vcpu(true);
         self.exits.handovers += 1;
         self.halted = false;
         self.irq_check = true;

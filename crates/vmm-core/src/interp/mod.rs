@@ -12,6 +12,7 @@
 mod bus;
 mod handover;
 mod state;
+mod timer;
 
 use std::sync::Arc;
 
@@ -61,6 +62,9 @@ pub struct InterpCpu {
     kvm_exits: ExitCounters,
     /// Where KVM gave the machine back (the interpreter does not hand it over there again).
     taken_back_at: Option<(u16, u32)>,
+    /// The machine's timer, when this thread drives it, and when it next needs looking at.
+    timer: Option<Arc<dyn crate::interrupt::VcpuTimer>>,
+    timer_due: Option<std::time::Instant>,
     /// Single-stepping and breakpoints (set through `&self`, as the trait's requests do).
     debug: std::cell::RefCell<GuestDebug>,
     /// The breakpoint just reported: the next instruction there runs (as RF does).
@@ -92,6 +96,8 @@ impl InterpCpu {
             exits: ExitCounters::default(),
             kvm_exits: ExitCounters::default(),
             taken_back_at: None,
+            timer: None,
+            timer_due: None,
             debug: Default::default(),
             resumed_at: None,
             halted: false,
@@ -168,6 +174,7 @@ impl InterpCpu {
                 // BIOS) may have changed the memory map, or the interrupt controller.
                 self.bus.touched = false;
                 self.irq_check = true;
+                self.timer_changed();
                 self.bus.refresh();
                 if self.control.reason().is_some() || self.control.pause_requested() {
                     return None;
@@ -223,6 +230,8 @@ impl InterpCpu {
                 self.exits.injected += 1;
                 self.halted = false;
             }
+            // Acknowledged: a tick waiting behind it may be raised now.
+            self.timer_changed();
             self.irq_check = true;
         }
     }
@@ -295,10 +304,11 @@ impl InterpCpu {
     fn wait_halted(&mut self) -> Option<VcpuEvent> {
         let interrupts = self.interrupts.clone()?;
         self.control.take_interrupt();
+        self.service_timer();
         if interrupts.pending() {
             self.halted = false;
         } else if interrupts.can_interrupt() {
-            self.control.wait_for_interrupt();
+            self.control.idle(self.halt_timeout());
         } else {
             self.halted = false;
             return Some(VcpuEvent::Halted);
@@ -361,6 +371,12 @@ impl CpuBackend for InterpCpu {
         self.interrupts = Some(controller);
     }
 
+    fn set_timer(&mut self, timer: Arc<dyn crate::interrupt::VcpuTimer>) {
+        if self.kvm.is_none() {
+            self.adopt_timer(timer);
+        }
+    }
+
     fn set_firmware(&mut self, firmware: Box<dyn Firmware>) {
         if let Some((v, _)) = &mut self.kvm {
             return CpuBackend::set_firmware(v, firmware);
@@ -401,9 +417,11 @@ impl CpuBackend for InterpCpu {
                 if let Some(event) = self.wait_halted() {
                     return event;
                 }
+                self.service_timer();
                 self.offer_interrupt();
                 continue;
             }
+            self.service_timer();
             if let Some(event) = self.run_slice() {
                 match &event {
                     VcpuEvent::Debug(_) => self.exits.debug += 1,

@@ -28,6 +28,9 @@ pub trait CpuBackend {
     fn set_interrupt_controller(&mut self, controller: Arc<dyn InterruptController>);
     /// Firmware the guest calls through a port (the BIOS).
     fn set_firmware(&mut self, firmware: Box<dyn Firmware>);
+    /// A timer the vCPU thread may drive itself; a backend that cannot leaves it to the
+    /// timer's own thread.
+    fn set_timer(&mut self, _timer: Arc<dyn crate::interrupt::VcpuTimer>) {}
     /// The port and MMIO bus.
     fn io(&self) -> &IoManager;
     /// Runs the guest until something pauses it, and says why.

@@ -1,7 +1,7 @@
 //! D9 F0-FF: F2XM1, FYL2X, FPTAN, FPATAN, FXTRACT, FPREM1, FDECSTP, FINCSTP, FPREM, FYL2XP1,
 //! FSQRT, FSINCOS, FRNDINT, FSCALE, FSIN, FCOS. FSQRT, FPREM, FPREM1, FRNDINT, FSCALE and
 //! FXTRACT are exact to the 80-bit format; the transcendental ones go through the host's double
-//! precision (53 bits of the 64).
+//! precision (53 bits of the 64), from the `libm` crate (Rust: no libm.so to load).
 
 use super::value::{self, Ext};
 use super::{C0, C1, C2, C3, IE, ZE};
@@ -26,7 +26,7 @@ impl Cpu {
         match index {
             0 => {
                 let x = value::to_f64(fpu.st(0));
-                fpu.set_st(0, value::from_f64(x.exp2() - 1.0));
+                fpu.set_st(0, value::from_f64(libm::exp2(x) - 1.0));
             }
             1 | 9 => {
                 let (x, y) = (value::to_f64(fpu.st(0)), value::to_f64(fpu.st(1)));
@@ -38,7 +38,7 @@ impl Cpu {
                     if x == 0.0 {
                         fpu.raise(ZE);
                     }
-                    fpu.set_st(1, value::from_f64(y * x.log2()));
+                    fpu.set_st(1, value::from_f64(y * libm::log2(x)));
                 }
                 fpu.pop();
             }
@@ -116,15 +116,15 @@ impl Cpu {
         fpu.status &= !C2;
         match index {
             2 => {
-                fpu.set_st(0, value::from_f64(x.tan()));
+                fpu.set_st(0, value::from_f64(libm::tan(x)));
                 fpu.push(value::constant(0));
             }
             11 => {
-                fpu.set_st(0, value::from_f64(x.sin()));
-                fpu.push(value::from_f64(x.cos()));
+                fpu.set_st(0, value::from_f64(libm::sin(x)));
+                fpu.push(value::from_f64(libm::cos(x)));
             }
-            14 => fpu.set_st(0, value::from_f64(x.sin())),
-            _ => fpu.set_st(0, value::from_f64(x.cos())),
+            14 => fpu.set_st(0, value::from_f64(libm::sin(x))),
+            _ => fpu.set_st(0, value::from_f64(libm::cos(x))),
         }
         Exit::Continue
     }
@@ -201,7 +201,7 @@ impl super::Fpu {
             let finite = |v: Ext| v.is_finite_non_zero().then(|| v.ilogb());
             let shift = finite(x).max(finite(y)).unwrap_or(0);
             let (x, y) = (x.scalbn(-shift), y.scalbn(-shift));
-            value::from_f64(value::to_f64(y).atan2(value::to_f64(x)))
+            value::from_f64(libm::atan2(value::to_f64(y), value::to_f64(x)))
         };
         self.set_st(1, result);
         self.pop();

@@ -3,6 +3,7 @@
 //! graphics windows and the ROM (device memory outside RAM), the port bus, the host clock, and
 //! the vCPU's idle wait.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kvm_bindings::{kvm_regs, kvm_segment, kvm_sregs};
@@ -11,6 +12,7 @@ use vm_device::device_manager::{IoManager, MmioManager, PioManager};
 use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
 use vmm_bios::rom::{self, Trap};
 use vmm_bios::{Bios, Cpu, Machine, Outcome};
+use vmm_core::interrupt::VcpuTimer;
 use vmm_core::{DeviceMemory, Firmware, FirmwareAction, FirmwareCall, StopReason, VcpuControl};
 
 use crate::devices::screen::Screen;
@@ -41,6 +43,9 @@ pub struct GuestMachine<'a> {
     pub windows: &'a Windows,
     /// The vCPU's control, to idle on; `None` during POST.
     pub control: Option<&'a VcpuControl>,
+    /// The machine's timer when the vCPU's thread drives it: a wait on the guest's behalf
+    /// raises its ticks as they fall due.
+    pub timer: Option<&'a dyn VcpuTimer>,
 }
 
 impl GuestMachine<'_> {
@@ -200,9 +205,17 @@ impl Machine for GuestMachine<'_> {
     }
 
     fn wait(&mut self, timeout: Duration) {
+        let due = self.timer.and_then(|t| t.service());
+        let timeout = match due {
+            Some(due) => timeout.min(due.saturating_duration_since(std::time::Instant::now())),
+            None => timeout,
+        };
         match self.control {
             Some(c) => c.idle(timeout),
             None => std::thread::sleep(timeout),
+        }
+        if let Some(timer) = self.timer {
+            timer.service();
         }
     }
 
@@ -235,12 +248,17 @@ impl Machine for GuestMachine<'_> {
 pub struct BiosFirmware {
     bios: Bios,
     windows: Windows,
+    timer: Option<Arc<dyn VcpuTimer>>,
 }
 
 impl BiosFirmware {
-    /// Firmware serving `bios` over `windows`.
-    pub fn new(bios: Bios, windows: Windows) -> Self {
-        BiosFirmware { bios, windows }
+    /// Firmware serving `bios` over `windows`, raising `timer`'s ticks while it waits.
+    pub fn new(bios: Bios, windows: Windows, timer: Option<Arc<dyn VcpuTimer>>) -> Self {
+        BiosFirmware {
+            bios,
+            windows,
+            timer,
+        }
     }
 }
 
@@ -282,6 +300,7 @@ impl Firmware for BiosFirmware {
             io: call.io,
             windows: &self.windows,
             control: Some(call.control),
+            timer: self.timer.as_deref(),
         };
         let outcome = self.bios.call(&mut cpu, &mut machine);
         if cpu != before {

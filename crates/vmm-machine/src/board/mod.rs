@@ -115,6 +115,9 @@ impl Board {
             let controller = PicController::new(pic, notifiers, lines.connected());
             vcpu.set_interrupt_controller(Arc::new(controller));
         }
+        if let Some(pit) = &started.pit {
+            vcpu.set_timer(pit.vcpu_timer());
+        }
         if let Some((graphics, rom, graphics_window, lfb)) = started.bios.take() {
             let windows = bios::Windows {
                 text: text_window(&devices),
@@ -123,7 +126,8 @@ impl Board {
                 lfb,
                 rom,
             };
-            start_bios(vcpu.as_mut(), &valid, drives, windows)?;
+            let timer = started.pit.as_ref().map(|p| p.vcpu_timer());
+            start_bios(vcpu.as_mut(), &valid, drives, windows, timer)?;
             load_image(&vm, &valid, &regions)?;
         }
         Ok(Board {
@@ -265,6 +269,7 @@ fn start_bios(
     valid: &ValidMachine,
     drives: Vec<vmm_bios::Drive>,
     windows: bios::Windows,
+    timer: Option<Arc<dyn vmm_core::interrupt::VcpuTimer>>,
 ) -> Result<(), Error> {
     let spec = &valid.spec;
     let serial_ports: Vec<u16> = spec
@@ -302,6 +307,7 @@ fn start_bios(
         io: vcpu.io(),
         windows: &windows,
         control: None,
+        timer: None,
     };
     bios.post(&mut machine);
     if let Some(number) = valid.boot_drive.or(first_drive) {
@@ -312,7 +318,7 @@ fn start_bios(
         }
         vcpu.set_regs(&regs)?;
     }
-    vcpu.set_firmware(Box::new(bios::BiosFirmware::new(bios, windows)));
+    vcpu.set_firmware(Box::new(bios::BiosFirmware::new(bios, windows, timer)));
     Ok(())
 }
 

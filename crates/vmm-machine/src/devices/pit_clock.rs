@@ -16,6 +16,7 @@
 //! At most [`MAX_PENDING`] ticks wait, and a tick not acknowledged within [`ACK_TIMEOUT`]
 //! (masked, or taken by the PIC's poll command) no longer holds the next one back.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -24,6 +25,7 @@ use super::interrupts::AckNotifier;
 use serde::{Deserialize, Serialize};
 use vm_device::bus::{PioAddress, PioAddressOffset};
 use vm_device::MutDevicePio;
+use vmm_core::interrupt::VcpuTimer;
 use vmm_devices::irq::IrqLine;
 use vmm_devices::pit::{Pit, SPEAKER_PORT};
 use vmm_devices::state::{StateError, Stateful};
@@ -47,6 +49,12 @@ impl Clock {
 
 #[derive(Default)]
 struct Wakeup {
+    /// The guest has programmed the PIT (a timer thread has something to do).
+    programmed: bool,
+    /// The last edge counted as due, when the vCPU drives the timer, and before the first one
+    /// when it started looking.
+    last: Option<u64>,
+    since: Option<u64>,
     /// Bumped on every guest write: the schedule may have changed.
     generation: u64,
     shutdown: bool,
@@ -64,6 +72,8 @@ struct TimerShared {
     /// The device the thread reads (weak: the device holds this).
     pit: Mutex<Weak<Mutex<ClockedPit>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// The vCPU's thread drives the timer ([`VcpuTimer`]): no thread of its own runs.
+    vcpu_driven: AtomicBool,
 }
 
 impl TimerShared {
@@ -73,8 +83,9 @@ impl TimerShared {
 
     /// The schedule may have changed: start the thread if it is not running, wake it if it is.
     fn poke(self: &Arc<Self>) {
+        self.lock().programmed = true;
         let mut thread = crate::sync::lock(&self.thread);
-        if thread.is_none() {
+        if thread.is_none() && !self.vcpu_driven.load(Ordering::SeqCst) {
             let pit = crate::sync::lock(&self.pit).clone();
             let timer = self.clone();
             // Without the thread the guest gets no timer interrupt, which it sees as a PIT
@@ -205,6 +216,7 @@ impl PitTimer {
             irq0,
             pit: Mutex::new(Weak::new()),
             thread: Mutex::new(None),
+            vcpu_driven: AtomicBool::new(false),
         });
         let pit = Arc::new(Mutex::new(ClockedPit {
             pit: Pit::new(),
@@ -218,6 +230,11 @@ impl PitTimer {
     /// The bus device.
     pub fn device(&self) -> Arc<Mutex<ClockedPit>> {
         self.pit.clone()
+    }
+
+    /// The timer as the vCPU's thread may drive it (the interpreter).
+    pub fn vcpu_timer(&self) -> Arc<dyn VcpuTimer> {
+        self.timer.clone()
     }
 
     /// What the PIC calls when the CPU acknowledges IRQ 0: the next due tick may be raised.
@@ -253,7 +270,7 @@ fn raise_edges(pit: &Mutex<ClockedPit>, timer: &TimerShared) {
         };
         let mut wake = timer.lock();
         loop {
-            if wake.shutdown {
+            if wake.shutdown || timer.vcpu_driven.load(Ordering::SeqCst) {
                 return;
             }
             let acked = match wake.unacknowledged {
@@ -300,6 +317,81 @@ fn raise_edges(pit: &Mutex<ClockedPit>, timer: &TimerShared) {
                 }
                 None => crate::sync::wait(&timer.cond, wake),
             };
+        }
+    }
+}
+
+impl VcpuTimer for TimerShared {
+    fn drive_from_vcpu(&self, on: bool) {
+        self.vcpu_driven.store(on, Ordering::SeqCst);
+        if on {
+            let mut w = self.lock();
+            (w.last, w.since) = (None, None);
+            drop(w);
+            self.cond.notify_all();
+            let thread = crate::sync::lock(&self.thread).take();
+            if let Some(thread) = thread {
+                let _ = thread.join();
+            }
+        } else if self.lock().programmed {
+            // (Each lock taken and let go before the next: poke takes them again.)
+            let pit = crate::sync::lock(&self.pit).upgrade();
+            if let Some(pit) = pit {
+                let timer = crate::sync::lock(&pit).timer.clone();
+                timer.poke();
+            }
+        }
+    }
+
+    fn service(&self) -> Option<Instant> {
+        // The timer's own thread raises the ticks while KVM runs the guest.
+        if !self.vcpu_driven.load(Ordering::SeqCst) {
+            return None;
+        }
+        let pit = crate::sync::lock(&self.pit).upgrade()?;
+        let mut next_edge = None;
+        // Count the edges due by now (at most MAX_PENDING at once: a long pause catches up
+        // as the thread would).
+        for _ in 0..MAX_PENDING {
+            let now = self.clock.now();
+            let (last, since) = {
+                let mut w = self.lock();
+                (w.last, *w.since.get_or_insert(now))
+            };
+            let base = last.unwrap_or(since);
+            let after = base.max(now.saturating_sub(MAX_CATCH_UP));
+            let next = crate::sync::lock(&pit).next_irq(after, last);
+            match next {
+                Some(at) if at <= now => {
+                    let mut w = self.lock();
+                    w.pending = (w.pending + 1).min(MAX_PENDING);
+                    w.last = Some(at);
+                }
+                other => {
+                    next_edge = other;
+                    break;
+                }
+            }
+        }
+        let mut w = self.lock();
+        let acked = w
+            .unacknowledged
+            .is_none_or(|at| at.elapsed() >= ACK_TIMEOUT);
+        if acked && w.pending > 0 {
+            w.pending -= 1;
+            w.unacknowledged = Some(Instant::now());
+            drop(w);
+            self.irq0.pulse();
+            w = self.lock();
+        }
+        let edge = next_edge.map(|at| self.clock.0 + Duration::from_nanos(at));
+        let overdue = w
+            .unacknowledged
+            .filter(|_| w.pending > 0)
+            .map(|at| at + ACK_TIMEOUT);
+        match (edge, overdue) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 }
