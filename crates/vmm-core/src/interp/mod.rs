@@ -411,8 +411,12 @@ impl CpuBackend for InterpCpu {
             for request in control.take_requests() {
                 request(self);
             }
-            // Requests (a key typed, a restore) and waits may have changed the controller.
+            // Requests (a key typed, a restore) and waits may have changed the controller,
+            // and the timer's schedule (a restored PIT).
             self.irq_check = true;
+            if self.timer_due.is_none() {
+                self.timer_changed();
+            }
             if self.halted {
                 if let Some(event) = self.wait_halted() {
                     return event;
@@ -536,6 +540,7 @@ impl CpuBackend for InterpCpu {
         state::set_regs(&mut self.cpu, &saved.regs);
         state::set_sregs(&mut self.cpu, &saved.sregs);
         state::set_fpu(&mut self.cpu, &saved.fpu);
+        self.timer_changed();
         self.halted = false;
         Ok(())
     }
