@@ -245,8 +245,9 @@ fn test_the_closing_message_follows_the_guests_output_on_a_shared_stream() {
 }
 
 /// A regression guard in counts, not times: the sample takes one exit and ends with no more
-/// threads than the vCPU's and, under KVM, the PIT's (the interpreter drives the timer from its
-/// own thread); it never looks for serial input, so no stdin reader starts (see
+/// than two threads: the vCPU's and, under KVM, the PIT's (the interpreter drives the timer
+/// from its own thread; there, the second may be the CPUID table's reader, still finishing on
+/// a busy host); it never looks for serial input, so no stdin reader starts (see
 /// docs/performance.md).
 #[test]
 #[cfg_attr(picovmm_missing = "kvm", ignore = "needs a usable /dev/kvm")]
@@ -264,10 +265,5 @@ fn test_the_sample_costs_one_exit_and_at_most_two_threads() {
     assert_eq!(out.status, 0, "{}", out.stderr);
     let threads = json["threads"].as_u64().unwrap_or(u64::MAX);
     assert_eq!(json["exits"]["total"], 1);
-    let most = if json["accel"]["backend"] == "interp" {
-        1
-    } else {
-        2
-    };
-    assert!((1..=most).contains(&threads), "{threads} threads: {json}");
+    assert!((1..=2).contains(&threads), "{threads} threads: {json}");
 }
