@@ -210,3 +210,41 @@ fn test_random_code_never_panics() {
         }
     }
 }
+
+/// LAR, LSL, VERR and VERW on the flat code and data segments, and on a selector past the GDT.
+#[test]
+fn test_lar_lsl_verr_verw_answer_in_zf() {
+    const ZF: u32 = 1 << 6;
+    let code = [
+        0xB8, 0x08, 0x00, 0x00, 0x00, // mov eax, 0x08
+        0x0F, 0x02, 0xD8, // lar ebx, eax
+        0x0F, 0x03, 0xC8, // lsl ecx, eax
+        0x0F, 0x00, 0xE0, // verr ax
+        0x0F, 0x00, 0xE8, // verw ax
+        0xB8, 0x48, 0x00, 0x00, 0x00, // mov eax, 0x48
+        0x0F, 0x02, 0xD0, // lar edx, eax
+        0xB8, 0x10, 0x00, 0x00, 0x00, // mov eax, 0x10
+        0x0F, 0x00, 0xE8, // verw ax
+    ];
+    let (mut cpu, mut memory) = machine(&code);
+    let mut zf_after = Vec::new();
+    for _ in 0..9 {
+        cpu.step(&mut memory);
+        zf_after.push(cpu.flags & ZF != 0);
+    }
+    assert_eq!(cpu.regs[3], 0x00CF_9A00, "code segment's access rights");
+    assert_eq!(cpu.regs[1], u32::MAX, "its limit, 4 GiB with G");
+    assert_eq!(cpu.regs[2], 0, "nothing loaded for a selector past the GDT");
+    // lar, lsl, verr (code is readable), verw (code is not writable), lar 0x48, verw data.
+    assert_eq!(
+        [
+            zf_after[1],
+            zf_after[2],
+            zf_after[3],
+            zf_after[4],
+            zf_after[6],
+            zf_after[8]
+        ],
+        [true, true, true, false, false, true]
+    );
+}

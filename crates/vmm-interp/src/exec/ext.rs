@@ -16,6 +16,11 @@ impl Cpu {
             0x00 if self.protected => return self.system_registers(bus),
             0x00 | 0x0B => return self.fault(bus, 6),
             0x01 => return self.tables(bus),
+            0x02 | 0x03 if self.protected => {
+                let m = self.modrm(bus);
+                return self.lar_lsl(bus, &m, op == 0x03);
+            }
+            0x02 | 0x03 => return self.fault(bus, 6),
             0x06 | 0x08 | 0x09 if !self.ring0() => {}
             0x06 => self.cr0 &= !(1 << 3),
             0x08 | 0x09 => {}
@@ -313,7 +318,7 @@ impl Cpu {
         Exit::Continue
     }
 
-    /// 0Fh 00h in protected mode: SLDT, STR, LLDT, LTR (VERR, VERW: left to KVM).
+    /// 0Fh 00h in protected mode: SLDT, STR, LLDT, LTR, VERR, VERW.
     fn system_registers(&mut self, bus: &mut impl Bus) -> Exit {
         let m = self.modrm(bus);
         match m.reg {
@@ -337,6 +342,7 @@ impl Cpu {
                     self.pend(trap);
                 }
             }
+            4 | 5 => return self.verify(bus, &m, m.reg == 5),
             _ => return self.invalid(0x0F, 0x00),
         }
         Exit::Continue
