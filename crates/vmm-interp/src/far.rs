@@ -1,7 +1,7 @@
 //! Far transfers in protected mode: interrupts and exceptions through the IDT's interrupt
 //! and trap gates (with the TSS's stack for an inner ring), IRET, and far JMP, CALL and RET
-//! between code segments (returns to an outer ring included). Task switches, task gates
-//! and call gates stop the run for KVM.
+//! between code segments (returns to an outer ring included; call gates: gate.rs). Task
+//! switches and task gates stop the run for KVM.
 
 use crate::bus::Bus;
 use crate::cpu::{Address, Cpu, SS, WORD};
@@ -19,7 +19,12 @@ const IOPL: u32 = 3 << 12;
 
 impl Cpu {
     /// Pushes `size` bytes on the current stack; the fault when the write cannot be made.
-    fn push_checked(&mut self, bus: &mut impl Bus, size: u8, value: u32) -> Result<(), Trap> {
+    pub(crate) fn push_checked(
+        &mut self,
+        bus: &mut impl Bus,
+        size: u8,
+        value: u32,
+    ) -> Result<(), Trap> {
         let sp = self.sp().wrapping_sub(u32::from(size));
         self.set_sp(sp);
         let at = self.segs[SS].base.wrapping_add(self.sp());
@@ -37,7 +42,7 @@ impl Cpu {
     }
 
     /// The stack for `ring` from the TSS: SS and ESP (SP in a 286 TSS).
-    fn ring_stack(&mut self, bus: &mut impl Bus, ring: u8) -> Result<(u16, u32), Trap> {
+    pub(crate) fn ring_stack(&mut self, bus: &mut impl Bus, ring: u8) -> Result<(u16, u32), Trap> {
         let invalid = Trap::with_code(TS, code_of(self.tr.selector));
         let (ring, base, limit) = (u32::from(ring), self.tr.base, self.tr.limit);
         let (at, size) = if self.tr.attrs & 8 != 0 {
@@ -233,6 +238,9 @@ impl Cpu {
         selector: u16,
         offset: u32,
     ) -> Result<(), Trap> {
+        if let Some(gate) = self.call_gate(bus, selector)? {
+            return self.through_call_gate(bus, selector, gate, false);
+        }
         let desc = self.direct_target(bus, selector)?;
         let new_selector = (selector & !3) | u16::from(self.cpl());
         self.set_code_segment(&desc, new_selector);
@@ -247,6 +255,9 @@ impl Cpu {
         selector: u16,
         offset: u32,
     ) -> Result<(), Trap> {
+        if let Some(gate) = self.call_gate(bus, selector)? {
+            return self.through_call_gate(bus, selector, gate, true);
+        }
         let desc = self.direct_target(bus, selector)?;
         let size = self.osize();
         let (cs, ip) = (u32::from(self.segs[1].selector), self.ip);

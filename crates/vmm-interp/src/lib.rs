@@ -30,6 +30,7 @@ mod decode;
 mod exec;
 mod far;
 mod flags;
+mod gate;
 mod inspect;
 mod paging;
 mod privilege;

@@ -248,3 +248,60 @@ fn test_lar_lsl_verr_verw_answer_in_zf() {
         [true, true, true, false, false, true]
     );
 }
+
+/// Ring 3 calls ring 0 through a call gate with one parameter: the TSS's ring-0 stack, the
+/// parameter copied across, and `retf 4` back to ring 3's stack with the parameter dropped.
+#[test]
+fn test_a_call_gate_takes_ring_3_to_ring_0_and_back() {
+    const ROUTINE: u32 = 0x3100;
+    let code = [
+        0x68, 0x34, 0x12, 0x00, 0x00, // push 0x1234
+        0x9A, 0x00, 0x00, 0x00, 0x00, 0x2B, 0x00, // call 0x2B:0 (the gate)
+        0x90, // nop
+    ];
+    let (mut cpu, mut memory) = machine(&code);
+    memory.load(ROUTINE, &[0x8B, 0x44, 0x24, 0x08, 0xCA, 0x04, 0x00]); // mov eax, [esp+8]; retf 4
+    memory.write32(GDT + 24, 0x0000_FFFF); // 0x18: ring-3 code
+    memory.write32(GDT + 28, 0x00CF_FA00);
+    memory.write32(GDT + 32, 0x0000_FFFF); // 0x20: ring-3 data
+    memory.write32(GDT + 36, 0x00CF_F200);
+    memory.write32(GDT + 40, (8 << 16) | (ROUTINE & 0xFFFF)); // 0x28: a 32-bit call gate,
+    memory.write32(GDT + 44, (ROUTINE & 0xFFFF_0000) | 0xEC01); // DPL 3, one parameter
+    cpu.gdt.1 = 47;
+    let user = |selector, attrs| Segment {
+        selector,
+        base: 0,
+        limit: u32::MAX,
+        attrs,
+    };
+    cpu.segs = [
+        user(0x23, 0xC0F3),
+        user(0x1B, 0xC0FB),
+        user(0x23, 0xC0F3),
+        user(0x23, 0xC0F3),
+        user(0x23, 0xC0F3),
+        user(0x23, 0xC0F3),
+    ];
+    cpu.tr = Segment {
+        selector: 0x30,
+        base: 0x7000,
+        limit: 0x67,
+        attrs: 0x8B,
+    };
+    memory.write32(0x7004, 0x9000); // ESP0
+    memory.write32(0x7008, 0x10); // SS0
+    cpu.refresh_modes();
+    cpu.step(&mut memory);
+    cpu.step(&mut memory);
+    assert_eq!((cpu.segs[1].selector, cpu.ip), (0x08, ROUTINE));
+    assert_eq!((cpu.segs[2].selector, cpu.regs[4]), (0x10, 0x9000 - 20));
+    cpu.step(&mut memory);
+    cpu.step(&mut memory);
+    assert_eq!(cpu.regs[0], 0x1234, "the parameter, read on ring 0's stack");
+    assert_eq!((cpu.segs[1].selector, cpu.ip), (0x1B, CODE + 12));
+    assert_eq!(
+        (cpu.segs[2].selector, cpu.regs[4]),
+        (0x23, STACK),
+        "the parameter dropped"
+    );
+}
