@@ -251,6 +251,41 @@ fn test_gdb_reads_the_x87_registers() {
     assert_eq!(status, (0x48 << 1) | 1, "{stderr}");
 }
 
+/// gdb reads memory at linear addresses through the interpreter's page tables: the 4 MiB page
+/// guests/cpu/protected.asm maps at 8 MiB shows physical 0 (its own first bytes at 0x807c00),
+/// and the page its fault handler mapped at 2 MiB shows what the guest wrote there.
+#[test]
+#[cfg_attr(
+    any(picovmm_missing = "kvm", picovmm_missing = "gdb"),
+    ignore = "needs a usable /dev/kvm and gdb"
+)]
+fn test_gdb_reads_through_the_interpreters_paging() {
+    if !kvm_available() || !gdb_available() {
+        return;
+    }
+    let stub = start(&[
+        "--accel",
+        "interp",
+        "--image",
+        "guests/cpu/protected.bin",
+        "--gdb-wait",
+    ]);
+    let out = gdb(
+        &stub,
+        &[
+            "break *0x7d22",
+            "continue",
+            "x/3xb 0x807c00",
+            "x/xw 0x200004",
+            "detach",
+        ],
+    );
+    assert_contains(&out, "0x807c00:\t0xfa\t0x31\t0xc0");
+    assert_contains(&out, "0x200004:\t0xcafef00d");
+    let (status, _, stderr) = finish(stub);
+    assert_eq!(status, (0x33 << 1) | 1, "{stderr}");
+}
+
 /// Steps, breaks, watches the return address a `call` pushes, changes the exit value in a
 /// register, and detaches: the same session in protected and long mode.
 fn flat_mode_session(

@@ -13,6 +13,7 @@ mod bus;
 mod handover;
 mod state;
 mod timer;
+mod translate;
 
 use std::sync::Arc;
 
@@ -562,6 +563,6 @@ impl CpuBackend for InterpCpu {
         if let Some((v, _)) = &self.kvm {
             return CpuBackend::translate(v, linear);
         }
-        Some(linear)
+        translate::linear_to_physical(&self.cpu, self.bus.memory(), linear)
     }
 }
