@@ -240,11 +240,21 @@ impl Cpu {
 
     /// The current privilege level (0 in real mode).
     pub fn cpl(&self) -> u8 {
-        if self.protected {
-            (self.segs[CS].selector & 3) as u8
-        } else {
-            0
+        match (self.protected, self.flags & Flags::VM != 0) {
+            (false, _) => 0,
+            (true, true) => 3,
+            (true, false) => (self.segs[CS].selector & 3) as u8,
         }
+    }
+
+    /// Virtual-8086 mode: protected mode running real-mode code at CPL 3.
+    pub(crate) fn v86(&self) -> bool {
+        self.protected && self.flags & Flags::VM != 0
+    }
+
+    /// Protected mode's segmentation applies (protected mode, not virtual-8086 mode).
+    pub(crate) fn segmented(&self) -> bool {
+        self.protected && self.flags & Flags::VM == 0
     }
 
     /// Starts at `segment:offset` in real mode.
@@ -492,6 +502,11 @@ impl Cpu {
     /// address `ret`), clears IF and TF, and jumps to the handler.
     pub(crate) fn interrupt(&mut self, bus: &mut impl Bus, vector: u8, ret: u32) -> Exit {
         if self.protected {
+            // In virtual-8086 mode `int n` is IOPL-sensitive: below 3 it is the monitor's #GP.
+            if self.v86() && self.iopl() < 3 {
+                self.pend(crate::trap::Trap::gp(0));
+                return Exit::Continue;
+            }
             return self.software_interrupt(bus, vector, ret);
         }
         let entry = u32::from(vector) * 4;

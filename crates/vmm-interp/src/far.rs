@@ -33,7 +33,7 @@ impl Cpu {
     }
 
     /// Pops `size` bytes from the current stack; the fault when the read cannot be made.
-    fn pop_checked(&mut self, bus: &mut impl Bus, size: u8) -> Result<u32, Trap> {
+    pub(crate) fn pop_checked(&mut self, bus: &mut impl Bus, size: u8) -> Result<u32, Trap> {
         let at = self.segs[SS].base.wrapping_add(self.sp());
         let user = self.cpl() == 3;
         let value = self.read_linear(bus, at, size, user)?;
@@ -87,7 +87,7 @@ impl Cpu {
         if !gate.present() {
             return Err(Trap::with_code(NP, idt_code));
         }
-        if gate.kind() == 5 || self.flags & VM != 0 {
+        if gate.kind() == 5 {
             return Err(Trap::Unsupported {
                 opcode: 0xCD,
                 second: vector,
@@ -135,16 +135,26 @@ impl Cpu {
         } else {
             target.dpl()
         };
+        let from_v86 = self.v86();
+        // From virtual-8086 mode only a 32-bit gate to a ring-0, non-conforming segment.
+        if from_v86 && (!wide || ring != 0 || target.conforming()) {
+            return Err(Trap::gp(code_of(selector)));
+        }
         let size = if wide { 4 } else { WORD };
-        let (old_cs, old_ss, old_sp) = (self.segs[1].selector, self.segs[SS].selector, self.sp());
+        let old_sp = if from_v86 { self.regs[4] } else { self.sp() };
+        let (old_cs, old_ss) = (self.segs[1].selector, self.segs[SS].selector);
         let flags = self.normalize_flags(self.flags);
         let new_selector = (selector & !3) | u16::from(ring);
         if ring < cpl {
             let (ss, sp) = self.ring_stack(bus, ring)?;
             self.set_code_segment(&target, new_selector);
+            self.flags &= !VM;
             self.load_protected(bus, SS, ss)
                 .map_err(|_| Trap::with_code(TS, code_of(ss)))?;
             self.set_sp(sp);
+            if from_v86 {
+                self.push_v86_segments(bus)?;
+            }
             self.push_checked(bus, size, u32::from(old_ss))?;
             self.push_checked(bus, size, old_sp)?;
         } else {
@@ -189,10 +199,7 @@ impl Cpu {
         let selector = self.pop_checked(bus, size)? as u16;
         let flags = self.pop_checked(bus, size)?;
         if size == 4 && flags & VM != 0 && self.cpl() == 0 {
-            return Err(Trap::Unsupported {
-                opcode: 0xCF,
-                second: 1,
-            });
+            return self.iret_to_v86(bus, ip, selector, flags);
         }
         let desc = self.return_target(bus, selector)?;
         let old_cpl = self.cpl();

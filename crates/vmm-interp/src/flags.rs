@@ -24,6 +24,8 @@ impl Flags {
     pub const DF: u32 = 1 << 10;
     /// Signed overflow.
     pub const OF: u32 = 1 << 11;
+    /// Virtual-8086 mode.
+    pub const VM: u32 = 1 << 17;
     /// The arithmetic flags.
     pub const ARITH: u32 = Self::CF | Self::PF | Self::AF | Self::ZF | Self::SF | Self::OF;
 }

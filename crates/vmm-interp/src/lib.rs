@@ -37,6 +37,7 @@ mod privilege;
 mod segments;
 mod string;
 mod trap;
+mod v86;
 mod x87;
 
 pub use bus::{Bus, FlatMemory};

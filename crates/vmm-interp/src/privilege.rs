@@ -33,7 +33,8 @@ impl Cpu {
     /// Whether `size` bytes at `port` may be accessed: always where CPL ≤ IOPL, otherwise
     /// when the 32-bit TSS's I/O bitmap clears their bits. #GP(0) is pending when not.
     pub(crate) fn port_allowed(&mut self, bus: &mut impl Bus, port: u16, size: u8) -> bool {
-        if !self.protected || self.cpl() <= self.iopl() {
+        // In virtual-8086 mode only the bitmap counts.
+        if !self.protected || (!self.v86() && self.cpl() <= self.iopl()) {
             return true;
         }
         if self.bitmap_allows(bus, port, size) {

@@ -108,7 +108,7 @@ impl Cpu {
     /// the selector times 16; in protected mode the descriptor is checked. False when the
     /// load faulted (the fault is pending).
     pub(crate) fn set_segment(&mut self, bus: &mut impl Bus, seg: usize, selector: u16) -> bool {
-        if !self.protected {
+        if !self.segmented() {
             self.load_segment(seg, selector);
             return true;
         }

@@ -114,8 +114,8 @@ fn test_a_gate_that_is_not_present_makes_a_double_fault_with_code_zero() {
     );
 }
 
-/// Random bytes as code, in 16- and 32-bit protected mode with and without paging, with and
-/// without the x87's exceptions unmasked: whatever they do (faults, double faults, shutdowns,
+/// Random bytes as code, in 16- and 32-bit protected mode and virtual-8086 mode, with and
+/// without paging, with and without the x87's exceptions unmasked: whatever they do (faults, double faults, shutdowns,
 /// instructions left to KVM), the interpreter neither panics nor loops inside one step.
 #[test]
 fn test_random_code_never_panics() {
@@ -192,6 +192,26 @@ fn test_random_code_never_panics() {
                 user(0x23, 0xC0F3),
                 user(0x23, 0xC0F3),
             ];
+            cpu.tr = Segment {
+                selector: 0x28,
+                base: 0x7000,
+                limit: 0x67,
+                attrs: 0x8B,
+            };
+            memory.write32(0x7004, 0x9000);
+            memory.write32(0x7008, 0x10);
+        }
+        if round % 8 == 6 {
+            // Virtual-8086 mode, with a random IOPL.
+            let v86 = |selector: u16| Segment {
+                selector,
+                base: u32::from(selector) << 4,
+                limit: 0xFFFF,
+                attrs: 0xF3,
+            };
+            cpu.segs = [v86(0), v86(0x0400), v86(0), v86(0), v86(0), v86(0)];
+            cpu.ip = CODE - 0x4000;
+            cpu.flags |= (1 << 17) | ((next() as u32 & 3) << 12);
             cpu.tr = Segment {
                 selector: 0x28,
                 base: 0x7000,
@@ -304,4 +324,72 @@ fn test_a_call_gate_takes_ring_3_to_ring_0_and_back() {
         (0x23, STACK),
         "the parameter dropped"
     );
+}
+
+/// Virtual-8086 mode: IRETD from ring 0 with VM set enters it (segments as in real mode);
+/// `int 21h` with IOPL 3 goes through a DPL-3 gate to ring 0 on the TSS's stack, pushing the
+/// virtual-8086 segment registers and nulling them; IRETD goes back; `hlt` is the monitor's
+/// #GP.
+#[test]
+fn test_virtual_8086_mode_enters_leaves_and_comes_back() {
+    const INT21: u32 = 0x3200;
+    let code = [
+        0x6A, 0x00, // push 0 (gs)
+        0x6A, 0x00, // push 0 (fs)
+        0x68, 0x00, 0x10, 0x00, 0x00, // push 0x1000 (ds)
+        0x6A, 0x00, // push 0 (es)
+        0x68, 0x00, 0x20, 0x00, 0x00, // push 0x2000 (ss)
+        0x68, 0xFE, 0xFF, 0x00, 0x00, // push 0xfffe (esp)
+        0x68, 0x02, 0x30, 0x02, 0x00, // push VM | IOPL 3
+        0x68, 0x00, 0x05, 0x00, 0x00, // push 0x0500 (cs)
+        0x68, 0x10, 0x00, 0x00, 0x00, // push 0x0010 (ip)
+        0xCF, // iretd
+    ];
+    let (mut cpu, mut memory) = machine(&code);
+    // At 0500:0010: mov ax, 0x1234; int 21h; hlt.
+    memory.load(0x5010, &[0xB8, 0x34, 0x12, 0xCD, 0x21, 0xF4]);
+    memory.load(INT21, &[0xCF]); // iretd
+    memory.write32(IDT + 0x21 * 8, (8 << 16) | (INT21 & 0xFFFF));
+    memory.write32(IDT + 0x21 * 8 + 4, (INT21 & 0xFFFF_0000) | 0xEE00);
+    cpu.idt.1 = 0x22 * 8 - 1;
+    cpu.tr = Segment {
+        selector: 0x18,
+        base: 0x7000,
+        limit: 0x67,
+        attrs: 0x8B,
+    };
+    memory.write32(0x7004, 0x9000);
+    memory.write32(0x7008, 0x10);
+    for _ in 0..10 {
+        cpu.step(&mut memory);
+    }
+    assert_eq!(
+        (cpu.segs[1].selector, cpu.ip),
+        (0x0500, 0x0010),
+        "in virtual-8086 mode"
+    );
+    assert_eq!((cpu.segs[3].base, cpu.cpl()), (0x10000, 3));
+    cpu.step(&mut memory); // mov ax
+    cpu.step(&mut memory); // int 21h
+    assert_eq!((cpu.segs[1].selector, cpu.ip, cpu.cpl()), (0x08, INT21, 0));
+    assert_eq!(cpu.segs[3].selector, 0, "DS nulled");
+    let esp = cpu.regs[4];
+    assert_eq!(esp, 0x9000 - 36, "EIP CS EFLAGS ESP SS ES DS FS GS");
+    assert_eq!(memory.read32(esp), 0x15);
+    assert_eq!(
+        memory.read32(esp + 8) & (1 << 17),
+        1 << 17,
+        "VM in the pushed EFLAGS"
+    );
+    assert_eq!(memory.read32(esp + 24), 0x1000, "DS pushed");
+    cpu.step(&mut memory); // iretd: back
+    assert_eq!((cpu.segs[1].selector, cpu.ip, cpu.cpl()), (0x0500, 0x15, 3));
+    assert_eq!(
+        (cpu.segs[3].selector, cpu.regs[0] & 0xFFFF),
+        (0x1000, 0x1234)
+    );
+    cpu.step(&mut memory); // hlt: #GP(0) to the monitor
+    assert_eq!((cpu.ip, cpu.cpl()), (HANDLER, 0));
+    assert_eq!(memory.read32(cpu.regs[4]), 0, "#GP's error code");
+    assert_eq!(memory.read32(cpu.regs[4] + 4), 0x15, "at the hlt");
 }

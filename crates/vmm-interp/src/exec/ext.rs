@@ -13,10 +13,10 @@ impl Cpu {
         let op = self.fetch8(bus);
         let size = self.osize();
         match op {
-            0x00 if self.protected => return self.system_registers(bus),
+            0x00 if self.segmented() => return self.system_registers(bus),
             0x00 | 0x0B => return self.fault(bus, 6),
             0x01 => return self.tables(bus),
-            0x02 | 0x03 if self.protected => {
+            0x02 | 0x03 if self.segmented() => {
                 let m = self.modrm(bus);
                 return self.lar_lsl(bus, &m, op == 0x03);
             }

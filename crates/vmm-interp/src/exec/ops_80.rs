@@ -148,6 +148,8 @@ impl Cpu {
             }
             0x9B if self.model == crate::cpu::Model::I386 => return self.fwait(bus),
             0x9B => {}
+            // PUSHF and POPF in virtual-8086 mode are IOPL-sensitive.
+            0x9C | 0x9D if self.v86() && self.iopl() < 3 => self.pend(crate::trap::Trap::gp(0)),
             0x9C => {
                 let flags = self.normalize_flags(self.flags);
                 // RF and VM never show in the pushed image.
@@ -188,7 +190,7 @@ impl Cpu {
 
     /// Jumps to `segment:offset`.
     pub(crate) fn jump_far(&mut self, bus: &mut impl Bus, segment: u16, offset: u32) {
-        if self.protected {
+        if self.segmented() {
             if let Err(trap) = self.jump_far_protected(bus, segment, offset) {
                 self.pend(trap);
             }
@@ -200,7 +202,7 @@ impl Cpu {
 
     /// Calls `segment:offset`, pushing CS and IP.
     pub(crate) fn call_far(&mut self, bus: &mut impl Bus, segment: u16, offset: u32) {
-        if self.protected {
+        if self.segmented() {
             if let Err(trap) = self.call_far_protected(bus, segment, offset) {
                 self.pend(trap);
             }

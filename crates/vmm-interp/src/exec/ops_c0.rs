@@ -127,7 +127,7 @@ impl Cpu {
             }
             0xCA | 0xCB => {
                 let extra = if op == 0xCA { self.imm(bus, WORD) } else { 0 };
-                if self.protected {
+                if self.segmented() {
                     if let Err(trap) = self.return_far_protected(bus, extra) {
                         self.pend(trap);
                     }
@@ -145,6 +145,7 @@ impl Cpu {
             }
             0xCE if self.flag(Flags::OF) => return self.interrupt(bus, 4, self.ip),
             0xCE => {}
+            _ if self.v86() => return self.iret_v86(bus, size),
             _ if self.protected => {
                 if let Err(trap) = self.iret_protected(bus) {
                     self.pend(trap);
