@@ -88,10 +88,14 @@ impl Cpu {
             return Err(Trap::with_code(NP, idt_code));
         }
         if gate.kind() == 5 {
-            return Err(Trap::Unsupported {
-                opcode: 0xCD,
-                second: vector,
-            });
+            // A task gate: the handler is a task of its own; the error code goes on its stack.
+            let tss = (low >> 16) as u16;
+            self.switch_task(bus, tss, crate::task::Switch::Call, ret)?;
+            if let Some(code) = code {
+                let size = if self.stack32 { 4 } else { WORD };
+                self.push_checked(bus, size, code)?;
+            }
+            return Ok(());
         }
         let selector = (low >> 16) as u16;
         let wide = gate.kind() & 8 != 0;
@@ -189,10 +193,10 @@ impl Cpu {
     /// IRET in protected mode (to the same or an outer ring).
     pub(crate) fn iret_protected(&mut self, bus: &mut impl Bus) -> Result<(), Trap> {
         if self.flags & NT != 0 {
-            return Err(Trap::Unsupported {
-                opcode: 0xCF,
-                second: 0,
-            });
+            // Back to the task that called this one.
+            let link = self.read_linear(bus, self.tr.base, 2, false)? as u16;
+            let ret = self.ip;
+            return self.switch_task(bus, link, crate::task::Switch::Return, ret);
         }
         let size = self.osize();
         let ip = self.pop_checked(bus, size)?;
@@ -245,6 +249,10 @@ impl Cpu {
         selector: u16,
         offset: u32,
     ) -> Result<(), Trap> {
+        if let Some(tss) = self.task_target(bus, selector)? {
+            let ret = self.ip;
+            return self.switch_task(bus, tss, crate::task::Switch::Jump, ret);
+        }
         if let Some(gate) = self.call_gate(bus, selector)? {
             return self.through_call_gate(bus, selector, gate, false);
         }
@@ -262,6 +270,10 @@ impl Cpu {
         selector: u16,
         offset: u32,
     ) -> Result<(), Trap> {
+        if let Some(tss) = self.task_target(bus, selector)? {
+            let ret = self.ip;
+            return self.switch_task(bus, tss, crate::task::Switch::Call, ret);
+        }
         if let Some(gate) = self.call_gate(bus, selector)? {
             return self.through_call_gate(bus, selector, gate, true);
         }

@@ -36,6 +36,7 @@ mod paging;
 mod privilege;
 mod segments;
 mod string;
+mod task;
 mod trap;
 mod v86;
 mod x87;

@@ -393,3 +393,69 @@ fn test_virtual_8086_mode_enters_leaves_and_comes_back() {
     assert_eq!(memory.read32(cpu.regs[4]), 0, "#GP's error code");
     assert_eq!(memory.read32(cpu.regs[4] + 4), 0x15, "at the hlt");
 }
+
+/// A far CALL to a TSS switches tasks (the old one saved, the back link and NT set, CR0.TS),
+/// and the called task's IRET switches back, its own registers saved in its TSS.
+#[test]
+fn test_a_task_switch_by_call_and_back_by_iret() {
+    const TASK_B: u32 = 0x3300;
+    const TSS_A: u32 = 0x7000;
+    const TSS_B: u32 = 0x7100;
+    let code = [
+        0xB8, 0xAA, 0x00, 0x00, 0x00, // mov eax, 0xaa
+        0x9A, 0x00, 0x00, 0x00, 0x00, 0x20, 0x00, // call 0x20:0 (task B's TSS)
+        0x90, // nop
+    ];
+    let (mut cpu, mut memory) = machine(&code);
+    memory.load(TASK_B, &[0xB8, 0x0B, 0x00, 0x00, 0x00, 0xCF]); // mov eax, 0xb; iretd
+    let tss_descriptor = |base: u32, kind: u32| {
+        let low = (base << 16) | 0x67;
+        let high = (base & 0xFF00_0000) | ((base >> 16) & 0xFF) | 0x8000 | (kind << 8);
+        (low, high)
+    };
+    for (selector, base, kind) in [(0x18, TSS_A, 0xB), (0x20, TSS_B, 9)] {
+        let (low, high) = tss_descriptor(base, kind);
+        memory.write32(GDT + selector, low);
+        memory.write32(GDT + selector + 4, high);
+    }
+    cpu.gdt.1 = 0x27;
+    cpu.tr = Segment {
+        selector: 0x18,
+        base: TSS_A,
+        limit: 0x67,
+        attrs: 0x8B,
+    };
+    memory.write32(TSS_B + 0x20, TASK_B); // EIP
+    memory.write32(TSS_B + 0x24, 2); // EFLAGS
+    memory.write32(TSS_B + 0x28 + 4 * 4, 0xA000); // ESP
+    for (i, selector) in [0x10u32, 0x08, 0x10, 0x10, 0x10, 0x10]
+        .into_iter()
+        .enumerate()
+    {
+        memory.write32(TSS_B + 0x48 + 4 * i as u32, selector);
+    }
+    cpu.step(&mut memory); // mov eax
+    cpu.step(&mut memory); // call: to task B
+    assert_eq!(
+        (cpu.tr.selector, cpu.ip, cpu.regs[4]),
+        (0x20, TASK_B, 0xA000)
+    );
+    assert_eq!(cpu.flags & (1 << 14), 1 << 14, "NT: task B was called");
+    assert_eq!(cpu.cr0 & (1 << 3), 1 << 3, "CR0.TS");
+    assert_eq!(memory.read16(TSS_B), 0x18, "the back link");
+    assert_eq!(memory.read32(TSS_A + 0x20), CODE + 12, "task A's EIP saved");
+    assert_eq!(memory.read32(TSS_A + 0x28), 0xAA, "task A's EAX saved");
+    cpu.step(&mut memory); // mov eax, 0xb
+    cpu.step(&mut memory); // iretd: back to task A
+    assert_eq!(
+        (cpu.tr.selector, cpu.ip, cpu.regs[0]),
+        (0x18, CODE + 12, 0xAA)
+    );
+    assert_eq!(memory.read32(TSS_B + 0x28), 0x0B, "task B's EAX saved");
+    assert_eq!(
+        (memory.read32(GDT + 0x24) >> 8) & 0xF,
+        9,
+        "task B free again"
+    );
+    assert_eq!((memory.read32(GDT + 0x1C) >> 8) & 0xF, 0xB, "task A busy");
+}
