@@ -65,6 +65,27 @@ fn test_protected_mode_boots_run_in_the_interpreter() {
     assert_eq!((out.stderr.as_str(), out.status), ("", (0x2B << 1) | 1));
 }
 
+/// A protected-mode monitor runs real-mode code in virtual-8086 mode and reflects its int 10h
+/// to picovmm's BIOS, which serves it there (as for DOS under EMM386).
+#[test]
+fn test_the_bios_serves_virtual_8086_mode_through_a_monitor() {
+    for accel in ["interp", "auto"] {
+        let out = run(&[
+            "run",
+            "--accel",
+            accel,
+            "--image",
+            "guests/cpu/v86-bios.bin",
+        ]);
+        assert_eq!(
+            out.stdout, "printed from virtual-8086 mode through the BIOS\n",
+            "{accel}: {}",
+            out.stderr
+        );
+        assert_eq!(out.status, (0x56 << 1) | 1, "{accel}");
+    }
+}
+
 #[test]
 fn test_the_x87_in_real_mode_is_found_and_computes() {
     let out = run(&[

@@ -273,8 +273,10 @@ impl Firmware for BiosFirmware {
 
     fn call(&mut self, call: &mut FirmwareCall<'_>) -> FirmwareAction {
         // The stubs are real-mode code: a protected-mode guest that jumps into them gets
-        // nothing done.
-        if call.sregs.cr0 & 1 != 0 {
+        // nothing done. Virtual-8086 mode runs them as real mode does (a memory manager such
+        // as EMM386 reflects DOS's BIOS calls there), its segments being selector * 16.
+        let v86 = call.regs.rflags & (1 << 17) != 0;
+        if call.sregs.cr0 & 1 != 0 && !v86 {
             return FirmwareAction::Resume;
         }
         // KVM's real-mode emulator on some hosts ignores the IDT's limit; a PC does not: an
