@@ -3,6 +3,7 @@
 //! x.png`, `sendkey ctrl-alt-delete`, `savevm FILE`, `info registers`, `help`), run on the
 //! same session as the control socket, its reply shown where the prompt was until the next key.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use vmm_control::commands::Caller;
@@ -61,6 +62,9 @@ pub struct Monitor {
     line: Option<String>,
     overlay: Overlay,
     worker: Worker,
+    /// Bumped each time the prompt opens: a command's reply that comes back after the user
+    /// opened the prompt again does not cover the new prompt.
+    opened: Arc<AtomicU64>,
 }
 
 impl Monitor {
@@ -71,11 +75,13 @@ impl Monitor {
             line: None,
             overlay,
             worker,
+            opened: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// Opens the prompt.
     pub fn open(&mut self) {
+        self.opened.fetch_add(1, Ordering::SeqCst);
         self.line = Some(String::new());
         self.render();
     }
@@ -131,10 +137,15 @@ impl Monitor {
             return;
         }
         let (session, overlay) = (self.session.clone(), self.overlay.clone());
+        let (opened, when) = (self.opened.clone(), self.opened.load(Ordering::SeqCst));
         let typed = typed.to_owned();
         overlay.show(vec![format!("{PROMPT}{typed}")]);
-        self.worker
-            .run(move || overlay.show(reply(&session, &typed)));
+        self.worker.run(move || {
+            let lines = reply(&session, &typed);
+            if opened.load(Ordering::SeqCst) == when {
+                overlay.show(lines);
+            }
+        });
     }
 }
 
