@@ -117,30 +117,48 @@ impl Cpu {
         user: bool,
         update: bool,
     ) -> Result<Entry, Trap> {
-        if self.cr[2] & CR4_PAE != 0 {
-            return self.walk_pae(bus, linear, write, user, update);
-        }
-        let directory = (self.cr[1] & !0xFFF) | ((linear >> 22) << 2);
+        // The two layouts differ in the directory's place, the large page's size and the
+        // entries' width: 32-bit (4-byte entries, 4 MiB pages with PSE) and PAE (8-byte
+        // entries read by their low half, 2 MiB pages, the directory from the PDPT).
+        let pae = self.cr[2] & CR4_PAE != 0;
+        let directory = if pae {
+            let pdpte = bus.read32((self.cr[1] & !0x1F) + (linear >> 30) * 8);
+            if pdpte & PRESENT == 0 {
+                return Err(self.page_fault(linear, false, write, user));
+            }
+            (pdpte & !0xFFF) + ((linear >> 21) & 0x1FF) * 8
+        } else {
+            (self.cr[1] & !0xFFF) | ((linear >> 22) << 2)
+        };
         let pde = bus.read32(directory);
         if pde & PRESENT == 0 {
             return Err(self.page_fault(linear, false, write, user));
         }
+        let (large_pages, large_mask, index) = if pae {
+            (true, 0xFFE0_0000, ((linear >> 12) & 0x1FF) * 8)
+        } else {
+            (
+                self.cr[2] & CR4_PSE != 0,
+                0xFFC0_0000,
+                ((linear >> 12) & 0x3FF) * 4,
+            )
+        };
         let tag = (linear >> 12) + 1;
-        if pde & LARGE != 0 && self.cr[2] & CR4_PSE != 0 {
+        let dirty_bit = if write { DIRTY } else { 0 };
+        if pde & LARGE != 0 && large_pages {
             let entry = Entry {
                 tag,
-                frame: (pde & 0xFFC0_0000) | (linear & 0x003F_F000),
+                frame: (pde & large_mask) | (linear & !large_mask & !0xFFF),
                 writable: pde & WRITABLE != 0,
                 user: pde & USER != 0,
                 dirty: write || pde & DIRTY != 0,
             };
             if update && self.allowed(&entry, write, user) {
-                let bits = ACCESSED | if write { DIRTY } else { 0 };
-                set_bits(bus, directory, pde, bits);
+                set_bits(bus, directory, pde, ACCESSED | dirty_bit);
             }
             return Ok(entry);
         }
-        let table = (pde & !0xFFF) | (((linear >> 12) & 0x3FF) << 2);
+        let table = (pde & !0xFFF) + index;
         let pte = bus.read32(table);
         if pte & PRESENT == 0 {
             return Err(self.page_fault(linear, false, write, user));
@@ -154,64 +172,7 @@ impl Cpu {
         };
         if update && self.allowed(&entry, write, user) {
             set_bits(bus, directory, pde, ACCESSED);
-            set_bits(bus, table, pte, ACCESSED | if write { DIRTY } else { 0 });
-        }
-        Ok(entry)
-    }
-
-    /// Walks PAE's tables for `linear` (the low half of each 64-bit entry: frames below
-    /// 4 GiB; the PDPT entries carry no permissions).
-    fn walk_pae(
-        &mut self,
-        bus: &mut impl Bus,
-        linear: u32,
-        write: bool,
-        user: bool,
-        update: bool,
-    ) -> Result<Entry, Trap> {
-        let pdpte = bus.read32((self.cr[1] & !0x1F) + (linear >> 30) * 8);
-        if pdpte & PRESENT == 0 {
-            return Err(self.page_fault(linear, false, write, user));
-        }
-        let directory = (pdpte & !0xFFF) + ((linear >> 21) & 0x1FF) * 8;
-        let pde = bus.read32(directory);
-        if pde & PRESENT == 0 {
-            return Err(self.page_fault(linear, false, write, user));
-        }
-        let tag = (linear >> 12) + 1;
-        if pde & LARGE != 0 {
-            let entry = Entry {
-                tag,
-                frame: (pde & 0xFFE0_0000) | (linear & 0x001F_F000),
-                writable: pde & WRITABLE != 0,
-                user: pde & USER != 0,
-                dirty: write || pde & DIRTY != 0,
-            };
-            if update && self.allowed(&entry, write, user) {
-                set_bits(
-                    bus,
-                    directory,
-                    pde,
-                    ACCESSED | if write { DIRTY } else { 0 },
-                );
-            }
-            return Ok(entry);
-        }
-        let table = (pde & !0xFFF) + ((linear >> 12) & 0x1FF) * 8;
-        let pte = bus.read32(table);
-        if pte & PRESENT == 0 {
-            return Err(self.page_fault(linear, false, write, user));
-        }
-        let entry = Entry {
-            tag,
-            frame: pte & !0xFFF,
-            writable: pde & pte & WRITABLE != 0,
-            user: pde & pte & USER != 0,
-            dirty: write || pte & DIRTY != 0,
-        };
-        if update && self.allowed(&entry, write, user) {
-            set_bits(bus, directory, pde, ACCESSED);
-            set_bits(bus, table, pte, ACCESSED | if write { DIRTY } else { 0 });
+            set_bits(bus, table, pte, ACCESSED | dirty_bit);
         }
         Ok(entry)
     }

@@ -47,6 +47,31 @@ fn machine(code: &[u8]) -> (Cpu, FlatMemory) {
     (cpu, memory)
 }
 
+/// Puts the CPU in ring 3: code 0x1B and data 0x23 of DPL 3 (GDT entries 0x18 and 0x20), and a
+/// TSS at 0x7000 (TR 0x30) with ring 0's stack at 0010:9000.
+fn in_ring3(cpu: &mut Cpu, memory: &mut FlatMemory) {
+    memory.write32(GDT + 24, 0x0000_FFFF);
+    memory.write32(GDT + 28, 0x00CF_FA00);
+    memory.write32(GDT + 32, 0x0000_FFFF);
+    memory.write32(GDT + 36, 0x00CF_F200);
+    let user = |selector, attrs| Segment {
+        selector,
+        base: 0,
+        limit: u32::MAX,
+        attrs,
+    };
+    let data = user(0x23, 0xC0F3);
+    cpu.segs = [data, user(0x1B, 0xC0FB), data, data, data, data];
+    cpu.tr = Segment {
+        selector: 0x30,
+        base: 0x7000,
+        limit: 0x67,
+        attrs: 0x8B,
+    };
+    memory.write32(0x7004, 0x9000);
+    memory.write32(0x7008, 0x10);
+}
+
 #[test]
 fn test_a_pop_that_faults_leaves_esp_as_it_was() {
     // push 0x48 (a selector past the GDT's limit); pop ds: #GP(0x48) at the pop.
@@ -173,33 +198,8 @@ fn test_random_code_never_panics() {
         }
         if round % 6 == 4 {
             // Ring 3: code and data of DPL 3, and a TSS with ring 0's stack.
-            memory.write32(GDT + 24, 0x0000_FFFF);
-            memory.write32(GDT + 28, 0x00CF_FA00);
-            memory.write32(GDT + 32, 0x0000_FFFF);
-            memory.write32(GDT + 36, 0x00CF_F200);
+            in_ring3(&mut cpu, &mut memory);
             cpu.gdt.1 = 255;
-            let user = |selector, attrs| Segment {
-                selector,
-                base: 0,
-                limit: u32::MAX,
-                attrs,
-            };
-            cpu.segs = [
-                user(0x23, 0xC0F3),
-                user(0x1B, 0xC0FB),
-                user(0x23, 0xC0F3),
-                user(0x23, 0xC0F3),
-                user(0x23, 0xC0F3),
-                user(0x23, 0xC0F3),
-            ];
-            cpu.tr = Segment {
-                selector: 0x28,
-                base: 0x7000,
-                limit: 0x67,
-                attrs: 0x8B,
-            };
-            memory.write32(0x7004, 0x9000);
-            memory.write32(0x7008, 0x10);
         }
         if round % 8 == 6 {
             // Virtual-8086 mode, with a random IOPL.
@@ -281,35 +281,10 @@ fn test_a_call_gate_takes_ring_3_to_ring_0_and_back() {
     ];
     let (mut cpu, mut memory) = machine(&code);
     memory.load(ROUTINE, &[0x8B, 0x44, 0x24, 0x08, 0xCA, 0x04, 0x00]); // mov eax, [esp+8]; retf 4
-    memory.write32(GDT + 24, 0x0000_FFFF); // 0x18: ring-3 code
-    memory.write32(GDT + 28, 0x00CF_FA00);
-    memory.write32(GDT + 32, 0x0000_FFFF); // 0x20: ring-3 data
-    memory.write32(GDT + 36, 0x00CF_F200);
+    in_ring3(&mut cpu, &mut memory);
     memory.write32(GDT + 40, (8 << 16) | (ROUTINE & 0xFFFF)); // 0x28: a 32-bit call gate,
     memory.write32(GDT + 44, (ROUTINE & 0xFFFF_0000) | 0xEC01); // DPL 3, one parameter
     cpu.gdt.1 = 47;
-    let user = |selector, attrs| Segment {
-        selector,
-        base: 0,
-        limit: u32::MAX,
-        attrs,
-    };
-    cpu.segs = [
-        user(0x23, 0xC0F3),
-        user(0x1B, 0xC0FB),
-        user(0x23, 0xC0F3),
-        user(0x23, 0xC0F3),
-        user(0x23, 0xC0F3),
-        user(0x23, 0xC0F3),
-    ];
-    cpu.tr = Segment {
-        selector: 0x30,
-        base: 0x7000,
-        limit: 0x67,
-        attrs: 0x8B,
-    };
-    memory.write32(0x7004, 0x9000); // ESP0
-    memory.write32(0x7008, 0x10); // SS0
     cpu.refresh_modes();
     cpu.step(&mut memory);
     cpu.step(&mut memory);
