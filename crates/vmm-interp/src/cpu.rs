@@ -232,9 +232,16 @@ impl Cpu {
     pub fn refresh_modes(&mut self) {
         self.protected = self.model == Model::I386 && self.cr0 & 1 != 0;
         self.paging = self.protected && self.cr0 & (1 << 31) != 0;
+        self.refresh_segments();
+        self.tlb.flush();
+    }
+
+    /// Recomputes what the hot path keeps of CS and SS, after the segment registers alone were
+    /// set from outside (the firmware's calls change no control register, so the
+    /// translations stand).
+    pub fn refresh_segments(&mut self) {
         self.code32 = self.protected && self.segs[CS].attrs & (1 << 14) != 0;
         self.stack32 = self.protected && self.segs[SS].attrs & (1 << 14) != 0;
-        self.tlb.flush();
         self.fetch_page = NO_PAGE;
     }
 

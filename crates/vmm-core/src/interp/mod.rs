@@ -66,6 +66,8 @@ pub struct InterpCpu {
     /// The machine's timer, when this thread drives it, and when it next needs looking at.
     timer: Option<Arc<dyn crate::interrupt::VcpuTimer>>,
     timer_due: Option<std::time::Instant>,
+    /// Something may have changed the timer's schedule: look at it at the next chance.
+    timer_stale: bool,
     /// Single-stepping and breakpoints (set through `&self`, as the trait's requests do).
     debug: std::cell::RefCell<GuestDebug>,
     /// The breakpoint just reported: the next instruction there runs (as RF does).
@@ -99,6 +101,7 @@ impl InterpCpu {
             taken_back_at: None,
             timer: None,
             timer_due: None,
+            timer_stale: false,
             debug: Default::default(),
             resumed_at: None,
             halted: false,
@@ -275,7 +278,7 @@ impl InterpCpu {
         let action = firmware.call(&mut call);
         let (regs, sregs) = (call.regs, call.sregs);
         state::set_regs(&mut self.cpu, &regs);
-        state::set_sregs(&mut self.cpu, &sregs);
+        state::set_segments(&mut self.cpu, &sregs);
         match action {
             FirmwareAction::Resume => None,
             FirmwareAction::Halt => Some(VcpuEvent::Halted),

@@ -101,10 +101,7 @@ pub(super) fn sregs_of(cpu: &Cpu) -> kvm_sregs {
 /// Puts `sregs` into the CPU: segments, the task and LDT registers, the descriptor tables,
 /// the control registers.
 pub(super) fn set_sregs(cpu: &mut Cpu, sregs: &kvm_sregs) {
-    let segs = [sregs.es, sregs.cs, sregs.ss, sregs.ds, sregs.fs, sregs.gs];
-    for (mine, theirs) in cpu.segs.iter_mut().zip(segs) {
-        *mine = segment_from(&theirs);
-    }
+    set_segments(cpu, sregs);
     cpu.tr = segment_from(&sregs.tr);
     cpu.ldtr = segment_from(&sregs.ldt);
     cpu.idt = (sregs.idt.base as u32, sregs.idt.limit);
@@ -172,6 +169,16 @@ pub(super) fn set_fpu(cpu: &mut Cpu, state: &kvm_fpu) {
         let r = fpu.physical(i);
         fpu.regs[r] = u128::from_le_bytes(bytes);
     }
+}
+
+/// Puts only the six segment registers of `sregs` into the CPU (what a firmware call may
+/// change; the control registers, and so the translations, stand).
+pub(super) fn set_segments(cpu: &mut Cpu, sregs: &kvm_sregs) {
+    let segs = [sregs.es, sregs.cs, sregs.ss, sregs.ds, sregs.fs, sregs.gs];
+    for (mine, theirs) in cpu.segs.iter_mut().zip(segs) {
+        *mine = segment_from(&theirs);
+    }
+    cpu.refresh_segments();
 }
 
 #[cfg(test)]

@@ -25,17 +25,18 @@ impl InterpCpu {
         let Some(timer) = &self.timer else {
             return;
         };
-        if self.timer_due.is_some_and(|due| Instant::now() >= due) {
+        let due = self.timer_stale || self.timer_due.is_some_and(|due| Instant::now() >= due);
+        if due {
+            self.timer_stale = false;
             self.timer_due = timer.service();
             self.irq_check = true;
         }
     }
 
-    /// The timer is to be looked at before the next instruction.
+    /// The timer is to be looked at at the next look (a flag: a device access costs no
+    /// reading of the clock).
     pub(super) fn timer_changed(&mut self) {
-        if self.timer.is_some() {
-            self.timer_due = Some(Instant::now());
-        }
+        self.timer_stale = self.timer.is_some();
     }
 
     /// How long a halted CPU may sleep: until the timer's next deadline, at most
@@ -53,7 +54,7 @@ impl InterpCpu {
     pub(super) fn timer_to_vcpu(&mut self, on: bool) {
         if let Some(timer) = &self.timer {
             timer.drive_from_vcpu(on);
-            self.timer_due = on.then(Instant::now);
+            self.timer_stale = on;
         }
     }
 }
