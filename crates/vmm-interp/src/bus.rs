@@ -29,6 +29,25 @@ pub trait Bus {
     fn fetch8(&mut self, addr: u32) -> u8 {
         self.read8(addr)
     }
+    /// Copies the instruction bytes at `addr` into `out`; false when they are not all memory
+    /// (then no block of decoded instructions is kept for them, and each is fetched as it runs).
+    fn read_code(&mut self, _addr: u32, _out: &mut [u8]) -> bool {
+        false
+    }
+    /// Whether the instruction bytes at `addr` are still `expected` (a kept block's bytes); false
+    /// when they differ or are not all memory.
+    fn code_matches(&mut self, addr: u32, expected: &[u8]) -> bool {
+        let mut bytes = [0u8; 64];
+        let Some(bytes) = bytes.get_mut(..expected.len()) else {
+            return false;
+        };
+        self.read_code(addr, bytes) && bytes == expected
+    }
+    /// Whether an access since the machine last looked reached a device (a block of decoded
+    /// instructions then stops, so that the machine looks at once, as after a step).
+    fn device_touched(&self) -> bool {
+        false
+    }
     /// Reads `size` bytes (1, 2 or 4) from `port`.
     fn io_in(&mut self, port: u16, size: u8) -> u32;
     /// Writes `size` bytes (1, 2 or 4) to `port`; true when the CPU must stop after this
@@ -82,6 +101,13 @@ impl Bus for FlatMemory {
 
     fn write8(&mut self, addr: u32, value: u8) {
         self.bytes[(addr & self.mask) as usize] = value;
+    }
+
+    fn read_code(&mut self, addr: u32, out: &mut [u8]) -> bool {
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = self.read8(addr.wrapping_add(i as u32));
+        }
+        true
     }
 
     fn io_in(&mut self, _port: u16, size: u8) -> u32 {

@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 mod alu;
+mod block;
 mod bus;
 mod cpu;
 mod decode;
@@ -41,6 +42,7 @@ mod trap;
 mod v86;
 mod x87;
 
+pub use block::Blocks;
 pub use bus::{Bus, FlatMemory};
 pub use cpu::{Cpu, Exit, Model, Segment, SegmentRegister, REAL_CODE, REAL_DATA};
 pub use flags::Flags;

@@ -205,6 +205,14 @@ impl GuestBus {
         }
     }
 
+    /// The host address of `len` bytes of code at `addr`, when they are all in one window.
+    #[inline]
+    fn code(&mut self, addr: u32, len: usize) -> Option<*const u8> {
+        let p = self.host(addr)?;
+        let w = &self.windows[self.last];
+        (u64::from(addr - w.base) + len as u64 <= u64::from(w.len)).then_some(p.cast_const())
+    }
+
     /// Whether `[addr, addr + size)` is all memory (RAM or device memory).
     fn in_memory(&mut self, addr: u32, size: usize) -> bool {
         self.host(addr).is_some() && self.host(addr.wrapping_add(size as u32 - 1)).is_some()
@@ -261,6 +269,45 @@ impl vmm_interp::Bus for GuestBus {
                 0xF4
             }
         }
+    }
+
+    fn read_code(&mut self, addr: u32, out: &mut [u8]) -> bool {
+        let Some(p) = self.code(addr, out.len()) else {
+            return false;
+        };
+        // SAFETY: `code` checked that the window holds all `out.len()` bytes from `p`; `out`
+        // is a separate buffer of the CPU's.
+        unsafe { std::ptr::copy_nonoverlapping(p, out.as_mut_ptr(), out.len()) };
+        true
+    }
+
+    #[inline]
+    fn code_matches(&mut self, addr: u32, expected: &[u8]) -> bool {
+        let Some(p) = self.code(addr, expected.len()) else {
+            return false;
+        };
+        // Eight bytes at a time: a block's bytes are few, and a call to memcmp cost more than
+        // the comparison.
+        let mut chunks = expected.chunks_exact(8);
+        for (i, chunk) in chunks.by_ref().enumerate() {
+            let want = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            // SAFETY: `code` checked that the window holds `expected.len()` bytes from `p`,
+            // and this chunk lies inside them.
+            let have = unsafe { p.add(i * 8).cast::<u64>().read_unaligned() };
+            if u64::from_le(have) != want {
+                return false;
+            }
+        }
+        let done = expected.len() - chunks.remainder().len();
+        chunks.remainder().iter().enumerate().all(|(i, &b)| {
+            // SAFETY: as above, for the bytes after the whole chunks.
+            unsafe { p.add(done + i).read() == b }
+        })
+    }
+
+    #[inline]
+    fn device_touched(&self) -> bool {
+        self.touched
     }
 
     fn io_in(&mut self, port: u16, size: u8) -> u32 {

@@ -53,6 +53,8 @@ pub struct InterpCpu {
     /// from then on every call goes to it. The vCPU drops before its VM.
     kvm: Option<(Vcpu, KvmVm)>,
     cpu: Cpu,
+    /// Instructions decoded once and kept: what runs loops fast.
+    blocks: vmm_interp::Blocks,
     bus: GuestBus,
     control: VcpuControl,
     interrupts: Option<Arc<dyn InterruptController>>,
@@ -91,6 +93,7 @@ impl InterpCpu {
         InterpCpu {
             kvm: None,
             cpu: Cpu::new(Model::I386),
+            blocks: vmm_interp::Blocks::new(),
             bus: GuestBus::new(map, memory, device_memory, io),
             control,
             interrupts: None,
@@ -121,14 +124,27 @@ impl InterpCpu {
         // A single step runs a whole `rep` string instruction, as QEMU's stub does.
         self.cpu.rep_chunk = if stepping { u32::MAX } else { REP_CHUNK };
         self.bus.refresh();
-        for _ in 0..SLICE {
+        let mut left = SLICE;
+        while left > 0 {
             self.offer_interrupt();
             if debugging {
                 if let Some(event) = self.breakpoint_hit() {
                     return Some(VcpuEvent::Debug(event));
                 }
             }
-            let exit = self.cpu.step(&mut self.bus);
+            // A block stops after an access that reached a device: what follows looks at it
+            // as after a step.
+            let ran = if debugging {
+                0
+            } else {
+                self.blocks.run(&mut self.cpu, &mut self.bus)
+            };
+            left = left.saturating_sub(ran.max(1));
+            let exit = if ran > 0 {
+                Exit::Continue
+            } else {
+                self.cpu.step(&mut self.bus)
+            };
             if self.bus.fetched_outside {
                 self.bus.fetched_outside = false;
                 self.cpu.ip = self.cpu.start_ip();

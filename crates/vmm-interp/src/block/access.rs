@@ -1,0 +1,211 @@
+//! A block's operations on memory: loads, stores, ALU operations on memory, the stack, near
+//! calls and returns. Each goes through the CPU's own reads and writes (segments, paging,
+//! devices), and leaves the registers as they were when it faults, so that the step can
+//! deliver the fault as if it had run the instruction itself.
+
+use super::decode::Op;
+use super::lazy::{Kind, Lazy};
+use super::run::{target, Code, Flow};
+use crate::alu::AluOp;
+use crate::bus::Bus;
+use crate::cpu::{Address, Cpu, SS};
+
+impl Cpu {
+    /// Runs an operation on memory (`next` is the following instruction's IP).
+    #[inline(always)]
+    pub(super) fn run_access(
+        &mut self,
+        bus: &mut impl Bus,
+        code: Code,
+        op: Op,
+        next: u32,
+        lazy: &mut Lazy,
+    ) -> Flow {
+        match op {
+            Op::Load { size, dst, mem } => {
+                let v = self.read(bus, self.effective(&mem), size);
+                if self.pending.is_some() {
+                    return Flow::Fault;
+                }
+                self.set_reg(dst.into(), size, v);
+            }
+            Op::Store {
+                size,
+                src,
+                imm,
+                mem,
+            } => {
+                let v = src.map_or(imm, |s| self.reg(s.into(), size));
+                return self.store(bus, code, self.effective(&mem), size, v);
+            }
+            Op::AluLoad { op, size, dst, mem } => {
+                let b = self.read(bus, self.effective(&mem), size);
+                if self.pending.is_some() {
+                    return Flow::Fault;
+                }
+                let a = self.reg(dst.into(), size);
+                let r = self.alu_lazy(op, a, b, size, lazy);
+                if op != AluOp::Cmp {
+                    self.set_reg(dst.into(), size, r);
+                }
+            }
+            Op::AluStore {
+                op,
+                size,
+                src,
+                imm,
+                mem,
+            } => {
+                return self.alu_store(
+                    bus,
+                    code,
+                    op,
+                    size,
+                    src.map_or(imm, |s| self.reg(s.into(), size)),
+                    mem,
+                    lazy,
+                )
+            }
+            Op::TestMem {
+                size,
+                src,
+                imm,
+                mem,
+            } => {
+                let a = self.read(bus, self.effective(&mem), size);
+                if self.pending.is_some() {
+                    return Flow::Fault;
+                }
+                let b = src.map_or(imm, |s| self.reg(s.into(), size));
+                lazy.set(Kind::Logic, size, 0, 0, 0, a & b);
+            }
+            Op::Lea { size, dst, mem } => {
+                let offset = self.effective(&mem).offset;
+                self.set_reg(dst.into(), size, offset);
+                return Flow::Next;
+            }
+            _ => return self.run_stack(bus, code, op, next),
+        }
+        self.after_access(bus)
+    }
+
+    /// PUSH, POP, CALL, RET.
+    #[inline(always)]
+    fn run_stack(&mut self, bus: &mut impl Bus, code: Code, op: Op, next: u32) -> Flow {
+        match op {
+            Op::Push { size, reg } => {
+                let value = self.reg(reg.into(), size);
+                self.push_or_fault(bus, code, size, value)
+            }
+            Op::Pop { size, reg } => {
+                let Some(v) = self.pop_or_fault(bus, size) else {
+                    return Flow::Fault;
+                };
+                self.set_reg(reg.into(), size, v);
+                self.after_access(bus)
+            }
+            Op::Call { disp, size } => match self.push_or_fault(bus, code, size, next) {
+                Flow::Fault => Flow::Fault,
+                _ => Flow::Jump(target(next, disp, size == 4)),
+            },
+            Op::Ret { size, release } => {
+                let Some(ip) = self.pop_or_fault(bus, size) else {
+                    return Flow::Fault;
+                };
+                self.set_sp(self.sp().wrapping_add(u32::from(release)));
+                Flow::Jump(ip)
+            }
+            _ => Flow::Next,
+        }
+    }
+
+    /// `[mem] = [mem] op b` (CMP only reads).
+    #[allow(clippy::too_many_arguments)]
+    fn alu_store(
+        &mut self,
+        bus: &mut impl Bus,
+        code: Code,
+        op: AluOp,
+        size: u8,
+        b: u32,
+        mem: super::memory::Mem,
+        lazy: &mut Lazy,
+    ) -> Flow {
+        let at = self.effective(&mem);
+        let a = self.read(bus, at, size);
+        if self.pending.is_some() {
+            return Flow::Fault;
+        }
+        let before = *lazy;
+        let r = self.alu_lazy(op, a, b, size, lazy);
+        if op == AluOp::Cmp {
+            return self.after_access(bus);
+        }
+        let flow = self.store(bus, code, at, size, r);
+        if flow == Flow::Fault {
+            *lazy = before;
+        }
+        flow
+    }
+
+    /// Writes `value` at `at`: the block ends after a write near its own code (or any write
+    /// through paging, where another address may map to the code's page).
+    #[inline(always)]
+    fn store(&mut self, bus: &mut impl Bus, code: Code, at: Address, size: u8, value: u32) -> Flow {
+        self.write(bus, at, size, value);
+        if self.pending.is_some() {
+            return Flow::Fault;
+        }
+        let linear = self.linear(at.seg, at.offset);
+        if self.paging || near(linear, size, code) {
+            return Flow::Leave;
+        }
+        self.after_access(bus)
+    }
+
+    /// Pushes `value`; SP is put back when the write faults.
+    fn push_or_fault(&mut self, bus: &mut impl Bus, code: Code, size: u8, value: u32) -> Flow {
+        let esp = self.regs[4];
+        self.set_sp(self.sp().wrapping_sub(u32::from(size)));
+        let at = Address {
+            seg: SS,
+            offset: self.sp(),
+        };
+        let flow = self.store(bus, code, at, size, value);
+        if flow == Flow::Fault {
+            self.regs[4] = esp;
+        }
+        flow
+    }
+
+    /// Pops `size` bytes; `None` (SP as it was) when the read faults.
+    fn pop_or_fault(&mut self, bus: &mut impl Bus, size: u8) -> Option<u32> {
+        let at = Address {
+            seg: SS,
+            offset: self.sp(),
+        };
+        let value = self.read(bus, at, size);
+        if self.pending.is_some() {
+            return None;
+        }
+        self.set_sp(self.sp().wrapping_add(u32::from(size)));
+        Some(value)
+    }
+
+    /// After a read or write: the block ends when it reached a device.
+    #[inline(always)]
+    fn after_access(&self, bus: &mut impl Bus) -> Flow {
+        if bus.device_touched() {
+            Flow::Leave
+        } else {
+            Flow::Next
+        }
+    }
+}
+
+/// Whether a write of `size` bytes at `linear` may reach the block's code: compared as is and
+/// within the first megabyte (where the A20 gate may wrap one onto the other).
+fn near(linear: u32, size: u8, code: Code) -> bool {
+    let hits = |a: u32, b: u32| a.wrapping_sub(b) < code.len || b.wrapping_sub(a) < u32::from(size);
+    hits(linear, code.linear) || hits(linear & 0xF_FFFF, code.linear & 0xF_FFFF)
+}

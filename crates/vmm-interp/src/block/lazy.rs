@@ -1,0 +1,133 @@
+//! Flags left for later: an arithmetic instruction in a block records its operands and
+//! result, and FLAGS is worked out only when something reads it (a conditional jump asks just
+//! for the flag it tests) or the block hands the CPU back. A loop of `add`, `dec`, `jnz` then
+//! never computes a parity or an overflow it does not use.
+//!
+//! Working FLAGS out calls the step's own arithmetic on the recorded operands, so both paths
+//! leave the same bits.
+
+use crate::cpu::{mask, sign, Cpu};
+use crate::flags::Flags;
+
+/// What set the arithmetic flags last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// FLAGS is up to date.
+    Done,
+    /// `a + b + carry`.
+    Add,
+    /// `a - b - carry`.
+    Sub,
+    /// A logical operation with result `r` (CF, OF, AF cleared).
+    Logic,
+    /// INC or DEC of `a`; `carry` is the CF they keep.
+    Inc,
+    Dec,
+}
+
+/// The last flag-setting operation, while FLAGS is not yet worked out.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Lazy {
+    pub kind: Kind,
+    pub size: u8,
+    pub a: u32,
+    pub b: u32,
+    pub carry: u32,
+    /// The result, masked to `size`.
+    pub r: u32,
+}
+
+impl Lazy {
+    /// FLAGS is up to date.
+    pub const DONE: Lazy = Lazy {
+        kind: Kind::Done,
+        size: 1,
+        a: 0,
+        b: 0,
+        carry: 0,
+        r: 0,
+    };
+
+    /// Records an operation.
+    #[inline(always)]
+    pub fn set(&mut self, kind: Kind, size: u8, a: u32, b: u32, carry: u32, r: u32) {
+        *self = Lazy {
+            kind,
+            size,
+            a,
+            b,
+            carry,
+            r,
+        };
+    }
+
+    /// CF.
+    #[inline(always)]
+    pub fn carry(&self, cpu: &Cpu) -> u32 {
+        let m = u64::from(mask(self.size));
+        let (a, b, c) = (u64::from(self.a), u64::from(self.b), u64::from(self.carry));
+        match self.kind {
+            Kind::Done => cpu.flags & Flags::CF,
+            Kind::Add => u32::from(a + b + c > m),
+            Kind::Sub => u32::from((a & m) < (b & m) + c),
+            Kind::Logic => 0,
+            Kind::Inc | Kind::Dec => self.carry,
+        }
+    }
+
+    /// ZF.
+    #[inline(always)]
+    pub fn zero(&self, cpu: &Cpu) -> bool {
+        match self.kind {
+            Kind::Done => cpu.flags & Flags::ZF != 0,
+            _ => self.r == 0,
+        }
+    }
+
+    /// Whether condition `cc` holds: ZF, CF and SF straight from the operation, the others
+    /// from FLAGS worked out.
+    #[inline(always)]
+    pub fn condition(&mut self, cpu: &mut Cpu, cc: u8) -> bool {
+        let holds = match (cc >> 1, self.kind) {
+            (_, Kind::Done) => return cpu.condition(cc),
+            (1, _) => self.carry(cpu) != 0,
+            (2, _) => self.r == 0,
+            (3, _) => self.carry(cpu) != 0 || self.r == 0,
+            (4, _) => self.r & sign(self.size) != 0,
+            _ => {
+                self.settle(cpu);
+                return cpu.condition(cc);
+            }
+        };
+        holds != (cc & 1 != 0)
+    }
+
+    /// Works FLAGS out with the step's arithmetic; FLAGS is then up to date.
+    pub fn settle(&mut self, cpu: &mut Cpu) {
+        let Lazy {
+            kind,
+            size,
+            a,
+            b,
+            carry,
+            r,
+        } = *self;
+        match kind {
+            Kind::Done => return,
+            Kind::Add => {
+                cpu.add(a, b, carry, size);
+            }
+            Kind::Sub => {
+                cpu.sub(a, b, carry, size);
+            }
+            Kind::Logic => {
+                cpu.logic(r, size);
+            }
+            Kind::Inc | Kind::Dec => {
+                cpu.set_flag(Flags::CF, carry != 0);
+                cpu.inc_dec(a, kind == Kind::Dec, size);
+            }
+        }
+        self.kind = Kind::Done;
+    }
+}

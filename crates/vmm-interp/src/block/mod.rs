@@ -1,0 +1,189 @@
+//! Blocks: runs of instructions decoded once and kept, so that a loop is decoded on its first
+//! pass only. A block holds the common instructions (ALU operations, MOV, XCHG, TEST, INC/DEC,
+//! LEA, PUSH/POP, the flag instructions; on registers and memory) up to a near jump, call or
+//! return; the CPU's step runs everything else, and delivers a fault a block's instruction
+//! met. A block stops after an access that reached a device, so the machine looks at once, as
+//! after a step.
+//!
+//! A block is found by its linear address, IP and code size, and is used only while the bytes
+//! it was decoded from are still the bytes in memory: they are compared on every entry, so
+//! self-modifying code, a disk read into the code, or a different page mapped there never run
+//! stale operations, with no write of anyone's needing to be watched.
+
+mod access;
+mod decode;
+mod lazy;
+mod memory;
+mod run;
+
+use decode::{decode_block, Decoded, MAX_OPS};
+use lazy::Lazy;
+use run::Code;
+
+use crate::bus::Bus;
+use crate::cpu::{Cpu, Model, CS};
+use crate::flags::Flags;
+
+/// The most bytes one block covers.
+const MAX_BYTES: usize = 64;
+/// Slots in the table that finds a block by its address (a power of two).
+const SLOTS: usize = 4096;
+/// The most instructions one call runs by going round a loop of one block.
+const CHAIN_BUDGET: u32 = 256;
+/// Blocks kept before the table starts again empty.
+const CAPACITY: usize = 2048;
+
+/// A block: where it was decoded, the bytes it was decoded from, and its operations.
+struct Block {
+    linear: u32,
+    ip: u32,
+    code32: bool,
+    /// The bytes the decoder looked at (`len` of them).
+    bytes: [u8; MAX_BYTES],
+    len: u8,
+    ops: [Decoded; MAX_OPS],
+    count: u8,
+}
+
+/// The blocks decoded so far.
+pub struct Blocks {
+    /// Each slot: 0, or one more than the index of the block last decoded there.
+    slots: Vec<u16>,
+    blocks: Vec<Block>,
+    /// Blocks decoded (for `--stats` and the benchmarks).
+    decoded: u64,
+}
+
+impl Default for Blocks {
+    fn default() -> Blocks {
+        Blocks::new()
+    }
+}
+
+impl Blocks {
+    /// No blocks yet (the table's memory is taken as blocks are decoded).
+    pub fn new() -> Blocks {
+        Blocks {
+            slots: Vec::new(),
+            blocks: Vec::new(),
+            decoded: 0,
+        }
+    }
+
+    /// How many blocks were decoded (again after a change to their code, too).
+    pub fn decoded(&self) -> u64 {
+        self.decoded
+    }
+
+    /// Runs the block at the CPU's CS:IP, when there is one to run; returns how many
+    /// instructions ran (0: none, the CPU's step must run the next instruction). Never runs
+    /// under the trap flag, with a fault pending, or for the 8086's rules.
+    pub fn run(&mut self, cpu: &mut Cpu, bus: &mut impl Bus) -> u32 {
+        if cpu.model != Model::I386 || cpu.flags & Flags::TF != 0 || cpu.pending.is_some() {
+            return 0;
+        }
+        if !cpu.code32 && cpu.ip > 0xFFFF {
+            // 16-bit code past 64 KiB (a 32-bit jump got it there): the step wraps IP after
+            // the first byte.
+            return 0;
+        }
+        let linear = cpu.linear(CS, cpu.ip);
+        let physical = if !cpu.paging {
+            linear
+        } else if linear & !0xFFF == cpu.fetch_page {
+            cpu.fetch_frame | (linear & 0xFFF)
+        } else {
+            // The step fetches through the page tables, and keeps the page for the next block.
+            return 0;
+        };
+        let Some(index) = self.find(cpu, bus, linear, physical) else {
+            return 0;
+        };
+        let block = &self.blocks[index];
+        let ops = &block.ops[..usize::from(block.count)];
+        let code = Code {
+            linear: block.linear,
+            len: u32::from(block.len),
+        };
+        let mut lazy = Lazy::DONE;
+        let mut ran = 0;
+        // A loop that jumps back to its own start goes round again without looking at its
+        // bytes: the block stops at any write near them. Only for a while, so that the
+        // machine looks for interrupts.
+        while ran < CHAIN_BUDGET {
+            let (count, go_on) = cpu.run_ops(bus, block.ip, code, ops, &mut lazy);
+            ran += count;
+            if !go_on || cpu.ip != block.ip || count == 0 {
+                break;
+            }
+        }
+        lazy.settle(cpu);
+        ran
+    }
+
+    /// The block at `linear` for this IP and code size, decoded now if there is none or its
+    /// bytes changed; `None` when the code there is not memory.
+    fn find(&mut self, cpu: &Cpu, bus: &mut impl Bus, linear: u32, physical: u32) -> Option<usize> {
+        let room = block_room(cpu, linear);
+        let slot = slot_of(linear);
+        if let Some(&entry) = self.slots.get(slot).filter(|&&e| e != 0) {
+            let index = usize::from(entry - 1);
+            let b = &self.blocks[index];
+            if b.linear == linear
+                && b.ip == cpu.ip
+                && b.code32 == cpu.code32
+                && usize::from(b.len) <= room
+                && bus.code_matches(physical, &b.bytes[..usize::from(b.len)])
+            {
+                return Some(index);
+            }
+        }
+        let mut bytes = [0u8; MAX_BYTES];
+        if !bus.read_code(physical, &mut bytes[..room]) {
+            return None;
+        }
+        Some(self.decode(cpu, linear, slot, &bytes[..room]))
+    }
+
+    /// Decodes the block at `linear` from `bytes` and keeps it in `slot`.
+    fn decode(&mut self, cpu: &Cpu, linear: u32, slot: usize, bytes: &[u8]) -> usize {
+        let mut ops = [Decoded::NONE; MAX_OPS];
+        let (count, looked) = decode_block(bytes, cpu.code32, &mut ops);
+        if self.slots.is_empty() || self.blocks.len() == CAPACITY {
+            self.slots.clear();
+            self.slots.resize(SLOTS, 0);
+            self.blocks.clear();
+        }
+        let mut block = Block {
+            linear,
+            ip: cpu.ip,
+            code32: cpu.code32,
+            bytes: [0; MAX_BYTES],
+            len: looked as u8,
+            ops,
+            count: count as u8,
+        };
+        block.bytes[..looked].copy_from_slice(&bytes[..looked]);
+        self.blocks.push(block);
+        self.slots[slot] = self.blocks.len() as u16;
+        self.decoded += 1;
+        self.blocks.len() - 1
+    }
+}
+
+/// Where the table looks for the block at `linear`.
+fn slot_of(linear: u32) -> usize {
+    (linear ^ (linear >> 12)) as usize % SLOTS
+}
+
+/// How many bytes a block at `linear` may cover: not past its page (one translation covers
+/// it), nor past the end of a 16-bit code segment's 64 KiB (where IP wraps).
+fn block_room(cpu: &Cpu, linear: u32) -> usize {
+    let page = 0x1000 - (linear & 0xFFF) as usize;
+    let segment = if cpu.code32 {
+        usize::MAX
+    } else {
+        0x1_0000 - (cpu.ip & 0xFFFF) as usize
+    };
+    MAX_BYTES.min(page).min(segment)
+}
