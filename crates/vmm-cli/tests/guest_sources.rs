@@ -140,6 +140,7 @@ guest_source_tests! {
     test_lm_ticks_binary_matches_source => "irq/lm-ticks",
     test_irq_latency_binary_matches_source => "bench/irq-latency",
     test_mips_loop_binary_matches_source => "bench/mips-loop",
+    test_sieve_binary_matches_source => "bench/sieve",
     test_segments_binary_matches_source => "debug/segments",
     test_stepping_binary_matches_source => "debug/stepping",
     test_idt_limit_binary_matches_source => "hostile/idt-limit",

@@ -196,12 +196,14 @@ fn test_a_block_whose_bytes_changed_is_decoded_again() {
     let mut blocks = Blocks::new();
     cpu.set_real_mode_entry(0, CODE as u16);
     assert_eq!(blocks.run(&mut cpu, &mut memory), 2);
+    let decoded = blocks.decoded();
     memory.load(CODE + 1, &[0x02]);
     cpu.set_real_mode_entry(0, CODE as u16);
 
     let ran = blocks.run(&mut cpu, &mut memory);
 
-    assert_eq!((ran, cpu.reg16(0), blocks.decoded()), (2, 2, 2));
+    assert_eq!((ran, cpu.reg16(0)), (2, 2));
+    assert_eq!(blocks.decoded(), decoded + 1);
 }
 
 #[test]

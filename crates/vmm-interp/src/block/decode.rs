@@ -147,12 +147,10 @@ pub(super) enum Op {
 }
 
 impl Op {
-    /// Whether the operation ends its block (it may change IP).
+    /// Whether the operation ends its block: it always jumps. (A conditional jump or a LOOP
+    /// does not: the block goes on after it, and leaves there when it jumps.)
     pub(super) fn ends_block(&self) -> bool {
-        matches!(
-            self,
-            Op::Jcc { .. } | Op::Jmp { .. } | Op::Loop { .. } | Op::Call { .. } | Op::Ret { .. }
-        )
+        matches!(self, Op::Jmp { .. } | Op::Call { .. } | Op::Ret { .. })
     }
 }
 
@@ -518,11 +516,17 @@ mod tests {
     }
 
     #[test]
-    fn test_decode_block_loop_ends_at_its_jump() {
-        // add ax, bx; dec cx; jnz -6; (then anything)
-        let (ops, looked) = decode(&[0x01, 0xD8, 0x49, 0x75, 0xFA, 0x90], false);
+    fn test_decode_block_goes_on_past_a_conditional_jump_and_ends_at_a_jump() {
+        // add ax, bx; dec cx; jnz -6; nop; jmp $; (then anything)
+        let (ops, looked) = decode(
+            &[0x01, 0xD8, 0x49, 0x75, 0xFA, 0x90, 0xEB, 0xFE, 0x40],
+            false,
+        );
 
-        assert_eq!(ops.iter().map(|d| d.end).collect::<Vec<_>>(), vec![2, 3, 5]);
+        assert_eq!(
+            ops.iter().map(|d| d.end).collect::<Vec<_>>(),
+            vec![2, 3, 5, 6, 8]
+        );
         assert_eq!(
             ops[2].op,
             Op::Jcc {
@@ -531,7 +535,7 @@ mod tests {
                 wide: false
             }
         );
-        assert_eq!(looked, 5);
+        assert_eq!(looked, 8);
     }
 
     #[test]

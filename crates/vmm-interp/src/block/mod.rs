@@ -28,21 +28,23 @@ use crate::flags::Flags;
 const MAX_BYTES: usize = 64;
 /// Slots in the table that finds a block by its address (a power of two).
 const SLOTS: usize = 4096;
-/// The most instructions one call runs by going round a loop of one block.
-const CHAIN_BUDGET: u32 = 256;
+/// The most instructions one call runs (then the machine looks for interrupts and requests).
+const BUDGET: u32 = 256;
 /// Blocks kept before the table starts again empty.
 const CAPACITY: usize = 2048;
 
-/// A block: where it was decoded, the bytes it was decoded from, and its operations.
+/// A block: where it was decoded, the bytes it was decoded from, and its operations (in this
+/// order in memory: what a lookup compares comes first).
+#[repr(C)]
 struct Block {
     linear: u32,
     ip: u32,
     code32: bool,
+    len: u8,
+    count: u8,
     /// The bytes the decoder looked at (`len` of them).
     bytes: [u8; MAX_BYTES],
-    len: u8,
     ops: [Decoded; MAX_OPS],
-    count: u8,
 }
 
 /// The blocks decoded so far.
@@ -75,17 +77,36 @@ impl Blocks {
         self.decoded
     }
 
-    /// Runs the block at the CPU's CS:IP, when there is one to run; returns how many
-    /// instructions ran (0: none, the CPU's step must run the next instruction). Never runs
-    /// under the trap flag, with a fault pending, or for the 8086's rules.
+    /// Runs the blocks from the CPU's CS:IP on, one after another, while there are blocks to
+    /// run, for up to [`BUDGET`] instructions; returns how many instructions ran (0: none,
+    /// the CPU's step must run the next instruction). Never runs under the trap flag, with a
+    /// fault pending, or for the 8086's rules.
     pub fn run(&mut self, cpu: &mut Cpu, bus: &mut impl Bus) -> u32 {
-        if cpu.model != Model::I386 || cpu.flags & Flags::TF != 0 || cpu.pending.is_some() {
+        if cpu.model != Model::I386 || cpu.flags & Flags::TF != 0 {
             return 0;
         }
-        if !cpu.code32 && cpu.ip > 0xFFFF {
-            // 16-bit code past 64 KiB (a 32-bit jump got it there): the step wraps IP after
-            // the first byte.
-            return 0;
+        let mut lazy = Lazy::DONE;
+        let mut ran = 0;
+        while ran < BUDGET {
+            let Some(index) = self.enter(cpu, bus) else {
+                break;
+            };
+            let (count, go_on) = self.run_block(index, cpu, bus, &mut lazy);
+            ran += count;
+            if !go_on {
+                break;
+            }
+        }
+        lazy.settle(cpu);
+        ran
+    }
+
+    /// The block at the CPU's CS:IP, when one can run there.
+    fn enter(&mut self, cpu: &Cpu, bus: &mut impl Bus) -> Option<usize> {
+        if cpu.pending.is_some() || (!cpu.code32 && cpu.ip > 0xFFFF) {
+            // A fault for the step to deliver; or 16-bit code past 64 KiB (a 32-bit jump got
+            // it there), where the step wraps IP after the first byte.
+            return None;
         }
         let linear = cpu.linear(CS, cpu.ip);
         let physical = if !cpu.paging {
@@ -94,31 +115,36 @@ impl Blocks {
             cpu.fetch_frame | (linear & 0xFFF)
         } else {
             // The step fetches through the page tables, and keeps the page for the next block.
-            return 0;
+            return None;
         };
-        let Some(index) = self.find(cpu, bus, linear, physical) else {
-            return 0;
-        };
+        let index = self.find(cpu, bus, linear, physical)?;
+        (self.blocks[index].count > 0).then_some(index)
+    }
+
+    /// Runs block `index`, and again while it jumps back to its own start (without looking at
+    /// its bytes again: the block stops at any write near them); how many instructions ran,
+    /// and whether the next block may follow.
+    fn run_block(
+        &self,
+        index: usize,
+        cpu: &mut Cpu,
+        bus: &mut impl Bus,
+        lazy: &mut Lazy,
+    ) -> (u32, bool) {
         let block = &self.blocks[index];
         let ops = &block.ops[..usize::from(block.count)];
         let code = Code {
             linear: block.linear,
             len: u32::from(block.len),
         };
-        let mut lazy = Lazy::DONE;
         let mut ran = 0;
-        // A loop that jumps back to its own start goes round again without looking at its
-        // bytes: the block stops at any write near them. Only for a while, so that the
-        // machine looks for interrupts.
-        while ran < CHAIN_BUDGET {
-            let (count, go_on) = cpu.run_ops(bus, block.ip, code, ops, &mut lazy);
+        loop {
+            let (count, go_on) = cpu.run_ops(bus, block.ip, code, ops, lazy);
             ran += count;
-            if !go_on || cpu.ip != block.ip || count == 0 {
-                break;
+            if !go_on || cpu.ip != block.ip || ran >= BUDGET {
+                return (ran, go_on);
             }
         }
-        lazy.settle(cpu);
-        ran
     }
 
     /// The block at `linear` for this IP and code size, decoded now if there is none or its
