@@ -365,11 +365,11 @@ def os_boot(rounds, use_qemu, workdir):
           "(median):")
     rows = []
     for name, _ in contenders:
-        ms = median_ms(samples[name])
+        ms = statistics.median(samples[name]) * 1e3
         print(f"  {name:38} {ms:9.2f} ms")
         rows.append((f"tinyos to its prompt, {name}", f"{ms:.2f} ms", "power-on to prompt"))
     if use_qemu:
-        ratio = median_ms(samples[contenders[1][0]]) / median_ms(samples[contenders[0][0]])
+        ratio = statistics.median(samples[contenders[1][0]]) / statistics.median(samples[contenders[0][0]])
         print(f"  QEMU takes {ratio:.0f}x as long")
         rows.append(("tinyos to its prompt, QEMU / picovmm", f"{ratio:.0f}x", "whole boot"))
     return rows
