@@ -31,6 +31,15 @@ fn instruction(r: &mut Random, out: &mut Vec<u8>) {
         out.push(0x66);
     }
     let modrm_reg = 0xC0 | r.below(64);
+    // A register, or memory through BX, SI or DI (or a random form, now and then).
+    let modrm_any = match r.below(4) {
+        0 | 1 => modrm_reg,
+        2 => r.below(8) << 3 | [4, 5, 7][usize::from(r.below(3))],
+        _ => r.below(255),
+    };
+    if r.below(3) == 0 {
+        return more_instruction(r, modrm_any, out);
+    }
     match r.below(16) {
         0 | 1 => out.extend([r.below(8) << 3 | r.below(4), modrm_reg]),
         2 => out.extend([r.below(8) << 3 | 4 | r.below(2), r.below(255), r.below(255)]),
@@ -53,6 +62,39 @@ fn instruction(r: &mut Random, out: &mut Vec<u8>) {
         // Not for blocks: a memory operand, a segment prefix, PUSH and POP, LAHF.
         14 => out.extend([r.below(4), 0x07 | r.below(8) << 3]),
         _ => out.extend([[0x26, 0x50, 0x58, 0x9F][usize::from(r.below(4))], 0x40]),
+    }
+}
+
+/// One of the group instructions blocks hold (shifts, TEST/NOT/NEG, INC/DEC/CALL/JMP through
+/// r/m, MOVZX/MOVSX, SETcc, PUSH imm, LEAVE, CBW/CWD), or one of those groups' others (MUL,
+/// PUSH r/m) that go to the step.
+fn more_instruction(r: &mut Random, modrm: u8, out: &mut Vec<u8>) {
+    let reg = r.below(8) << 3;
+    match r.below(12) {
+        0 => out.extend([0xC0 | r.below(2), modrm, r.below(40)]),
+        1 => out.extend([0xD0 | r.below(4), modrm]),
+        2 => out.extend([
+            0xF6 | r.below(2),
+            (modrm & !0x38) | (r.below(4) << 3),
+            r.below(255),
+            0x80,
+        ]),
+        3 => out.extend([0xFE | r.below(2), (modrm & !0x38) | (r.below(2) << 3)]),
+        4 => out.extend([
+            0xFF,
+            (modrm & !0x38) | [0x10, 0x20][usize::from(r.below(2))],
+        ]),
+        5 => out.extend([
+            0x0F,
+            [0xB6, 0xB7, 0xBE, 0xBF][usize::from(r.below(4))],
+            (modrm & !0x38) | reg,
+        ]),
+        6 => out.extend([0x0F, 0x90 | r.below(16), modrm]),
+        7 => out.extend([0x68, r.below(255), r.below(255), 0, 0]),
+        8 => out.extend([0x6A, r.below(255)]),
+        9 => out.push([0xC9, 0x98, 0x99][usize::from(r.below(3))]),
+        10 => out.extend([0xF7, (modrm & !0x38) | 0x20]),
+        _ => out.extend([0xFF, (modrm & !0x38) | 0x30]),
     }
 }
 

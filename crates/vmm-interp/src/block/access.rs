@@ -84,14 +84,21 @@ impl Cpu {
                 self.set_reg(dst.into(), size, offset);
                 return Flow::Next;
             }
-            _ => return self.run_stack(bus, code, op, next),
+            _ => return self.run_stack(bus, code, op, next, lazy),
         }
         self.after_access(bus)
     }
 
     /// PUSH, POP, CALL, RET.
     #[inline(always)]
-    fn run_stack(&mut self, bus: &mut impl Bus, code: Code, op: Op, next: u32) -> Flow {
+    fn run_stack(
+        &mut self,
+        bus: &mut impl Bus,
+        code: Code,
+        op: Op,
+        next: u32,
+        lazy: &mut Lazy,
+    ) -> Flow {
         match op {
             Op::Push { size, reg } => {
                 let value = self.reg(reg.into(), size);
@@ -115,7 +122,7 @@ impl Cpu {
                 self.set_sp(self.sp().wrapping_add(u32::from(release)));
                 Flow::Jump(ip)
             }
-            _ => Flow::Next,
+            _ => self.run_modify(bus, code, op, next, lazy),
         }
     }
 
@@ -151,7 +158,14 @@ impl Cpu {
     /// Writes `value` at `at`: the block ends after a write near its own code (or any write
     /// through paging, where another address may map to the code's page).
     #[inline(always)]
-    fn store(&mut self, bus: &mut impl Bus, code: Code, at: Address, size: u8, value: u32) -> Flow {
+    pub(super) fn store(
+        &mut self,
+        bus: &mut impl Bus,
+        code: Code,
+        at: Address,
+        size: u8,
+        value: u32,
+    ) -> Flow {
         self.write(bus, at, size, value);
         if self.pending.is_some() {
             return Flow::Fault;
@@ -164,7 +178,13 @@ impl Cpu {
     }
 
     /// Pushes `value`; SP is put back when the write faults.
-    fn push_or_fault(&mut self, bus: &mut impl Bus, code: Code, size: u8, value: u32) -> Flow {
+    pub(super) fn push_or_fault(
+        &mut self,
+        bus: &mut impl Bus,
+        code: Code,
+        size: u8,
+        value: u32,
+    ) -> Flow {
         let esp = self.regs[4];
         self.set_sp(self.sp().wrapping_sub(u32::from(size)));
         let at = Address {
@@ -179,7 +199,7 @@ impl Cpu {
     }
 
     /// Pops `size` bytes; `None` (SP as it was) when the read faults.
-    fn pop_or_fault(&mut self, bus: &mut impl Bus, size: u8) -> Option<u32> {
+    pub(super) fn pop_or_fault(&mut self, bus: &mut impl Bus, size: u8) -> Option<u32> {
         let at = Address {
             seg: SS,
             offset: self.sp(),
@@ -194,7 +214,7 @@ impl Cpu {
 
     /// After a read or write: the block ends when it reached a device.
     #[inline(always)]
-    fn after_access(&self, bus: &mut impl Bus) -> Flow {
+    pub(super) fn after_access(&self, bus: &mut impl Bus) -> Flow {
         if bus.device_touched() {
             Flow::Leave
         } else {

@@ -1,158 +1,18 @@
 //! Decoding a run of instruction bytes into a block's operations, once: the ALU operations,
-//! MOV, XCHG, TEST, INC/DEC, LEA, PUSH and POP of registers, the flag instructions, and the
-//! near jumps, calls and returns that end a block. Anything else (segment loads, ports, string
+//! MOV, XCHG, TEST, INC/DEC, LEA, PUSH and POP of registers, the flag instructions, the
+//! conditional jumps and LOOP, and the near jumps, calls and returns that end a block (the
+//! groups' instructions are in groups.rs). Anything else (segment loads, ports, string
 //! instructions, far transfers, what is privileged...) ends the block before it: the CPU's
 //! own step runs it.
 
-use super::memory::{rm, Bytes, Mem, Rm};
+use super::groups;
+use super::memory::{rm, Bytes, Rm};
+pub(super) use super::op::Op;
 use crate::alu::AluOp;
 use crate::cpu::{BYTE, DWORD, WORD};
 
 /// The most instructions in a block.
 pub(super) const MAX_OPS: usize = 16;
-
-/// What one decoded instruction does. Registers are numbered as instructions encode them
-/// (for bytes, 4-7 are AH CH DH BH); `size` is the operand's size in bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Op {
-    /// `dst = dst op src` (CMP only sets the flags).
-    Alu {
-        op: AluOp,
-        size: u8,
-        dst: u8,
-        src: u8,
-    },
-    /// `dst = dst op imm`.
-    AluImm {
-        op: AluOp,
-        size: u8,
-        dst: u8,
-        imm: u32,
-    },
-    /// TEST of two registers, or of a register and an immediate (`imm` when `src` is `None`).
-    Test {
-        size: u8,
-        a: u8,
-        src: Option<u8>,
-        imm: u32,
-    },
-    /// INC or DEC of a register.
-    IncDec {
-        size: u8,
-        reg: u8,
-        dec: bool,
-    },
-    /// `dst = src`.
-    Mov {
-        size: u8,
-        dst: u8,
-        src: u8,
-    },
-    /// `dst = imm`.
-    MovImm {
-        size: u8,
-        dst: u8,
-        imm: u32,
-    },
-    /// Swaps two registers.
-    Xchg {
-        size: u8,
-        a: u8,
-        b: u8,
-    },
-    /// FLAGS = (FLAGS & `and`) ^ `xor`: CLC, STC, CMC, CLD, STD.
-    SetFlags {
-        and: u32,
-        xor: u32,
-    },
-    /// A conditional jump by `disp` (condition `cc`, the opcode's low nibble); ends the block.
-    Jcc {
-        cc: u8,
-        disp: u32,
-        wide: bool,
-    },
-    /// A jump by `disp`; ends the block.
-    Jmp {
-        disp: u32,
-        wide: bool,
-    },
-    /// LOOPNE, LOOPE, LOOP, JCXZ (`kind` 0-3, as E0h-E3h) on CX, or ECX when `count32`; ends
-    /// the block.
-    Loop {
-        kind: u8,
-        disp: u32,
-        wide: bool,
-        count32: bool,
-    },
-    /// `dst = [mem]`.
-    Load {
-        size: u8,
-        dst: u8,
-        mem: Mem,
-    },
-    /// `[mem] = src`, or `imm` when `src` is `None`.
-    Store {
-        size: u8,
-        src: Option<u8>,
-        imm: u32,
-        mem: Mem,
-    },
-    /// `dst = dst op [mem]`.
-    AluLoad {
-        op: AluOp,
-        size: u8,
-        dst: u8,
-        mem: Mem,
-    },
-    /// `[mem] = [mem] op src` (or `imm` when `src` is `None`; CMP stores nothing).
-    AluStore {
-        op: AluOp,
-        size: u8,
-        src: Option<u8>,
-        imm: u32,
-        mem: Mem,
-    },
-    /// TEST of memory and a register (or `imm` when `src` is `None`).
-    TestMem {
-        size: u8,
-        src: Option<u8>,
-        imm: u32,
-        mem: Mem,
-    },
-    /// `dst = offset of mem`.
-    Lea {
-        size: u8,
-        dst: u8,
-        mem: Mem,
-    },
-    /// PUSH and POP of a register.
-    Push {
-        size: u8,
-        reg: u8,
-    },
-    Pop {
-        size: u8,
-        reg: u8,
-    },
-    /// A near call by `disp` (pushing `size` bytes of the return address); ends the block.
-    Call {
-        disp: u32,
-        size: u8,
-    },
-    /// A near return (popping `size` bytes, then releasing `release` more); ends the block.
-    Ret {
-        size: u8,
-        release: u16,
-    },
-}
-
-impl Op {
-    /// Whether the operation ends its block: it always jumps. (A conditional jump or a LOOP
-    /// does not: the block goes on after it, and leaves there when it jumps.)
-    pub(super) fn ends_block(&self) -> bool {
-        matches!(self, Op::Jmp { .. } | Op::Call { .. } | Op::Ret { .. })
-    }
-}
 
 /// An instruction decoded: what it does and where it ends (bytes from the block's start).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,7 +57,7 @@ pub(super) fn decode_block(
 }
 
 /// Reads instruction bytes, failing at the end of what the block may cover.
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
     /// One past the furthest byte looked at.
@@ -215,46 +75,26 @@ impl Bytes for Reader<'_> {
 
 impl Reader<'_> {
     /// An 8-bit displacement or immediate, sign-extended.
-    fn imm8s(&mut self) -> Option<u32> {
+    pub(super) fn imm8s(&mut self) -> Option<u32> {
         Some(self.u8()? as i8 as i32 as u32)
     }
 }
 
 /// An instruction's prefixes and sizes.
-struct Form {
-    op32: bool,
-    addr32: bool,
-    seg: Option<u8>,
+pub(super) struct Form {
+    pub op32: bool,
+    pub addr32: bool,
+    pub seg: Option<u8>,
     /// The operand size (2 or 4).
-    osize: u8,
+    pub osize: u8,
     /// The opcode's operand size: a byte for even opcodes of the ALU, MOV and TEST rows.
-    size: u8,
+    pub size: u8,
 }
 
 /// One instruction, when it is one a block runs.
 fn decode_one(r: &mut Reader, code32: bool) -> Option<Op> {
-    let (mut op32, mut addr32, mut seg) = (code32, code32, None);
-    let mut opcode = r.u8()?;
-    // Size and segment prefixes only: LOCK and REP go to the step.
-    for _ in 0..4 {
-        match opcode {
-            0x66 => op32 = !code32,
-            0x67 => addr32 = !code32,
-            0x26 | 0x2E | 0x36 | 0x3E => seg = Some((opcode >> 3) & 3),
-            0x64 | 0x65 => seg = Some(opcode - 0x60),
-            _ => break,
-        }
-        opcode = r.u8()?;
-    }
-    let osize = if op32 { DWORD } else { WORD };
-    let size = if opcode & 1 == 0 { BYTE } else { osize };
-    let f = Form {
-        op32,
-        addr32,
-        seg,
-        osize,
-        size,
-    };
+    let (f, opcode) = form(r, code32)?;
+    let (op32, osize, size) = (f.op32, f.osize, f.size);
     match opcode {
         0x00..=0x3F if opcode & 7 < 4 => alu_rm(r, &f, opcode),
         0x00..=0x3F if opcode & 7 < 6 => Some(Op::AluImm {
@@ -276,6 +116,14 @@ fn decode_one(r: &mut Reader, code32: bool) -> Option<Op> {
             size: osize,
             reg: opcode & 7,
         }),
+        0x68 => Some(Op::PushImm {
+            size: osize,
+            imm: r.imm(osize)?,
+        }),
+        0x6A => Some(Op::PushImm {
+            size: osize,
+            imm: r.imm8s()? & crate::cpu::mask(osize),
+        }),
         0x70..=0x7F => Some(Op::Jcc {
             cc: opcode & 0x0F,
             disp: r.imm8s()?,
@@ -287,6 +135,10 @@ fn decode_one(r: &mut Reader, code32: bool) -> Option<Op> {
             size: osize,
             a: 0,
             b: opcode & 7,
+        }),
+        0x98 | 0x99 => Some(Op::Convert {
+            size: osize,
+            into_dx: opcode == 0x99,
         }),
         0xA8 | 0xA9 => Some(Op::Test {
             size,
@@ -311,8 +163,39 @@ fn decode_one(r: &mut Reader, code32: bool) -> Option<Op> {
             },
         }),
         0xC6 | 0xC7 => mov_imm(r, &f),
+        0xC0 | 0xC1 | 0xD0..=0xD3 => groups::shifts(r, &f, opcode),
+        0xC9 => Some(Op::Leave { size: osize }),
+        0xF6 | 0xF7 => groups::group3(r, &f, opcode),
+        0xFE | 0xFF => groups::group45(r, &f, opcode),
         _ => jumps(r, &f, opcode),
     }
+}
+
+/// The prefixes (operand and address size, segment; LOCK and REP go to the step) and the
+/// opcode after them.
+fn form(r: &mut Reader, code32: bool) -> Option<(Form, u8)> {
+    let (mut op32, mut addr32, mut seg) = (code32, code32, None);
+    let mut opcode = r.u8()?;
+    for _ in 0..4 {
+        match opcode {
+            0x66 => op32 = !code32,
+            0x67 => addr32 = !code32,
+            0x26 | 0x2E | 0x36 | 0x3E => seg = Some((opcode >> 3) & 3),
+            0x64 | 0x65 => seg = Some(opcode - 0x60),
+            _ => break,
+        }
+        opcode = r.u8()?;
+    }
+    let osize = if op32 { DWORD } else { WORD };
+    let size = if opcode & 1 == 0 { BYTE } else { osize };
+    let form = Form {
+        op32,
+        addr32,
+        seg,
+        osize,
+        size,
+    };
+    Some((form, opcode))
 }
 
 /// The near jumps and calls, LOOP and JCXZ, and the flag instructions.
@@ -340,14 +223,16 @@ fn jumps(r: &mut Reader, f: &Form, opcode: u8) -> Option<Op> {
         0xF5 | 0xF8 | 0xF9 | 0xFC | 0xFD => Some(set_flags(opcode)),
         0x0F => {
             let second = r.u8()?;
-            if !(0x80..=0x8F).contains(&second) {
-                return None;
+            match second {
+                0x80..=0x8F => Some(Op::Jcc {
+                    cc: second & 0x0F,
+                    disp: relative(r.imm(f.osize)?, f.osize),
+                    wide,
+                }),
+                0x90..=0x9F => groups::set_cc(r, f, second),
+                0xB6 | 0xB7 | 0xBE | 0xBF => groups::extend(r, f, second),
+                _ => None,
             }
-            Some(Op::Jcc {
-                cc: second & 0x0F,
-                disp: relative(r.imm(f.osize)?, f.osize),
-                wide,
-            })
         }
         _ => None,
     }

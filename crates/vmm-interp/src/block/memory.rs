@@ -19,6 +19,7 @@ pub(super) struct Mem {
 }
 
 /// A ModR/M byte's operand: a register, or memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Rm {
     Reg(u8),
     Mem(Mem),

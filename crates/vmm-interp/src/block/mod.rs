@@ -1,8 +1,8 @@
 //! Blocks: runs of instructions decoded once and kept, so that a loop is decoded on its first
 //! pass only. A block holds the common instructions (ALU operations, MOV, XCHG, TEST, INC/DEC,
-//! LEA, PUSH/POP, the flag instructions; on registers and memory) up to a near jump, call or
-//! return; the CPU's step runs everything else, and delivers a fault a block's instruction
-//! met. A block stops after an access that reached a device, so the machine looks at once, as
+//! NOT/NEG, shifts, MOVZX/MOVSX, SETcc, LEA, PUSH/POP, LEAVE, the flag instructions; on
+//! registers and memory; conditional jumps inside) up to a near jump, call or return; the CPU's
+//! step runs everything else, and delivers a fault a block's instruction met. A block stops after an access that reached a device, so the machine looks at once, as
 //! after a step.
 //!
 //! A block is found by its linear address, IP and code size, and is used only while the bytes
@@ -12,8 +12,11 @@
 
 mod access;
 mod decode;
+mod groups;
 mod lazy;
 mod memory;
+mod modify;
+mod op;
 mod run;
 
 use decode::{decode_block, Decoded, MAX_OPS};
