@@ -17,11 +17,11 @@ impl Cpu {
         &mut self,
         bus: &mut impl Bus,
         code: Code,
-        op: Op,
+        op: &Op,
         next: u32,
         lazy: &mut Lazy,
     ) -> Flow {
-        match op {
+        match *op {
             Op::Load { size, dst, mem } => {
                 let v = self.read(bus, self.effective(&mem), size);
                 if self.pending.is_some() {
@@ -95,11 +95,11 @@ impl Cpu {
         &mut self,
         bus: &mut impl Bus,
         code: Code,
-        op: Op,
+        op: &Op,
         next: u32,
         lazy: &mut Lazy,
     ) -> Flow {
-        match op {
+        match *op {
             Op::Push { size, reg } => {
                 let value = self.reg(reg.into(), size);
                 self.push_or_fault(bus, code, size, value)

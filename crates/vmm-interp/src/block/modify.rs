@@ -18,11 +18,11 @@ impl Cpu {
         &mut self,
         bus: &mut impl Bus,
         code: Code,
-        op: Op,
+        op: &Op,
         next: u32,
         lazy: &mut Lazy,
     ) -> Flow {
-        match op {
+        match *op {
             Op::Modify { what, size, target } => self.modify(bus, code, what, size, target, lazy),
             Op::Extend {
                 size,

@@ -45,7 +45,7 @@ impl Cpu {
         let mut start = 0;
         for (i, d) in ops.iter().enumerate() {
             let next = self.block_ip(ip.wrapping_add(u32::from(d.end)));
-            let flow = self.run_op(bus, code, d.op, next, lazy);
+            let flow = self.run_op(bus, code, &d.op, next, lazy);
             if flow != Flow::Next || i + 1 == ops.len() {
                 let (ran, ip_now) = match flow {
                     // Counted, as the step counts an instruction that faults.
@@ -79,11 +79,11 @@ impl Cpu {
         &mut self,
         bus: &mut impl Bus,
         code: Code,
-        op: Op,
+        op: &Op,
         next: u32,
         lazy: &mut Lazy,
     ) -> Flow {
-        match op {
+        match *op {
             Op::Alu { op, size, dst, src } => {
                 let (a, b) = (self.reg(dst.into(), size), self.reg(src.into(), size));
                 self.alu_to(op, dst, a, b, size, lazy);
