@@ -10,6 +10,11 @@ that puts their sections (`.text.NAME`, one per function) in one output section 
 `.text`. Names are matched without their hash (`17h...E`), so a rebuild, another toolchain or
 a changed generic keeps most of the list; a name that matches nothing costs nothing. Rerun it
 when the run's path changes much (the peak RSS in `bash bench/run` says so).
+
+The exact names are those of `cargo build --release -p vmm-cli` (what `cargo install` and
+install.sh build): a build that also builds other packages in the same invocation (`cargo
+build --release` at the workspace's root) unifies the dependencies' features, which changes the
+names' hashes; that build's hot code is then found by the names without the hash only.
 """
 
 import os
