@@ -5,6 +5,7 @@
 
 use super::decode::Op;
 use super::lazy::{Kind, Lazy};
+use super::memory::Mem;
 use super::run::{target, Code, Flow};
 use crate::alu::AluOp;
 use crate::bus::Bus;
@@ -23,10 +24,9 @@ impl Cpu {
     ) -> Flow {
         match *op {
             Op::Load { size, dst, mem } => {
-                let v = self.read(bus, self.effective(&mem), size);
-                if self.pending.is_some() {
+                let Some(v) = self.load(bus, &mem, size) else {
                     return Flow::Fault;
-                }
+                };
                 self.set_reg(dst.into(), size, v);
             }
             Op::Store {
@@ -39,15 +39,11 @@ impl Cpu {
                 return self.store(bus, code, self.effective(&mem), size, v);
             }
             Op::AluLoad { op, size, dst, mem } => {
-                let b = self.read(bus, self.effective(&mem), size);
-                if self.pending.is_some() {
+                let Some(b) = self.load(bus, &mem, size) else {
                     return Flow::Fault;
-                }
+                };
                 let a = self.reg(dst.into(), size);
-                let r = self.alu_lazy(op, a, b, size, lazy);
-                if op != AluOp::Cmp {
-                    self.set_reg(dst.into(), size, r);
-                }
+                self.alu_to(op, dst, a, b, size, lazy);
             }
             Op::AluStore {
                 op,
@@ -72,10 +68,9 @@ impl Cpu {
                 imm,
                 mem,
             } => {
-                let a = self.read(bus, self.effective(&mem), size);
-                if self.pending.is_some() {
+                let Some(a) = self.load(bus, &mem, size) else {
                     return Flow::Fault;
-                }
+                };
                 let b = src.map_or(imm, |s| self.reg(s.into(), size));
                 lazy.set(Kind::Logic, size, 0, 0, 0, a & b);
             }
@@ -135,14 +130,13 @@ impl Cpu {
         op: AluOp,
         size: u8,
         b: u32,
-        mem: super::memory::Mem,
+        mem: Mem,
         lazy: &mut Lazy,
     ) -> Flow {
-        let at = self.effective(&mem);
-        let a = self.read(bus, at, size);
-        if self.pending.is_some() {
+        let Some(a) = self.load(bus, &mem, size) else {
             return Flow::Fault;
-        }
+        };
+        let at = self.effective(&mem);
         let before = *lazy;
         let r = self.alu_lazy(op, a, b, size, lazy);
         if op == AluOp::Cmp {
@@ -175,6 +169,13 @@ impl Cpu {
             return Flow::Leave;
         }
         self.after_access(bus)
+    }
+
+    /// Reads `size` bytes of `mem`; `None` when the read faulted (the fault pending).
+    #[inline(always)]
+    pub(super) fn load(&mut self, bus: &mut impl Bus, mem: &Mem, size: u8) -> Option<u32> {
+        let v = self.read(bus, self.effective(mem), size);
+        self.pending.is_none().then_some(v)
     }
 
     /// Pushes `value`; SP is put back when the write faults.

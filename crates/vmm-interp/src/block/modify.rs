@@ -125,10 +125,7 @@ impl Cpu {
     fn get_target(&mut self, bus: &mut impl Bus, target: Rm, size: u8) -> Option<u32> {
         match target {
             Rm::Reg(r) => Some(self.reg(r.into(), size)),
-            Rm::Mem(mem) => {
-                let v = self.read(bus, self.effective(&mem), size);
-                self.pending.is_none().then_some(v)
-            }
+            Rm::Mem(mem) => self.load(bus, &mem, size),
         }
     }
 

@@ -145,7 +145,7 @@ impl Cpu {
 
     /// `a op b` into register `dst` (CMP keeps it), its flags left in `lazy`.
     #[inline(always)]
-    fn alu_to(&mut self, op: AluOp, dst: u8, a: u32, b: u32, size: u8, lazy: &mut Lazy) {
+    pub(super) fn alu_to(&mut self, op: AluOp, dst: u8, a: u32, b: u32, size: u8, lazy: &mut Lazy) {
         let r = self.alu_lazy(op, a, b, size, lazy);
         if op != AluOp::Cmp {
             self.set_reg(dst.into(), size, r);
