@@ -35,6 +35,9 @@ pub(super) struct Lazy {
     pub carry: u32,
     /// The result, masked to `size`.
     pub r: u32,
+    /// CF as the operation leaves it (worked out when it is recorded: INC and DEC, which
+    /// follow arithmetic in most loops, read it).
+    pub cf: u32,
 }
 
 impl Lazy {
@@ -46,11 +49,20 @@ impl Lazy {
         b: 0,
         carry: 0,
         r: 0,
+        cf: 0,
     };
 
     /// Records an operation.
     #[inline(always)]
     pub fn set(&mut self, kind: Kind, size: u8, a: u32, b: u32, carry: u32, r: u32) {
+        let m = u64::from(mask(size));
+        let (wa, wb, wc) = (u64::from(a), u64::from(b), u64::from(carry));
+        let cf = match kind {
+            Kind::Add => u32::from(wa + wb + wc > m),
+            Kind::Sub => u32::from((wa & m) < (wb & m) + wc),
+            Kind::Done | Kind::Logic => 0,
+            Kind::Inc | Kind::Dec => carry,
+        };
         *self = Lazy {
             kind,
             size,
@@ -58,20 +70,16 @@ impl Lazy {
             b,
             carry,
             r,
+            cf,
         };
     }
 
     /// CF.
     #[inline(always)]
     pub fn carry(&self, cpu: &Cpu) -> u32 {
-        let m = u64::from(mask(self.size));
-        let (a, b, c) = (u64::from(self.a), u64::from(self.b), u64::from(self.carry));
         match self.kind {
             Kind::Done => cpu.flags & Flags::CF,
-            Kind::Add => u32::from(a + b + c > m),
-            Kind::Sub => u32::from((a & m) < (b & m) + c),
-            Kind::Logic => 0,
-            Kind::Inc | Kind::Dec => self.carry,
+            _ => self.cf,
         }
     }
 
@@ -94,12 +102,18 @@ impl Lazy {
             (2, _) => self.r == 0,
             (3, _) => self.carry(cpu) != 0 || self.r == 0,
             (4, _) => self.r & sign(self.size) != 0,
-            _ => {
-                self.settle(cpu);
-                return cpu.condition(cc);
-            }
+            _ => return self.settled_condition(cpu, cc),
         };
         holds != (cc & 1 != 0)
+    }
+
+    /// Condition `cc` from FLAGS worked out (OF and PF: rarely tested, and out of the way of
+    /// the common ones).
+    #[cold]
+    #[inline(never)]
+    fn settled_condition(&mut self, cpu: &mut Cpu, cc: u8) -> bool {
+        self.settle(cpu);
+        cpu.condition(cc)
     }
 
     /// Works FLAGS out with the step's arithmetic; FLAGS is then up to date.
@@ -111,6 +125,7 @@ impl Lazy {
             b,
             carry,
             r,
+            ..
         } = *self;
         match kind {
             Kind::Done => return,

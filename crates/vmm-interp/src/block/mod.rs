@@ -12,6 +12,7 @@
 
 mod access;
 mod decode;
+mod fast;
 mod groups;
 mod lazy;
 mod memory;
@@ -20,6 +21,7 @@ mod op;
 mod run;
 
 use decode::{decode_block, Decoded, MAX_OPS};
+use fast::Fast;
 use lazy::Lazy;
 use run::Code;
 
@@ -48,6 +50,9 @@ struct Block {
     /// The bytes the decoder looked at (`len` of them).
     bytes: [u8; MAX_BYTES],
     ops: [Decoded; MAX_OPS],
+    /// The same operations, specialised (`handlers` of them).
+    fast: [Fast; MAX_OPS],
+    handlers: u8,
 }
 
 /// The blocks decoded so far.
@@ -124,9 +129,8 @@ impl Blocks {
         (self.blocks[index].count > 0).then_some(index)
     }
 
-    /// Runs block `index`, and again while it jumps back to its own start (without looking at
-    /// its bytes again: the block stops at any write near them); how many instructions ran,
-    /// and whether the next block may follow.
+    /// Runs block `index`, and again while it jumps back to its own start; how many
+    /// instructions ran, and whether the next block may follow.
     fn run_block(
         &self,
         index: usize,
@@ -135,19 +139,16 @@ impl Blocks {
         lazy: &mut Lazy,
     ) -> (u32, bool) {
         let block = &self.blocks[index];
-        let ops = &block.ops[..usize::from(block.count)];
+        let count = usize::from(block.count);
         let code = Code {
             linear: block.linear,
             len: u32::from(block.len),
         };
-        let mut ran = 0;
-        loop {
-            let (count, go_on) = cpu.run_ops(bus, block.ip, code, ops, lazy);
-            ran += count;
-            if !go_on || cpu.ip != block.ip || ran >= BUDGET {
-                return (ran, go_on);
-            }
-        }
+        let ops = (
+            &block.ops[..count],
+            &block.fast[..usize::from(block.handlers)],
+        );
+        cpu.run_passes(bus, (block.ip, code, BUDGET), ops, lazy)
     }
 
     /// The block at `linear` for this IP and code size, decoded now if there is none or its
@@ -178,6 +179,8 @@ impl Blocks {
     fn decode(&mut self, cpu: &Cpu, linear: u32, slot: usize, bytes: &[u8]) -> usize {
         let mut ops = [Decoded::NONE; MAX_OPS];
         let (count, looked) = decode_block(bytes, cpu.code32, &mut ops);
+        let mut fast = [Fast::SLOW; MAX_OPS];
+        let handlers = fast::specialise(&ops[..count], cpu.ip, |ip| cpu.block_ip(ip), &mut fast);
         if self.slots.is_empty() || self.blocks.len() == CAPACITY {
             self.slots.clear();
             self.slots.resize(SLOTS, 0);
@@ -190,6 +193,8 @@ impl Blocks {
             bytes: [0; MAX_BYTES],
             len: looked as u8,
             ops,
+            fast,
+            handlers: handlers as u8,
             count: count as u8,
         };
         block.bytes[..looked].copy_from_slice(&bytes[..looked]);

@@ -1,6 +1,7 @@
 //! Running a block's decoded operations, with the same arithmetic and flags as the step.
 
 use super::decode::{Decoded, Op};
+use super::fast::Fast;
 use super::lazy::{Kind, Lazy};
 use crate::alu::AluOp;
 use crate::bus::Bus;
@@ -19,6 +20,8 @@ pub(super) enum Flow {
     /// The instruction faulted, leaving the registers as they were: the block ends before it,
     /// with the fault pending for the step to deliver.
     Fault,
+    /// The operation has no handler of its own: the general path runs it.
+    Slow,
 }
 
 /// Where a block's code is: its linear address and length (a write there ends the block).
@@ -29,39 +32,65 @@ pub(super) struct Code {
 }
 
 impl Cpu {
-    /// Runs `ops`, decoded at IP `ip`, until the last one, a jump taken or a reason to stop;
-    /// returns how many ran and whether the block may go on (no device touched, no fault, no
-    /// write near its code). IP is left at the next instruction; the arithmetic flags may be
-    /// left in `lazy`.
+    /// Runs a block's `ops` (specialised as `fast`), decoded at IP `ip`, and again while they
+    /// jump back to their start (without looking at the code again: a write near it stops the
+    /// block), until the last one, a jump elsewhere, a reason to stop or `budget` instructions;
+    /// returns how many ran and whether the next block may follow (no device touched, no
+    /// fault, no write near the code). IP is left at the next instruction; the arithmetic
+    /// flags may be left in `lazy`.
     #[inline(always)]
-    pub(super) fn run_ops(
+    pub(super) fn run_passes(
         &mut self,
         bus: &mut impl Bus,
-        ip: u32,
-        code: Code,
-        ops: &[Decoded],
+        (ip, code, budget): (u32, Code, u32),
+        (ops, fast): (&[Decoded], &[Fast]),
         lazy: &mut Lazy,
     ) -> (u32, bool) {
-        let mut start = 0;
-        for (i, d) in ops.iter().enumerate() {
-            let next = self.block_ip(ip.wrapping_add(u32::from(d.end)));
-            let flow = self.run_op(bus, code, &d.op, next, lazy);
-            if flow != Flow::Next || i + 1 == ops.len() {
-                let (ran, ip_now) = match flow {
-                    // Counted, as the step counts an instruction that faults.
-                    Flow::Fault => (i + 1, self.block_ip(ip.wrapping_add(u32::from(start)))),
-                    Flow::Jump(target) => (i + 1, target),
-                    _ => (i + 1, next),
-                };
-                self.start_ip = self.block_ip(ip.wrapping_add(u32::from(start)));
-                self.ip = ip_now;
-                self.shadow = false;
-                self.executed += ran as u64;
-                return (ran as u32, matches!(flow, Flow::Next | Flow::Jump(_)));
+        let mut passes = 0;
+        let mut i = 0;
+        loop {
+            let f = &fast[i];
+            let mut flow = (f.run)(self, f, lazy);
+            if flow == Flow::Slow {
+                let d = &ops[usize::from(f.index)];
+                let next = self.block_ip(ip.wrapping_add(u32::from(d.end)));
+                flow = self.run_op(bus, code, &d.op, next, lazy);
             }
-            start = d.end;
+            match flow {
+                Flow::Next if i + 1 < fast.len() => i += 1,
+                Flow::Jump(to) if to == ip && passes + f.ran() < budget => {
+                    passes += f.ran();
+                    i = 0;
+                }
+                _ => return self.leave_block(ip, ops, f, passes, flow),
+            }
         }
-        (0, false)
+    }
+
+    /// Leaves a block after handler `f` ended it with `flow`, `passes` instructions after the
+    /// first entry: sets IP (and the instruction's start, for a fault) and counts.
+    fn leave_block(
+        &mut self,
+        ip: u32,
+        ops: &[Decoded],
+        f: &Fast,
+        passes: u32,
+        flow: Flow,
+    ) -> (u32, bool) {
+        let last = usize::from(f.index);
+        let start = if last == 0 { 0 } else { ops[last - 1].end };
+        let start = self.block_ip(ip.wrapping_add(u32::from(start)));
+        self.ip = match flow {
+            Flow::Fault => start,
+            Flow::Jump(to) => to,
+            _ => self.block_ip(ip.wrapping_add(u32::from(ops[last].end))),
+        };
+        self.start_ip = start;
+        self.shadow = false;
+        // A faulting instruction is counted, as the step counts it.
+        let ran = passes + f.ran();
+        self.executed += u64::from(ran);
+        (ran, matches!(flow, Flow::Next | Flow::Jump(_)))
     }
 
     /// IP as the code segment's size wraps it.
@@ -84,34 +113,6 @@ impl Cpu {
         lazy: &mut Lazy,
     ) -> Flow {
         match *op {
-            Op::Alu { op, size, dst, src } => {
-                let (a, b) = (self.reg(dst.into(), size), self.reg(src.into(), size));
-                self.alu_to(op, dst, a, b, size, lazy);
-            }
-            Op::AluImm { op, size, dst, imm } => {
-                let a = self.reg(dst.into(), size);
-                self.alu_to(op, dst, a, imm, size, lazy);
-            }
-            Op::Test { size, a, src, imm } => {
-                let b = src.map_or(imm, |s| self.reg(s.into(), size));
-                let r = self.reg(a.into(), size) & b;
-                lazy.set(Kind::Logic, size, 0, 0, 0, r);
-            }
-            Op::IncDec { size, reg, dec } => {
-                let carry = lazy.carry(self);
-                let a = self.reg(reg.into(), size);
-                let (kind, r) = if dec {
-                    (Kind::Dec, a.wrapping_sub(1) & mask(size))
-                } else {
-                    (Kind::Inc, a.wrapping_add(1) & mask(size))
-                };
-                lazy.set(kind, size, a, 1, carry, r);
-                self.set_reg(reg.into(), size, r);
-            }
-            Op::Mov { size, dst, src } => {
-                self.set_reg(dst.into(), size, self.reg(src.into(), size))
-            }
-            Op::MovImm { size, dst, imm } => self.set_reg(dst.into(), size, imm),
             Op::Xchg { size, a, b } => {
                 let (va, vb) = (self.reg(a.into(), size), self.reg(b.into(), size));
                 self.set_reg(a.into(), size, vb);
@@ -120,23 +121,6 @@ impl Cpu {
             Op::SetFlags { and, xor } => {
                 lazy.settle(self);
                 self.flags = (self.flags & and) ^ xor;
-            }
-            Op::Jcc { cc, disp, wide } => {
-                if lazy.condition(self, cc) {
-                    return Flow::Jump(target(next, disp, wide));
-                }
-            }
-            Op::Jmp { disp, wide } => return Flow::Jump(target(next, disp, wide)),
-            Op::Loop {
-                kind,
-                disp,
-                wide,
-                count32,
-            } => {
-                let zf = lazy.zero(self);
-                if self.loop_taken(kind, count32, zf) {
-                    return Flow::Jump(target(next, disp, wide));
-                }
             }
             _ => return self.run_access(bus, code, op, next, lazy),
         }
@@ -185,25 +169,6 @@ impl Cpu {
             lazy.set(Kind::Logic, size, 0, 0, 0, r & m);
         }
         r & m
-    }
-
-    /// LOOPNE, LOOPE, LOOP (which count CX or ECX down first) and JCXZ: whether they jump
-    /// (`zf`: ZF).
-    fn loop_taken(&mut self, kind: u8, count32: bool, zf: bool) -> bool {
-        let csize = if count32 { 4 } else { 2 };
-        let cx = if kind == 3 {
-            self.reg(1, csize)
-        } else {
-            let cx = self.reg(1, csize).wrapping_sub(1) & mask(csize);
-            self.set_reg(1, csize, cx);
-            cx
-        };
-        match kind {
-            0 => cx != 0 && !zf,
-            1 => cx != 0 && zf,
-            2 => cx != 0,
-            _ => cx == 0,
-        }
     }
 }
 
