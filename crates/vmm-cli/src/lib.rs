@@ -22,6 +22,7 @@ pub mod cli;
 pub mod console;
 pub mod ctl;
 pub mod display;
+pub mod entry;
 pub mod error;
 pub mod gdb;
 pub mod log;

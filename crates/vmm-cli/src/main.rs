@@ -2,6 +2,11 @@
 //!
 //! `picovmm run` boots a machine described in a TOML file (or the built-in default machine
 //! with `--image`), `picovmm check` validates a machine file. See `picovmm --help`.
+//!
+//! The C runtime calls [`main`] directly (see `vmm_cli::entry` for why Rust's start-up is
+//! left out).
+
+#![no_main]
 
 use std::error::Error as _;
 use std::io::Write;
@@ -59,7 +64,17 @@ fn start_logging(cli: &Cli) -> Result<(), String> {
     Ok(())
 }
 
-fn main() {
+/// The process's entry, called by the C runtime; never returns (picovmm exits with its
+/// status; a panic, reported by Rust's panic hook, exits with 101 as Rust's start-up would).
+#[no_mangle]
+pub extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char) -> ! {
+    vmm_cli::entry::prepare();
+    let _ = std::panic::catch_unwind(picovmm);
+    std::process::exit(101)
+}
+
+/// picovmm: parses the command line, runs the command, reports, exits.
+fn picovmm() {
     // `run` and `restore` build a KVM machine: its vCPU needs KVM's CPUID table, read meanwhile.
     if matches!(std::env::args().nth(1).as_deref(), Some("run" | "restore")) {
         vmm_core::cpuid::prefetch();
