@@ -23,6 +23,7 @@ pub mod int13;
 pub mod keyboard;
 pub mod machine;
 pub mod mouse;
+mod packed;
 pub mod rom;
 pub mod system;
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! the data tables picovmm adds at power-on where PC software looks for them.
 
 use crate::font;
+use crate::packed;
 
 /// The ROM's segment.
 pub const SEGMENT: u16 = 0xF000;
@@ -44,8 +45,13 @@ pub const DATE: u16 = 0xFFF5;
 /// The model byte (0xFC: AT).
 pub const MODEL: u16 = 0xFFFE;
 
-/// The stubs, as assembled from `rom/bios.asm`.
+/// The stubs, as assembled from `rom/bios.asm` (used while compiling only: the binary keeps
+/// [`PACKED`]).
 const CODE: &[u8; SIZE as usize] = include_bytes!("../rom/bios.bin");
+/// Where the stubs' bytes go: each run's offset and length.
+const RUNS: [(usize, usize); packed::run_count(CODE)] = packed::runs(CODE);
+/// The stubs' bytes, run after run.
+const PACKED: [u8; packed::packed_len(CODE)] = packed::pack(CODE);
 
 /// The system configuration table: length, model, submodel, revision, feature bytes (second
 /// PIC, real-time clock, extended BIOS data area absent).
@@ -58,9 +64,31 @@ const DISKETTE: [u8; 11] = [
 
 /// Writes the ROM into guest memory: the assembled stubs, then the data tables over them.
 pub fn load(m: &mut dyn crate::Machine) {
-    m.load_rom(BASE, CODE);
+    let (mut from, mut end) = (0, 0);
+    for &(start, len) in &RUNS {
+        clear(m, end, start);
+        m.load_rom(BASE + start as u32, &PACKED[from..from + len]);
+        (from, end) = (from + len, start + len);
+    }
+    clear(m, end, SIZE as usize);
     for (at, bytes) in tables() {
         m.load_rom(BASE + u32::from(at), bytes);
+    }
+}
+
+/// Makes the ROM's bytes from offset `from` to `to` zero, writing only those 256 bytes at a
+/// time that are not (fresh guest memory is zero, and a page that is only read stays
+/// unallocated).
+fn clear(m: &mut dyn crate::Machine, from: usize, to: usize) {
+    const PIECE: usize = 256;
+    let mut buf = [0u8; PIECE];
+    for at in (from..to).step_by(PIECE) {
+        let piece = &mut buf[..PIECE.min(to - at)];
+        m.read(BASE + at as u32, piece);
+        if piece.iter().any(|&b| b != 0) {
+            piece.fill(0);
+            m.load_rom(BASE + at as u32, piece);
+        }
     }
 }
 
@@ -148,6 +176,17 @@ mod tests {
 
     /// `out 0xEF, al`.
     const OUT: [u8; 2] = [0xE6, PORT as u8];
+
+    #[test]
+    fn test_load_over_memory_holding_junk_leaves_exactly_the_image() {
+        let mut m = crate::testing::FakeMachine::new();
+        let rom = BASE as usize..(BASE + SIZE) as usize;
+        m.mem[rom.clone()].fill(0x5A);
+
+        load(&mut m);
+
+        assert!(m.mem[rom] == image()[..]);
+    }
 
     #[test]
     fn test_every_vector_stub_enables_interrupts_traps_and_returns() {
