@@ -299,3 +299,27 @@ fn test_a_write_into_the_next_instruction_of_a_block_is_seen() {
 
     assert_eq!((cpu.reg16(0), cpu.executed), (2, 3));
 }
+
+#[test]
+fn test_a_block_patched_by_another_in_the_same_run_is_decoded_again() {
+    // B: mov ax, 1; inc cx; cmp cx, 2; je done; jmp W.  W (a page away, so its store is not
+    // near its own code): mov byte [B+1], 2; jmp B.  done: hlt.
+    let mut memory = FlatMemory::new(1 << 20);
+    memory.load(
+        CODE,
+        &[
+            0xB8, 0x01, 0x00, 0x41, 0x83, 0xF9, 0x02, 0x74, 0x03, 0xE9, 0xF4, 0x00, 0xF4,
+        ],
+    );
+    memory.load(
+        CODE + 0x100,
+        &[0xC6, 0x06, 0x01, 0x10, 0x02, 0xE9, 0xF8, 0xFE],
+    );
+    let mut cpu = Cpu::new(Model::I386);
+    let mut blocks = Blocks::new();
+    cpu.set_real_mode_entry(0, CODE as u16);
+
+    let ran = blocks.run(&mut cpu, &mut memory);
+
+    assert_eq!((ran, cpu.reg16(0), cpu.reg16(1)), (11, 2, 2));
+}

@@ -6,9 +6,11 @@
 //! after a step.
 //!
 //! A block is found by its linear address, IP and code size, and is used only while the bytes
-//! it was decoded from are still the bytes in memory: they are compared on every entry, so
+//! it was decoded from are still the bytes in memory: they are compared on entry, so
 //! self-modifying code, a disk read into the code, or a different page mapped there never run
-//! stale operations, with no write of anyone's needing to be watched.
+//! stale operations, with no write of anyone's needing to be watched. Once compared they are
+//! trusted until the call of [`Blocks::run`] ends (only the CPU writes memory during it) or a
+//! block that wrote memory has run.
 
 mod access;
 mod decode;
@@ -23,7 +25,7 @@ mod run;
 use decode::{decode_block, Decoded, MAX_OPS};
 use fast::Fast;
 use lazy::Lazy;
-use run::Code;
+use run::{Code, Ran};
 
 use crate::bus::Bus;
 use crate::cpu::{Cpu, Model, CS};
@@ -53,6 +55,8 @@ struct Block {
     /// The same operations, specialised (`handlers` of them).
     fast: [Fast; MAX_OPS],
     handlers: u8,
+    /// The [`Blocks::era`] in which the bytes were last found unchanged.
+    checked: u64,
 }
 
 /// The blocks decoded so far.
@@ -62,6 +66,9 @@ pub struct Blocks {
     blocks: Vec<Block>,
     /// Blocks decoded (for `--stats` and the benchmarks).
     decoded: u64,
+    /// Counts the calls of [`Blocks::run`] and the blocks that wrote memory in them: a block
+    /// whose bytes were found unchanged in this era need not compare them again.
+    era: u64,
 }
 
 impl Default for Blocks {
@@ -77,6 +84,7 @@ impl Blocks {
             slots: Vec::new(),
             blocks: Vec::new(),
             decoded: 0,
+            era: 0,
         }
     }
 
@@ -93,15 +101,21 @@ impl Blocks {
         if cpu.model != Model::I386 || cpu.flags & Flags::TF != 0 {
             return 0;
         }
+        // Between calls the firmware, the disks and other threads may have written anything.
+        self.era += 1;
         let mut lazy = Lazy::DONE;
         let mut ran = 0;
         while ran < BUDGET {
             let Some(index) = self.enter(cpu, bus) else {
                 break;
             };
-            let (count, go_on) = self.run_block(index, cpu, bus, &mut lazy);
-            ran += count;
-            if !go_on {
+            let block = self.run_block(index, cpu, bus, &mut lazy);
+            if block.wrote {
+                // Perhaps into another block's code.
+                self.era += 1;
+            }
+            ran += block.count;
+            if !block.go_on {
                 break;
             }
         }
@@ -129,15 +143,8 @@ impl Blocks {
         (self.blocks[index].count > 0).then_some(index)
     }
 
-    /// Runs block `index`, and again while it jumps back to its own start; how many
-    /// instructions ran, and whether the next block may follow.
-    fn run_block(
-        &self,
-        index: usize,
-        cpu: &mut Cpu,
-        bus: &mut impl Bus,
-        lazy: &mut Lazy,
-    ) -> (u32, bool) {
+    /// Runs block `index`, and again while it jumps back to its own start.
+    fn run_block(&self, index: usize, cpu: &mut Cpu, bus: &mut impl Bus, lazy: &mut Lazy) -> Ran {
         let block = &self.blocks[index];
         let count = usize::from(block.count);
         let code = Code {
@@ -158,13 +165,15 @@ impl Blocks {
         let slot = slot_of(linear);
         if let Some(&entry) = self.slots.get(slot).filter(|&&e| e != 0) {
             let index = usize::from(entry - 1);
-            let b = &self.blocks[index];
+            let b = &mut self.blocks[index];
             if b.linear == linear
                 && b.ip == cpu.ip
                 && b.code32 == cpu.code32
                 && usize::from(b.len) <= room
-                && bus.code_matches(physical, &b.bytes[..usize::from(b.len)])
+                && (b.checked == self.era
+                    || bus.code_matches(physical, &b.bytes[..usize::from(b.len)]))
             {
+                b.checked = self.era;
                 return Some(index);
             }
         }
@@ -195,6 +204,7 @@ impl Blocks {
             ops,
             fast,
             handlers: handlers as u8,
+            checked: self.era,
             count: count as u8,
         };
         block.bytes[..looked].copy_from_slice(&bytes[..looked]);

@@ -24,6 +24,17 @@ pub(super) enum Flow {
     Slow,
 }
 
+/// What running a block did.
+pub(super) struct Ran {
+    /// Instructions run.
+    pub count: u32,
+    /// Whether the next block may follow (no device touched, no fault, no write near the
+    /// code).
+    pub go_on: bool,
+    /// Whether an operation that may write memory ran.
+    pub wrote: bool,
+}
+
 /// Where a block's code is: its linear address and length (a write there ends the block).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Code {
@@ -45,13 +56,15 @@ impl Cpu {
         (ip, code, budget): (u32, Code, u32),
         (ops, fast): (&[Decoded], &[Fast]),
         lazy: &mut Lazy,
-    ) -> (u32, bool) {
+    ) -> Ran {
         let mut passes = 0;
         let mut i = 0;
+        let mut wrote = false;
         loop {
             let f = &fast[i];
             let mut flow = (f.run)(self, f, lazy);
             if flow == Flow::Slow {
+                wrote |= f.writes;
                 let d = &ops[usize::from(f.index)];
                 let next = self.block_ip(ip.wrapping_add(u32::from(d.end)));
                 flow = self.run_op(bus, code, &d.op, next, lazy);
@@ -62,7 +75,14 @@ impl Cpu {
                     passes += f.ran();
                     i = 0;
                 }
-                _ => return self.leave_block(ip, ops, f, passes, flow),
+                _ => {
+                    let (count, go_on) = self.leave_block(ip, ops, f, passes, flow);
+                    return Ran {
+                        count,
+                        go_on,
+                        wrote,
+                    };
+                }
             }
         }
     }
