@@ -66,11 +66,11 @@ fn instruction(r: &mut Random, out: &mut Vec<u8>) {
 }
 
 /// One of the group instructions blocks hold (shifts, TEST/NOT/NEG, INC/DEC/CALL/JMP through
-/// r/m, MOVZX/MOVSX, SETcc, PUSH imm, LEAVE, CBW/CWD), or one of those groups' others (MUL,
-/// PUSH r/m) that go to the step.
+/// r/m, MOVZX/MOVSX, SETcc, PUSH imm, LEAVE, CBW/CWD, MOV to and from moffs), or one of those
+/// groups' others (MUL, PUSH r/m) that go to the step.
 fn more_instruction(r: &mut Random, modrm: u8, out: &mut Vec<u8>) {
     let reg = r.below(8) << 3;
-    match r.below(12) {
+    match r.below(13) {
         0 => out.extend([0xC0 | r.below(2), modrm, r.below(40)]),
         1 => out.extend([0xD0 | r.below(4), modrm]),
         2 => out.extend([
@@ -94,6 +94,8 @@ fn more_instruction(r: &mut Random, modrm: u8, out: &mut Vec<u8>) {
         8 => out.extend([0x6A, r.below(255)]),
         9 => out.push([0xC9, 0x98, 0x99][usize::from(r.below(3))]),
         10 => out.extend([0xF7, (modrm & !0x38) | 0x20]),
+        // MOV between the accumulator and an offset in the data area.
+        11 => out.extend([0xA0 | r.below(4), r.below(255), 0x80 | r.below(16)]),
         _ => out.extend([0xFF, (modrm & !0x38) | 0x30]),
     }
 }

@@ -6,7 +6,7 @@
 //! own step runs it.
 
 use super::groups;
-use super::memory::{rm, Bytes, Rm};
+use super::memory::{rm, Bytes, Mem, Rm};
 pub(super) use super::op::Op;
 use crate::alu::AluOp;
 use crate::cpu::{BYTE, DWORD, WORD};
@@ -140,6 +140,21 @@ fn decode_one(r: &mut Reader, code32: bool) -> Option<Op> {
             size: osize,
             into_dx: opcode == 0x99,
         }),
+        // MOV between the accumulator and a memory offset (moffs: no ModR/M, the address as
+        // wide as the address size, in DS unless overridden).
+        0xA0..=0xA3 => {
+            let mem = Mem::offset(r.imm(if f.addr32 { DWORD } else { WORD })?, f.addr32, f.seg);
+            Some(if opcode < 0xA2 {
+                Op::Load { size, dst: 0, mem }
+            } else {
+                Op::Store {
+                    size,
+                    src: Some(0),
+                    imm: 0,
+                    mem,
+                }
+            })
+        }
         0xA8 | 0xA9 => Some(Op::Test {
             size,
             a: 0,
@@ -459,6 +474,29 @@ mod tests {
                 dst: 0,
                 imm: 0x1234_5678
             }
+        );
+    }
+
+    #[test]
+    fn test_decode_block_moffs_moves_address_ds_unless_overridden() {
+        // mov ax, [0x6000]; mov es:[0x1234], al
+        let (ops, _) = decode(&[0xA1, 0x00, 0x60, 0x26, 0xA2, 0x34, 0x12], false);
+
+        assert_eq!(
+            ops.iter().map(|d| d.op).collect::<Vec<_>>(),
+            vec![
+                Op::Load {
+                    size: 2,
+                    dst: 0,
+                    mem: Mem::offset(0x6000, false, None)
+                },
+                Op::Store {
+                    size: 1,
+                    src: Some(0),
+                    imm: 0,
+                    mem: Mem::offset(0x1234, false, Some(0))
+                },
+            ]
         );
     }
 

@@ -18,6 +18,20 @@ pub(super) struct Mem {
     pub disp: u32,
 }
 
+impl Mem {
+    /// A bare offset (MOV's moffs forms), in DS unless `seg` overrides it.
+    pub fn offset(disp: u32, addr32: bool, seg: Option<u8>) -> Mem {
+        Mem {
+            seg: seg.unwrap_or(DS as u8),
+            base: NONE,
+            index: NONE,
+            scale: 0,
+            addr32,
+            disp,
+        }
+    }
+}
+
 /// A ModR/M byte's operand: a register, or memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Rm {
