@@ -180,15 +180,13 @@ impl GuestBus {
     }
 
     /// A `size`-byte read at `addr`: from memory when all of it is memory, else one access of
-    /// that width on the bus (as a KVM exit would be).
+    /// that width on the bus (as a KVM exit would be). The way for what is not all in one
+    /// window ([`GuestBus::read_in_window`] is the common one).
+    #[cold]
+    #[inline(never)]
     fn read_wide(&mut self, addr: u32, size: usize) -> u32 {
         let mut bytes = [0u8; 4];
-        if let Some(p) = self.within_window(addr, size) {
-            for (i, b) in bytes[..size].iter_mut().enumerate() {
-                // SAFETY: `within_window` checked that the window holds `size` bytes from `p`.
-                *b = unsafe { p.add(i).read_volatile() };
-            }
-        } else if self.in_memory(addr, size) {
+        if self.in_memory(addr, size) {
             for (i, b) in bytes[..size].iter_mut().enumerate() {
                 *b = vmm_interp::Bus::read8(self, addr.wrapping_add(i as u32));
             }
@@ -199,23 +197,40 @@ impl GuestBus {
     }
 
     /// A `size`-byte write, as [`GuestBus::read_wide`] reads.
+    #[cold]
+    #[inline(never)]
     fn write_wide(&mut self, addr: u32, size: usize, value: u32) {
         let bytes = value.to_le_bytes();
-        if let Some(p) = self.within_window(addr, size) {
-            if !self.windows[self.last].read_only {
-                for (i, &b) in bytes[..size].iter().enumerate() {
-                    // SAFETY: `within_window` checked that the window holds `size` bytes
-                    // from `p`.
-                    unsafe { p.add(i).write_volatile(b) };
-                }
-            }
-        } else if self.in_memory(addr, size) {
+        if self.in_memory(addr, size) {
             for (i, &b) in bytes[..size].iter().enumerate() {
                 vmm_interp::Bus::write8(self, addr.wrapping_add(i as u32), b);
             }
         } else {
             self.mmio_write(addr, &bytes[..size]);
         }
+    }
+
+    /// `N` bytes at `addr`, when they are all in one window of memory.
+    #[inline]
+    fn read_in_window<const N: usize>(&mut self, addr: u32) -> Option<[u8; N]> {
+        let p = self.within_window(addr, N)?;
+        // SAFETY: `within_window` checked that the window holds `N` bytes from `p`; an array
+        // of bytes needs no alignment.
+        Some(unsafe { p.cast::<[u8; N]>().read_volatile() })
+    }
+
+    /// Writes `bytes` at `addr` when they all fall in one window of memory (a ROM's window
+    /// takes and drops them); false when they do not.
+    #[inline]
+    fn write_in_window<const N: usize>(&mut self, addr: u32, bytes: [u8; N]) -> bool {
+        let Some(p) = self.within_window(addr, N) else {
+            return false;
+        };
+        if !self.windows[self.last].read_only {
+            // SAFETY: as in `read_in_window`.
+            unsafe { p.cast::<[u8; N]>().write_volatile(bytes) };
+        }
+        true
     }
 
     /// The host address of `len` bytes at `addr`, when they are all in one window (then the
@@ -264,20 +279,34 @@ impl vmm_interp::Bus for GuestBus {
         }
     }
 
+    #[inline]
     fn read16(&mut self, addr: u32) -> u16 {
-        self.read_wide(addr, 2) as u16
+        match self.read_in_window(addr) {
+            Some(bytes) => u16::from_le_bytes(bytes),
+            None => self.read_wide(addr, 2) as u16,
+        }
     }
 
+    #[inline]
     fn write16(&mut self, addr: u32, value: u16) {
-        self.write_wide(addr, 2, u32::from(value));
+        if !self.write_in_window(addr, value.to_le_bytes()) {
+            self.write_wide(addr, 2, u32::from(value));
+        }
     }
 
+    #[inline]
     fn read32(&mut self, addr: u32) -> u32 {
-        self.read_wide(addr, 4)
+        match self.read_in_window(addr) {
+            Some(bytes) => u32::from_le_bytes(bytes),
+            None => self.read_wide(addr, 4),
+        }
     }
 
+    #[inline]
     fn write32(&mut self, addr: u32, value: u32) {
-        self.write_wide(addr, 4, value);
+        if !self.write_in_window(addr, value.to_le_bytes()) {
+            self.write_wide(addr, 4, value);
+        }
     }
 
     fn fetch8(&mut self, addr: u32) -> u8 {
