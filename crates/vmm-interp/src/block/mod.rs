@@ -36,7 +36,7 @@ const MAX_BYTES: usize = 64;
 /// Slots in the table that finds a block by its address (a power of two).
 const SLOTS: usize = 4096;
 /// The most instructions one call runs (then the machine looks for interrupts and requests).
-const BUDGET: u32 = 256;
+const BUDGET: u32 = 1024;
 /// Blocks kept before the table starts again empty.
 const CAPACITY: usize = 2048;
 
