@@ -198,28 +198,17 @@ fn by_size(size: u8, handlers: [Handler; 3]) -> Handler {
     }
 }
 
-/// Register `r` of `SIZE` bytes (for bytes, 4-7 are AH CH DH BH).
+/// Register `r` of `SIZE` bytes (for bytes, 4-7 are AH CH DH BH): the CPU's own accessor,
+/// its size decided at compile time and its index known to be in range.
 #[inline(always)]
 fn get<const SIZE: u8>(cpu: &Cpu, r: u8) -> u32 {
-    let r = usize::from(r & 7);
-    match SIZE {
-        BYTE if r < 4 => cpu.regs[r] & 0xFF,
-        BYTE => (cpu.regs[r & 3] >> 8) & 0xFF,
-        WORD => cpu.regs[r] & 0xFFFF,
-        _ => cpu.regs[r],
-    }
+    cpu.reg(usize::from(r & 7), SIZE)
 }
 
 /// Sets register `r` of `SIZE` bytes, keeping the rest of it.
 #[inline(always)]
 fn put<const SIZE: u8>(cpu: &mut Cpu, r: u8, value: u32) {
-    let r = usize::from(r & 7);
-    match SIZE {
-        BYTE if r < 4 => cpu.regs[r] = (cpu.regs[r] & !0xFF) | (value & 0xFF),
-        BYTE => cpu.regs[r & 3] = (cpu.regs[r & 3] & !0xFF00) | ((value & 0xFF) << 8),
-        WORD => cpu.regs[r] = (cpu.regs[r] & !0xFFFF) | (value & 0xFFFF),
-        _ => cpu.regs[r] = value,
-    }
+    cpu.set_reg(usize::from(r & 7), SIZE, value);
 }
 
 /// The ALU handler for `op` on operands of `size` bytes: on two registers (`reg`) or a
