@@ -3,22 +3,16 @@
 //! flags, IP and memory after the same number of instructions; and a block whose code changed
 //! is never run stale.
 
+mod common;
+
+use common::Random;
 use vmm_interp::{Blocks, Bus, Cpu, Exit, FlatMemory, Model, Segment};
 
 const CODE: u32 = 0x1000;
 const DATA: u32 = 0x8000;
 
-/// A small deterministic generator (xorshift).
-struct Random(u64);
-
 impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
+    /// A number below `n`.
     fn below(&mut self, n: u64) -> u8 {
         (self.next() % n) as u8
     }

@@ -6,6 +6,9 @@
 //! double precision: those must be within 2^-40.
 #![cfg(target_arch = "x86_64")]
 
+mod common;
+
+use common::Random;
 use std::arch::asm;
 use vmm_interp::{Bus, Cpu, Exit, FlatMemory, Model};
 
@@ -100,17 +103,7 @@ host!(fchs, "0xD9", "0xE0");
 host!(fsin, "0xD9", "0xFE");
 host!(fpatan, "0xD9", "0xF3");
 
-/// A small deterministic generator (xorshift).
-struct Random(u64);
-
 impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
     /// An 80-bit value: mostly normal numbers near 1, some anywhere, and the special ones.
     fn value(&mut self) -> u128 {
         let sign = u128::from(self.next() & 1) << 79;
