@@ -4,9 +4,11 @@
 //! is never run stale.
 
 mod common;
+#[path = "common/flat.rs"]
+mod flat;
 
 use common::Random;
-use vmm_interp::{Blocks, Bus, Cpu, Exit, FlatMemory, Model, Segment};
+use vmm_interp::{Blocks, Bus, Cpu, Exit, FlatMemory, Model};
 
 const CODE: u32 = 0x1000;
 const DATA: u32 = 0x8000;
@@ -106,9 +108,6 @@ enum Mode {
     Paged32,
 }
 
-const GDT: u32 = 0x5000;
-const IDT: u32 = 0x6000;
-const HANDLER: u32 = 0x7000;
 const PAGE_DIRECTORY: u32 = 0x20000;
 const PAGE_TABLE: u32 = 0x21000;
 
@@ -127,7 +126,10 @@ fn machine(r: &mut Random, code: &[u8], mode: Mode) -> (Cpu, FlatMemory) {
     }
     cpu.flags = 2 | (r.next() as u32 & 0x8D5);
     if !matches!(mode, Mode::Real) {
-        protected(&mut cpu, &mut memory);
+        flat::protected(&mut cpu, &mut memory);
+        for reg in [3, 4, 6, 7] {
+            cpu.regs[reg] &= 0xFFFF;
+        }
     }
     if matches!(mode, Mode::Paged32) {
         for page in 0..1024 {
@@ -143,35 +145,6 @@ fn machine(r: &mut Random, code: &[u8], mode: Mode) -> (Cpu, FlatMemory) {
 }
 
 /// Flat 32-bit protected mode: code 0x08, data 0x10, every exception to a `hlt`.
-fn protected(cpu: &mut Cpu, memory: &mut FlatMemory) {
-    memory.write32(GDT + 8, 0x0000_FFFF);
-    memory.write32(GDT + 12, 0x00CF_9A00);
-    memory.write32(GDT + 16, 0x0000_FFFF);
-    memory.write32(GDT + 20, 0x00CF_9200);
-    for vector in 0..32 {
-        memory.write32(IDT + vector * 8, (8 << 16) | HANDLER);
-        memory.write32(IDT + vector * 8 + 4, 0x8E00);
-    }
-    memory.load(HANDLER, &[0xF4]);
-    let flat = |selector, attrs| Segment {
-        selector,
-        base: 0,
-        limit: u32::MAX,
-        attrs,
-    };
-    let data = flat(0x10, 0xC093);
-    cpu.segs = [data, flat(0x08, 0xC09B), data, data, data, data];
-    cpu.gdt = (GDT, 23);
-    cpu.idt = (IDT, 32 * 8 - 1);
-    cpu.cr0 = 1;
-    for reg in [3, 4, 6, 7] {
-        cpu.regs[reg] &= 0xFFFF;
-    }
-    cpu.refresh_modes();
-}
-
-/// Runs through blocks (the step where there is none) until `hlt` or at least `limit`
-/// instructions.
 fn run_with_blocks(cpu: &mut Cpu, memory: &mut FlatMemory, blocks: &mut Blocks, limit: u64) {
     while cpu.executed < limit {
         if blocks.run(cpu, memory) > 0 {

@@ -174,13 +174,14 @@ impl InterpCpu {
                     }
                 }
                 Exit::Unsupported { opcode, second, at } => {
-                    if self.hand_over().is_ok() {
-                        return None;
-                    }
                     let what = match opcode {
                         0x0F => format!("opcode 0f {second:02x} at {:04x}:{:04x}", at.0, at.1),
                         _ => format!("opcode {opcode:02x} at {:04x}:{:04x}", at.0, at.1),
                     };
+                    if self.hand_over().is_ok() {
+                        log::debug!("the interpreter does not run {what}: KVM takes over");
+                        return None;
+                    }
                     return Some(VcpuEvent::Fault(Fault::Unsupported(what)));
                 }
                 Exit::TripleFault => return Some(VcpuEvent::Fault(Fault::TripleFault)),
@@ -418,6 +419,11 @@ impl CpuBackend for InterpCpu {
             if let Some((v, _)) = &mut self.kvm {
                 let event = v.run();
                 if handover::kvm_cannot_go_on(&event) && self.take_back().is_ok() {
+                    log::debug!(
+                        "KVM cannot emulate the instruction at {:04x}:{:x}: the interpreter takes it back",
+                        self.cpu.segs[1].selector,
+                        self.cpu.ip
+                    );
                     continue;
                 }
                 return event;

@@ -1,7 +1,7 @@
 //! The 386's two-byte opcodes (0Fh xx) that real-mode code uses: descriptor-table loads,
 //! control registers, long conditional jumps, SETcc, FS and GS, CPUID, the bit instructions,
 //! double shifts, IMUL r, r/m, MOVZX and MOVSX, BSF and BSR, and the 486's BSWAP, XADD and
-//! CMPXCHG.
+//! CMPXCHG (later CPUs' additions are in `p6.rs`).
 
 use crate::bus::Bus;
 use crate::cpu::{Address, Cpu, Exit, BYTE, WORD};
@@ -39,11 +39,13 @@ impl Cpu {
                 let v = self.get_rm(bus, &m, 4);
                 return self.write_control(bus, m.reg, v);
             }
+            0x0D | 0x18..=0x1F => return self.hint(bus),
             0x31 => {
                 let t = self.executed;
                 self.set_reg(0, 4, t as u32);
                 self.set_reg(2, 4, (t >> 32) as u32);
             }
+            0x40..=0x4F => return self.cmov(bus, op),
             0x80..=0x8F => {
                 let disp = self.imm(bus, size);
                 let disp = if size == WORD {
@@ -86,6 +88,7 @@ impl Cpu {
     fn ops_0f_b0(&mut self, bus: &mut impl Bus, op: u8) -> Exit {
         let size = self.osize();
         match op {
+            0xAE => return self.fence(bus),
             0xAF => {
                 let m = self.modrm(bus);
                 let (a, b) = (self.get_reg(&m, size), self.get_rm(bus, &m, size));
@@ -157,6 +160,7 @@ impl Cpu {
                 self.set_reg(usize::from(m.reg), size, a);
                 self.set_rm(bus, &m, size, r);
             }
+            0xC7 => return self.cmpxchg8b(bus),
             0xC8..=0xCF => {
                 let r = usize::from(op & 7);
                 let v = self.reg(r, 4).swap_bytes();

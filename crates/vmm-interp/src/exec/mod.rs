@@ -8,6 +8,7 @@ mod ops_00;
 mod ops_40;
 mod ops_80;
 mod ops_c0;
+mod p6;
 
 use crate::bus::Bus;
 use crate::cpu::{Cpu, Exit, Model, Rep};
