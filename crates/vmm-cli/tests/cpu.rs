@@ -1,5 +1,5 @@
 //! The guest's view of the CPU: CPUID as the guest reads it, long mode entered by the guest's
-//! own hand, and the CPU state and memory a run leaves behind.
+//! own hand, the time-stamp counter, and the CPU state and memory a run leaves behind.
 
 mod common;
 
@@ -47,6 +47,16 @@ fn test_cpuid_shows_vendor_max_leaf_and_hypervisor() {
     assert!(max_leaf.is_some_and(|leaf| leaf >= 1), "{lines:?}");
     assert_eq!(lines.get(2), Some(&"hypervisor: KVMKVMKVM"));
     assert_eq!(out.status, (0x11 << 1) | 1);
+}
+
+/// RDTSC runs with the clock under either backend: across two timer ticks spent in `hlt`, a
+/// counter of instructions would barely move.
+#[test]
+fn test_rdtsc_measures_time_across_timer_ticks() {
+    let out = run(&["run", "--image", "guests/cpu/tsc.bin", "--screen", "none"]);
+
+    assert_eq!(out.stdout, "tsc runs with time\n");
+    assert_eq!(out.status, (0x54 << 1) | 1);
 }
 
 #[test]

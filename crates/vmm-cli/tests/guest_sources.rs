@@ -118,6 +118,7 @@ guest_source_tests! {
     test_cpu_protected_binary_matches_source => "cpu/protected",
     test_handover_binary_matches_source => "cpu/handover",
     test_x87_real_binary_matches_source => "cpu/x87-real",
+    test_tsc_binary_matches_source => "cpu/tsc",
     test_v86_bios_binary_matches_source => "cpu/v86-bios",
     test_x87_protected_binary_matches_source => "cpu/x87-protected",
     test_tinyos_boot_binary_matches_source => "kernel/boot",

@@ -53,6 +53,11 @@ pub trait Bus {
     /// Writes `size` bytes (1, 2 or 4) to `port`; true when the CPU must stop after this
     /// instruction (the machine has something to do: a firmware call, a stop request).
     fn io_out(&mut self, port: u16, size: u8, value: u32) -> bool;
+    /// What RDTSC reads, given the instructions executed so far. Without a clock of the
+    /// machine's, the instruction count (deterministic, for tests).
+    fn time_stamp(&mut self, executed: u64) -> u64 {
+        executed
+    }
     /// What CPUID answers for `leaf` and `subleaf`: EAX, EBX, ECX, EDX. Without a table of the
     /// machine's, a 386-class CPU with no features ("picovmm CPU ").
     fn cpuid(&mut self, leaf: u32, _subleaf: u32) -> [u32; 4] {

@@ -51,6 +51,8 @@ pub(super) struct GuestBus {
     pub fetched_outside: bool,
     /// What CPUID answers, read when the guest first asks.
     cpuid: Option<Vec<kvm_bindings::kvm_cpuid_entry2>>,
+    /// The host's time-stamp counter when the bus was made: RDTSC counts from there.
+    tsc_origin: u64,
 }
 
 // SAFETY: the raw pointers in `windows` point into mappings the memory map keeps alive (and
@@ -79,6 +81,7 @@ impl GuestBus {
             touched: false,
             fetched_outside: false,
             cpuid: None,
+            tsc_origin: host_time_stamp(),
         };
         bus.refresh();
         bus
@@ -392,6 +395,10 @@ impl vmm_interp::Bus for GuestBus {
         false
     }
 
+    fn time_stamp(&mut self, _executed: u64) -> u64 {
+        host_time_stamp().wrapping_sub(self.tsc_origin)
+    }
+
     fn cpuid(&mut self, leaf: u32, subleaf: u32) -> [u32; 4] {
         // With KVM on this host, the machine may be handed over to it: the guest sees the
         // table KVM's vCPU has (less the x87); without, the interpreter's own CPU.
@@ -402,5 +409,24 @@ impl vmm_interp::Bus for GuestBus {
             return crate::cpuid::interp_leaf(leaf, subleaf);
         }
         crate::cpuid::lookup(table, leaf, subleaf)
+    }
+}
+
+/// A time-stamp counter that runs with the host's clock: on x86-64 the host's own TSC (so a
+/// guest that calibrates it against the PIT, or reads its frequency from CPUID, measures time
+/// right whatever its instruction rate), elsewhere nanoseconds since the first call (1 GHz).
+fn host_time_stamp() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: RDTSC exists on every x86-64 CPU and has no effect but reading the counter.
+        unsafe { std::arch::x86_64::_rdtsc() }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        START
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_nanos() as u64
     }
 }

@@ -41,7 +41,7 @@ impl Cpu {
             }
             0x0D | 0x18..=0x1F => return self.hint(bus),
             0x31 => {
-                let t = self.executed;
+                let t = bus.time_stamp(self.executed);
                 self.set_reg(0, 4, t as u32);
                 self.set_reg(2, 4, (t >> 32) as u32);
             }
