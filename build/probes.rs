@@ -8,8 +8,14 @@
 type Probe = fn() -> bool;
 
 /// The tools a test may need, each with its probe.
-const PROBES: [(&str, Probe); 8] = [
+const PROBES: [(&str, Probe); 11] = [
     ("kvm", kvm),
+    ("syslinux", || runs("syslinux", &["--version"]) && runs("mformat", &["--version"])),
+    ("grub", || {
+        runs("grub-mkimage", &["--version"])
+            && std::path::Path::new("/usr/lib/grub/i386-pc/boot.img").exists()
+    }),
+    ("memtest", || std::path::Path::new("/boot/memtest86+ia32.bin").exists()),
     ("gdb", || runs("gdb", &["--version"])),
     ("nasm", || runs("nasm", &["-v"])),
     ("tmux", || runs("tmux", &["-V"])),

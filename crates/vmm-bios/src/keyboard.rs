@@ -119,14 +119,32 @@ const KEYS: [[u16; 4]; 0x59] = [
     [0x8600, 0x8800, 0x8A00, 0x8C00],
 ];
 
-/// int 09h, IRQ 1: takes a scancode from the i8042 and acknowledges the interrupt.
+/// int 09h, IRQ 1: takes a scancode from the i8042 and acknowledges the interrupt. While the
+/// key buffer is full the scancode is left in the controller (a PC BIOS would beep and drop
+/// it): the keys behind it wait there, and int 16h takes it once a key has made room, so
+/// keys typed faster than the guest reads them (a paste, a test's `type`) are never lost.
 pub fn irq1(m: &mut dyn Machine) {
-    let status = m.inb(STATUS_PORT);
-    if status & STATUS_OUTPUT_FULL != 0 && status & STATUS_AUX == 0 {
-        let code = m.inb(DATA_PORT);
-        scancode(m, code);
+    if !buffer_full(m) {
+        take_scancode(m);
     }
     m.outb(0x20, 0x20);
+}
+
+/// Reads a keyboard byte waiting in the i8042 into the key buffer; false when none waits.
+fn take_scancode(m: &mut dyn Machine) -> bool {
+    let status = m.inb(STATUS_PORT);
+    if status & STATUS_OUTPUT_FULL == 0 || status & STATUS_AUX != 0 {
+        return false;
+    }
+    let code = m.inb(DATA_PORT);
+    scancode(m, code);
+    true
+}
+
+/// Whether the key buffer has no room for another key.
+fn buffer_full(m: &mut dyn Machine) -> bool {
+    let b = Buffer::read(m);
+    b.next(b.tail) == b.head
 }
 
 /// Updates the shift flags or queues a key for one scancode of set 1.
@@ -326,7 +344,12 @@ pub fn int16(cpu: &mut Cpu, m: &mut dyn Machine, serial: SerialKeys) -> Result<I
             if peek_key(m, false).is_none() && !pull_serial(m, serial) {
                 return Ok(Int16::Wait);
             }
+            let full = buffer_full(m);
             let word = peek_key(m, true).unwrap_or(0);
+            if full {
+                // IRQ 1 left a scancode in the controller: there is room for it now.
+                take_scancode(m);
+            }
             cpu.set_ax(translate(word, extended));
         }
         0x01 | 0x11 => {
@@ -449,6 +472,24 @@ mod tests {
         let stored = (0..20).filter(|i| push_key(&mut m, 0x1E61 + i)).count();
         assert_eq!(stored, 15);
         assert_eq!(read_key(&mut m, 0, SerialKeys::Off), Some(0x1E61));
+    }
+
+    #[test]
+    fn test_a_scancode_waits_in_the_controller_while_the_buffer_is_full() {
+        let mut m = FakeMachine::new();
+        for i in 0..15 {
+            assert!(push_key(&mut m, 0x1E61 + i));
+        }
+        m.keyboard.extend([0x30, 0xB0]); // b pressed and released
+
+        irq1(&mut m);
+        let waiting = m.keyboard.len();
+        let first = read_key(&mut m, 0, SerialKeys::Off);
+        let keys: Vec<_> = std::iter::from_fn(|| read_key(&mut m, 0, SerialKeys::Off)).collect();
+
+        assert_eq!((waiting, first), (2, Some(0x1E61)));
+        assert_eq!(keys.len(), 15);
+        assert_eq!(keys.last(), Some(&0x3062));
     }
 
     #[test]
