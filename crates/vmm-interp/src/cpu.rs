@@ -321,7 +321,9 @@ impl Cpu {
         let value = (value | Flags::RESERVED1) & !((1 << 3) | (1 << 5));
         match self.model {
             Model::I8086 => (value & 0xFFFF) | 0xF000,
-            Model::I386 => value & 0x0003_7FD7,
+            // AC (bit 18) and ID (bit 21) are writable, as on a 486 with CPUID: software
+            // tells a 386 from a 486 by toggling AC, and finds CPUID by toggling ID.
+            Model::I386 => value & 0x0027_7FD7,
         }
     }
 
