@@ -1,7 +1,7 @@
 ; handover.asm -- a boot sector that makes the CPU backends hand the machine to each other
-; under `--accel auto` on a host whose KVM emulates real mode: `rdmsr` (which the interpreter
-; leaves to KVM) in real mode, then protected mode with its own IDT and an `int 30h` (which
-; such a KVM cannot emulate: the interpreter takes the machine back). On any PC, and on a
+; under `--accel auto` on a host whose KVM emulates real mode: real mode, then protected mode
+; with an SSE move (`movaps`, which the interpreter leaves to KVM), its own IDT and an
+; `int 30h` (which such a KVM cannot emulate: the interpreter takes the machine back). On any PC, and on a
 ; host whose KVM runs everything natively, it prints the same lines and exits with 0x35.
 %include "picovmm.inc"
 
@@ -18,9 +18,6 @@ start:
     mov ss, ax
     mov sp, 0x7C00
     PRINT msg_real
-    mov ecx, 0x10               ; IA32_TIME_STAMP_COUNTER
-    rdmsr
-    PRINT msg_rdmsr
     lgdt [gdt_descriptor]
     mov eax, cr0
     or al, 1
@@ -36,6 +33,15 @@ protected:
     mov es, ax
     mov ss, ax
     mov esp, 0x7C00
+    mov eax, cr4
+    or eax, 1 << 9              ; CR4.OSFXSR: SSE instructions allowed
+    mov cr4, eax
+    movaps xmm0, [vector]
+    movaps [vector_copy], xmm0
+    cmp dword [vector_copy + 12], 0x600DF00D
+    jne .wrong
+    mov esi, msg_sse
+    call print32
     mov edi, IDT + 0x30 * 8     ; one gate: 30h, a 32-bit interrupt gate, DPL 0
     mov eax, int30
     mov [edi], ax
@@ -70,6 +76,10 @@ print32:
 .done:
     ret
 
+align 16
+vector:      dd 1, 2, 3, 0x600DF00D
+vector_copy: dd 0, 0, 0, 0
+
 align 8
 gdt:
     dq 0
@@ -83,7 +93,7 @@ idt_descriptor:
     dd IDT
 
 msg_real:  db "real mode", 10, 0
-msg_rdmsr: db "rdmsr ran", 10, 0
+msg_sse:   db "movaps ran", 10, 0
 msg_int:   db "int 30h in protected mode", 10, 0
 
 BOOT_SIGNATURE

@@ -119,7 +119,7 @@ pub fn summary(report: &RunReport) -> String {
         let then = match c.handovers {
             0 => String::new(),
             1 => ", then by KVM (it took over at an instruction the interpreter does not have: \
-                  long mode, MSRs, SSE...)"
+                  long mode, SSE...)"
                 .to_string(),
             n => format!(
                 ", and KVM: {n} hand-overs (KVM takes what the interpreter does not have, the \

@@ -156,14 +156,14 @@ fn test_kvm_and_the_interpreter_hand_the_machine_to_each_other() {
         "guests/cpu/handover.bin",
     ]);
     assert_eq!(
-        out.stdout, "real mode\nrdmsr ran\nint 30h in protected mode\n",
+        out.stdout, "real mode\nmovaps ran\nint 30h in protected mode\n",
         "{}",
         out.stderr
     );
     assert_eq!(out.status, (0x35 << 1) | 1, "{}", out.stderr);
     let reason = stats["accel"]["reason"].as_str().unwrap_or_default();
     if reason.contains("emulates real mode") {
-        // To KVM at `rdmsr`, back to the interpreter at `int 30h`, which KVM cannot emulate.
+        // To KVM at `movaps`, back to the interpreter at `int 30h`, which KVM cannot emulate.
         assert_eq!(stats["handovers"], 2, "{stats}");
         assert_eq!(stats["accel"]["backend"], "interp", "{stats}");
     }

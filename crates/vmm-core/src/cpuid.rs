@@ -113,7 +113,50 @@ pub fn kvm_table_for_interp() -> Option<Vec<kvm_cpuid_entry2>> {
     let kvm = Kvm::new().ok()?;
     let mut cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).ok()?;
     normalise(cpuid.as_mut_slice());
+    without_what_the_interpreter_lacks(cpuid.as_mut_slice());
     Some(cpuid.as_slice().to_vec())
+}
+
+/// Leaf 7 EBX: TSC_ADJUST (bit 1, an MSR), SMEP (7), INVPCID (10), SMAP (20).
+const LEAF7_EBX_LACKED: u32 = 1 << 1 | 1 << 7 | 1 << 10 | 1 << 20;
+/// Leaf 7 ECX: UMIP (bit 2), PKU (3).
+const LEAF7_ECX_LACKED: u32 = 1 << 2 | 1 << 3;
+/// Leaf 7 EDX bits 26-31: the speculation controls (IBRS/IBPB, STIBP, L1D_FLUSH,
+/// ARCH_CAPABILITIES, CORE_CAPABILITIES, SSBD), each an MSR.
+const LEAF7_EDX_LACKED: u32 = 0xFC00_0000;
+/// Leaf 1 ECX: DTES64 (bit 2), VMX (5), SMX (6), PDCM (15, an MSR), PCID (17), XSAVE (26).
+const LEAF1_ECX_LACKED: u32 = 1 << 2 | 1 << 5 | 1 << 6 | 1 << 15 | 1 << 17 | 1 << 26;
+/// Leaf 1 EDX: DS, the debug store (bit 21, MSRs).
+const LEAF1_EDX_LACKED: u32 = 1 << 21;
+/// Leaf 8000_0008h EBX: AMD's speculation controls (IBPB 12, IBRS 14, STIBP 15, SSBD 24,
+/// VIRT_SSBD 25).
+const EXT8_EBX_LACKED: u32 = 1 << 12 | 1 << 14 | 1 << 15 | 1 << 24 | 1 << 25;
+
+/// Takes out of KVM's table what the interpreter does not have and a guest does not need to
+/// reach long mode under KVM: the CR4 protections (SMEP, SMAP, UMIP, PKU, PCID) and INVPCID,
+/// XSAVE (FXSAVE stays), VMX and SMX, the debug store, the MSRs of TSC_ADJUST, PDCM and the
+/// speculation controls, and KVM's paravirtual features. A 32-bit kernel reads them in ring
+/// 0, where this host's KVM cannot take the machine over; a 64-bit one still finds long mode,
+/// SSE2 and FXSR.
+fn without_what_the_interpreter_lacks(entries: &mut [kvm_cpuid_entry2]) {
+    for entry in entries.iter_mut() {
+        match (entry.function, entry.index) {
+            (0x1, _) => {
+                entry.ecx &= !LEAF1_ECX_LACKED;
+                entry.edx &= !LEAF1_EDX_LACKED;
+            }
+            (0x7, 0) => {
+                entry.ebx &= !LEAF7_EBX_LACKED;
+                entry.ecx &= !LEAF7_ECX_LACKED;
+                entry.edx &= !LEAF7_EDX_LACKED;
+            }
+            (0x8000_0008, _) => entry.ebx &= !EXT8_EBX_LACKED,
+            // KVM's paravirtual features (kvmclock, async page faults, PV EOI...): MSRs and
+            // shared pages the interpreter has none of. The signature leaf stays.
+            (0x4000_0001, _) => (entry.eax, entry.edx) = (0, 0),
+            _ => {}
+        }
+    }
 }
 
 /// The answer for `leaf` and `subleaf` in `table` (zero for a leaf it lacks).
@@ -212,6 +255,28 @@ mod tests {
         let mut entries = [entry(0xA, 0)];
         normalise(&mut entries);
         assert_eq!((entries[0].eax, entries[0].edx), (0, 0));
+    }
+
+    #[test]
+    fn test_the_interpreters_view_lacks_speculation_msrs_kvmclock_and_xsave() {
+        let mut entries = [entry(1, 0), entry(7, 0), entry(0x4000_0001, 0)];
+
+        without_what_the_interpreter_lacks(&mut entries);
+
+        assert_eq!(entries[0].ecx & (1 << 26), 0, "XSAVE");
+        assert_eq!(entries[0].edx & (1 << 24), 1 << 24, "FXSR stays");
+        assert_eq!(entries[1].edx & LEAF7_EDX_LACKED, 0);
+        assert_eq!(entries[1].ebx & (1 << 20), 0, "SMAP");
+        assert_eq!((entries[2].eax, entries[2].edx), (0, 0));
+    }
+
+    #[test]
+    fn test_the_interpreters_view_keeps_long_mode() {
+        let mut entries = [entry(0x8000_0001, 0)];
+
+        without_what_the_interpreter_lacks(&mut entries);
+
+        assert_eq!(entries[0].edx, 0xFFFF_FFFF);
     }
 
     #[test]

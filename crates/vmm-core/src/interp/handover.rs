@@ -52,7 +52,12 @@ impl InterpCpu {
         }
         (sregs.gdt, sregs.idt, sregs.cr0) = (mine.gdt, mine.idt, mine.cr0);
         (sregs.cr2, sregs.cr3, sregs.cr4) = (mine.cr2, mine.cr3, mine.cr4);
+        sregs.efer = mine.efer;
         vcpu.set_sregs(&sregs)?;
+        let msrs: Vec<_> = self.cpu.msrs.entries().collect();
+        if let Err(e) = vcpu.set_msrs(&msrs) {
+            log::debug!("hand-over: {e}");
+        }
         vcpu.set_regs(&state::regs_of(&self.cpu))?;
         vcpu.set_fpu(&state::fpu_of(&self.cpu))?;
         vcpu.set_unclaimed_policy(self.unclaimed.policy);
@@ -87,6 +92,9 @@ impl InterpCpu {
         };
         state::set_regs(&mut self.cpu, &regs);
         state::set_sregs(&mut self.cpu, &sregs);
+        if let Ok(kvm_state) = vcpu.state() {
+            state::set_msrs(&mut self.cpu, &kvm_state.msrs);
+        }
         if let Ok(fpu) = vcpu.fpu() {
             state::set_fpu(&mut self.cpu, &fpu);
         }

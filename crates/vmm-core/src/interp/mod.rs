@@ -39,7 +39,6 @@ use crate::vcpu::{
 use crate::vm::{KvmVm, Result, VmError};
 use crate::Accel;
 use bus::GuestBus;
-
 /// Instructions run between two looks at the control handle (stops, pauses, requests).
 const SLICE: u32 = 4096;
 /// Iterations of a `rep` string instruction between two looks at interrupts and requests.
@@ -566,6 +565,7 @@ impl CpuBackend for InterpCpu {
         state::set_regs(&mut self.cpu, &saved.regs);
         state::set_sregs(&mut self.cpu, &saved.sregs);
         state::set_fpu(&mut self.cpu, &saved.fpu);
+        state::set_msrs(&mut self.cpu, &saved.msrs);
         self.timer_changed();
         self.halted = false;
         Ok(())

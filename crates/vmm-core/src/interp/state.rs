@@ -89,6 +89,7 @@ pub(super) fn sregs_of(cpu: &Cpu) -> kvm_sregs {
         cr4: u64::from(cpu.cr[2]),
         tr: segment_of(&cpu.tr),
         ldt: segment_of(&cpu.ldtr),
+        efer: cpu.msrs.efer,
         ..Default::default()
     };
     sregs.idt.base = u64::from(cpu.idt.0);
@@ -108,7 +109,29 @@ pub(super) fn set_sregs(cpu: &mut Cpu, sregs: &kvm_sregs) {
     cpu.gdt = (sregs.gdt.base as u32, sregs.gdt.limit);
     cpu.cr0 = sregs.cr0 as u32 & !0x10;
     cpu.cr = [sregs.cr2 as u32, sregs.cr3 as u32, sregs.cr4 as u32];
+    cpu.msrs.restore(vmm_interp::EFER, sregs.efer);
     cpu.refresh_modes();
+}
+
+/// The MSRs the interpreter keeps that a snapshot keeps too (EFER goes with the segment
+/// registers), as KVM's entries.
+pub(super) fn msrs_of(cpu: &Cpu) -> Vec<kvm_bindings::kvm_msr_entry> {
+    cpu.msrs
+        .entries()
+        .filter(|(index, _)| crate::vcpu::SAVED_MSRS.contains(index))
+        .map(|(index, data)| kvm_bindings::kvm_msr_entry {
+            index,
+            data,
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// Puts the MSRs of a snapshot or of KVM's vCPU into the CPU (those it keeps).
+pub(super) fn set_msrs(cpu: &mut Cpu, msrs: &[kvm_bindings::kvm_msr_entry]) {
+    for entry in msrs {
+        cpu.msrs.restore(entry.index, entry.data);
+    }
 }
 
 /// The whole state in the shared format: registers and segments; the FPU, MSRs and events
@@ -121,7 +144,7 @@ pub(super) fn vcpu_state(cpu: &Cpu) -> crate::vcpu::VcpuState {
         xsave: None,
         xcrs: None,
         debugregs: Default::default(),
-        msrs: Vec::new(),
+        msrs: msrs_of(cpu),
         mp_state: Default::default(),
         events: Default::default(),
     }
@@ -147,11 +170,14 @@ pub(super) fn fpu_of(cpu: &Cpu) -> kvm_fpu {
         fsw: fpu.status,
         ftwx: !fpu.empty,
         last_opcode: fpu.last_opcode,
-        mxcsr: 0x1F80,
+        mxcsr: fpu.mxcsr,
         ..Default::default()
     };
     for (i, slot) in out.fpr.iter_mut().enumerate() {
         slot[..10].copy_from_slice(&fpu.regs[fpu.physical(i)].to_le_bytes()[..10]);
+    }
+    for (slot, value) in out.xmm.iter_mut().zip(fpu.xmm) {
+        *slot = value.to_le_bytes();
     }
     out
 }
@@ -163,6 +189,10 @@ pub(super) fn set_fpu(cpu: &mut Cpu, state: &kvm_fpu) {
     fpu.status = state.fsw;
     fpu.empty = !state.ftwx;
     fpu.last_opcode = state.last_opcode;
+    fpu.mxcsr = state.mxcsr;
+    for (value, slot) in fpu.xmm.iter_mut().zip(state.xmm) {
+        *value = u128::from_le_bytes(slot);
+    }
     for (i, slot) in state.fpr.iter().enumerate() {
         let mut bytes = [0u8; 16];
         bytes[..10].copy_from_slice(&slot[..10]);

@@ -459,6 +459,25 @@ impl Vcpu {
         state.write(&self.fd)
     }
 
+    /// Sets MSRs, as (index, value). KVM stops at the first it refuses; the rest stay.
+    pub fn set_msrs(&mut self, entries: &[(u32, u64)]) -> Result<()> {
+        let entries: Vec<_> = entries
+            .iter()
+            .map(|&(index, data)| kvm_bindings::kvm_msr_entry {
+                index,
+                data,
+                ..Default::default()
+            })
+            .collect();
+        let msrs =
+            kvm_bindings::Msrs::from_entries(&entries).map_err(|_| crate::vm::VmError::Kvm {
+                what: "build the MSR list",
+                source: kvm_ioctls::Error::new(libc::E2BIG),
+            })?;
+        self.fd.set_msrs(&msrs).map_err(kvm_error("set the MSRs"))?;
+        Ok(())
+    }
+
     /// General registers, RIP and RFLAGS.
     pub fn regs(&self) -> Result<kvm_bindings::kvm_regs> {
         self.fd.get_regs().map_err(kvm_error("read the registers"))

@@ -24,6 +24,7 @@ impl Cpu {
             0x06 | 0x08 | 0x09 if !self.ring0() => {}
             0x06 => self.cr0 &= !(1 << 3),
             0x08 | 0x09 => {}
+            0x21 | 0x23 => return self.move_debug(bus, op == 0x23),
             0x20 | 0x22 if !self.ring0() => {}
             0x20 => {
                 let m = self.modrm(bus);
@@ -40,8 +41,12 @@ impl Cpu {
                 return self.write_control(bus, m.reg, v);
             }
             0x0D | 0x18..=0x1F => return self.hint(bus),
+            0x30 => return self.wrmsr(bus),
+            0x32 => return self.rdmsr(bus),
             0x31 => {
-                let t = bus.time_stamp(self.executed);
+                let t = bus
+                    .time_stamp(self.executed)
+                    .wrapping_add(self.msrs.tsc_offset);
                 self.set_reg(0, 4, t as u32);
                 self.set_reg(2, 4, (t >> 32) as u32);
             }
@@ -309,6 +314,10 @@ impl Cpu {
         if cr0 & PG != 0 && cr0 & PE == 0 {
             self.pend(crate::trap::Trap::gp(0));
             return Exit::Continue;
+        }
+        if reg == 0 && cr0 & PG != 0 && self.msrs.efer & crate::msr::EFER_LME != 0 {
+            // Long mode becomes active: not the interpreter's (KVM takes over here).
+            return self.invalid(0x0F, 0x22);
         }
         match reg {
             0 => self.cr0 = cr0,

@@ -1,6 +1,7 @@
 //! The instructions after the 486 that compiled code uses once CPUID advertises them (KVM's
 //! table does, and the machine may be handed to KVM): CMOVcc (P6), CMPXCHG8B (Pentium), the
-//! multi-byte NOP and the prefetch hints, the fences and CLFLUSH. On one CPU with no caches to
+//! multi-byte NOP and the prefetch hints, the fences and CLFLUSH (and, in `x87/fxsave.rs`,
+//! FXSAVE and FXRSTOR). On one CPU with no caches to
 //! model, the hints, fences and flushes have nothing to do.
 
 use crate::bus::Bus;
@@ -28,11 +29,13 @@ impl Cpu {
         Exit::Continue
     }
 
-    /// 0Fh AEh: LFENCE, MFENCE, SFENCE (register forms of /5-/7) and CLFLUSH (/7 with memory).
-    /// The SSE state forms (FXSAVE, LDMXCSR...) are not the interpreter's.
+    /// 0Fh AEh: FXSAVE, FXRSTOR, LDMXCSR, STMXCSR (/0-/3 with memory: `x87/fxsave.rs`),
+    /// LFENCE, MFENCE, SFENCE (register forms of /5-/7) and CLFLUSH (/7 with memory). XSAVE's
+    /// forms are not the interpreter's.
     pub(super) fn fence(&mut self, bus: &mut impl Bus) -> Exit {
         let m = self.modrm(bus);
         match (m.reg, m.rm) {
+            (0..=3, Operand::Mem(at)) => self.fx_state(bus, m.reg, at),
             (5..=7, Operand::Reg(_)) | (7, Operand::Mem(_)) => Exit::Continue,
             _ => self.invalid(0x0F, 0xAE),
         }
@@ -137,10 +140,10 @@ mod tests {
     }
 
     #[test]
-    fn test_mfence_runs_and_fxsave_is_not_the_interpreters() {
+    fn test_mfence_runs_and_xsave_is_not_the_interpreters() {
         let (fence, _) = one(&[0x0F, 0xAE, 0xF0], |_, _| {});
         let mut memory = FlatMemory::new(1 << 20);
-        memory.load(u32::from(CODE), &[0x0F, 0xAE, 0x06, 0x00, 0x05]);
+        memory.load(u32::from(CODE), &[0x0F, 0xAE, 0x26, 0x00, 0x05]);
         let mut cpu = Cpu::new(Model::I386);
         cpu.set_real_mode_entry(0, CODE);
 

@@ -9,6 +9,7 @@
 mod arith;
 mod control;
 mod functions;
+mod fxsave;
 mod memory;
 mod value;
 
@@ -44,6 +45,10 @@ pub struct Fpu {
     pub empty: u8,
     /// The last instruction's opcode (11 bits), as FNSTENV stores it.
     pub last_opcode: u16,
+    /// The SSE registers XMM0-XMM7, kept for FXSAVE and FXRSTOR (and a hand-over).
+    pub xmm: [u128; 8],
+    /// MXCSR, the SSE control and status register.
+    pub mxcsr: u32,
 }
 
 impl Default for Fpu {
@@ -55,6 +60,8 @@ impl Default for Fpu {
             status: 0,
             empty: 0xFF,
             last_opcode: 0,
+            xmm: [0; 8],
+            mxcsr: fxsave::MXCSR_RESET,
         }
     }
 }
