@@ -12,7 +12,7 @@ use common::{kvm_available, picovmm, run, run_with_stats};
 /// Real- and protected-mode guests and how they are started. Not here, each for its reason:
 /// guests that use what this host's KVM cannot run (`guests/cpu/protected.bin`: 32-bit paging
 /// without PAE, `int n`; tests/protected.rs runs them), long mode (KVM's), `guests/cpu/cpuid.bin`
-/// (CPUID describes the backend's CPU: the interpreter is a 486 without an x87), and the
+/// (CPUID describes the backend's CPU), and the
 /// benchmark guests that print timings, and `guests/irq/storm.bin` (it never ends by itself).
 const GUESTS: [&[&str]; 34] = [
     &["machines/protected.toml"],

@@ -167,7 +167,7 @@ steps = [
     assert_passed(&run, 1);
 }
 
-/// Without KVM the guest sees the interpreter's own CPUID (a 486 with PAE), and memtest86+
+/// Without KVM the guest sees the interpreter's own CPUID (a P6 with PAE), and memtest86+
 /// runs on it from start to its tests; with KVM usable it would see KVM's table, choose long
 /// mode and be handed to KVM, which on this project's hosts cannot run its x87 code.
 #[test]

@@ -175,17 +175,27 @@ pub fn lookup(table: &[kvm_cpuid_entry2], leaf: u32, subleaf: u32) -> [u32; 4] {
 const LEAF1_EDX_FPU: u32 = 1;
 /// Leaf 1 EDX bit 3: 4 MiB pages (CR4.PSE).
 const LEAF1_EDX_PSE: u32 = 1 << 3;
-/// Leaf 1 EDX bit 6: PAE paging.
-const LEAF1_EDX_PAE: u32 = 1 << 6;
 /// Leaf 1 EDX bit 4: RDTSC.
 const LEAF1_EDX_TSC: u32 = 1 << 4;
-/// Leaf 1 EAX: family 4 (a 486: BSWAP, XADD, CMPXCHG), model 0, stepping 0.
-const INTERP_SIGNATURE: u32 = 0x400;
+/// Leaf 1 EDX bit 5: RDMSR and WRMSR.
+const LEAF1_EDX_MSR: u32 = 1 << 5;
+/// Leaf 1 EDX bit 6: PAE paging.
+const LEAF1_EDX_PAE: u32 = 1 << 6;
+/// Leaf 1 EDX bit 8: CMPXCHG8B.
+const LEAF1_EDX_CX8: u32 = 1 << 8;
+/// Leaf 1 EDX bit 11: SYSENTER and SYSEXIT.
+const LEAF1_EDX_SEP: u32 = 1 << 11;
+/// Leaf 1 EDX bit 15: CMOVcc (and, with the x87, FCMOVcc and FCOMI).
+const LEAF1_EDX_CMOV: u32 = 1 << 15;
+/// Leaf 1 EDX bit 24: FXSAVE and FXRSTOR.
+const LEAF1_EDX_FXSR: u32 = 1 << 24;
+/// Leaf 1 EAX: family 6, model 1, stepping 9 (a Pentium Pro: what a kernel built for i686
+/// requires).
+const INTERP_SIGNATURE: u32 = 0x619;
 
-/// What the interpreter's CPUID answers: the host's vendor, a 486DX (the instructions the
-/// interpreter implements, its x87 included), 4 MiB pages, PAE, RDTSC, one CPU, the hypervisor
-/// bit; every other
-/// leaf zero.
+/// What the interpreter's CPUID answers: the host's vendor, a P6 with what the interpreter
+/// implements (the x87, 4 MiB pages, RDTSC, MSRs, PAE, CMPXCHG8B, SYSENTER, CMOV and FCMOV,
+/// FXSAVE; no SSE, no local APIC), one CPU, the hypervisor bit; every other leaf zero.
 pub fn interp_leaf(leaf: u32, _subleaf: u32) -> [u32; 4] {
     match leaf {
         0 => {
@@ -196,7 +206,15 @@ pub fn interp_leaf(leaf: u32, _subleaf: u32) -> [u32; 4] {
             INTERP_SIGNATURE,
             LEAF1_EBX_ONE_CPU,
             LEAF1_ECX_HYPERVISOR,
-            LEAF1_EDX_FPU | LEAF1_EDX_PSE | LEAF1_EDX_TSC | LEAF1_EDX_PAE,
+            LEAF1_EDX_FPU
+                | LEAF1_EDX_PSE
+                | LEAF1_EDX_TSC
+                | LEAF1_EDX_MSR
+                | LEAF1_EDX_PAE
+                | LEAF1_EDX_CX8
+                | LEAF1_EDX_SEP
+                | LEAF1_EDX_CMOV
+                | LEAF1_EDX_FXSR,
         ],
         _ => [0; 4],
     }

@@ -362,6 +362,10 @@ impl Cpu {
     /// A read through paging (0 and the fault pending when it faults).
     #[inline(never)]
     fn read_paged(&mut self, bus: &mut impl Bus, linear: u32, size: u8) -> u32 {
+        if self.pending.is_some() {
+            // The instruction has faulted: no access (a device's register may have effects).
+            return 0;
+        }
         let user = self.cpl() == 3;
         match self.read_linear(bus, linear, size, user) {
             Ok(v) => v,
@@ -433,6 +437,9 @@ impl Cpu {
     /// An instruction byte through paging (0 and the fault pending when it faults).
     #[inline(never)]
     fn fetch8_paged(&mut self, bus: &mut impl Bus, linear: u32) -> u8 {
+        if self.pending.is_some() {
+            return 0;
+        }
         let user = self.cpl() == 3;
         match self.translate(bus, linear, false, user) {
             Ok(physical) => {

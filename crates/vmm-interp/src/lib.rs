@@ -39,6 +39,7 @@ mod paging;
 mod privilege;
 mod segments;
 mod string;
+mod sysenter;
 mod task;
 mod trap;
 mod v86;

@@ -100,9 +100,13 @@ impl Cpu {
         !write || entry.writable || (!user && self.cr0 & CR0_WP == 0)
     }
 
-    /// A page fault at `linear`: CR2 and the error code.
+    /// A page fault at `linear`: CR2 and the error code. CR2 is left alone when the instruction
+    /// has already faulted: that first fault is the one delivered (an instruction whose fetch
+    /// faulted goes on decoding zeros, whose operands may fault again elsewhere).
     fn page_fault(&mut self, linear: u32, present: bool, write: bool, user: bool) -> Trap {
-        self.cr[0] = linear;
+        if self.pending.is_none() {
+            self.cr[0] = linear;
+        }
         let code = u32::from(present) | u32::from(write) << 1 | u32::from(user) << 2;
         Trap::with_code(PF, code)
     }
@@ -325,6 +329,18 @@ mod tests {
             cpu.translate(&mut memory, 0x00C0_0000, false, false),
             Err(Trap::with_code(PF, 0))
         );
+    }
+
+    #[test]
+    fn test_a_second_fault_in_the_same_instruction_leaves_cr2_at_the_first() {
+        let (mut cpu, mut memory) = paged(PRESENT, 0x9000);
+        let fetch = cpu.translate(&mut memory, 0x0040_6000, false, true);
+        cpu.pend(fetch.expect_err("page 6 is not present"));
+
+        let operand = cpu.translate(&mut memory, 0x00C0_0000, false, true);
+
+        assert!(operand.is_err());
+        assert_eq!(cpu.cr[0], 0x0040_6000);
     }
 
     #[test]

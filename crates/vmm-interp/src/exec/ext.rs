@@ -41,6 +41,8 @@ impl Cpu {
                 return self.write_control(bus, m.reg, v);
             }
             0x0D | 0x18..=0x1F => return self.hint(bus),
+            0x34 => return self.sysenter(bus),
+            0x35 => return self.sysexit(bus),
             0x30 => return self.wrmsr(bus),
             0x32 => return self.rdmsr(bus),
             0x31 => {

@@ -131,8 +131,27 @@ impl Cpu {
         Exit::Continue
     }
 
+    /// DAh /0-/3 and DBh /0-/3 with a register operand: FCMOVB, FCMOVE, FCMOVBE, FCMOVU and
+    /// their negations (the P6's), ST(i) into ST(0) when EFLAGS says so.
+    fn fcmov(&mut self, op: u8, reg: u8, i: usize) -> Exit {
+        let holds = match reg {
+            0 => self.flag(Flags::CF),
+            1 => self.flag(Flags::ZF),
+            2 => self.flag(Flags::CF) || self.flag(Flags::ZF),
+            _ => self.flag(Flags::PF),
+        };
+        if holds != (op == 0xDB) {
+            let v = self.fpu.st(i);
+            self.fpu.set_st(0, v);
+        }
+        Exit::Continue
+    }
+
     /// DAh, DBh, DDh, DFh with a register operand.
     fn x87_register_more(&mut self, op: u8, reg: u8, i: usize) -> Exit {
+        if matches!((op, reg), (0xDA | 0xDB, 0..=3)) {
+            return self.fcmov(op, reg, i);
+        }
         let fpu = &mut self.fpu;
         match (op, reg) {
             (0xDA, 5) if i == 1 => {
@@ -247,5 +266,28 @@ impl Cpu {
             _ => return self.invalid(0xD9, 0xC0 | (reg << 3) | i as u8),
         }
         Exit::Continue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::bus::FlatMemory;
+    use crate::cpu::{Cpu, Exit, Model};
+
+    /// ST(0) after `fld1; fldz; FLAG; fcmovb st0, st1` (FLAG: stc or clc), as an f64.
+    fn fcmovb_after(flag: u8) -> u128 {
+        let mut memory = FlatMemory::new(1 << 20);
+        memory.load(0x7C00, &[0xD9, 0xE8, 0xD9, 0xEE, flag, 0xDA, 0xC1, 0xF4]);
+        let mut cpu = Cpu::new(Model::I386);
+        cpu.set_real_mode_entry(0, 0x7C00);
+        while cpu.step(&mut memory) == Exit::Continue {}
+        cpu.fpu.regs[cpu.fpu.physical(0)]
+    }
+
+    #[test]
+    fn test_fcmovb_moves_when_carry_is_set_and_not_otherwise() {
+        let one = 0x3FFF_8000_0000_0000_0000u128;
+
+        assert_eq!((fcmovb_after(0xF9), fcmovb_after(0xF8)), (one, 0));
     }
 }
