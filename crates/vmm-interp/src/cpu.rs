@@ -453,6 +453,24 @@ impl Cpu {
         }
     }
 
+    /// The physical address of code at `linear` through the page tables, its page kept for the
+    /// fetches that follow; `None` where fetching there would fault (nothing pending, CR2 as it
+    /// was: the step fetches it and takes the fault).
+    pub(crate) fn code_frame(&mut self, bus: &mut impl Bus, linear: u32) -> Option<u32> {
+        let user = self.cpl() == 3;
+        let cr2 = self.cr[0];
+        match self.translate(bus, linear, false, user) {
+            Ok(physical) => {
+                (self.fetch_page, self.fetch_frame) = (linear & !0xFFF, physical & !0xFFF);
+                Some(physical)
+            }
+            Err(_) => {
+                self.cr[0] = cr2;
+                None
+            }
+        }
+    }
+
     /// The next `size` instruction bytes, little-endian.
     pub(crate) fn fetch(&mut self, bus: &mut impl Bus, size: u8) -> u32 {
         let mut value = 0;

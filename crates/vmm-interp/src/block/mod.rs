@@ -124,7 +124,7 @@ impl Blocks {
     }
 
     /// The block at the CPU's CS:IP, when one can run there.
-    fn enter(&mut self, cpu: &Cpu, bus: &mut impl Bus) -> Option<usize> {
+    fn enter(&mut self, cpu: &mut Cpu, bus: &mut impl Bus) -> Option<usize> {
         if cpu.pending.is_some() || (!cpu.code32 && cpu.ip > 0xFFFF) {
             // A fault for the step to deliver; or 16-bit code past 64 KiB (a 32-bit jump got
             // it there), where the step wraps IP after the first byte.
@@ -136,8 +136,8 @@ impl Blocks {
         } else if linear & !0xFFF == cpu.fetch_page {
             cpu.fetch_frame | (linear & 0xFFF)
         } else {
-            // The step fetches through the page tables, and keeps the page for the next block.
-            return None;
+            // Another page (a call into another function, say): through the page tables.
+            cpu.code_frame(bus, linear)?
         };
         let index = self.find(cpu, bus, linear, physical)?;
         (self.blocks[index].count > 0).then_some(index)
