@@ -8,7 +8,7 @@
 type Probe = fn() -> bool;
 
 /// The tools a test may need, each with its probe.
-const PROBES: [(&str, Probe); 11] = [
+const PROBES: [(&str, Probe); 12] = [
     ("kvm", kvm),
     ("syslinux", || runs("syslinux", &["--version"]) && runs("mformat", &["--version"])),
     ("grub", || {
@@ -16,6 +16,13 @@ const PROBES: [(&str, Probe); 11] = [
             && std::path::Path::new("/usr/lib/grub/i386-pc/boot.img").exists()
     }),
     ("memtest", || std::path::Path::new("/boot/memtest86+ia32.bin").exists()),
+    ("linux", || {
+        runs("apt-get", &["--version"])
+            && runs("cpio", &["--version"])
+            && runs("syslinux", &["--version"])
+            && runs("mformat", &["--version"])
+            && cc_m32()
+    }),
     ("gdb", || runs("gdb", &["--version"])),
     ("nasm", || runs("nasm", &["-v"])),
     ("tmux", || runs("tmux", &["-V"])),

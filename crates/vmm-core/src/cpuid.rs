@@ -114,7 +114,52 @@ pub fn kvm_table_for_interp() -> Option<Vec<kvm_cpuid_entry2>> {
     let mut cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).ok()?;
     normalise(cpuid.as_mut_slice());
     without_what_the_interpreter_lacks(cpuid.as_mut_slice());
+    let support = crate::accel::kvm_support(
+        std::path::Path::new("/dev/kvm"),
+        std::path::Path::new("/sys/module"),
+    );
+    if support == crate::accel::KvmSupport::EmulatesRealMode {
+        without_simd(cpuid.as_mut_slice());
+    }
     Some(cpuid.as_slice().to_vec())
+}
+
+/// Leaf 1 EDX: MMX (bit 23), SSE (25), SSE2 (26).
+const LEAF1_EDX_SIMD: u32 = 1 << 23 | 1 << 25 | 1 << 26;
+/// Leaf 1 ECX: SSE3 (0), PCLMULQDQ (1), SSSE3 (9), FMA (12), SSE4.1 (19), SSE4.2 (20), MOVBE
+/// (22), POPCNT (23), AES (25), AVX (28), F16C (29), RDRAND (30).
+const LEAF1_ECX_SIMD: u32 = 1
+    | 1 << 1
+    | 1 << 9
+    | 1 << 12
+    | 1 << 19
+    | 1 << 20
+    | 1 << 22
+    | 1 << 23
+    | 1 << 25
+    | 1 << 28
+    | 1 << 29
+    | 1 << 30;
+/// Leaf 8000_0001h ECX: LZCNT (5), SSE4a (6), XOP (11), FMA4 (16), TBM (21).
+const EXT1_ECX_SIMD: u32 = 1 << 5 | 1 << 6 | 1 << 11 | 1 << 16 | 1 << 21;
+
+/// On a host whose KVM emulates real mode and ring 0 (and cannot page without PAE), also the
+/// vector extensions and the later integer ones (leaf 7's features: BMI, AVX2, SHA...): a
+/// 32-bit guest (glibc's string functions, for one) would use them in code this KVM cannot
+/// take over. Long mode stays; a 64-bit kernel that wants SSE2 before it gets there is KVM's
+/// to run from the start (`--mode long`).
+fn without_simd(entries: &mut [kvm_cpuid_entry2]) {
+    for entry in entries.iter_mut() {
+        match (entry.function, entry.index) {
+            (0x1, _) => {
+                entry.ecx &= !LEAF1_ECX_SIMD;
+                entry.edx &= !LEAF1_EDX_SIMD;
+            }
+            (0x7, _) => (entry.ebx, entry.ecx, entry.edx) = (0, 0, 0),
+            (0x8000_0001, _) => entry.ecx &= !EXT1_ECX_SIMD,
+            _ => {}
+        }
+    }
 }
 
 /// Leaf 7 EBX: TSC_ADJUST (bit 1, an MSR), SMEP (7), INVPCID (10), SMAP (20).
@@ -286,6 +331,19 @@ mod tests {
         assert_eq!(entries[1].edx & LEAF7_EDX_LACKED, 0);
         assert_eq!(entries[1].ebx & (1 << 20), 0, "SMAP");
         assert_eq!((entries[2].eax, entries[2].edx), (0, 0));
+    }
+
+    #[test]
+    fn test_without_simd_keeps_fxsr_and_long_mode() {
+        let mut entries = [entry(1, 0), entry(7, 0), entry(0x8000_0001, 0)];
+
+        without_simd(&mut entries);
+
+        assert_eq!(entries[0].edx & LEAF1_EDX_SIMD, 0);
+        assert_eq!(entries[0].edx & (1 << 24), 1 << 24, "FXSR");
+        assert_eq!(entries[0].ecx & (1 << 31), 1 << 31, "hypervisor");
+        assert_eq!((entries[1].ebx, entries[1].ecx, entries[1].edx), (0, 0, 0));
+        assert_eq!(entries[2].edx, 0xFFFF_FFFF, "long mode, NX, SYSCALL");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-/* linux-init.c -- /init of the Linux boot in bench/linux.sh: says where it runs, computes
+/* init.c -- /init of the Linux boot guests/linux/build.sh makes: says where it runs, computes
  * with the x87, and powers the machine off. Built static for i386 (gcc -m32 -static). */
 #include <stdio.h>
 #include <sys/reboot.h>
