@@ -375,6 +375,42 @@ def os_boot(rounds, use_qemu, workdir):
     return rows
 
 
+def linux_boot(rounds, use_qemu):
+    """Debian's Linux 6.1 for i686 (guests/linux/build.sh: SYSLINUX, the kernel, an initramfs
+    whose /init prints and powers off), from power-on to the kernel's "reboot:" line on COM1."""
+    out = os.path.join(ROOT, "target", "linux")
+    build = subprocess.run(["bash", os.path.join(ROOT, "guests/linux/build.sh"), out],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    if build.returncode != 0:
+        last = (build.stderr.decode(errors="replace").strip().splitlines() or [""])[-1]
+        print(f"\nLinux boot: the disk did not build: {last}")
+        return []
+    image = os.path.join(out, "linux.img")
+    contenders = [("picovmm (auto: the interpreter here)",
+                   [PICOVMM, "run", "--accel", "auto", "-m", "128M", "--drive", image + ",snapshot",
+                    "--screen", "none"])]
+    if use_qemu:
+        contenders.append(("QEMU -accel tcg (SeaBIOS)", [
+            "qemu-system-i386", "-accel", "tcg", "-m", "128",
+            "-drive", f"file={image},format=raw,snapshot=on", "-display", "none",
+            "-serial", "stdio", "-monitor", "none", "-no-reboot"]))
+    samples = {name: [] for name, _ in contenders}
+    for _ in range(rounds):
+        for name, argv in contenders:
+            wall = until_output(argv, b"reboot: ", limit=600.0)
+            if wall is None:
+                sys.exit(f"bench: {name} did not get to the kernel's power-off")
+            samples[name].append(wall)
+    print(f"\nLinux boot: Debian's 686 kernel to its /init and power-off, {rounds} alternating "
+          "rounds (median):")
+    rows = []
+    for name, _ in contenders:
+        s_ = statistics.median(samples[name])
+        print(f"  {name:38} {s_:9.1f} s")
+        rows.append((f"Linux 6.1 i686 to power-off, {name}", f"{s_:.1f} s", "power-on to power-off"))
+    return rows
+
+
 def control_socket(rounds, use_qemu, quick, workdir):
     """query-status round trips against QEMU's QMP; port exits with an idle socket."""
     import control  # noqa: E402 (bench/control.py, beside this file)
@@ -406,7 +442,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=21, help="rounds of the sample benchmark")
     parser.add_argument("--quick", action="store_true", help="7 rounds, no QEMU")
+    parser.add_argument("--linux", action="store_true",
+                        help="only the Linux boot (minutes a round: downloads Debian's i686 kernel once)")
     args = parser.parse_args()
+    if args.linux:
+        have_qemu = shutil.which("qemu-system-i386") is not None
+        for name, value, note in linux_boot(1 if args.quick else 3, have_qemu):
+            print(f"| {name} | {value} | {note} |")
+        return
     rounds = 7 if args.quick else args.rounds
     use_qemu = not args.quick and shutil.which("qemu-system-x86_64") is not None
 
