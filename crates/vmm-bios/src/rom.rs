@@ -32,6 +32,12 @@ const MOUSE_IRQ_OUT: u16 = MOUSE_IRQ + 5;
 pub const FONT_8X8: u16 = 0x2000;
 /// Offset of the 8x8 font's upper half (codes 128-255): int 1Fh.
 pub const FONT_8X8_HIGH: u16 = 0x2400;
+/// Offset of the 8x16 font (int 10h AX=1130h, BH=06h).
+pub const FONT_8X16: u16 = 0x3000;
+/// Offset of the 8x14 font (BH=02h).
+pub const FONT_8X14: u16 = 0x4000;
+/// Offset of an empty table of alternate 9-dot glyphs (BH=05h and 07h): its end mark.
+pub const NO_ALTERNATES: u16 = 0x4E00;
 /// Where the reset vector leads (F000:E05B, as on the IBM PC).
 pub const POST: u16 = 0xE05B;
 /// The system configuration table (int 15h AH=C0h), at the IBM PC's address.
@@ -93,9 +99,12 @@ fn clear(m: &mut dyn crate::Machine, from: usize, to: usize) {
 }
 
 /// The data tables and where they go.
-fn tables() -> [(u16, &'static [u8]); 6] {
+fn tables() -> [(u16, &'static [u8]); 9] {
     [
         (FONT_8X8, font::FONT8X8),
+        (FONT_8X16, font::FONT8X16),
+        (FONT_8X14, &font::FONT8X14),
+        (NO_ALTERNATES, &[0]),
         (FONT_8X8_PC, &font::FONT8X8[..128 * 8]),
         (CONFIG_TABLE, &CONFIG),
         (DISKETTE_PARAMETERS, &DISKETTE),

@@ -770,14 +770,18 @@ fn character_generator(cpu: &mut Cpu, m: &mut dyn Machine) -> Result<(), Unsuppo
     Ok(())
 }
 
-/// AX=1130h: where the fonts are. picovmm has the 8x8 font (BH=03h, 04h for its upper half);
-/// the others are answered with it too, with its height.
+/// AX=1130h: where the fonts are: the vectors of int 1Fh and 43h (BH=00h, 01h), the 8x14
+/// (02h), 8x8 (03h, 04h for its upper half) and 8x16 (06h) fonts, and the 9-dot alternates
+/// (05h, 07h: an empty table).
 fn font_info(cpu: &mut Cpu, m: &mut dyn Machine) {
     use crate::rom;
     let offset = match cpu.bh() {
         0x00 => m.read_u16(0x1F * 4),
         0x01 => m.read_u16(0x43 * 4),
+        0x02 => rom::FONT_8X14,
         0x04 => rom::FONT_8X8_HIGH,
+        0x05 | 0x07 => rom::NO_ALTERNATES,
+        0x06 => rom::FONT_8X16,
         _ => rom::FONT_8X8,
     };
     let segment = match cpu.bh() {
@@ -981,6 +985,28 @@ mod tests {
         };
         assert!(int10(&mut cpu, &mut m).is_err());
         assert_eq!(m.mem[bda::VIDEO_MODE as usize], 3);
+    }
+
+    #[test]
+    fn test_1130h_points_at_the_8x16_and_8x14_fonts() {
+        let mut m = FakeMachine::new();
+
+        let sixteen = call(&mut m, 0x1130, 0x0600, 0, 0);
+        let fourteen = call(&mut m, 0x1130, 0x0200, 0, 0);
+
+        assert_eq!(
+            (sixteen.es, sixteen.bp()),
+            (crate::rom::SEGMENT, crate::rom::FONT_8X16)
+        );
+        assert_eq!(
+            (fourteen.es, fourteen.bp()),
+            (crate::rom::SEGMENT, crate::rom::FONT_8X14)
+        );
+        let a = usize::from(b'A');
+        assert_eq!(
+            &crate::font::FONT8X14[a * 14..a * 14 + 14],
+            &crate::font::FONT8X16[a * 16 + 1..a * 16 + 15]
+        );
     }
 
     #[test]

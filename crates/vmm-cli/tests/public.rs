@@ -141,6 +141,50 @@ steps = [
     assert_passed(&run, 1);
 }
 
+/// SYSLINUX's graphical menu (vesamenu.c32) in VESA's 640x480 mode draws its text with the
+/// BIOS's 8x16 font, found through int 10h AX=1130h: picture against picture.
+#[test]
+#[cfg_attr(picovmm_missing = "syslinux", ignore = "needs syslinux and mtools")]
+fn test_syslinux_vesamenu_draws_its_menu_with_the_bioss_8x16_font() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = "UI vesamenu.c32\nPROMPT 0\nTIMEOUT 0\nMENU TITLE picovmm vesamenu\n\
+                  LABEL hdt\n  MENU LABEL HDT\n  COM32 hdt.c32\n\
+                  LABEL off\n  MENU LABEL Power off\n  COM32 poweroff.c32\n";
+    let image = syslinux_floppy(dir.path(), config);
+    let modules = Path::new("/usr/lib/syslinux/modules/bios");
+    for module in ["vesamenu.c32", "libcom32.c32", "libutil.c32"] {
+        let from = modules.join(module);
+        let args = [
+            "-i",
+            &image.to_string_lossy(),
+            &from.to_string_lossy(),
+            "::",
+        ];
+        tool(dir.path(), "mcopy", &args);
+    }
+    let golden = common::repo_root().join("crates/vmm-cli/tests/golden/vesamenu.png");
+    let test = format!(
+        r#"
+[machine]
+drives = ["syslinux.img"]
+memory = "64 MiB"
+accel = "interp"
+
+[[test]]
+name = "vesamenu"
+steps = [
+  {{ idle = true, timeout = "120s" }},
+  {{ picture = "{}" }},
+]
+"#,
+        golden.display()
+    );
+
+    let run = picovmm_test(dir.path(), &test, true).expect("no namespace wanted");
+
+    assert_passed(&run, 1);
+}
+
 #[test]
 #[cfg_attr(picovmm_missing = "grub", ignore = "needs grub-pc-bin")]
 fn test_grub_answers_a_command_typed_at_its_command_line() {
