@@ -336,15 +336,21 @@ def until_output(argv, marker, limit=30.0):
     return wall if marker in seen else None
 
 
+def built(argv, failure):
+    """Runs a guest's build script; on failure prints `failure` with its last line of errors."""
+    build = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    if build.returncode != 0:
+        last = (build.stderr.decode(errors="replace").strip().splitlines() or [""])[-1]
+        print(f"\n{failure}: {last}")
+    return build.returncode == 0
+
+
 def os_boot(rounds, use_qemu, workdir):
     """A hobby OS from power-on to its prompt: tinyos (guests/kernel: its boot sector, a C kernel
     with paging, the PIT and the keyboard) built with cc -m32, until "tinyos> " on COM1."""
     out = os.path.join(workdir, "tinyos")
-    build = subprocess.run(["sh", os.path.join(ROOT, "guests/kernel/build.sh"), out],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-    if build.returncode != 0:
-        last = (build.stderr.decode(errors="replace").strip().splitlines() or [""])[-1]
-        print(f"\nOS boot: tinyos did not build (it needs cc -m32: apt-get install gcc-multilib): {last}")
+    if not built(["sh", os.path.join(ROOT, "guests/kernel/build.sh"), out],
+                 "OS boot: tinyos did not build (it needs cc -m32: apt-get install gcc-multilib)"):
         return []
     image = os.path.join(out, "tinyos.img")
     contenders = [("picovmm (auto: the interpreter here)",
@@ -379,11 +385,8 @@ def linux_boot(rounds, use_qemu):
     """Debian's Linux 6.1 for i686 (guests/linux/build.sh: SYSLINUX, the kernel, an initramfs
     whose /init prints and powers off), from power-on to the kernel's "reboot:" line on COM1."""
     out = os.path.join(ROOT, "target", "linux")
-    build = subprocess.run(["bash", os.path.join(ROOT, "guests/linux/build.sh"), out],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-    if build.returncode != 0:
-        last = (build.stderr.decode(errors="replace").strip().splitlines() or [""])[-1]
-        print(f"\nLinux boot: the disk did not build: {last}")
+    if not built(["bash", os.path.join(ROOT, "guests/linux/build.sh"), out],
+                 "Linux boot: the disk did not build"):
         return []
     image = os.path.join(out, "linux.img")
     contenders = [("picovmm (auto: the interpreter here)",

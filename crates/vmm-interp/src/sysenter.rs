@@ -40,7 +40,7 @@ impl Cpu {
         }
         self.flags &= !(Flags::IF | Flags::VM | 1 << 16);
         self.segs[CS] = flat(cs, CODE);
-        self.segs[SS] = flat(cs + 8, DATA);
+        self.segs[SS] = flat(cs.wrapping_add(8), DATA);
         self.regs[4] = self.sysenter_msr(SYSENTER_ESP);
         self.ip = self.sysenter_msr(SYSENTER_EIP);
         self.refresh_segments();
@@ -53,8 +53,8 @@ impl Cpu {
         if !self.protected || cs == 0 || self.cpl() != 0 {
             return self.fault(bus, GP);
         }
-        self.segs[CS] = flat((cs + 16) | 3, CODE | 3 << 5);
-        self.segs[SS] = flat((cs + 24) | 3, DATA | 3 << 5);
+        self.segs[CS] = flat(cs.wrapping_add(16) | 3, CODE | 3 << 5);
+        self.segs[SS] = flat(cs.wrapping_add(24) | 3, DATA | 3 << 5);
         self.regs[4] = self.regs[1];
         self.ip = self.regs[2];
         self.refresh_segments();
@@ -89,6 +89,22 @@ mod tests {
         cpu.msrs.restore(0x175, 0x9000);
         cpu.msrs.restore(0x176, 0x2000);
         cpu
+    }
+
+    #[test]
+    fn test_a_sysenter_cs_at_the_top_wraps_its_selectors() {
+        let mut memory = FlatMemory::new(1 << 20);
+        memory.load(0x1000, &[0x0F, 0x34]);
+        let mut cpu = flat_protected();
+        cpu.msrs.restore(0x174, 0xFFFC);
+        cpu.ip = 0x1000;
+
+        assert_eq!(cpu.step(&mut memory), Exit::Continue);
+
+        assert_eq!(
+            (cpu.segs[1].selector, cpu.segs[2].selector),
+            (0xFFFC, 0x0004)
+        );
     }
 
     #[test]

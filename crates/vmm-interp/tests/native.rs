@@ -13,16 +13,15 @@ mod common;
 mod flat;
 
 use common::Random;
-use vmm_interp::{Blocks, Cpu, Exit, FlatMemory, Model};
+use vmm_interp::{Blocks, Cpu, Exit, Flags, FlatMemory, Model};
 
-const CF: u32 = 1;
-const PF: u32 = 1 << 2;
-const AF: u32 = 1 << 4;
-const ZF: u32 = 1 << 6;
-const SF: u32 = 1 << 7;
-const OF: u32 = 1 << 11;
-/// The six arithmetic flags.
-const ARITH: u32 = CF | PF | AF | ZF | SF | OF;
+const CF: u32 = Flags::CF;
+const PF: u32 = Flags::PF;
+const AF: u32 = Flags::AF;
+const ZF: u32 = Flags::ZF;
+const SF: u32 = Flags::SF;
+const OF: u32 = Flags::OF;
+const ARITH: u32 = Flags::ARITH;
 /// The general registers the cases use (ESP is the host's stack pointer).
 const GENERAL: [u8; 7] = [0, 1, 2, 3, 5, 6, 7];
 const CODE: u32 = 0x1000;

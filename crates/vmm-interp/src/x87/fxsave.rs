@@ -16,8 +16,9 @@ const GP: u8 = 13;
 impl Cpu {
     /// 0Fh AEh /0-/3 with a memory operand at `at`.
     pub(crate) fn fx_state(&mut self, bus: &mut impl Bus, reg: u8, at: Address) -> Exit {
+        let misaligned = self.linear(at.seg, at.offset) & 15 != 0;
         match reg {
-            0 | 1 if at.offset & 15 != 0 => self.fault(bus, GP),
+            0 | 1 if misaligned => self.fault(bus, GP),
             0 => {
                 self.fxsave(bus, at);
                 Exit::Continue
