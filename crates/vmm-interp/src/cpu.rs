@@ -143,9 +143,9 @@ pub struct Cpu {
     /// The x87.
     pub fpu: crate::x87::Fpu,
     /// The model-specific registers kept (RDMSR, WRMSR).
-    pub msrs: crate::msr::Msrs,
+    pub msrs: Box<crate::msr::Msrs>,
     /// The debug registers (MOV DRn).
-    pub debug: crate::debug_regs::DebugRegisters,
+    pub debug: Box<crate::debug_regs::DebugRegisters>,
 }
 
 /// No page (page addresses have their low 12 bits clear).
@@ -228,8 +228,8 @@ impl Cpu {
             segs_changed: 0,
             segs_before: [seg; 6],
             fpu: crate::x87::Fpu::default(),
-            msrs: crate::msr::Msrs::default(),
-            debug: crate::debug_regs::DebugRegisters::default(),
+            msrs: Box::default(),
+            debug: Box::default(),
         }
     }
 
