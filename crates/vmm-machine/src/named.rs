@@ -109,7 +109,9 @@ impl Named for AccelChoice {
     fn help(self) -> &'static str {
         match self {
             AccelChoice::Kvm => "KVM runs the guest",
-            AccelChoice::Interp => "picovmm's own interpreter runs it (real-mode guests)",
+            AccelChoice::Interp => {
+                "picovmm's own interpreter runs it (real and protected mode, paging, the x87)"
+            }
             AccelChoice::Auto => "whichever runs this guest faster on this host",
         }
     }
