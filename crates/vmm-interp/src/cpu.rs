@@ -136,6 +136,9 @@ pub struct Cpu {
     /// (`NO_PAGE` when none: paging off, or forgotten with the TLB or a new CS).
     pub(crate) fetch_page: u32,
     pub(crate) fetch_frame: u32,
+    /// The physical address of the last write through paging ([`WRITE_ACROSS_PAGES`] when
+    /// it spanned two pages): a block compares it with its own code's.
+    pub(crate) last_write: u32,
     /// The segment registers an instruction changed (a bit each) and what they held before:
     /// a fault puts them back.
     pub(crate) segs_changed: u8,
@@ -150,6 +153,8 @@ pub struct Cpu {
 
 /// No page (page addresses have their low 12 bits clear).
 pub(crate) const NO_PAGE: u32 = 1;
+/// [`Cpu::last_write`] after a write that spanned two pages.
+pub(crate) const WRITE_ACROSS_PAGES: u32 = u32::MAX;
 
 /// A string instruction's repeat prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -225,6 +230,7 @@ impl Cpu {
             tlb: Box::default(),
             fetch_page: NO_PAGE,
             fetch_frame: 0,
+            last_write: 0,
             segs_changed: 0,
             segs_before: [seg; 6],
             fpu: crate::x87::Fpu::default(),

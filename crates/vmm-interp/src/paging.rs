@@ -233,6 +233,7 @@ impl Cpu {
         if (linear & 0xFFF) + u32::from(size) <= 0x1000 {
             let physical = self.translate(bus, linear, true, user)?;
             write_physical(bus, physical, size, value);
+            self.last_write = physical;
             return Ok(());
         }
         let mut physical = [0u32; 4];
@@ -242,6 +243,7 @@ impl Cpu {
         for (i, p) in physical.iter().enumerate().take(usize::from(size)) {
             bus.write8(*p, (value >> (8 * i)) as u8);
         }
+        self.last_write = crate::cpu::WRITE_ACROSS_PAGES;
         Ok(())
     }
 }

@@ -62,11 +62,21 @@ fn instruction(r: &mut Random, out: &mut Vec<u8>) {
 }
 
 /// One of the group instructions blocks hold (shifts, TEST/NOT/NEG, INC/DEC/CALL/JMP through
-/// r/m, MOVZX/MOVSX, SETcc, PUSH imm, LEAVE, CBW/CWD, MOV to and from moffs), or one of those
-/// groups' others (MUL, PUSH r/m) that go to the step.
+/// r/m, MOVZX/MOVSX, IMUL, CMOVcc, SETcc, PUSH imm, LEAVE, CBW/CWD, MOV to and from moffs), or
+/// one of those groups' others (MUL, PUSH r/m) that go to the step.
 fn more_instruction(r: &mut Random, modrm: u8, out: &mut Vec<u8>) {
     let reg = r.below(8) << 3;
-    match r.below(13) {
+    match r.below(16) {
+        13 => out.extend([0x0F, 0xAF, (modrm & !0x38) | reg]),
+        14 => out.extend([
+            0x69 | r.below(2) << 1,
+            (modrm & !0x38) | reg,
+            r.below(255),
+            r.below(255),
+            r.below(255),
+            r.below(255),
+        ]),
+        15 => out.extend([0x0F, 0x40 | r.below(16), (modrm & !0x38) | reg]),
         0 => out.extend([0xC0 | r.below(2), modrm, r.below(40)]),
         1 => out.extend([0xD0 | r.below(4), modrm]),
         2 => out.extend([
@@ -291,4 +301,34 @@ fn test_a_block_patched_by_another_in_the_same_run_is_decoded_again() {
     let ran = blocks.run(&mut cpu, &mut memory);
 
     assert_eq!((ran, cpu.reg16(0), cpu.reg16(1)), (11, 2, 2));
+}
+
+#[test]
+fn test_a_write_through_another_linear_address_into_a_blocks_code_is_seen() {
+    // Paging maps linear 0x400000 to the code's page too. mov byte [0x400008], 2 patches the
+    // immediate of the mov eax, 1 that follows it (at CODE + 7).
+    let mut memory = FlatMemory::new(1 << 20);
+    memory.load(
+        CODE,
+        &[
+            0xC6, 0x05, 0x08, 0x00, 0x40, 0x00, 0x02, 0xB8, 0x01, 0x00, 0x00, 0x00, 0xF4,
+        ],
+    );
+    let mut cpu = Cpu::new(Model::I386);
+    flat::protected(&mut cpu, &mut memory);
+    for page in 0..1024 {
+        memory.write32(PAGE_TABLE + page * 4, (page << 12) | 3);
+    }
+    memory.write32(PAGE_DIRECTORY, PAGE_TABLE | 3);
+    memory.write32(PAGE_DIRECTORY + 4, (PAGE_TABLE + 0x1000) | 3);
+    memory.write32(PAGE_TABLE + 0x1000, CODE | 3);
+    cpu.cr[1] = PAGE_DIRECTORY;
+    cpu.cr0 |= 1 << 31;
+    cpu.refresh_modes();
+    cpu.ip = CODE;
+    let mut blocks = Blocks::new();
+
+    run_with_blocks(&mut cpu, &mut memory, &mut blocks, u64::MAX);
+
+    assert_eq!((cpu.regs[0], cpu.executed), (2, 3));
 }

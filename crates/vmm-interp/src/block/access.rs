@@ -149,8 +149,9 @@ impl Cpu {
         flow
     }
 
-    /// Writes `value` at `at`: the block ends after a write near its own code (or any write
-    /// through paging, where another address may map to the code's page).
+    /// Writes `value` at `at`: the block ends after a write near its own code (through
+    /// paging, compared by physical address: another linear address may map to the code's
+    /// page; a write across two pages ends it too).
     #[inline(always)]
     pub(super) fn store(
         &mut self,
@@ -164,8 +165,13 @@ impl Cpu {
         if self.pending.is_some() {
             return Flow::Fault;
         }
-        let linear = self.linear(at.seg, at.offset);
-        if self.paging || near(linear, size, code) {
+        let hits = if self.paging {
+            self.last_write == crate::cpu::WRITE_ACROSS_PAGES
+                || overlaps(self.last_write, size, code.physical, code.len)
+        } else {
+            near(self.linear(at.seg, at.offset), size, code)
+        };
+        if hits {
             return Flow::Leave;
         }
         self.after_access(bus)
@@ -227,6 +233,11 @@ impl Cpu {
 /// Whether a write of `size` bytes at `linear` may reach the block's code: compared as is and
 /// within the first megabyte (where the A20 gate may wrap one onto the other).
 fn near(linear: u32, size: u8, code: Code) -> bool {
-    let hits = |a: u32, b: u32| a.wrapping_sub(b) < code.len || b.wrapping_sub(a) < u32::from(size);
-    hits(linear, code.linear) || hits(linear & 0xF_FFFF, code.linear & 0xF_FFFF)
+    overlaps(linear, size, code.linear, code.len)
+        || overlaps(linear & 0xF_FFFF, size, code.linear & 0xF_FFFF, code.len)
+}
+
+/// Whether `size` bytes at `a` and `len` bytes at `b` share one.
+fn overlaps(a: u32, size: u8, b: u32, len: u32) -> bool {
+    a.wrapping_sub(b) < len || b.wrapping_sub(a) < u32::from(size)
 }

@@ -124,6 +124,7 @@ fn decode_one(r: &mut Reader, code32: bool) -> Option<Op> {
             size: osize,
             imm: r.imm8s()? & crate::cpu::mask(osize),
         }),
+        0x69 | 0x6B => groups::imul(r, &f, opcode),
         0x70..=0x7F => Some(Op::Jcc {
             cc: opcode & 0x0F,
             disp: r.imm8s()?,
@@ -244,7 +245,9 @@ fn jumps(r: &mut Reader, f: &Form, opcode: u8) -> Option<Op> {
                     disp: relative(r.imm(f.osize)?, f.osize),
                     wide,
                 }),
+                0x40..=0x4F => groups::cmov(r, f, second),
                 0x90..=0x9F => groups::set_cc(r, f, second),
+                0xAF => groups::imul(r, f, second),
                 0xB6 | 0xB7 | 0xBE | 0xBF => groups::extend(r, f, second),
                 _ => None,
             }
@@ -498,6 +501,49 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn test_decode_block_imul_immediates_follow_the_operand_size_and_cmov_reads_r_m() {
+        // imul ax, bx, 0x1234; imul eax, ecx, -2; imul dx, [bx]; cmovz cx, dx (16-bit code)
+        let (ops, looked) = decode(
+            &[
+                0x69, 0xC3, 0x34, 0x12, 0x66, 0x6B, 0xC1, 0xFE, 0x0F, 0xAF, 0x17, 0x0F, 0x44, 0xCA,
+            ],
+            false,
+        );
+
+        let imul = |size, dst, src, imm| Op::Imul {
+            size,
+            dst,
+            src,
+            imm,
+        };
+        assert_eq!(
+            ops.iter().map(|d| d.op).collect::<Vec<_>>(),
+            vec![
+                imul(2, 0, Rm::Reg(3), Some(0x1234)),
+                imul(4, 0, Rm::Reg(1), Some(0xFFFF_FFFE)),
+                imul(2, 2, rm_of(&[0x17]), None),
+                Op::Cmov {
+                    cc: 4,
+                    size: 2,
+                    dst: 1,
+                    src: Rm::Reg(2)
+                },
+            ]
+        );
+        assert_eq!(looked, 14);
+    }
+
+    /// The r/m operand of a ModR/M byte (and what follows it) in 16-bit code.
+    fn rm_of(bytes: &[u8]) -> Rm {
+        let mut r = Reader {
+            bytes,
+            at: 1,
+            looked: 1,
+        };
+        rm(&mut r, bytes[0], false, None).unwrap()
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Decoding the rest of what blocks hold: the shift group (C0h, C1h, D0h-D3h), TEST, NOT and
-//! NEG of F6h/F7h, INC, DEC, CALL and JMP of FEh/FFh, MOVZX/MOVSX, SETcc, PUSH imm, LEAVE,
-//! CBW/CWD. What these groups also hold (MUL, DIV, far transfers, PUSH r/m) goes to the step.
+//! NEG of F6h/F7h, INC, DEC, CALL and JMP of FEh/FFh, MOVZX/MOVSX, IMUL's two- and
+//! three-operand forms, CMOVcc, SETcc, PUSH imm, LEAVE, CBW/CWD. What these groups also hold
+//! (MUL, DIV, far transfers, PUSH r/m) goes to the step.
 
 use super::decode::{Form, Op, Reader};
 use super::memory::{rm, Bytes, Rm};
-use crate::cpu::{BYTE, WORD};
+use crate::cpu::{mask, BYTE, WORD};
 
 /// A read-modify-write whose flags the step's arithmetic works out at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,5 +127,35 @@ pub(super) fn set_cc(r: &mut Reader, f: &Form, second: u8) -> Option<Op> {
     Some(Op::SetCc {
         cc: second & 0x0F,
         target,
+    })
+}
+
+/// 69h, 6Bh (`second` is the opcode) and 0Fh AFh: IMUL's three- and two-operand forms.
+pub(super) fn imul(r: &mut Reader, f: &Form, second: u8) -> Option<Op> {
+    let modrm = r.u8()?;
+    let src = rm(r, modrm, f.addr32, f.seg)?;
+    let size = f.osize;
+    let imm = match second {
+        0x69 => Some(r.imm(size)?),
+        0x6B => Some(r.imm8s()? & mask(size)),
+        _ => None,
+    };
+    Some(Op::Imul {
+        size,
+        dst: (modrm >> 3) & 7,
+        src,
+        imm,
+    })
+}
+
+/// 0Fh 40h-4Fh: CMOVcc.
+pub(super) fn cmov(r: &mut Reader, f: &Form, second: u8) -> Option<Op> {
+    let modrm = r.u8()?;
+    let src = rm(r, modrm, f.addr32, f.seg)?;
+    Some(Op::Cmov {
+        cc: second & 0x0F,
+        size: f.osize,
+        dst: (modrm >> 3) & 7,
+        src,
     })
 }

@@ -106,10 +106,10 @@ impl Blocks {
         let mut lazy = Lazy::DONE;
         let mut ran = 0;
         while ran < BUDGET {
-            let Some(index) = self.enter(cpu, bus) else {
+            let Some((index, physical)) = self.enter(cpu, bus) else {
                 break;
             };
-            let block = self.run_block(index, cpu, bus, &mut lazy);
+            let block = self.run_block(index, physical, cpu, bus, &mut lazy);
             if block.wrote {
                 // Perhaps into another block's code.
                 self.era += 1;
@@ -123,8 +123,8 @@ impl Blocks {
         ran
     }
 
-    /// The block at the CPU's CS:IP, when one can run there.
-    fn enter(&mut self, cpu: &mut Cpu, bus: &mut impl Bus) -> Option<usize> {
+    /// The block at the CPU's CS:IP, when one can run there, and its physical address.
+    fn enter(&mut self, cpu: &mut Cpu, bus: &mut impl Bus) -> Option<(usize, u32)> {
         if cpu.pending.is_some() || (!cpu.code32 && cpu.ip > 0xFFFF) {
             // A fault for the step to deliver; or 16-bit code past 64 KiB (a 32-bit jump got
             // it there), where the step wraps IP after the first byte.
@@ -140,15 +140,24 @@ impl Blocks {
             cpu.code_frame(bus, linear)?
         };
         let index = self.find(cpu, bus, linear, physical)?;
-        (self.blocks[index].count > 0).then_some(index)
+        (self.blocks[index].count > 0).then_some((index, physical))
     }
 
-    /// Runs block `index`, and again while it jumps back to its own start.
-    fn run_block(&self, index: usize, cpu: &mut Cpu, bus: &mut impl Bus, lazy: &mut Lazy) -> Ran {
+    /// Runs block `index` (its code at `physical`), and again while it jumps back to its own
+    /// start.
+    fn run_block(
+        &self,
+        index: usize,
+        physical: u32,
+        cpu: &mut Cpu,
+        bus: &mut impl Bus,
+        lazy: &mut Lazy,
+    ) -> Ran {
         let block = &self.blocks[index];
         let count = usize::from(block.count);
         let code = Code {
             linear: block.linear,
+            physical,
             len: u32::from(block.len),
         };
         let ops = (

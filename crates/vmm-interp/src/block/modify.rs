@@ -1,6 +1,6 @@
 //! Running what the groups decode (block/groups.rs): read-modify-writes whose flags the step's
-//! own arithmetic works out at once, MOVZX/MOVSX, SETcc, PUSH imm, LEAVE, CBW/CWD, and near
-//! jumps and calls through a register or memory. A fault leaves the registers and flags as
+//! own arithmetic works out at once, MOVZX/MOVSX, IMUL, CMOVcc, SETcc, PUSH imm, LEAVE,
+//! CBW/CWD, and near jumps and calls through a register or memory. A fault leaves the registers and flags as
 //! they were.
 
 use super::decode::Op;
@@ -40,6 +40,34 @@ impl Cpu {
                     v
                 };
                 self.set_reg(dst.into(), size, v);
+                self.after_target(bus, src)
+            }
+            Op::Imul {
+                size,
+                dst,
+                src,
+                imm,
+            } => {
+                let Some(v) = self.get_target(bus, src, size) else {
+                    return Flow::Fault;
+                };
+                let (a, b) = match imm {
+                    Some(imm) => (v, imm),
+                    None => (self.reg(dst.into(), size), v),
+                };
+                // IMUL sets CF, OF, SF, ZF and PF at once, and keeps AF.
+                lazy.settle(self);
+                let r = self.imul3(a, b, size);
+                self.set_reg(dst.into(), size, r);
+                self.after_target(bus, src)
+            }
+            Op::Cmov { cc, size, dst, src } => {
+                let Some(v) = self.get_target(bus, src, size) else {
+                    return Flow::Fault;
+                };
+                if lazy.condition(self, cc) {
+                    self.set_reg(dst.into(), size, v);
+                }
                 self.after_target(bus, src)
             }
             Op::SetCc { cc, target } => {

@@ -156,6 +156,21 @@ pub(super) enum Op {
         dst: u8,
         src: Rm,
     },
+    /// IMUL's two-operand form (`dst = dst * src`) and three-operand forms (`dst = src *
+    /// imm`, when `imm` is given).
+    Imul {
+        size: u8,
+        dst: u8,
+        src: Rm,
+        imm: Option<u32>,
+    },
+    /// CMOVcc: `dst = src` when condition `cc` holds (memory is read either way).
+    Cmov {
+        cc: u8,
+        size: u8,
+        dst: u8,
+        src: Rm,
+    },
     /// SETcc of a byte.
     SetCc {
         cc: u8,
