@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 
+import osboot
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PICOVMM = os.path.join(ROOT, "target/release/picovmm")
 BASELINE = os.path.join(ROOT, "target/bench/pico")
@@ -447,7 +449,17 @@ def main():
     parser.add_argument("--quick", action="store_true", help="7 rounds, no QEMU")
     parser.add_argument("--linux", action="store_true",
                         help="only the Linux boot (minutes a round: downloads Debian's i686 kernel once)")
+    parser.add_argument("--os", metavar="IMAGE",
+                        help="only an OS of yours from power-on to its prompt (with --prompt), "
+                             "picovmm's backends against QEMU TCG and KVM")
+    parser.add_argument("--prompt", metavar="TEXT", help="what --os waits for on the text screen")
     args = parser.parse_args()
+    if args.os:
+        if not args.prompt:
+            parser.error("--os needs --prompt TEXT: what the OS shows when it is up")
+        for name, value, note in osboot.measure(PICOVMM, args.os, args.prompt, 3 if args.quick else 7):
+            print(f"| {name} | {value} | {note} |")
+        return
     if args.linux:
         have_qemu = shutil.which("qemu-system-i386") is not None
         for name, value, note in linux_boot(1 if args.quick else 3, have_qemu):
