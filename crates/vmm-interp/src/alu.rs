@@ -116,27 +116,7 @@ impl Cpu {
         if op == 6 && self.model == Model::I8086 {
             return self.setmo(size);
         }
-        let bits = u32::from(size) * 8;
-        let m = mask(size);
-        let mut r = a & m;
-        let mut cf = self.flag(Flags::CF);
-        for _ in 0..count {
-            let top = r & sign(size) != 0;
-            let bottom = r & 1 != 0;
-            r = match op & 7 {
-                0 => ((r << 1) | u32::from(top)) & m,
-                1 => (r >> 1) | (u32::from(bottom) << (bits - 1)),
-                2 => ((r << 1) | u32::from(cf)) & m,
-                3 => (r >> 1) | (u32::from(cf) << (bits - 1)),
-                4 | 6 => (r << 1) & m,
-                5 => r >> 1,
-                _ => (r >> 1) | (r & sign(size)),
-            };
-            cf = match op & 7 {
-                0 | 2 | 4 | 6 => top,
-                _ => bottom,
-            };
-        }
+        let (r, cf) = shifted(op, a & mask(size), count, size, self.flag(Flags::CF));
         self.set_flag(Flags::CF, cf);
         let msb = r & sign(size) != 0;
         let next = r & (sign(size) >> 1) != 0;
@@ -236,8 +216,119 @@ impl Cpu {
     }
 }
 
+/// `r` (of `size` bytes) shifted or rotated by `count` (1 or more) as the shift group's `op`
+/// does, and the carry it leaves (`cf` is the carry before: RCL and RCR rotate through it):
+/// worked out at once, as `count` single steps would leave them.
+fn shifted(op: u8, r: u32, count: u32, size: u8, cf: bool) -> (u32, bool) {
+    let bits = u32::from(size) * 8;
+    let m = mask(size);
+    match op & 7 {
+        0 | 1 => {
+            let k = count % bits;
+            let r = if op & 7 == 0 {
+                (r << k | r.checked_shr(bits - k).unwrap_or(0)) & m
+            } else {
+                (r >> k | r.checked_shl(bits - k).unwrap_or(0)) & m
+            };
+            // The last bit rotated out is the one now at the end it went to.
+            let cf = if op & 7 == 0 {
+                r & 1 != 0
+            } else {
+                r & sign(size) != 0
+            };
+            (r, cf)
+        }
+        2 | 3 => {
+            // Through the carry: a rotate of bits + 1 bits, CF the top one.
+            let width = bits + 1;
+            let k = u64::from(count % width);
+            let all = (1u64 << width) - 1;
+            let v = u64::from(cf) << bits | u64::from(r);
+            let v = if op & 7 == 2 {
+                (v << k | v >> ((u64::from(width) - k) % u64::from(width))) & all
+            } else {
+                (v >> k | v << ((u64::from(width) - k) % u64::from(width))) & all
+            };
+            (v as u32 & m, v >> bits & 1 != 0)
+        }
+        4 | 6 => {
+            let count = count.min(bits + 1);
+            let v = u64::from(r) << count;
+            (v as u32 & m, v >> bits & 1 != 0)
+        }
+        5 => {
+            let count = count.min(bits + 1);
+            let v = u64::from(r);
+            ((v >> count) as u32, v >> (count - 1) & 1 != 0)
+        }
+        _ => {
+            let count = count.min(bits);
+            let v = sign_extend(r, size);
+            ((v >> count) as u32 & m, v >> (count - 1) & 1 != 0)
+        }
+    }
+}
+
 /// `value` of `size` bytes, sign-extended.
 pub(crate) fn sign_extend(value: u32, size: u8) -> i64 {
     let bits = 64 - u32::from(size) * 8;
     (i64::from(value) << bits) >> bits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shift group one bit at a time, as the 8086's microcode loops: what [`shifted`]
+    /// must equal.
+    fn one_at_a_time(op: u8, mut r: u32, count: u32, size: u8, mut cf: bool) -> (u32, bool) {
+        let (bits, m, top_bit) = (u32::from(size) * 8, mask(size), sign(size));
+        for _ in 0..count {
+            let (top, bottom) = (r & top_bit != 0, r & 1 != 0);
+            r = match op {
+                0 => ((r << 1) | u32::from(top)) & m,
+                1 => (r >> 1) | (u32::from(bottom) << (bits - 1)),
+                2 => ((r << 1) | u32::from(cf)) & m,
+                3 => (r >> 1) | (u32::from(cf) << (bits - 1)),
+                4 | 6 => (r << 1) & m,
+                5 => r >> 1,
+                _ => (r >> 1) | (r & top_bit),
+            };
+            cf = if op % 2 == 0 { top } else { bottom };
+        }
+        (r, cf)
+    }
+
+    #[test]
+    fn test_shifted_equals_shifting_one_bit_at_a_time() {
+        let values = [
+            0,
+            1,
+            2,
+            0x55,
+            0x80,
+            0xFF,
+            0x8001,
+            0x7FFF,
+            0xFFFF,
+            0x1234_5678,
+            0x8000_0000,
+        ];
+        for op in 0..8 {
+            for size in [1u8, 2, 4] {
+                for &value in &values {
+                    let value = value & mask(size);
+                    for count in 1..=255 {
+                        for cf in [false, true] {
+                            assert_eq!(
+                                shifted(op, value, count, size, cf),
+                                one_at_a_time(op, value, count, size, cf),
+                                "op {op}, size {size}, {value:#x} by {count}, CF {cf}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
