@@ -233,8 +233,8 @@ impl Cpu {
 /// Whether a write of `size` bytes at `linear` may reach the block's code: compared as is and
 /// within the first megabyte (where the A20 gate may wrap one onto the other).
 fn near(linear: u32, size: u8, code: Code) -> bool {
-    overlaps(linear, size, code.linear, code.len)
-        || overlaps(linear & 0xF_FFFF, size, code.linear & 0xF_FFFF, code.len)
+    overlaps(linear, size, code.physical, code.len)
+        || overlaps(linear & 0xF_FFFF, size, code.physical & 0xF_FFFF, code.len)
 }
 
 /// Whether `size` bytes at `a` and `len` bytes at `b` share one.

@@ -156,7 +156,6 @@ impl Blocks {
         let block = &self.blocks[index];
         let count = usize::from(block.count);
         let code = Code {
-            linear: block.linear,
             physical,
             len: u32::from(block.len),
         };

@@ -35,11 +35,10 @@ pub(super) struct Ran {
     pub wrote: bool,
 }
 
-/// Where a block's code is: its linear and physical addresses and its length (a write there
-/// ends the block).
+/// Where a block's code is: its physical address (the linear one when paging is off) and its
+/// length (a write there ends the block).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Code {
-    pub linear: u32,
     pub physical: u32,
     pub len: u32,
 }
