@@ -294,7 +294,7 @@ mod tests {
                 5 => r >> 1,
                 _ => (r >> 1) | (r & top_bit),
             };
-            cf = if op % 2 == 0 { top } else { bottom };
+            cf = if op.is_multiple_of(2) { top } else { bottom };
         }
         (r, cf)
     }

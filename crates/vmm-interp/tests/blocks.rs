@@ -303,6 +303,51 @@ fn test_a_block_patched_by_another_in_the_same_run_is_decoded_again() {
     assert_eq!((ran, cpu.reg16(0), cpu.reg16(1)), (11, 2, 2));
 }
 
+/// Flat 32-bit protected mode with paging: the first 4 MiB mapped as they are, and linear
+/// 0x400000 to the page at CODE too.
+fn paged_with_alias(memory: &mut FlatMemory) -> Cpu {
+    let mut cpu = Cpu::new(Model::I386);
+    flat::protected(&mut cpu, memory);
+    for page in 0..1024 {
+        memory.write32(PAGE_TABLE + page * 4, (page << 12) | 3);
+    }
+    memory.write32(PAGE_DIRECTORY, PAGE_TABLE | 3);
+    memory.write32(PAGE_DIRECTORY + 4, (PAGE_TABLE + 0x1000) | 3);
+    memory.write32(PAGE_TABLE + 0x1000, CODE | 3);
+    cpu.cr[1] = PAGE_DIRECTORY;
+    cpu.cr0 |= 1 << 31;
+    cpu.refresh_modes();
+    cpu.ip = CODE;
+    cpu
+}
+
+#[test]
+fn test_a_block_patched_through_paging_by_another_in_the_same_run_is_decoded_again() {
+    // B: mov eax, 1; inc ecx; cmp ecx, 2; je done; jmp W.  done: hlt.  W (on B's page):
+    // mov byte [0x400001], 2 (B's immediate, through the alias); jmp B.
+    let mut memory = FlatMemory::new(1 << 20);
+    memory.load(
+        CODE,
+        &[
+            0xB8, 0x01, 0x00, 0x00, 0x00, 0x41, 0x83, 0xF9, 0x02, 0x74, 0x05, 0xE9, 0xF0, 0x07,
+            0x00, 0x00, 0xF4,
+        ],
+    );
+    memory.load(
+        CODE + 0x800,
+        &[
+            0xC6, 0x05, 0x01, 0x00, 0x40, 0x00, 0x02, 0xE9, 0xF4, 0xF7, 0xFF, 0xFF,
+        ],
+    );
+    let mut cpu = paged_with_alias(&mut memory);
+    cpu.regs[1] = 0;
+    let mut blocks = Blocks::new();
+
+    let ran = blocks.run(&mut cpu, &mut memory);
+
+    assert_eq!((ran, cpu.regs[0], cpu.regs[1]), (11, 2, 2));
+}
+
 #[test]
 fn test_a_write_through_another_linear_address_into_a_blocks_code_is_seen() {
     // Paging maps linear 0x400000 to the code's page too. mov byte [0x400008], 2 patches the
@@ -314,18 +359,7 @@ fn test_a_write_through_another_linear_address_into_a_blocks_code_is_seen() {
             0xC6, 0x05, 0x08, 0x00, 0x40, 0x00, 0x02, 0xB8, 0x01, 0x00, 0x00, 0x00, 0xF4,
         ],
     );
-    let mut cpu = Cpu::new(Model::I386);
-    flat::protected(&mut cpu, &mut memory);
-    for page in 0..1024 {
-        memory.write32(PAGE_TABLE + page * 4, (page << 12) | 3);
-    }
-    memory.write32(PAGE_DIRECTORY, PAGE_TABLE | 3);
-    memory.write32(PAGE_DIRECTORY + 4, (PAGE_TABLE + 0x1000) | 3);
-    memory.write32(PAGE_TABLE + 0x1000, CODE | 3);
-    cpu.cr[1] = PAGE_DIRECTORY;
-    cpu.cr0 |= 1 << 31;
-    cpu.refresh_modes();
-    cpu.ip = CODE;
+    let mut cpu = paged_with_alias(&mut memory);
     let mut blocks = Blocks::new();
 
     run_with_blocks(&mut cpu, &mut memory, &mut blocks, u64::MAX);

@@ -6,6 +6,7 @@
 use super::decode::Op;
 use super::lazy::{Kind, Lazy};
 use super::memory::Mem;
+use super::pages::CodePages;
 use super::run::{target, Code, Flow};
 use crate::alu::AluOp;
 use crate::bus::Bus;
@@ -151,7 +152,8 @@ impl Cpu {
 
     /// Writes `value` at `at`: the block ends after a write near its own code (through
     /// paging, compared by physical address: another linear address may map to the code's
-    /// page; a write across two pages ends it too).
+    /// page; a write across two pages ends it too), and a write to any page that holds code
+    /// makes the blocks compare their bytes again.
     #[inline(always)]
     pub(super) fn store(
         &mut self,
@@ -165,13 +167,23 @@ impl Cpu {
         if self.pending.is_some() {
             return Flow::Fault;
         }
-        let hits = if self.paging {
-            self.last_write == crate::cpu::WRITE_ACROSS_PAGES
-                || overlaps(self.last_write, size, code.physical, code.len)
+        // A block's own code is on a page that holds code: only such a write is compared.
+        let own = if !self.paging {
+            let linear = self.linear(at.seg, at.offset);
+            written_code_page(code.pages, linear, size) && {
+                self.wrote_code = true;
+                near(linear, size, code)
+            }
+        } else if self.last_write == crate::cpu::WRITE_ACROSS_PAGES {
+            self.wrote_code = true;
+            true
         } else {
-            near(self.linear(at.seg, at.offset), size, code)
+            code.pages.holds(self.last_write) && {
+                self.wrote_code = true;
+                overlaps(self.last_write, size, code.physical, code.len)
+            }
         };
-        if hits {
+        if own {
             return Flow::Leave;
         }
         self.after_access(bus)
@@ -235,6 +247,16 @@ impl Cpu {
 fn near(linear: u32, size: u8, code: Code) -> bool {
     overlaps(linear, size, code.physical, code.len)
         || overlaps(linear & 0xF_FFFF, size, code.physical & 0xF_FFFF, code.len)
+}
+
+/// Whether a write of `size` bytes at `linear` (paging off) reaches a page that holds code:
+/// its last byte may be on the next page, and past 1 MiB the A20 gate may wrap it.
+#[inline(always)]
+fn written_code_page(pages: &CodePages, linear: u32, size: u8) -> bool {
+    let last = linear.wrapping_add(u32::from(size) - 1);
+    pages.holds(linear)
+        || ((last ^ linear) >> 12 != 0 && pages.holds(last))
+        || (last > 0xF_FFFF && (pages.holds(linear & 0xF_FFFF) || pages.holds(last & 0xF_FFFF)))
 }
 
 /// Whether `size` bytes at `a` and `len` bytes at `b` share one.

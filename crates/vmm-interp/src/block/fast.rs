@@ -35,8 +35,6 @@ pub(super) struct Fast {
     pub imm: u32,
     /// A fused conditional jump's target IP.
     pub to: u32,
-    /// Whether the operation may write memory (it runs through the general path).
-    pub writes: bool,
 }
 
 impl Fast {
@@ -49,7 +47,6 @@ impl Fast {
         index: 0,
         imm: 0,
         to: 0,
-        writes: false,
     };
 
     /// How many of the block's instructions have run once this handler has.
@@ -128,7 +125,6 @@ pub(super) fn specialise(
         }
         out[count] = Fast {
             index: i as u8,
-            writes: ops[i].op.may_write(),
             ..fast
         };
         count += 1;

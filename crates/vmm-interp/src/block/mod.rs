@@ -20,11 +20,13 @@ mod lazy;
 mod memory;
 mod modify;
 mod op;
+mod pages;
 mod run;
 
 use decode::{decode_block, Decoded, MAX_OPS};
 use fast::Fast;
 use lazy::Lazy;
+use pages::CodePages;
 use run::{Code, Ran};
 
 use crate::bus::Bus;
@@ -66,9 +68,11 @@ pub struct Blocks {
     blocks: Vec<Block>,
     /// Blocks decoded (for `--stats` and the benchmarks).
     decoded: u64,
-    /// Counts the calls of [`Blocks::run`] and the blocks that wrote memory in them: a block
-    /// whose bytes were found unchanged in this era need not compare them again.
+    /// Counts the calls of [`Blocks::run`] and the writes to pages that hold code in them: a
+    /// block whose bytes were found unchanged in this era need not compare them again.
     era: u64,
+    /// The pages blocks were decoded from.
+    pages: CodePages,
 }
 
 impl Default for Blocks {
@@ -85,6 +89,7 @@ impl Blocks {
             blocks: Vec::new(),
             decoded: 0,
             era: 0,
+            pages: CodePages::default(),
         }
     }
 
@@ -110,8 +115,9 @@ impl Blocks {
                 break;
             };
             let block = self.run_block(index, physical, cpu, bus, &mut lazy);
-            if block.wrote {
+            if cpu.wrote_code {
                 // Perhaps into another block's code.
+                cpu.wrote_code = false;
                 self.era += 1;
             }
             ran += block.count;
@@ -158,6 +164,7 @@ impl Blocks {
         let code = Code {
             physical,
             len: u32::from(block.len),
+            pages: &self.pages,
         };
         let ops = (
             &block.ops[..count],
@@ -189,11 +196,17 @@ impl Blocks {
         if !bus.read_code(physical, &mut bytes[..room]) {
             return None;
         }
-        Some(self.decode(cpu, linear, slot, &bytes[..room]))
+        Some(self.decode(cpu, (linear, physical), slot, &bytes[..room]))
     }
 
-    /// Decodes the block at `linear` from `bytes` and keeps it in `slot`.
-    fn decode(&mut self, cpu: &Cpu, linear: u32, slot: usize, bytes: &[u8]) -> usize {
+    /// Decodes the block at `linear` (`physical`) from `bytes` and keeps it in `slot`.
+    fn decode(
+        &mut self,
+        cpu: &Cpu,
+        (linear, physical): (u32, u32),
+        slot: usize,
+        bytes: &[u8],
+    ) -> usize {
         let mut ops = [Decoded::NONE; MAX_OPS];
         let (count, looked) = decode_block(bytes, cpu.code32, &mut ops);
         let mut fast = [Fast::SLOW; MAX_OPS];
@@ -202,6 +215,12 @@ impl Blocks {
             self.slots.clear();
             self.slots.resize(SLOTS, 0);
             self.blocks.clear();
+            self.pages.clear();
+        }
+        self.pages.mark(physical);
+        if (0x10_0000..0x11_0000).contains(&physical) {
+            // Where the A20 gate may wrap it, the code may also be written at its alias.
+            self.pages.mark(physical & 0xF_FFFF);
         }
         let mut block = Block {
             linear,

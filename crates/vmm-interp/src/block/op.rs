@@ -207,15 +207,4 @@ impl Op {
             Op::Jmp { .. } | Op::Call { .. } | Op::Ret { .. } | Op::JumpIndirect { .. }
         )
     }
-
-    /// Whether the operation may write memory (a store, a read-modify-write, the stack).
-    pub(super) fn may_write(&self) -> bool {
-        match self {
-            Op::Store { .. } | Op::Push { .. } | Op::PushImm { .. } | Op::Call { .. } => true,
-            Op::AluStore { op, .. } => *op != AluOp::Cmp,
-            Op::Modify { target, .. } | Op::SetCc { target, .. } => matches!(target, Rm::Mem(_)),
-            Op::JumpIndirect { call, .. } => *call,
-            _ => false,
-        }
-    }
 }

@@ -3,6 +3,7 @@
 use super::decode::{Decoded, Op};
 use super::fast::Fast;
 use super::lazy::{Kind, Lazy};
+use super::pages::CodePages;
 use crate::alu::AluOp;
 use crate::bus::Bus;
 use crate::cpu::{mask, Cpu};
@@ -31,16 +32,16 @@ pub(super) struct Ran {
     /// Whether the next block may follow (no device touched, no fault, no write near the
     /// code).
     pub go_on: bool,
-    /// Whether an operation that may write memory ran.
-    pub wrote: bool,
 }
 
 /// Where a block's code is: its physical address (the linear one when paging is off) and its
-/// length (a write there ends the block).
+/// length (a write there ends the block); and the pages any block's code is in (a write there
+/// makes the blocks look at their bytes again).
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Code {
+pub(super) struct Code<'a> {
     pub physical: u32,
     pub len: u32,
+    pub pages: &'a CodePages,
 }
 
 impl Cpu {
@@ -60,12 +61,10 @@ impl Cpu {
     ) -> Ran {
         let mut passes = 0;
         let mut i = 0;
-        let mut wrote = false;
         loop {
             let f = &fast[i];
             let mut flow = (f.run)(self, f, lazy);
             if flow == Flow::Slow {
-                wrote |= f.writes;
                 let d = &ops[usize::from(f.index)];
                 let next = self.block_ip(ip.wrapping_add(u32::from(d.end)));
                 flow = self.run_op(bus, code, &d.op, next, lazy);
@@ -78,11 +77,7 @@ impl Cpu {
                 }
                 _ => {
                     let (count, go_on) = self.leave_block(ip, ops, f, passes, flow);
-                    return Ran {
-                        count,
-                        go_on,
-                        wrote,
-                    };
+                    return Ran { count, go_on };
                 }
             }
         }
