@@ -375,6 +375,9 @@ impl Cpu {
             // The instruction has faulted: no access (a device's register may have effects).
             return 0;
         }
+        if let Some(physical) = self.tlb_hit(linear, size, false) {
+            return crate::paging::read_physical(bus, physical, size);
+        }
         let user = self.cpl() == 3;
         match self.read_linear(bus, linear, size, user) {
             Ok(v) => v,
@@ -409,6 +412,13 @@ impl Cpu {
     fn write_protected(&mut self, bus: &mut impl Bus, linear: u32, size: u8, value: u32) {
         if self.pending.is_some() {
             return;
+        }
+        if self.paging {
+            if let Some(physical) = self.tlb_hit(linear, size, true) {
+                crate::paging::write_physical(bus, physical, size, value);
+                self.last_write = physical;
+                return;
+            }
         }
         let user = self.cpl() == 3;
         if let Err(trap) = self.write_linear(bus, linear, size, value, user) {

@@ -67,6 +67,20 @@ impl Tlb {
 }
 
 impl Cpu {
+    /// The physical address of `size` bytes at `linear` when the TLB has their page and
+    /// allows the access (no walk, no fault): the common case, kept small enough to inline.
+    #[inline(always)]
+    pub(crate) fn tlb_hit(&self, linear: u32, size: u8, write: bool) -> Option<u32> {
+        if (linear & 0xFFF) + u32::from(size) > 0x1000 {
+            return None;
+        }
+        let page = linear >> 12;
+        let entry = &self.tlb.entries[page as usize % ENTRIES];
+        let user = self.cpl() == 3;
+        (entry.tag == page + 1 && (!write || entry.dirty) && self.allowed(entry, write, user))
+            .then_some(entry.frame | (linear & 0xFFF))
+    }
+
     /// The physical address of `linear` for a read or a `write`, by the supervisor or the
     /// `user`; a page fault (CR2 set) when the tables do not allow it.
     pub(crate) fn translate(
@@ -93,6 +107,7 @@ impl Cpu {
     }
 
     /// Whether a translation lets this access through.
+    #[inline(always)]
     fn allowed(&self, entry: &Entry, write: bool, user: bool) -> bool {
         if user && !entry.user {
             return false;
@@ -255,7 +270,8 @@ fn set_bits(bus: &mut impl Bus, at: u32, value: u32, bits: u32) {
     }
 }
 
-fn read_physical(bus: &mut impl Bus, at: u32, size: u8) -> u32 {
+#[inline(always)]
+pub(crate) fn read_physical(bus: &mut impl Bus, at: u32, size: u8) -> u32 {
     match size {
         BYTE => u32::from(bus.read8(at)),
         WORD => u32::from(bus.read16(at)),
@@ -263,7 +279,8 @@ fn read_physical(bus: &mut impl Bus, at: u32, size: u8) -> u32 {
     }
 }
 
-fn write_physical(bus: &mut impl Bus, at: u32, size: u8, value: u32) {
+#[inline(always)]
+pub(crate) fn write_physical(bus: &mut impl Bus, at: u32, size: u8, value: u32) {
     match size {
         BYTE => bus.write8(at, value as u8),
         WORD => bus.write16(at, value as u16),
