@@ -141,6 +141,10 @@ def measure(picovmm, image, prompt, rounds, limit=120.0):
     time over picovmm's default backend's. Trailing spaces of `prompt` are not compared (the
     screens' rows are trimmed)."""
     prompt = prompt.rstrip()
+    if not os.path.isfile(image):
+        raise SystemExit(f"bench: {image}: no such disk image")
+    if not prompt:
+        raise SystemExit("bench: --prompt is empty: say what the OS shows when it is up")
     use_qemu = shutil.which("qemu-system-i386") is not None
     kvm_usable = os.access("/dev/kvm", os.R_OK | os.W_OK)
     found = contenders(picovmm, image, use_qemu, kvm_usable)
