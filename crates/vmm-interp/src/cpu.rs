@@ -609,7 +609,7 @@ impl Cpu {
     /// Takes an external interrupt (from the PIC) if interrupts are on and not held off;
     /// returns whether it was taken. Wakes a halted CPU.
     pub fn external_interrupt(&mut self, bus: &mut impl Bus, vector: u8) -> bool {
-        if !self.flag(Flags::IF) || self.shadow {
+        if !self.can_interrupt() {
             return false;
         }
         let ret = self.ip;
@@ -629,10 +629,13 @@ impl Cpu {
         self.flag(Flags::IF)
     }
 
-    /// Whether an external interrupt could be taken now.
+    /// Whether an external interrupt could be taken now: IF set, no interrupt shadow, and no
+    /// exception waiting for the step to deliver (a block's instruction that faulted: the
+    /// fault belongs to that instruction and goes first; an interrupt taken between them
+    /// would have the fault delivered in the interrupt handler).
     #[inline]
     pub fn can_interrupt(&self) -> bool {
-        self.flag(Flags::IF) && !self.shadow
+        self.flag(Flags::IF) && !self.shadow && self.pending.is_none()
     }
 }
 

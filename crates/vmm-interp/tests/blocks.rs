@@ -366,3 +366,30 @@ fn test_a_write_through_another_linear_address_into_a_blocks_code_is_seen() {
 
     assert_eq!((cpu.regs[0], cpu.executed), (2, 3));
 }
+
+#[test]
+fn test_an_interrupt_waits_until_the_fault_a_block_met_is_delivered() {
+    // mov eax, [DATA] in flat paged mode, DATA's page not present: the block stops with the
+    // page fault pending. An interrupt offered then is not taken: the fault goes first, from
+    // the instruction that made it (CR2 = DATA, the frame's EIP = CODE).
+    let mut r = Random(7);
+    let code = [0x8B, 0x05, 0x00, 0x80, 0x00, 0x00, 0xF4];
+    let (mut cpu, mut memory) = machine(&mut r, &code, Mode::Paged32);
+    cpu.ip = CODE;
+    cpu.flags |= 1 << 9;
+    let mut blocks = Blocks::new();
+
+    assert_eq!(blocks.run(&mut cpu, &mut memory), 1);
+    assert!(!cpu.can_interrupt());
+    assert!(!cpu.external_interrupt(&mut memory, 0x20));
+    cpu.step(&mut memory);
+
+    assert_eq!(cpu.cr[0], DATA);
+    let esp = cpu.regs[4];
+    assert_eq!(memory.read32(esp + 4), CODE, "the fault's EIP");
+    assert_eq!(
+        memory.read32(esp),
+        0,
+        "a supervisor read of a page not present"
+    );
+}

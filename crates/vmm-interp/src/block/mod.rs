@@ -9,8 +9,8 @@
 //! it was decoded from are still the bytes in memory: they are compared on entry, so
 //! self-modifying code, a disk read into the code, or a different page mapped there never run
 //! stale operations, with no write of anyone's needing to be watched. Once compared they are
-//! trusted until the call of [`Blocks::run`] ends (only the CPU writes memory during it) or a
-//! block that wrote memory has run.
+//! trusted, at the physical address they were found at, until the call of [`Blocks::run`]
+//! ends (only the CPU writes memory during it) or a block wrote to a page that holds code.
 
 mod access;
 mod decode;
@@ -47,6 +47,8 @@ const CAPACITY: usize = 2048;
 #[repr(C)]
 struct Block {
     linear: u32,
+    /// Where its bytes were last found (paging may map `linear` elsewhere since).
+    physical: u32,
     ip: u32,
     code32: bool,
     len: u8,
@@ -181,14 +183,20 @@ impl Blocks {
         if let Some(&entry) = self.slots.get(slot).filter(|&&e| e != 0) {
             let index = usize::from(entry - 1);
             let b = &mut self.blocks[index];
+            // Trusted without a look at memory only where it was found, in this era.
             if b.linear == linear
                 && b.ip == cpu.ip
                 && b.code32 == cpu.code32
                 && usize::from(b.len) <= room
-                && (b.checked == self.era
+                && ((b.checked == self.era && b.physical == physical)
                     || bus.code_matches(physical, &b.bytes[..usize::from(b.len)]))
             {
                 b.checked = self.era;
+                if b.physical != physical {
+                    // The same code where paging now maps it: writes there count too.
+                    b.physical = physical;
+                    self.pages.mark(physical);
+                }
                 return Some(index);
             }
         }
@@ -224,6 +232,7 @@ impl Blocks {
         }
         let mut block = Block {
             linear,
+            physical,
             ip: cpu.ip,
             code32: cpu.code32,
             bytes: [0; MAX_BYTES],
