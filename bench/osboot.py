@@ -8,6 +8,7 @@ screen: picovmm's `screen-wait` answers then; QEMU's text screen is read from gu
 `snapshot` drive option, QEMU's `snapshot=on`).
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -59,31 +60,38 @@ def screen_text(dump):
     return "\n".join(chars[row * 80:(row + 1) * 80].rstrip() for row in range(25))
 
 
-def picovmm_until(argv, prompt, workdir, limit):
-    """Seconds from starting picovmm until `prompt` is on its screen (None if not in `limit`)."""
-    sock_path = os.path.join(workdir, "picovmm.sock")
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv + ["--control", f"unix:{sock_path}"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+@contextlib.contextmanager
+def started(argv, sock_path, start, limit):
+    """Starts `argv` (which serves QMP at `sock_path`) and yields a QMP stream to it, or None
+    if nothing listens there within `limit` of `start`; the process is killed and the socket
+    removed afterwards."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     try:
         connected = qmp_connect(sock_path, start + limit)
-        if connected is None:
-            return None
-        _, stream = connected
-        while time.perf_counter() - start < limit:
-            if "return" in qmp(stream, "screen-wait", text=prompt, timeout=250):
-                return time.perf_counter() - start
-            if qmp(stream, "query-status")["return"].get("status") == "shutdown":
-                return None
-        return None
-    except OSError:
-        # The run ended, and picovmm with it.
-        return None
+        yield connected[1] if connected else None
     finally:
         proc.kill()
         proc.wait()
         if os.path.exists(sock_path):
             os.unlink(sock_path)
+
+
+def picovmm_until(argv, prompt, workdir, limit):
+    """Seconds from starting picovmm until `prompt` is on its screen (None if not in `limit`)."""
+    sock_path = os.path.join(workdir, "picovmm.sock")
+    start = time.perf_counter()
+    try:
+        with started(argv + ["--control", f"unix:{sock_path}"], sock_path, start, limit) as qmp_stream:
+            while qmp_stream and time.perf_counter() - start < limit:
+                if "return" in qmp(qmp_stream, "screen-wait", text=prompt, timeout=250):
+                    return time.perf_counter() - start
+                if qmp(qmp_stream, "query-status")["return"].get("status") == "shutdown":
+                    return None
+            return None
+    except OSError:
+        # The run ended, and picovmm with it.
+        return None
 
 
 def qemu_until(argv, prompt, workdir, limit):
@@ -92,27 +100,15 @@ def qemu_until(argv, prompt, workdir, limit):
     sock_path = os.path.join(workdir, "qemu.sock")
     dump = os.path.join(workdir, "screen.bin")
     start = time.perf_counter()
-    proc = subprocess.Popen(argv + ["-qmp", f"unix:{sock_path},server=on,wait=off"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        connected = qmp_connect(sock_path, start + limit)
-        if connected is None:
-            return None
-        _, stream = connected
-        while time.perf_counter() - start < limit:
-            qmp(stream, "pmemsave", val=TEXT_SCREEN, size=4000, filename=dump)
+    qemu = argv + ["-qmp", f"unix:{sock_path},server=on,wait=off"]
+    with started(qemu, sock_path, start, limit) as qmp_stream:
+        while qmp_stream and time.perf_counter() - start < limit:
+            qmp(qmp_stream, "pmemsave", val=TEXT_SCREEN, size=4000, filename=dump)
             with open(dump, "rb") as f:
                 if prompt in screen_text(f.read()):
                     return time.perf_counter() - start
             time.sleep(0.002)
         return None
-    finally:
-        proc.kill()
-        proc.wait()
-        for path in (sock_path, dump):
-            if os.path.exists(path):
-                os.unlink(path)
 
 
 def contenders(picovmm, image, use_qemu, kvm_usable):

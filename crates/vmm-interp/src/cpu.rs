@@ -137,10 +137,8 @@ pub struct Cpu {
     pub(crate) fetch_page: u32,
     pub(crate) fetch_frame: u32,
     /// The physical address of the last write through paging ([`WRITE_ACROSS_PAGES`] when
-    /// it spanned two pages): a block compares it with its own code's.
+    /// it spanned two pages), for whoever must know where a write landed.
     pub(crate) last_write: u32,
-    /// A block wrote to a page that holds decoded code (the blocks look at their bytes again).
-    pub(crate) wrote_code: bool,
     /// The segment registers an instruction changed (a bit each) and what they held before:
     /// a fault puts them back.
     pub(crate) segs_changed: u8,
@@ -233,7 +231,6 @@ impl Cpu {
             fetch_page: NO_PAGE,
             fetch_frame: 0,
             last_write: 0,
-            wrote_code: false,
             segs_changed: 0,
             segs_before: [seg; 6],
             fpu: crate::x87::Fpu::default(),

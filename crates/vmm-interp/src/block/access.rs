@@ -171,15 +171,15 @@ impl Cpu {
         let own = if !self.paging {
             let linear = self.linear(at.seg, at.offset);
             written_code_page(code.pages, linear, size) && {
-                self.wrote_code = true;
+                code.pages.note_written();
                 near(linear, size, code)
             }
         } else if self.last_write == crate::cpu::WRITE_ACROSS_PAGES {
-            self.wrote_code = true;
+            code.pages.note_written();
             true
         } else {
             code.pages.holds(self.last_write) && {
-                self.wrote_code = true;
+                code.pages.note_written();
                 overlaps(self.last_write, size, code.physical, code.len)
             }
         };

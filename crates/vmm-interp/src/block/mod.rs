@@ -117,9 +117,8 @@ impl Blocks {
                 break;
             };
             let block = self.run_block(index, physical, cpu, bus, &mut lazy);
-            if cpu.wrote_code {
+            if self.pages.take_written() {
                 // Perhaps into another block's code.
-                cpu.wrote_code = false;
                 self.era += 1;
             }
             ran += block.count;

@@ -1,6 +1,8 @@
 //! The physical pages that hold decoded code. A write to any other page cannot make a block
 //! stale, so only a write to one of these makes the blocks compare their bytes again.
 
+use std::cell::Cell;
+
 /// Pages of 4 KiB below 4 GiB.
 const PAGES: usize = 1 << 20;
 
@@ -10,6 +12,8 @@ const PAGES: usize = 1 << 20;
 pub(super) struct CodePages {
     /// Empty until the first block is decoded (no memory for a machine that has none).
     bits: Vec<u64>,
+    /// A block wrote to one of them since [`CodePages::take_written`] last asked.
+    written: Cell<bool>,
 }
 
 impl CodePages {
@@ -25,6 +29,18 @@ impl CodePages {
     /// Forgets every page (the blocks were dropped).
     pub fn clear(&mut self) {
         self.bits = Vec::new();
+    }
+
+    /// Notes that a block wrote to a page that holds code.
+    #[inline(always)]
+    pub fn note_written(&self) {
+        self.written.set(true);
+    }
+
+    /// Whether a block wrote to a page that holds code since the last call.
+    #[inline(always)]
+    pub fn take_written(&self) -> bool {
+        self.written.replace(false)
     }
 
     /// Whether the page holding `physical` holds decoded code.
